@@ -1,0 +1,57 @@
+/**
+ * Typed errors with stable codes (after undici). The CLI maps each code to an exit status in
+ * src/cli/exit-codes.ts; across threads send `{ code, message }` and rebuild with `fromCode`.
+ */
+export type LakeErrorCode =
+  | 'LAKE_E_USAGE'
+  | 'LAKE_E_TRACE_PARSE'
+  | 'LAKE_E_TRACE_FORMAT'
+  | 'LAKE_E_IO'
+  | 'LAKE_E_MODEL_FORMAT'
+  | 'LAKE_E_MODEL_CHECKSUM'
+  | 'LAKE_E_WASM_UNAVAILABLE'
+  | 'LAKE_E_WORKER_CRASH'
+  | 'LAKE_E_INTERNAL';
+
+export class LakeError extends Error {
+  readonly code: LakeErrorCode;
+  constructor(code: LakeErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LakeError';
+    this.code = code;
+  }
+}
+
+/** Where in a text input a value was bad: `file:line: field <name>: <reason>`. */
+export interface InputLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly field: string;
+}
+
+export class TraceParseError extends LakeError {
+  readonly file: string;
+  readonly line: number;
+  readonly field: string;
+  constructor(where: InputLocation, reason: string) {
+    super('LAKE_E_TRACE_PARSE', `${where.file}:${where.line}: field ${where.field}: ${reason}`);
+    this.name = 'TraceParseError';
+    this.file = where.file;
+    this.line = where.line;
+    this.field = where.field;
+  }
+}
+
+export function usageError(message: string): LakeError {
+  return new LakeError('LAKE_E_USAGE', message);
+}
+
+/** Normalise anything thrown into an Error (tinybench's toError). */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  return new Error(typeof value === 'string' ? value : JSON.stringify(value));
+}
+
+export function fromCode(code: LakeErrorCode, message: string): LakeError {
+  return new LakeError(code, message);
+}
