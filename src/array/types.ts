@@ -30,4 +30,6 @@ export interface IoRecord {
   completeUs: number;
   /** Whether a hedged duplicate was issued for it. */
   hedged: boolean;
+  /** Global submission sequence number of the serving try (orders submits at equal virtual times). */
+  submitSeq: number;
 }

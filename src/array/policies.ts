@@ -1,0 +1,100 @@
+import { usageError } from '../errors.js';
+import { Random } from '../random.js';
+import type { AdmissionPolicy, ArrayContext, ReadTry } from './policy.js';
+
+/** Always submit: the plain path. */
+export function baselinePolicy(): AdmissionPolicy {
+  return { name: 'baseline' };
+}
+
+/** Revoke each latency-critical read try with a fixed probability (seeded): the heuristic LinnOS compares with. */
+export function randomPolicy(probability: number, seed: number, name = 'random'): AdmissionPolicy {
+  if (!(probability >= 0 && probability <= 1)) throw new RangeError('probability must be in [0, 1]');
+  let random = new Random(seed);
+  return {
+    name,
+    start: () => {
+      random = new Random(seed);
+    },
+    admit: () => random.next() < probability,
+  };
+}
+
+/** Wait then speculate: duplicate a read to the next replica if it has not completed after `afterUs`. */
+export function hedgingPolicy(afterUs: number, name: string): AdmissionPolicy {
+  if (!(afterUs >= 0)) throw new RangeError('afterUs must be a non-negative number');
+  return { name, hedgeAfterUs: afterUs };
+}
+
+/**
+ * The oracle knows every device's completion time: it revokes a try whenever a later replica in the
+ * failover chain would complete the read sooner (after the revoke costs). An upper bound for any
+ * predictor that picks replicas one read at a time.
+ */
+export function oraclePolicy(): AdmissionPolicy {
+  return {
+    name: 'oracle',
+    admit(read: ReadTry, context: ArrayContext): boolean {
+      const n = context.devices.length;
+      const here = context.peekReadUs(read.device, read.offset, read.size, read.nowUs);
+      let at = read.nowUs;
+      for (let attempt = read.attempt + 1; attempt < n; attempt++) {
+        at += context.revokeCostUs;
+        const device = (read.home + attempt) % n;
+        if (context.peekReadUs(device, read.offset, read.size, at) < here) return true;
+      }
+      return false;
+    },
+  };
+}
+
+/** A parsed `--policies` entry. Hedging percentiles are resolved against the baseline run. */
+export type PolicySpec =
+  | { kind: 'baseline'; name: string }
+  | { kind: 'random'; name: string; probability: number }
+  | { kind: 'hedging'; name: string; percentile: number }
+  | { kind: 'oracle'; name: string }
+  | { kind: 'linnos'; name: string; hedged: boolean };
+
+/**
+ * Parse one policy name: `baseline`, `random` (revoke 5%) or `random@P` (P a probability), `hedgingNN`
+ * (hedge at the NNth percentile of the baseline's read latency, e.g. `hedging95`, `hedging99.9`),
+ * `oracle`, `linnos`, `linnos+hl` (LinnOS with hedging at p(100-f), f = its false-submit rate %).
+ */
+export function parsePolicySpec(text: string): PolicySpec {
+  const name = text.trim();
+  if (name === 'baseline') return { kind: 'baseline', name };
+  if (name === 'oracle') return { kind: 'oracle', name };
+  if (name === 'linnos') return { kind: 'linnos', name, hedged: false };
+  if (name === 'linnos+hl') return { kind: 'linnos', name, hedged: true };
+  if (name === 'random') return { kind: 'random', name, probability: 0.05 };
+  const random = /^random@(\d*\.?\d+)$/.exec(name);
+  if (random) {
+    const probability = Number(random[1]);
+    if (probability > 1) throw usageError(`policy ${name}: probability must be in [0, 1]`);
+    return { kind: 'random', name, probability };
+  }
+  const hedging = /^hedging(\d+(?:\.\d+)?)$/.exec(name);
+  if (hedging) {
+    const percentile = Number(hedging[1]);
+    if (!(percentile > 0 && percentile < 100)) throw usageError(`policy ${name}: percentile must be in (0, 100)`);
+    return { kind: 'hedging', name, percentile };
+  }
+  throw usageError(
+    `unknown policy "${name}" (expected baseline, random, random@P, hedgingNN, oracle, linnos, linnos+hl)`,
+  );
+}
+
+export function parsePolicyList(text: string): PolicySpec[] {
+  const specs = text
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map(parsePolicySpec);
+  if (specs.length === 0) throw usageError('--policies must name at least one policy');
+  const seen = new Set<string>();
+  for (const s of specs) {
+    if (seen.has(s.name)) throw usageError(`policy ${s.name} is listed twice`);
+    seen.add(s.name);
+  }
+  return specs;
+}

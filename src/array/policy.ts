@@ -1,0 +1,51 @@
+import type { DeviceView } from './device-state.js';
+
+/** A latency-critical read about to be submitted to one replica. Reused between calls: copy what you keep. */
+export interface ReadTry {
+  /** Index of the I/O in its home device's stream. */
+  index: number;
+  /** Home device of the I/O. */
+  home: number;
+  /** Device this try would go to. */
+  device: number;
+  offset: number;
+  size: number;
+  /** Virtual time now, us. */
+  nowUs: number;
+  /** 0 for the first try; k after k revokes. */
+  attempt: number;
+}
+
+/** What a policy may consult: every device's live view, and (for the oracle only) the devices' future. */
+export interface ArrayContext {
+  readonly devices: readonly DeviceView[];
+  readonly revokeCostUs: number;
+  /** Completion time a read would get on `device` if submitted at `atUs`; changes nothing. */
+  peekReadUs(device: number, offset: number, size: number, atUs: number): number;
+}
+
+/** A completed read, told to policies that learn or measure online accuracy. */
+export interface CompletedReadInfo {
+  device: number;
+  latencyUs: number;
+  /** What the policy decided for this try (true = it predicted slow but the try was the last one and went anyway). */
+  completeUs: number;
+}
+
+/**
+ * One admission-policy interface for simulated and real devices. The array calls `admit` for every
+ * latency-critical read try that is not on the last replica (the last try goes without the LC flag and is
+ * never revoked); `true` revokes the try and the array fails it over to the next replica after the revoke
+ * cost. Hedging is the array's job too: a policy only names the delay.
+ */
+export interface AdmissionPolicy {
+  readonly name: string;
+  /** Duplicate a read to the next replica when it has not completed this many us after submission. */
+  readonly hedgeAfterUs?: number;
+  /** Called once before a replay with the array it will run on. */
+  start?(context: ArrayContext): void;
+  /** true = revoke (predicted slow). Must not throw; the array treats a throw as submit. */
+  admit?(read: ReadTry, context: ArrayContext): boolean;
+  /** Told of each completed device read (including hedging losers), for online learning. */
+  onReadComplete?(device: number, latencyUs: number, completeUs: number): void;
+}
