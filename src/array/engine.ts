@@ -89,7 +89,30 @@ function grown<T extends Float64Array | Int32Array | Uint8Array>(a: T, n: number
  * equal times completions run before submissions, and events of one class run in the order they were
  * scheduled. Every device submission gets the next `submitSeq`.
  */
+/** A replay in progress: feed arrivals in order, then finish. */
+export interface ReplayEngine {
+  arrive(record: TraceRecord): void;
+  finish(): ReplayResult;
+}
+
+/** Replay arrivals held in memory or generated lazily. */
 export function replay(arrivals: Iterable<TraceRecord>, options: ReplayOptions): ReplayResult {
+  const engine = createReplayEngine(options);
+  for (const record of arrivals) engine.arrive(record);
+  return engine.finish();
+}
+
+/** Replay arrivals streamed in batches (trace files); memory stays flat however long the trace. */
+export async function replayBatches(
+  batches: AsyncIterable<readonly TraceRecord[]>,
+  options: ReplayOptions,
+): Promise<ReplayResult> {
+  const engine = createReplayEngine(options);
+  for await (const batch of batches) for (const record of batch) engine.arrive(record);
+  return engine.finish();
+}
+
+export function createReplayEngine(options: ReplayOptions): ReplayEngine {
   const devices = options.devices;
   const n = devices.length;
   if (n < 1) throw new RangeError('options.devices must hold at least one device');
@@ -305,7 +328,7 @@ export function replay(arrivals: Iterable<TraceRecord>, options: ReplayOptions):
   };
 
   let lastArrivalUs = 0;
-  for (const record of arrivals) {
+  const arrive = (record: TraceRecord): void => {
     let arrivalUs = record.arrivalMs * 1000;
     if (arrivalUs < lastArrivalUs) {
       result.reorderedArrivals++;
@@ -335,11 +358,20 @@ export function replay(arrivals: Iterable<TraceRecord>, options: ReplayOptions):
       submitTry(io, home);
     }
     if (onProgress !== undefined && result.ios % progressEvery === 0) onProgress(result.ios);
-  }
-  runUntil(Number.POSITIVE_INFINITY);
-  result.endUs = nowUs;
-  onProgress?.(result.ios);
-  return result;
+  };
+  let finished = false;
+  return {
+    arrive,
+    finish(): ReplayResult {
+      if (!finished) {
+        finished = true;
+        runUntil(Number.POSITIVE_INFINITY);
+        result.endUs = nowUs;
+        onProgress?.(result.ios);
+      }
+      return result;
+    },
+  };
 }
 
 /**
@@ -370,4 +402,49 @@ export function* mergeStreams(streams: readonly Iterable<TraceRecord>[]): Genera
     heads[best] = r.done ? undefined : r.value;
     yield out;
   }
+}
+
+/** Async counterpart of mergeStreams for streamed trace files: batches in, batches out. */
+export async function* mergeBatchStreams(
+  streams: readonly AsyncIterable<readonly TraceRecord[]>[],
+  batchSize = 4096,
+): AsyncGenerator<TraceRecord[]> {
+  const iterators = streams.map((s) => s[Symbol.asyncIterator]());
+  const buffers: (readonly TraceRecord[])[] = streams.map(() => []);
+  const positions = streams.map(() => 0);
+  const done = streams.map(() => false);
+  const fill = async (i: number): Promise<void> => {
+    while (!done[i] && positions[i]! >= buffers[i]!.length) {
+      const r = await iterators[i]!.next();
+      if (r.done) done[i] = true;
+      else {
+        buffers[i] = r.value;
+        positions[i] = 0;
+      }
+    }
+  };
+  for (let i = 0; i < streams.length; i++) await fill(i);
+  let out: TraceRecord[] = [];
+  for (;;) {
+    let best = -1;
+    let bestMs = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < streams.length; i++) {
+      if (positions[i]! < buffers[i]!.length) {
+        const ms = buffers[i]![positions[i]!]!.arrivalMs;
+        if (ms < bestMs) {
+          best = i;
+          bestMs = ms;
+        }
+      }
+    }
+    if (best < 0) break;
+    const head = buffers[best]![positions[best]!++]!;
+    out.push({ ...head, device: best });
+    if (out.length >= batchSize) {
+      yield out;
+      out = [];
+    }
+    if (positions[best]! >= buffers[best]!.length) await fill(best);
+  }
+  if (out.length > 0) yield out;
 }

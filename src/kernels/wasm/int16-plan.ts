@@ -1,0 +1,233 @@
+import type { DenseLayer, DenseModel } from '../../models/dense.js';
+import { roundHalfAwayFromZero } from '../../models/linnos-integer.js';
+
+/**
+ * Quantisation of a float model for dense-int16.wat.
+ *
+ * Scales are chosen per unit, not per layer: unit j of a layer holds r_j times its float value, and the next
+ * layer divides its weight columns by r_k, so each unit uses the whole int16 range whatever the others do,
+ * at no cost at run time. The output layer has one scale for both classes, which must stay comparable.
+ * - Layer 0 (inputs are digits 0-9): table[i][d][j] = round(d * W[j][i] * r_j), bias round(b_j * r_j), with
+ *   r_j such that the sum for every possible input lies in int16 (checked on the rounded integers).
+ * - Later layers: Wq[j][k] = round(W[j][k] * r_j / r_k) in int16 and bias round(b_j * r_j) in int32, with
+ *   r_j such that sum_k hmax_k |Wq[j][k]| + |bias| < 2^31 (hmax_k = the largest value unit k can take), so
+ *   the int32 accumulators cannot overflow. A hidden layer then shifts right by the smallest per-layer
+ *   amount that brings every unit back into int16 (its scale becomes r_j / 2^shift).
+ * Widths are padded to multiples of 32 with zero units; an odd input count gets one zero input position.
+ */
+export interface Int16HiddenLayer {
+  /** Padded input width (a multiple of 32). */
+  inputs: number;
+  /** Padded output width (a multiple of 32). */
+  outputs: number;
+  /** outputs x inputs, row-major. */
+  weights: Int16Array;
+  bias: Int32Array;
+  shift: number;
+}
+
+export interface Int16Plan {
+  /** Digits per vector. */
+  inputs: number;
+  /** Input positions including the zero padding (even). */
+  inputPositions: number;
+  /** Padded width of layer 0 (a multiple of 32). */
+  width0: number;
+  /** (inputs * 10) rows of width0 values: row (i * 10 + d) = digit d at position i. */
+  table: Int16Array;
+  bias0: Int16Array;
+  hidden: Int16HiddenLayer[];
+  /** [2][outputInputs], class-major. */
+  outputWeights: Int16Array;
+  outputBias: Int32Array;
+  /** Padded input width of the output layer. */
+  outputInputs: number;
+  /** logit = raw output / outputScale. */
+  outputScale: number;
+}
+
+const INT16_MAX = 32767;
+const INT16_MIN = -32768;
+const INT32_MAX = 2147483647;
+const MAX_DIGIT = 9;
+/** Shrink factor when rounding pushed a bound over its limit (rare: the first scale leaves room for it). */
+const SHRINK = 0.999;
+
+export function padTo32(width: number): number {
+  return Math.ceil(width / 32) * 32;
+}
+
+/** The model must have been checked (checkDenseModel) and end in 2 outputs. */
+export function planInt16(model: DenseModel): Int16Plan {
+  const first = model.layers[0]!;
+  const layer0 = planFirstLayer(first);
+  let scales = layer0.scales;
+  let bounds = layer0.bounds;
+  let width = layer0.width;
+  const hidden: Int16HiddenLayer[] = [];
+  for (const layer of model.layers.slice(1, -1)) {
+    const planned = planHiddenLayer(layer, scales, bounds, width);
+    hidden.push(planned.layer);
+    scales = planned.scales;
+    bounds = planned.bounds;
+    width = planned.layer.outputs;
+  }
+  const output = planOutputLayer(model.layers[model.layers.length - 1]!, scales, bounds, width);
+  return {
+    inputs: first.inputs,
+    inputPositions: first.inputs + (first.inputs % 2),
+    width0: layer0.width,
+    table: layer0.table,
+    bias0: layer0.bias,
+    hidden,
+    outputWeights: output.weights,
+    outputBias: output.bias,
+    outputInputs: width,
+    outputScale: output.scale,
+  };
+}
+
+function planFirstLayer(layer: DenseLayer) {
+  const { inputs, outputs, weights, bias } = layer;
+  const width = padTo32(outputs);
+  const table = new Int16Array(inputs * 10 * width);
+  const biasQ = new Int16Array(width);
+  const scales = new Float64Array(outputs);
+  const bounds = new Float64Array(outputs);
+  // Each rounded term can add 1/2, so the first guess leaves that much room below the int16 limits.
+  const room = INT16_MAX - 0.5 * (inputs + 1);
+  for (let j = 0; j < outputs; j++) {
+    let high = bias[j]!;
+    let low = bias[j]!;
+    for (let i = 0; i < inputs; i++) {
+      const w = weights[j * inputs + i]! * MAX_DIGIT;
+      if (w > 0) high += w;
+      else low += w;
+    }
+    const range = Math.max(Math.abs(high), Math.abs(low));
+    let scale = range > 0 ? room / range : 1;
+    for (;;) {
+      let max = roundHalfAwayFromZero(bias[j]! * scale);
+      let min = max;
+      for (let i = 0; i < inputs; i++) {
+        const top = roundHalfAwayFromZero(MAX_DIGIT * weights[j * inputs + i]! * scale);
+        if (top > 0) max += top;
+        else min += top;
+      }
+      if (max <= INT16_MAX && min >= INT16_MIN) {
+        bounds[j] = Math.max(0, max);
+        break;
+      }
+      scale *= SHRINK;
+    }
+    scales[j] = scale;
+    biasQ[j] = roundHalfAwayFromZero(bias[j]! * scale);
+    for (let i = 0; i < inputs; i++) {
+      const w = weights[j * inputs + i]! * scale;
+      for (let d = 1; d <= MAX_DIGIT; d++) table[(i * 10 + d) * width + j] = roundHalfAwayFromZero(d * w);
+    }
+  }
+  return { width, table, bias: biasQ, scales, bounds };
+}
+
+/**
+ * Integer weights of one row (unit j) of a layer fed by units with the given scales and bounds, at the
+ * largest row scale whose int32 sums cannot overflow and whose weights fit int16; returned with the bound.
+ */
+function rowScaleLimit(
+  layer: DenseLayer,
+  j: number,
+  inScales: Float64Array,
+  inBounds: Float64Array,
+): { weightLimit: number; sumLimit: number } {
+  let maxWeight = 0;
+  let sum = Math.abs(layer.bias[j]!);
+  let slack = 0.5;
+  for (let k = 0; k < layer.inputs; k++) {
+    const w = Math.abs(layer.weights[j * layer.inputs + k]!) / inScales[k]!;
+    maxWeight = Math.max(maxWeight, w);
+    sum += inBounds[k]! * w;
+    slack += 0.5 * inBounds[k]!;
+  }
+  return {
+    weightLimit: maxWeight > 0 ? INT16_MAX / maxWeight : Number.POSITIVE_INFINITY,
+    sumLimit: sum > 0 ? (INT32_MAX - slack) / sum : Number.POSITIVE_INFINITY,
+  };
+}
+
+/** Rounds row j at `scale` into weights (row `row` of a padded matrix of `width` columns) and bias. */
+function quantizeRow(
+  layer: DenseLayer,
+  j: number,
+  scale: number,
+  inScales: Float64Array,
+  inBounds: Float64Array,
+  weights: Int16Array,
+  row: number,
+  width: number,
+): { bias: number; absoluteSum: number; highest: number } {
+  const bias = roundHalfAwayFromZero(layer.bias[j]! * scale);
+  let absoluteSum = Math.abs(bias);
+  let highest = bias;
+  for (let k = 0; k < layer.inputs; k++) {
+    const q = roundHalfAwayFromZero((layer.weights[j * layer.inputs + k]! * scale) / inScales[k]!);
+    weights[row * width + k] = q;
+    absoluteSum += inBounds[k]! * Math.abs(q);
+    if (q > 0) highest += inBounds[k]! * q;
+  }
+  return { bias, absoluteSum, highest };
+}
+
+function finiteScale(limit: number): number {
+  return Number.isFinite(limit) ? limit : 1;
+}
+
+function planHiddenLayer(layer: DenseLayer, inScales: Float64Array, inBounds: Float64Array, inWidth: number) {
+  const width = padTo32(layer.outputs);
+  const weights = new Int16Array(width * inWidth);
+  const bias = new Int32Array(width);
+  const rowScales = new Float64Array(layer.outputs);
+  const highest = new Float64Array(layer.outputs);
+  for (let j = 0; j < layer.outputs; j++) {
+    const { weightLimit, sumLimit } = rowScaleLimit(layer, j, inScales, inBounds);
+    let scale = finiteScale(Math.min(weightLimit, sumLimit));
+    for (;;) {
+      const row = quantizeRow(layer, j, scale, inScales, inBounds, weights, j, inWidth);
+      if (row.absoluteSum <= INT32_MAX && Math.abs(row.bias) <= INT32_MAX) {
+        bias[j] = row.bias;
+        highest[j] = row.highest;
+        break;
+      }
+      scale *= SHRINK;
+    }
+    rowScales[j] = scale;
+  }
+  let top = 0;
+  for (const value of highest) top = Math.max(top, value);
+  let shift = 0;
+  while (Math.floor(top / 2 ** shift) > INT16_MAX) shift++;
+  const scales = rowScales.map((scale) => scale / 2 ** shift);
+  const bounds = highest.map((value) => Math.max(0, Math.floor(value / 2 ** shift)));
+  return { layer: { inputs: inWidth, outputs: width, weights, bias, shift }, scales, bounds };
+}
+
+function planOutputLayer(layer: DenseLayer, inScales: Float64Array, inBounds: Float64Array, inWidth: number) {
+  let scale = Number.POSITIVE_INFINITY;
+  for (let c = 0; c < layer.outputs; c++) {
+    const { weightLimit, sumLimit } = rowScaleLimit(layer, c, inScales, inBounds);
+    scale = Math.min(scale, weightLimit, sumLimit);
+  }
+  scale = finiteScale(scale);
+  const weights = new Int16Array(layer.outputs * inWidth);
+  const bias = new Int32Array(layer.outputs);
+  for (;;) {
+    let fits = true;
+    for (let c = 0; c < layer.outputs; c++) {
+      const row = quantizeRow(layer, c, scale, inScales, inBounds, weights, c, inWidth);
+      bias[c] = row.bias;
+      if (row.absoluteSum > INT32_MAX || Math.abs(row.bias) > INT32_MAX) fits = false;
+    }
+    if (fits) return { weights, bias, scale };
+    scale *= SHRINK;
+  }
+}

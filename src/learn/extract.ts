@@ -1,0 +1,205 @@
+/**
+ * Offline LinnOS feature extraction: rebuild each device's live state (src/array/device-state.ts) from
+ * recorded submissions and completions, and take the vector each read would have had at its submission.
+ * Online admission and offline extraction share DeviceState and linnosFeatures, so given the same event
+ * order they produce the same vectors.
+ *
+ * Event order contract (the same as the array engine's event queue, src/array/event-queue.ts):
+ * - events run in virtual-time order: a submission at `submitUs`, a completion at `completeUs`;
+ * - submissions are ranked by (submitUs, submitSeq) — records without `submitSeq` use their position in the
+ *   input instead;
+ * - at equal times a completion runs before a submission, unless that submission was ranked before the
+ *   completing I/O's own submission (so a zero-latency I/O completes right after its own submission, as in
+ *   the engine, where it completes before anything scheduled later at that instant);
+ * - completions at equal times run in the rank order of their submissions (the engine schedules a
+ *   completion when it submits, and equal-time events of one class run in scheduling order).
+ *
+ * Only the serving try of each I/O touches its device: a revoked try never reaches the device, so records
+ * describe device occupancy exactly — except hedged I/Os, whose losing duplicate occupied another device
+ * but is not recorded. Extract from replays without hedging (training traces are collected under the
+ * baseline policy anyway).
+ */
+import { DeviceState } from '../array/device-state.js';
+import type { IoRecord } from '../array/types.js';
+import { LakeError } from '../errors.js';
+import type { TraceRecord } from '../trace/types.js';
+import { DatasetBuilder, type DeviceDataset } from './dataset.js';
+import { LINNOS_HISTORY, linnosFeatures } from './features.js';
+
+/** What extraction needs of a replayed I/O; an IoRecord has all of it. */
+export type ReplayedIo = Pick<IoRecord, 'servedBy' | 'read' | 'size' | 'submitUs' | 'completeUs'> & {
+  /** Global submission order of the serving try (breaks ties of equal submitUs); input order when absent. */
+  submitSeq?: number;
+  /**
+   * Latency on the device, us, when known exactly (a trace's measured latency); otherwise
+   * completeUs - submitUs, as the array engine computes it.
+   */
+  deviceLatencyUs?: number;
+};
+
+/** Columns of the I/Os to replay (struct of arrays, so a million records cost no objects). */
+interface IoColumns {
+  count: number;
+  device: Int32Array;
+  read: Uint8Array;
+  size: Float64Array;
+  submitUs: Float64Array;
+  completeUs: Float64Array;
+  latencyUs: Float64Array;
+  seq: Float64Array;
+}
+
+function collect(records: Iterable<ReplayedIo>): IoColumns {
+  let capacity = 1024;
+  let device = new Int32Array(capacity);
+  let read = new Uint8Array(capacity);
+  let size = new Float64Array(capacity);
+  let submitUs = new Float64Array(capacity);
+  let completeUs = new Float64Array(capacity);
+  let latencyUs = new Float64Array(capacity);
+  let seq = new Float64Array(capacity);
+  let n = 0;
+  for (const r of records) {
+    if (n === capacity) {
+      capacity *= 2;
+      device = grow(device, new Int32Array(capacity));
+      read = grow(read, new Uint8Array(capacity));
+      size = grow(size, new Float64Array(capacity));
+      submitUs = grow(submitUs, new Float64Array(capacity));
+      completeUs = grow(completeUs, new Float64Array(capacity));
+      latencyUs = grow(latencyUs, new Float64Array(capacity));
+      seq = grow(seq, new Float64Array(capacity));
+    }
+    if (!(r.completeUs >= r.submitUs)) {
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `record ${n}: completeUs (${r.completeUs}) must not be before submitUs (${r.submitUs})`,
+      );
+    }
+    device[n] = r.servedBy;
+    read[n] = r.read ? 1 : 0;
+    size[n] = r.size;
+    submitUs[n] = r.submitUs;
+    completeUs[n] = r.completeUs;
+    latencyUs[n] = r.deviceLatencyUs ?? r.completeUs - r.submitUs;
+    seq[n] = r.submitSeq ?? n;
+    n++;
+  }
+  return { count: n, device, read, size, submitUs, completeUs, latencyUs, seq };
+}
+
+function grow<T extends Int32Array | Uint8Array | Float64Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
+/** Record indices sorted by `key`, ties by `tie`; skips the sort when already in order (the usual case). */
+function sortedBy(n: number, key: Float64Array, tie: Float64Array): Int32Array {
+  const order = new Int32Array(n);
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    order[i] = i;
+    if (i > 0 && (key[i]! < key[i - 1]! || (key[i] === key[i - 1] && tie[i]! < tie[i - 1]!))) sorted = false;
+  }
+  if (!sorted) order.sort((a, b) => key[a]! - key[b]! || tie[a]! - tie[b]!);
+  return order;
+}
+
+/**
+ * One dataset per serving device (ascending device number): the vector of every read submitted when its
+ * device had completed >= 4 reads, the read's latency on that device (`deviceLatencyUs`, else
+ * completeUs - submitUs), and the
+ * record's position in the input as `index`. `devices` restricts the output (and the work) to those devices.
+ */
+export function extractLinnosDataset(
+  records: Iterable<ReplayedIo>,
+  devices?: readonly number[],
+): DeviceDataset[] {
+  const io = collect(records);
+  const n = io.count;
+  const wanted = devices === undefined ? undefined : new Set(devices);
+
+  const submitOrder = sortedBy(n, io.submitUs, io.seq);
+  const rank = new Float64Array(n);
+  for (let k = 0; k < n; k++) rank[submitOrder[k]!] = k;
+  const completeOrder = sortedBy(n, io.completeUs, rank);
+
+  const states = new Map<number, DeviceState>();
+  const builders = new Map<number, DatasetBuilder>();
+  const pendingAtIssue = new Float64Array(n);
+
+  let s = 0;
+  let c = 0;
+  while (c < n) {
+    const ci = completeOrder[c]!;
+    let doSubmit = false;
+    if (s < n) {
+      const si = submitOrder[s]!;
+      const st = io.submitUs[si]!;
+      const ct = io.completeUs[ci]!;
+      doSubmit = st < ct || (st === ct && rank[si]! < rank[ci]!);
+    }
+    if (doSubmit) {
+      const i = submitOrder[s++]!;
+      const device = io.device[i]!;
+      if (wanted !== undefined && !wanted.has(device)) continue;
+      let state = states.get(device);
+      if (state === undefined) {
+        state = new DeviceState(device);
+        states.set(device, state);
+        builders.set(device, new DatasetBuilder());
+      }
+      if (io.read[i] === 1 && state.completedReads >= LINNOS_HISTORY) {
+        const builder = builders.get(device)!;
+        const at = builder.append(io.latencyUs[i]!, i);
+        linnosFeatures(state, io.size[i]!, builder.vectors, at);
+      }
+      pendingAtIssue[i] = state.submit(io.size[i]!);
+    } else {
+      c++;
+      const state = states.get(io.device[ci]!);
+      if (state === undefined) continue; // a device not wanted
+      state.complete(io.read[ci] === 1, io.size[ci]!, pendingAtIssue[ci]!, io.latencyUs[ci]!, io.completeUs[ci]!);
+    }
+  }
+
+  return [...builders.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([device, builder]) => ({ device, ...builder.build() }));
+}
+
+/**
+ * Map trace records with a measured latency (LinnOS replayer output, Heimdall replayer output) to the
+ * replayed-I/O shape: served by the trace's device, submitted at `submitMs` (the arrival time when the
+ * format has none) and completed `latencyUs` later; ties among equal submission times keep trace order.
+ */
+export function* traceAsReplayed(records: Iterable<TraceRecord>): Generator<ReplayedIo> {
+  let k = 0;
+  for (const r of records) {
+    if (r.latencyUs === undefined) {
+      throw new LakeError(
+        'LAKE_E_TRACE_FORMAT',
+        `trace record ${k} has no latency: LinnOS features need a trace with per-I/O latency (replay it first)`,
+      );
+    }
+    const submitUs = (r.submitMs ?? r.arrivalMs) * 1000;
+    yield {
+      servedBy: r.device,
+      read: r.read,
+      size: r.size,
+      submitUs,
+      completeUs: submitUs + r.latencyUs,
+      submitSeq: k,
+      deviceLatencyUs: r.latencyUs,
+    };
+    k++;
+  }
+}
+
+/** Offline LinnOS vectors from a trace with per-I/O latency, one dataset per trace device. */
+export function extractLinnosFromTrace(
+  records: Iterable<TraceRecord>,
+  devices?: readonly number[],
+): DeviceDataset[] {
+  return extractLinnosDataset(traceAsReplayed(records), devices);
+}

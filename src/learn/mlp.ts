@@ -1,0 +1,323 @@
+/**
+ * A dense ReLU network trained on digit vectors (LinnOS's 31 digits), with the loops written for speed in
+ * plain JavaScript:
+ * - weights are kept input-major ([inputs][outputs]) while training, so every inner loop runs over a
+ *   contiguous row of outputs; the model is transposed to DenseModel's row-major [outputs][inputs] on export;
+ * - the first layer skips zero digits (pending counts are mostly leading zeros) and later layers skip inputs
+ *   a ReLU zeroed, in the forward pass and in the weight gradient;
+ * - a sample whose hinge loss is 0 has a zero gradient and skips the backward pass entirely.
+ * Parameters are float64 while training (V8 computes in float64; no conversions in the hot loops) and become
+ * float32 in the exported DenseModel.
+ *
+ * Inputs are the raw digits 0-9 times `inputScale` (default 1: raw digits). With a scale s != 1 the exported
+ * first-layer weights are multiplied by s, so every exported model takes raw digits, as the LinnOS integer
+ * path does (it quantises weights x1000 and feeds digits 0-9). Training on raw digits (s = 1) keeps the
+ * quantised model closest to the float one: folding 1/9 into the weights loses precision when rounded x1000.
+ */
+import type { DenseModel } from '../models/dense.js';
+import type { Random } from '../random.js';
+
+export type LossKind = 'hinge' | 'xent';
+
+export class DigitMlp {
+  /** Layer widths, inputs first: e.g. [31, 256, 2]. */
+  readonly sizes: readonly number[];
+  /** Per layer, [inputs][outputs] (input-major). */
+  readonly weights: Float64Array[];
+  readonly biases: Float64Array[];
+  readonly gradWeights: Float64Array[];
+  readonly gradBiases: Float64Array[];
+  /** Inputs are digit * inputScale. */
+  readonly inputScale: number;
+  /** The last forward pass's outputs (logits). */
+  readonly output: Float64Array;
+
+  readonly #layers: number;
+  /** Per hidden layer: activations after ReLU. */
+  readonly #act: Float64Array[];
+  /** Per hidden layer: indices of nonzero activations, and how many. */
+  readonly #active: Int32Array[];
+  readonly #activeCount: Int32Array;
+  /** Per layer: the loss gradient with respect to its pre-activation outputs. */
+  readonly #delta: Float64Array[];
+  readonly #digitValue = new Float64Array(10);
+  #adamSteps = 0;
+  readonly #m: Float64Array[];
+  readonly #v: Float64Array[];
+
+  constructor(sizes: readonly number[], random: Random, inputScale = 1) {
+    if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
+      throw new RangeError(`layer sizes must be >= 2 positive integers, got [${sizes.join(', ')}]`);
+    }
+    this.sizes = [...sizes];
+    this.#layers = sizes.length - 1;
+    this.inputScale = inputScale;
+    for (let d = 0; d < 10; d++) this.#digitValue[d] = d * inputScale;
+    this.weights = [];
+    this.biases = [];
+    this.gradWeights = [];
+    this.gradBiases = [];
+    this.#m = [];
+    this.#v = [];
+    for (let l = 0; l < this.#layers; l++) {
+      const fanIn = sizes[l]!;
+      const fanOut = sizes[l + 1]!;
+      // He initialisation (normal, std sqrt(2 / fan_in)); biases start at 0.
+      const std = Math.sqrt(2 / fanIn);
+      const w = new Float64Array(fanIn * fanOut);
+      for (let k = 0; k < w.length; k++) w[k] = random.normal() * std;
+      this.weights.push(w);
+      this.biases.push(new Float64Array(fanOut));
+      this.gradWeights.push(new Float64Array(fanIn * fanOut));
+      this.gradBiases.push(new Float64Array(fanOut));
+      this.#m.push(new Float64Array(fanIn * fanOut + fanOut));
+      this.#v.push(new Float64Array(fanIn * fanOut + fanOut));
+    }
+    this.#act = [];
+    this.#active = [];
+    for (let l = 1; l < this.#layers; l++) {
+      this.#act.push(new Float64Array(sizes[l]!));
+      this.#active.push(new Int32Array(sizes[l]!));
+    }
+    this.#activeCount = new Int32Array(this.#layers);
+    this.#delta = sizes.slice(1).map((s) => new Float64Array(s));
+    this.output = new Float64Array(sizes[this.#layers]!);
+  }
+
+  /** Number of trainable parameters. */
+  get parameterCount(): number {
+    let n = 0;
+    for (let l = 0; l < this.#layers; l++) n += this.weights[l]!.length + this.biases[l]!.length;
+    return n;
+  }
+
+  /** Forward pass for the digit vector at x[offset..]; the logits land in `output`. */
+  forward(x: Uint8Array, offset: number): Float64Array {
+    const layers = this.#layers;
+    const digitValue = this.#digitValue;
+    // Layer 0: sum of the weight rows of the nonzero digits.
+    {
+      const nIn = this.sizes[0]!;
+      const nOut = this.sizes[1]!;
+      const w = this.weights[0]!;
+      const z = layers === 1 ? this.output : this.#act[0]!;
+      z.set(this.biases[0]!);
+      for (let i = 0; i < nIn; i++) {
+        const d = x[offset + i]!;
+        if (d === 0) continue;
+        const value = digitValue[d]!;
+        const row = i * nOut;
+        for (let j = 0; j < nOut; j++) z[j] = z[j]! + value * w[row + j]!;
+      }
+      if (layers > 1) this.#relu(0);
+    }
+    for (let l = 1; l < layers; l++) {
+      const nOut = this.sizes[l + 1]!;
+      const w = this.weights[l]!;
+      const input = this.#act[l - 1]!;
+      const active = this.#active[l - 1]!;
+      const count = this.#activeCount[l - 1]!;
+      const z = l === layers - 1 ? this.output : this.#act[l]!;
+      z.set(this.biases[l]!);
+      for (let t = 0; t < count; t++) {
+        const k = active[t]!;
+        const a = input[k]!;
+        const row = k * nOut;
+        for (let j = 0; j < nOut; j++) z[j] = z[j]! + a * w[row + j]!;
+      }
+      if (l < layers - 1) this.#relu(l);
+    }
+    return this.output;
+  }
+
+  /** ReLU on hidden layer `h`'s activations in place, listing the nonzero ones. */
+  #relu(h: number): void {
+    const a = this.#act[h]!;
+    const active = this.#active[h]!;
+    let count = 0;
+    for (let j = 0; j < a.length; j++) {
+      if (a[j]! > 0) active[count++] = j;
+      else a[j] = 0;
+    }
+    this.#activeCount[h] = count;
+  }
+
+  /**
+   * Forward, loss and (when the loss has a gradient) backward for one sample, adding `scale` times the
+   * gradient to the gradient buffers. Returns the sample's unscaled loss.
+   * - hinge: Keras categorical_hinge, pos = o[t], neg = max over c of (1 - y_c) o_c (the true class enters
+   *   as 0), loss = max(0, neg - pos + 1);
+   * - xent: softmax cross-entropy.
+   */
+  accumulate(x: Uint8Array, offset: number, label: number, scale: number, loss: LossKind): number {
+    const o = this.forward(x, offset);
+    const classes = o.length;
+    const g = this.#delta[this.#layers - 1]!;
+    let value: number;
+    if (loss === 'hinge') {
+      let neg = 0; // the true class's (1 - y) * o = 0 takes part in the max
+      let negClass = -1;
+      for (let c = 0; c < classes; c++) {
+        if (c !== label && o[c]! > neg) {
+          neg = o[c]!;
+          negClass = c;
+        }
+      }
+      value = neg - o[label]! + 1;
+      if (value <= 0) return 0; // zero gradient: nothing to propagate
+      g.fill(0);
+      g[label] = -scale;
+      if (negClass >= 0) g[negClass] = scale;
+    } else {
+      let max = Number.NEGATIVE_INFINITY;
+      for (let c = 0; c < classes; c++) if (o[c]! > max) max = o[c]!;
+      let sum = 0;
+      for (let c = 0; c < classes; c++) {
+        const e = Math.exp(o[c]! - max);
+        g[c] = e;
+        sum += e;
+      }
+      value = Math.log(sum) - (o[label]! - max);
+      for (let c = 0; c < classes; c++) g[c] = (scale * g[c]!) / sum - (c === label ? scale : 0);
+    }
+    this.#backward(x, offset);
+    return value;
+  }
+
+  /** Backpropagate #delta[last] (set by accumulate) through every layer into the gradient buffers. */
+  #backward(x: Uint8Array, offset: number): void {
+    const layers = this.#layers;
+    for (let l = layers - 1; l >= 1; l--) {
+      const nOut = this.sizes[l + 1]!;
+      const w = this.weights[l]!;
+      const gw = this.gradWeights[l]!;
+      const gb = this.gradBiases[l]!;
+      const delta = this.#delta[l]!;
+      for (let j = 0; j < nOut; j++) gb[j] = gb[j]! + delta[j]!;
+      const input = this.#act[l - 1]!;
+      const active = this.#active[l - 1]!;
+      const count = this.#activeCount[l - 1]!;
+      const below = this.#delta[l - 1]!;
+      below.fill(0);
+      for (let t = 0; t < count; t++) {
+        const k = active[t]!;
+        const a = input[k]!;
+        const row = k * nOut;
+        let back = 0;
+        for (let j = 0; j < nOut; j++) {
+          const dj = delta[j]!;
+          gw[row + j] = gw[row + j]! + a * dj;
+          back += w[row + j]! * dj;
+        }
+        below[k] = back; // ReLU passes the gradient only where it was active
+      }
+    }
+    const nIn = this.sizes[0]!;
+    const nOut = this.sizes[1]!;
+    const gw = this.gradWeights[0]!;
+    const gb = this.gradBiases[0]!;
+    const delta = this.#delta[0]!;
+    const digitValue = this.#digitValue;
+    if (layers > 1) {
+      // Only active units carry gradient; walk them by index.
+      const active = this.#active[0]!;
+      const count = this.#activeCount[0]!;
+      for (let t = 0; t < count; t++) {
+        const j = active[t]!;
+        gb[j] = gb[j]! + delta[j]!;
+      }
+      for (let i = 0; i < nIn; i++) {
+        const d = x[offset + i]!;
+        if (d === 0) continue;
+        const value = digitValue[d]!;
+        const row = i * nOut;
+        for (let t = 0; t < count; t++) {
+          const j = active[t]!;
+          gw[row + j] = gw[row + j]! + value * delta[j]!;
+        }
+      }
+    } else {
+      for (let j = 0; j < nOut; j++) gb[j] = gb[j]! + delta[j]!;
+      for (let i = 0; i < nIn; i++) {
+        const d = x[offset + i]!;
+        if (d === 0) continue;
+        const value = digitValue[d]!;
+        const row = i * nOut;
+        for (let j = 0; j < nOut; j++) gw[row + j] = gw[row + j]! + value * delta[j]!;
+      }
+    }
+  }
+
+  zeroGradients(): void {
+    for (let l = 0; l < this.#layers; l++) {
+      this.gradWeights[l]!.fill(0);
+      this.gradBiases[l]!.fill(0);
+    }
+  }
+
+  /**
+   * One Adam step on the accumulated gradients, in Keras's form: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t),
+   * p -= lr_t m / (sqrt(v) + eps).
+   */
+  adamStep(learningRate: number, beta1: number, beta2: number, epsilon: number): void {
+    this.#adamSteps++;
+    const t = this.#adamSteps;
+    const lrT = (learningRate * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
+    const b1c = 1 - beta1;
+    const b2c = 1 - beta2;
+    for (let l = 0; l < this.#layers; l++) {
+      const m = this.#m[l]!;
+      const v = this.#v[l]!;
+      const w = this.weights[l]!;
+      const gw = this.gradWeights[l]!;
+      const nw = w.length;
+      for (let k = 0; k < nw; k++) {
+        const g = gw[k]!;
+        const mk = beta1 * m[k]! + b1c * g;
+        const vk = beta2 * v[k]! + b2c * g * g;
+        m[k] = mk;
+        v[k] = vk;
+        w[k] = w[k]! - (lrT * mk) / (Math.sqrt(vk) + epsilon);
+      }
+      const b = this.biases[l]!;
+      const gb = this.gradBiases[l]!;
+      for (let k = 0; k < b.length; k++) {
+        const g = gb[k]!;
+        const mk = beta1 * m[nw + k]! + b1c * g;
+        const vk = beta2 * v[nw + k]! + b2c * g * g;
+        m[nw + k] = mk;
+        v[nw + k] = vk;
+        b[k] = b[k]! - (lrT * mk) / (Math.sqrt(vk) + epsilon);
+      }
+    }
+  }
+
+  /** A copy of the parameters (for keeping the best epoch). */
+  snapshot(): Float64Array[] {
+    return [...this.weights.map((w) => w.slice()), ...this.biases.map((b) => b.slice())];
+  }
+
+  restore(snapshot: readonly Float64Array[]): void {
+    for (let l = 0; l < this.#layers; l++) {
+      this.weights[l]!.set(snapshot[l]!);
+      this.biases[l]!.set(snapshot[this.#layers + l]!);
+    }
+  }
+
+  /** The float model, row-major [outputs][inputs], taking raw digits (inputScale folded into layer 0). */
+  toDenseModel(): DenseModel {
+    const layers = [];
+    for (let l = 0; l < this.#layers; l++) {
+      const inputs = this.sizes[l]!;
+      const outputs = this.sizes[l + 1]!;
+      const w = this.weights[l]!;
+      const fold = l === 0 ? this.inputScale : 1;
+      const weights = new Float32Array(inputs * outputs);
+      for (let i = 0; i < inputs; i++) {
+        for (let o = 0; o < outputs; o++) weights[o * inputs + i] = w[i * outputs + o]! * fold;
+      }
+      layers.push({ inputs, outputs, weights, bias: Float32Array.from(this.biases[l]!) });
+    }
+    return { layers };
+  }
+}
