@@ -14,25 +14,35 @@ interface StatsFlags {
   json?: boolean;
 }
 
-export function registerStats(program: Command): void {
+/** Where the command prints (stdout unless a test passes its own). */
+const stdout = { write: (text: string): void => void process.stdout.write(text) };
+
+export function registerStats(program: Command, output: { write(text: string): void } = stdout): void {
   program
     .command('stats')
     .description('statistics of a trace file: op counts, sizes, duration, IOPS, latency percentiles')
-    .argument('<file>', 'trace file (linnos-input, linnos-output, heimdall or msr; detected when --format is absent)')
+    .argument(
+      '<file>',
+      'trace file (linnos-input, linnos-output, heimdall or msr; detected when --format is absent)',
+    )
     .option('--format <format>', `trace format: ${traceFormats.join(' | ')}`)
     .option('--skip-bad', 'skip and count malformed lines instead of stopping at the first')
     .option('--json', 'print JSON instead of tables')
     .action(async (file: string, flags: StatsFlags) => {
       const format = parseFormat(flags.format);
-      const stats = await traceStats(file, { ...(format ? { format } : {}), skipBad: flags.skipBad === true });
-      process.stdout.write(flags.json === true ? `${JSON.stringify(stats, null, 2)}\n` : formatStats(stats));
+      const stats = await traceStats(file, {
+        ...(format ? { format } : {}),
+        skipBad: flags.skipBad === true,
+      });
+      output.write(flags.json === true ? `${JSON.stringify(stats, null, 2)}\n` : formatStats(stats));
     });
 }
 
 function parseFormat(value: string | undefined): TraceFormat | undefined {
   if (value === undefined) return undefined;
   const format = traceFormats.find((f) => f === value);
-  if (format === undefined) throw usageError(`--format must be one of ${traceFormats.join(', ')}, got "${value}"`);
+  if (format === undefined)
+    throw usageError(`--format must be one of ${traceFormats.join(', ')}, got "${value}"`);
   return format;
 }
 
@@ -42,7 +52,18 @@ export function formatStats(s: TraceStats): string {
   lines.push(`# ${s.file}`, '');
   lines.push(
     table(
-      ['format', 'records', 'reads', 'writes', 'read %', 'duration s', 'IOPS', 'read IOPS', 'write IOPS', 'skipped'],
+      [
+        'format',
+        'records',
+        'reads',
+        'writes',
+        'read %',
+        'duration s',
+        'IOPS',
+        'read IOPS',
+        'write IOPS',
+        'skipped',
+      ],
       [
         [
           s.format,
@@ -80,7 +101,10 @@ export function formatStats(s: TraceStats): string {
       ),
     );
     if (readLatency?.exact === false || writeLatency?.exact === false) {
-      lines.push('', 'Latency percentiles are HdrHistogram estimates (within 0.1%): too many distinct values to count.');
+      lines.push(
+        '',
+        'Latency percentiles are HdrHistogram estimates (within 0.1%): too many distinct values to count.',
+      );
     }
   } else {
     lines.push('', `No latency: format ${s.format} does not record it.`);

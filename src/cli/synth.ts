@@ -18,10 +18,15 @@ interface SynthFlags {
   rateScale?: string;
 }
 
-export function registerSynth(program: Command): void {
+/** Where the command prints (stdout unless a test passes its own). */
+const stdout = { write: (text: string): void => void process.stdout.write(text) };
+
+export function registerSynth(program: Command, output: { write(text: string): void } = stdout): void {
   program
     .command('synth')
-    .description('generate a synthetic workload (LAKE parameters for Azure, Bing-I, Cosmos) in LinnOS input format')
+    .description(
+      'generate a synthetic workload (LAKE parameters for Azure, Bing-I, Cosmos) in LinnOS input format',
+    )
     .option('--profile <name>', `${profileNames.join(' | ')} | mixed (one per device), or a comma list`)
     .option('--duration <seconds>', 'length of the trace in seconds')
     .option('--seed <n>', 'random seed (non-negative integer)')
@@ -36,10 +41,16 @@ export function registerSynth(program: Command): void {
       const out = required(flags.out, '--out');
       const device = parseInteger(flags.device ?? '0', '--device');
       const rateScale = parseNumber(flags.rateScale ?? '1', '--rate-scale', (v) => v > 0);
-      const options = { durationMs: durationS * 1000, seed, device, rateScale, writeBursts: flags.writeBursts === true };
+      const options = {
+        durationMs: durationS * 1000,
+        seed,
+        device,
+        rateScale,
+        writeBursts: flags.writeBursts === true,
+      };
       const records = mix.length === 1 ? synthesize(mix[0]!, options) : synthesizeMix(mix, options);
       const summary = await writeTrace(out, records, 'linnos-input');
-      process.stdout.write(
+      output.write(
         `wrote ${summary.records} I/Os (${mix.join('+')}, ${durationS} s, seed ${seed}) to ${summary.file}\n`,
       );
     });
@@ -55,7 +66,9 @@ function parseProfiles(value: string): ProfileName[] {
   return value.split(',').map((name) => {
     const profile = profileNames.find((p) => p === name.trim());
     if (profile === undefined) {
-      throw usageError(`--profile must be ${profileNames.join(', ')}, mixed or a comma list of them, got "${value}"`);
+      throw usageError(
+        `--profile must be ${profileNames.join(', ')}, mixed or a comma list of them, got "${value}"`,
+      );
     }
     return profile;
   });

@@ -8,9 +8,9 @@
  * - events run in virtual-time order: a submission at `submitUs`, a completion at `completeUs`;
  * - submissions are ranked by (submitUs, submitSeq) — records without `submitSeq` use their position in the
  *   input instead;
- * - at equal times a completion runs before a submission, unless that submission was ranked before the
- *   completing I/O's own submission (so a zero-latency I/O completes right after its own submission, as in
- *   the engine, where it completes before anything scheduled later at that instant);
+ * - at equal times a completion runs before a submission, unless that submission is the completing I/O's own
+ *   or was ranked before it (so a zero-latency I/O completes right after its own submission, as in the
+ *   engine, where its completion runs before anything submitted later at that instant);
  * - completions at equal times run in the rank order of their submissions (the engine schedules a
  *   completion when it submits, and equal-time events of one class run in scheduling order).
  *
@@ -137,7 +137,7 @@ export function extractLinnosDataset(
       const si = submitOrder[s]!;
       const st = io.submitUs[si]!;
       const ct = io.completeUs[ci]!;
-      doSubmit = st < ct || (st === ct && rank[si]! < rank[ci]!);
+      doSubmit = st < ct || (st === ct && rank[si]! <= rank[ci]!);
     }
     if (doSubmit) {
       const i = submitOrder[s++]!;

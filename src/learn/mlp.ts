@@ -19,7 +19,71 @@ import type { Random } from '../random.js';
 
 export type LossKind = 'hinge' | 'xent';
 
-export class DigitMlp {
+/** Opaque copy of a network's parameters (to keep the best epoch). */
+export interface NetworkSnapshot {
+  readonly parts: readonly (Float64Array | Float32Array)[];
+}
+
+/** What the trainer needs of a network; DigitMlp (plain JS) and WasmDigitMlp (WASM SIMD) implement it. */
+export interface TrainableNetwork {
+  readonly sizes: readonly number[];
+  readonly inputScale: number;
+  readonly parameterCount: number;
+  /** Forward pass for the digits at x[offset..]; returns the logits (a view reused by the next call). */
+  forward(x: Uint8Array, offset: number): ArrayLike<number>;
+  /** Forward, loss and backward for one sample, adding scale x its gradient; returns the unscaled loss. */
+  accumulate(x: Uint8Array, offset: number, label: number, scale: number, loss: LossKind): number;
+  zeroGradients(): void;
+  adamStep(learningRate: number, beta1: number, beta2: number, epsilon: number): void;
+  snapshot(): NetworkSnapshot;
+  restore(snapshot: NetworkSnapshot): void;
+  /** The float model, row-major [outputs][inputs], taking raw digits. */
+  toDenseModel(): DenseModel;
+  /** The accumulated gradients in DenseModel's layout (with respect to the training parameters). */
+  gradientModel(): DenseModel;
+}
+
+/**
+ * The loss of one sample with logits `o` and true class `label`, and scale x its gradient with respect to
+ * the logits written into g[0..classes):
+ * - hinge: Keras categorical_hinge: pos = o[label], neg = max over c of (1 - y_c) o_c (so the true class
+ *   takes part as 0: neg >= 0), loss = max(0, neg - pos + 1). A loss of 0 has a zero gradient (g is not
+ *   written; callers skip the backward pass).
+ * - xent: softmax cross-entropy, gradient softmax(o) - onehot(label).
+ */
+export function lossGradient(
+  o: ArrayLike<number>,
+  label: number,
+  scale: number,
+  loss: LossKind,
+  g: Float64Array | Float32Array,
+): number {
+  const classes = o.length;
+  if (loss === 'hinge') {
+    let neg = 0;
+    let negClass = -1;
+    for (let c = 0; c < classes; c++) {
+      if (c !== label && o[c]! > neg) {
+        neg = o[c]!;
+        negClass = c;
+      }
+    }
+    const value = neg - o[label]! + 1;
+    if (value <= 0) return 0;
+    g.fill(0);
+    g[label] = -scale;
+    if (negClass >= 0) g[negClass] = scale;
+    return value;
+  }
+  let max = Number.NEGATIVE_INFINITY;
+  for (let c = 0; c < classes; c++) if (o[c]! > max) max = o[c]!;
+  let sum = 0;
+  for (let c = 0; c < classes; c++) sum += Math.exp(o[c]! - max);
+  for (let c = 0; c < classes; c++) g[c] = (scale * Math.exp(o[c]! - max)) / sum - (c === label ? scale : 0);
+  return Math.log(sum) - (o[label]! - max);
+}
+
+export class DigitMlp implements TrainableNetwork {
   /** Layer widths, inputs first: e.g. [31, 256, 2]. */
   readonly sizes: readonly number[];
   /** Per layer, [inputs][outputs] (input-major). */
@@ -41,6 +105,9 @@ export class DigitMlp {
   /** Per layer: the loss gradient with respect to its pre-activation outputs. */
   readonly #delta: Float64Array[];
   readonly #digitValue = new Float64Array(10);
+  /** Scratch for sumRows: row starts and input values of the nonzero inputs of one layer. */
+  readonly #rows: Int32Array;
+  readonly #values: Float64Array;
   #adamSteps = 0;
   readonly #m: Float64Array[];
   readonly #v: Float64Array[];
@@ -73,6 +140,9 @@ export class DigitMlp {
       this.#m.push(new Float64Array(fanIn * fanOut + fanOut));
       this.#v.push(new Float64Array(fanIn * fanOut + fanOut));
     }
+    const widest = Math.max(...sizes);
+    this.#rows = new Int32Array(widest);
+    this.#values = new Float64Array(widest);
     this.#act = [];
     this.#active = [];
     for (let l = 1; l < this.#layers; l++) {
@@ -95,36 +165,31 @@ export class DigitMlp {
   forward(x: Uint8Array, offset: number): Float64Array {
     const layers = this.#layers;
     const digitValue = this.#digitValue;
-    // Layer 0: sum of the weight rows of the nonzero digits.
-    {
-      const nIn = this.sizes[0]!;
-      const nOut = this.sizes[1]!;
-      const w = this.weights[0]!;
-      const z = layers === 1 ? this.output : this.#act[0]!;
-      z.set(this.biases[0]!);
-      for (let i = 0; i < nIn; i++) {
-        const d = x[offset + i]!;
-        if (d === 0) continue;
-        const value = digitValue[d]!;
-        const row = i * nOut;
-        for (let j = 0; j < nOut; j++) z[j] = z[j]! + value * w[row + j]!;
-      }
-      if (layers > 1) this.#relu(0);
+    const rows = this.#rows;
+    const values = this.#values;
+    // Layer 0: the weight rows of the nonzero digits, summed.
+    const nIn = this.sizes[0]!;
+    const width0 = this.sizes[1]!;
+    let count = 0;
+    for (let i = 0; i < nIn; i++) {
+      const d = x[offset + i]!;
+      if (d === 0) continue;
+      rows[count] = i * width0;
+      values[count++] = digitValue[d]!;
     }
+    sumRows(layers === 1 ? this.output : this.#act[0]!, this.biases[0]!, this.weights[0]!, rows, values, count);
+    if (layers > 1) this.#relu(0);
     for (let l = 1; l < layers; l++) {
       const nOut = this.sizes[l + 1]!;
-      const w = this.weights[l]!;
       const input = this.#act[l - 1]!;
       const active = this.#active[l - 1]!;
-      const count = this.#activeCount[l - 1]!;
-      const z = l === layers - 1 ? this.output : this.#act[l]!;
-      z.set(this.biases[l]!);
-      for (let t = 0; t < count; t++) {
+      const n = this.#activeCount[l - 1]!;
+      for (let t = 0; t < n; t++) {
         const k = active[t]!;
-        const a = input[k]!;
-        const row = k * nOut;
-        for (let j = 0; j < nOut; j++) z[j] = z[j]! + a * w[row + j]!;
+        rows[t] = k * nOut;
+        values[t] = input[k]!;
       }
+      sumRows(l === layers - 1 ? this.output : this.#act[l]!, this.biases[l]!, this.weights[l]!, rows, values, n);
       if (l < layers - 1) this.#relu(l);
     }
     return this.output;
@@ -144,42 +209,11 @@ export class DigitMlp {
 
   /**
    * Forward, loss and (when the loss has a gradient) backward for one sample, adding `scale` times the
-   * gradient to the gradient buffers. Returns the sample's unscaled loss.
-   * - hinge: Keras categorical_hinge, pos = o[t], neg = max over c of (1 - y_c) o_c (the true class enters
-   *   as 0), loss = max(0, neg - pos + 1);
-   * - xent: softmax cross-entropy.
+   * gradient to the gradient buffers. Returns the sample's unscaled loss (see lossGradient).
    */
   accumulate(x: Uint8Array, offset: number, label: number, scale: number, loss: LossKind): number {
-    const o = this.forward(x, offset);
-    const classes = o.length;
-    const g = this.#delta[this.#layers - 1]!;
-    let value: number;
-    if (loss === 'hinge') {
-      let neg = 0; // the true class's (1 - y) * o = 0 takes part in the max
-      let negClass = -1;
-      for (let c = 0; c < classes; c++) {
-        if (c !== label && o[c]! > neg) {
-          neg = o[c]!;
-          negClass = c;
-        }
-      }
-      value = neg - o[label]! + 1;
-      if (value <= 0) return 0; // zero gradient: nothing to propagate
-      g.fill(0);
-      g[label] = -scale;
-      if (negClass >= 0) g[negClass] = scale;
-    } else {
-      let max = Number.NEGATIVE_INFINITY;
-      for (let c = 0; c < classes; c++) if (o[c]! > max) max = o[c]!;
-      let sum = 0;
-      for (let c = 0; c < classes; c++) {
-        const e = Math.exp(o[c]! - max);
-        g[c] = e;
-        sum += e;
-      }
-      value = Math.log(sum) - (o[label]! - max);
-      for (let c = 0; c < classes; c++) g[c] = (scale * g[c]!) / sum - (c === label ? scale : 0);
-    }
+    const value = lossGradient(this.forward(x, offset), label, scale, loss, this.#delta[this.#layers - 1]!);
+    if (loss === 'hinge' && value === 0) return 0; // zero gradient: nothing to propagate
     this.#backward(x, offset);
     return value;
   }
@@ -292,32 +326,74 @@ export class DigitMlp {
     }
   }
 
-  /** A copy of the parameters (for keeping the best epoch). */
-  snapshot(): Float64Array[] {
-    return [...this.weights.map((w) => w.slice()), ...this.biases.map((b) => b.slice())];
+  snapshot(): NetworkSnapshot {
+    return { parts: [...this.weights.map((w) => w.slice()), ...this.biases.map((b) => b.slice())] };
   }
 
-  restore(snapshot: readonly Float64Array[]): void {
+  restore(snapshot: NetworkSnapshot): void {
     for (let l = 0; l < this.#layers; l++) {
-      this.weights[l]!.set(snapshot[l]!);
-      this.biases[l]!.set(snapshot[this.#layers + l]!);
+      this.weights[l]!.set(snapshot.parts[l]!);
+      this.biases[l]!.set(snapshot.parts[this.#layers + l]!);
     }
   }
 
   /** The float model, row-major [outputs][inputs], taking raw digits (inputScale folded into layer 0). */
   toDenseModel(): DenseModel {
+    return this.#export(this.weights, this.biases, this.inputScale);
+  }
+
+  gradientModel(): DenseModel {
+    return this.#export(this.gradWeights, this.gradBiases, 1);
+  }
+
+  #export(weightsIn: readonly Float64Array[], biases: readonly Float64Array[], scale: number): DenseModel {
     const layers = [];
     for (let l = 0; l < this.#layers; l++) {
       const inputs = this.sizes[l]!;
       const outputs = this.sizes[l + 1]!;
-      const w = this.weights[l]!;
-      const fold = l === 0 ? this.inputScale : 1;
+      const w = weightsIn[l]!;
+      const fold = l === 0 ? scale : 1;
       const weights = new Float32Array(inputs * outputs);
       for (let i = 0; i < inputs; i++) {
         for (let o = 0; o < outputs; o++) weights[o * inputs + i] = w[i * outputs + o]! * fold;
       }
-      layers.push({ inputs, outputs, weights, bias: Float32Array.from(this.biases[l]!) });
+      layers.push({ inputs, outputs, weights, bias: Float32Array.from(biases[l]!) });
     }
     return { layers };
+  }
+}
+
+/**
+ * z = bias + sum_t values[t] * w[rows[t] .. rows[t] + z.length): four rows per pass over z, so z is loaded
+ * and stored once per four rows (the loop is bound by memory operations, not arithmetic).
+ */
+function sumRows(
+  z: Float64Array,
+  bias: Float64Array,
+  w: Float64Array,
+  rows: Int32Array,
+  values: Float64Array,
+  count: number,
+): void {
+  const n = z.length;
+  z.set(bias);
+  let t = 0;
+  for (; t + 4 <= count; t += 4) {
+    const r0 = rows[t]!;
+    const r1 = rows[t + 1]!;
+    const r2 = rows[t + 2]!;
+    const r3 = rows[t + 3]!;
+    const v0 = values[t]!;
+    const v1 = values[t + 1]!;
+    const v2 = values[t + 2]!;
+    const v3 = values[t + 3]!;
+    for (let j = 0; j < n; j++) {
+      z[j] = z[j]! + v0 * w[r0 + j]! + v1 * w[r1 + j]! + v2 * w[r2 + j]! + v3 * w[r3 + j]!;
+    }
+  }
+  for (; t < count; t++) {
+    const r0 = rows[t]!;
+    const v0 = values[t]!;
+    for (let j = 0; j < n; j++) z[j] = z[j]! + v0 * w[r0 + j]!;
   }
 }

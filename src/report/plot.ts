@@ -191,10 +191,15 @@ export function svgToPng(svg: string, options: PngOptions = {}): Buffer {
   }
 }
 
+/**
+ * The plotted rows of one policy: its CDF points, led by a fraction-0 point at the first latency so the
+ * step line rises from the axis (and a policy whose reads all fell in one bucket still shows a line).
+ */
 function toRows(policy: string, cdf: CdfPoint[]): PlotRow[] {
   const rows: PlotRow[] = [];
   for (const point of cdf) {
     if (!(point.latencyUs > 0)) continue;
+    if (rows.length === 0) rows.push({ policy, latencyUs: point.latencyUs, fraction: 0, tail: 1 });
     rows.push({ policy, latencyUs: point.latencyUs, fraction: point.fraction, tail: 1 - point.fraction });
   }
   return rows;

@@ -62,7 +62,8 @@ export async function detectTraceFormat(path: string): Promise<FormatDetection> 
     if (kind !== undefined) return { format: kind, headerLine };
   }
   const first = seen[0];
-  const shown = first === undefined ? 'it has no non-blank line' : `line ${first.line} reads "${clip(first.text)}"`;
+  const shown =
+    first === undefined ? 'it has no non-blank line' : `line ${first.line} reads "${clip(first.text)}"`;
   throw new LakeError(
     'LAKE_E_TRACE_FORMAT',
     `${path}: cannot detect the trace format (${shown}); expected linnos-input ("ts_ms devno offset_B size_B rw"), ` +

@@ -49,10 +49,6 @@ export class FieldCursor {
     this.#comma = separator === 'comma';
   }
 
-  get line(): number {
-    return this.#line;
-  }
-
   /** Point at bytes [start, end) of `buf`, which hold line number `line` without its line break. */
   begin(buf: Uint8Array, start: number, end: number, line: number): void {
     this.#buf = buf;
@@ -62,13 +58,17 @@ export class FieldCursor {
     this.#column = 0;
   }
 
-  /** The column about to be (or just) read; used to name fields in errors. */
+  /** A column's name for errors; columns past the format's own are "column N". */
   #name(column: number): string {
     return this.columns[column] ?? `column ${column + 1}`;
   }
 
-  fail(reason: string, column = this.#column - 1): TraceParseError {
-    return new TraceParseError({ file: this.file, line: this.#line, field: this.#name(column) }, reason);
+  /** An error about the column just read. */
+  fail(reason: string): TraceParseError {
+    return new TraceParseError(
+      { file: this.file, line: this.#line, field: this.#name(this.#column - 1) },
+      reason,
+    );
   }
 
   /** Whether another column follows (used for optional trailing columns). */
@@ -86,7 +86,7 @@ export class FieldCursor {
     const expected = this.#column;
     let count = expected;
     while (this.hasMore()) {
-      this.#advance(true);
+      this.#advance();
       count++;
     }
     throw new TraceParseError(
@@ -96,13 +96,13 @@ export class FieldCursor {
   }
 
   /** Move to the next column; a missing one means the line was cut short. */
-  #advance(counting = false): void {
+  #advance(): void {
     const buf = this.#buf;
     const end = this.#end;
     const column = this.#column;
     if (this.#comma) {
       // After the last column #pos sits one past the end of the line.
-      if (this.#pos > end && !counting) this.#truncated();
+      if (this.#pos > end) this.#truncated();
       let p = this.#pos;
       while (p < end && buf[p] !== COMMA) p++;
       let s = this.#pos;
@@ -115,7 +115,7 @@ export class FieldCursor {
     } else {
       let p = this.#pos;
       while (p < end && (buf[p] === SPACE || buf[p] === TAB)) p++;
-      if (p >= end && !counting) this.#truncated();
+      if (p >= end) this.#truncated();
       const s = p;
       while (p < end && buf[p] !== SPACE && buf[p] !== TAB) p++;
       this.#start = s;
@@ -154,7 +154,7 @@ export class FieldCursor {
   nextNonNegative(): number {
     const v = this.nextNumber();
     if (v < 0) throw this.fail(`must be >= 0, got ${this.text()}`);
-    return v;
+    return v === 0 ? 0 : v; // no -0
   }
 
   /** An integer >= 0 (device numbers, offsets, counters). */
@@ -162,7 +162,7 @@ export class FieldCursor {
     const v = this.nextNumber();
     if (!Number.isSafeInteger(v)) throw this.fail(`not an integer: "${this.text()}"`);
     if (v < 0) throw this.fail(`must be >= 0, got ${this.text()}`);
-    return v === 0 ? 0 : v;
+    return v === 0 ? 0 : v; // no -0
   }
 
   /** An integer of any sign. */
@@ -199,8 +199,8 @@ export class FieldCursor {
     const s = this.#start;
     const n = this.#stop - s;
     const buf = this.#buf;
-    if (n === 4 && (buf[s]! | 0x20) === 0x72 && matchesLower(buf, s, 'read')) return true;
-    if (n === 5 && (buf[s]! | 0x20) === 0x77 && matchesLower(buf, s, 'write')) return false;
+    if (n === 4 && matchesLower(buf, s, 'read')) return true;
+    if (n === 5 && matchesLower(buf, s, 'write')) return false;
     if (n === 0) throw this.fail('missing value');
     throw this.fail(`unknown op "${this.text()}" (expected Read or Write)`);
   }
@@ -230,7 +230,8 @@ export class FieldCursor {
     if (Number.isFinite(v)) return v;
     if (this.#start === this.#stop) throw this.fail('missing value');
     const text = this.text();
-    if (Number.isNaN(v) && !/^[-+]?(nan|inf(inity)?)$/i.test(text)) throw this.fail(`not a number: "${text}"`);
+    if (Number.isNaN(v) && !/^[-+]?(nan|inf(inity)?)$/i.test(text))
+      throw this.fail(`not a number: "${text}"`);
     throw this.fail(`not a finite number: "${text}"`);
   }
 }

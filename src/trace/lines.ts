@@ -19,7 +19,10 @@ const MAX_LINE_BYTES = 64 << 20;
  * Yields views of a reused buffer, each ending at a line break (or at the end of the file). A view is
  * only valid until the next iteration step: consumers must parse it, not keep it.
  */
-export async function* readLineChunks(path: string, chunkBytes = DEFAULT_CHUNK_BYTES): AsyncGenerator<Buffer> {
+export async function* readLineChunks(
+  path: string,
+  chunkBytes = DEFAULT_CHUNK_BYTES,
+): AsyncGenerator<Buffer> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, 'r');
@@ -38,7 +41,12 @@ export async function* readLineChunks(path: string, chunkBytes = DEFAULT_CHUNK_B
         buf.copy(grown, 0, 0, filled);
         buf = grown;
       }
-      const { bytesRead } = await handle.read(buf, filled, buf.length - filled, null);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(buf, filled, buf.length - filled, null));
+      } catch (cause) {
+        throw new LakeError('LAKE_E_IO', `${path}: cannot read: ${(cause as Error).message}`, { cause });
+      }
       if (bytesRead === 0) {
         if (filled > 0) yield buf.subarray(0, filled);
         return;

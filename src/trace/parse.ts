@@ -45,7 +45,12 @@ export interface LineParser {
 }
 
 export function createLineParser(format: TraceFormat, file: string): LineParser {
-  const cursor = new FieldCursor(file, traceColumns[format], traceSeparators[format], requiredColumns[format]);
+  const cursor = new FieldCursor(
+    file,
+    traceColumns[format],
+    traceSeparators[format],
+    requiredColumns[format],
+  );
   switch (format) {
     case 'linnos-input':
       return new LinnosInputParser(cursor);

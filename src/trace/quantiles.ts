@@ -65,7 +65,8 @@ export class ValueCounter {
 
   #spill(counts: Map<number, number>): void {
     const histogram = build({ numberOfSignificantValueDigits: 3 });
-    for (const [value, n] of counts) histogram.recordValueWithCount(Math.round(value * this.#unitsPerValue), n);
+    for (const [value, n] of counts)
+      histogram.recordValueWithCount(Math.round(value * this.#unitsPerValue), n);
     this.#histogram = histogram;
     this.#counts = undefined;
   }

@@ -4,7 +4,8 @@
  * buffer plus one chunk's records, whatever the file's length.
  */
 import { LakeError, TraceParseError } from '../errors.js';
-import { detectTraceFormat } from './detect.js';
+import { detectLineFormat, detectTraceFormat } from './detect.js';
+import { latin1 } from './fields.js';
 import { DEFAULT_CHUNK_BYTES, forEachLine, readLineChunks } from './lines.js';
 import { createLineParser } from './parse.js';
 import { type TraceFormat, type TraceRecord, traceFormats } from './types.js';
@@ -83,7 +84,8 @@ export class TraceReader implements AsyncIterable<TraceRecord[]> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<TraceRecord[]> {
-    if (this.#started) throw new LakeError('LAKE_E_USAGE', `${this.path}: a TraceReader can be iterated only once`);
+    if (this.#started)
+      throw new LakeError('LAKE_E_USAGE', `${this.path}: a TraceReader can be iterated only once`);
     this.#started = true;
     return this.#batches();
   }
@@ -99,11 +101,21 @@ export class TraceReader implements AsyncIterable<TraceRecord[]> {
     const parser = createLineParser(this.#format, this.path);
     const ready: TraceRecord[][] = [];
     let batch: TraceRecord[] = [];
+    let first = true;
     const onLine = (buf: Uint8Array, start: number, end: number, line: number): void => {
       if (line === headerLine) return;
+      const isFirst = first;
+      first = false;
       try {
         batch.push(parser.parse(buf, start, end, line));
       } catch (error) {
+        // A header line (column names) is skipped even when the format was given rather than detected.
+        if (
+          isFirst &&
+          error instanceof TraceParseError &&
+          detectLineFormat(latin1(buf, start, end)) === 'header'
+        )
+          return;
         if (!skipBad || !(error instanceof TraceParseError)) throw error;
         this.#skipped++;
         if (this.#errors.length < keptErrors) this.#errors.push(error.message);
@@ -144,8 +156,14 @@ function validateReadOptions(options: ReadTraceOptions): void {
       throw new LakeError('LAKE_E_USAGE', `options.${key} must be a positive integer, got ${value}`);
     }
   }
-  if (options.keptErrors !== undefined && !(Number.isSafeInteger(options.keptErrors) && options.keptErrors >= 0)) {
-    throw new LakeError('LAKE_E_USAGE', `options.keptErrors must be a non-negative integer, got ${options.keptErrors}`);
+  if (
+    options.keptErrors !== undefined &&
+    !(Number.isSafeInteger(options.keptErrors) && options.keptErrors >= 0)
+  ) {
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `options.keptErrors must be a non-negative integer, got ${options.keptErrors}`,
+    );
   }
 }
 

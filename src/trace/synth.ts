@@ -176,7 +176,13 @@ export function normalCdf(z: number): number {
           (1.00002368 +
             t *
               (0.37409196 +
-                t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 +
+                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return 0.5 * (x >= 0 ? r : 2 - r);
 }
@@ -192,14 +198,19 @@ interface ResolvedOptions {
 function resolveOptions(options: SynthOptions, devicesNeeded: number): ResolvedOptions {
   const bad = (message: string): LakeError => new LakeError('LAKE_E_USAGE', `options.${message}`);
   const { durationMs, seed } = options;
-  if (!(Number.isFinite(durationMs) && durationMs > 0)) throw bad(`durationMs must be a positive number, got ${durationMs}`);
-  if (!(Number.isSafeInteger(seed) && seed >= 0)) throw bad(`seed must be a non-negative integer, got ${seed}`);
+  if (!(Number.isFinite(durationMs) && durationMs > 0))
+    throw bad(`durationMs must be a positive number, got ${durationMs}`);
+  if (!(Number.isSafeInteger(seed) && seed >= 0))
+    throw bad(`seed must be a non-negative integer, got ${seed}`);
   const device = options.device ?? 0;
-  if (!(Number.isSafeInteger(device) && device >= 0 && device + devicesNeeded - 1 <= Number.MAX_SAFE_INTEGER)) {
+  if (
+    !(Number.isSafeInteger(device) && device >= 0 && device + devicesNeeded - 1 <= Number.MAX_SAFE_INTEGER)
+  ) {
     throw bad(`device must be a non-negative integer, got ${device}`);
   }
   const rateScale = options.rateScale ?? 1;
-  if (!(Number.isFinite(rateScale) && rateScale > 0)) throw bad(`rateScale must be a positive number, got ${rateScale}`);
+  if (!(Number.isFinite(rateScale) && rateScale > 0))
+    throw bad(`rateScale must be a positive number, got ${rateScale}`);
   const spanBytes = options.spanBytes ?? DEFAULT_SPAN_BYTES;
   if (!(Number.isSafeInteger(spanBytes) && spanBytes >= PAGE_BYTES)) {
     throw bad(`spanBytes must be an integer >= 4096, got ${spanBytes}`);
@@ -208,14 +219,16 @@ function resolveOptions(options: SynthOptions, devicesNeeded: number): ResolvedO
   if (options.writeBursts !== undefined && options.writeBursts !== false) {
     bursts = { ...defaultWriteBursts, ...(options.writeBursts === true ? {} : options.writeBursts) };
     const { periodMs, burstMs, rateMultiplier, readFraction, phaseMs } = bursts;
-    if (!(Number.isFinite(periodMs) && periodMs > 0)) throw bad(`writeBursts.periodMs must be > 0, got ${periodMs}`);
+    if (!(Number.isFinite(periodMs) && periodMs > 0))
+      throw bad(`writeBursts.periodMs must be > 0, got ${periodMs}`);
     if (!(Number.isFinite(burstMs) && burstMs > 0 && burstMs < periodMs)) {
       throw bad(`writeBursts.burstMs must be > 0 and < periodMs, got ${burstMs}`);
     }
     if (!(Number.isFinite(rateMultiplier) && rateMultiplier > 0)) {
       throw bad(`writeBursts.rateMultiplier must be > 0, got ${rateMultiplier}`);
     }
-    if (!(readFraction >= 0 && readFraction <= 1)) throw bad(`writeBursts.readFraction must be in [0, 1], got ${readFraction}`);
+    if (!(readFraction >= 0 && readFraction <= 1))
+      throw bad(`writeBursts.readFraction must be in [0, 1], got ${readFraction}`);
     if (!Number.isFinite(phaseMs)) throw bad(`writeBursts.phaseMs must be finite, got ${phaseMs}`);
   }
   return { durationNs: Math.round(durationMs * 1e6), device, rateScale, spanBytes, bursts };
@@ -233,18 +246,29 @@ function resolveProfile(profile: ProfileName | WorkloadProfile): WorkloadProfile
     return profile;
   }
   if (!Object.hasOwn(profiles, profile)) {
-    throw new LakeError('LAKE_E_USAGE', `unknown profile ${JSON.stringify(profile)}; expected one of ${profileNames.join(', ')}`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `unknown profile ${JSON.stringify(profile)}; expected one of ${profileNames.join(', ')}`,
+    );
   }
   return profiles[profile];
 }
 
 /** One profile's I/O stream on one device, from its own random stream. */
-function* stream(profile: WorkloadProfile, random: Random, o: ResolvedOptions, device: number): Generator<TraceRecord> {
+function* stream(
+  profile: WorkloadProfile,
+  random: Random,
+  o: ResolvedOptions,
+  device: number,
+): Generator<TraceRecord> {
   const read = sizeModel(profile.read);
   const write = sizeModel(profile.write);
   const largest = Math.max(read.maxBytes, write.maxBytes);
   if (o.spanBytes < largest) {
-    throw new LakeError('LAKE_E_USAGE', `options.spanBytes (${o.spanBytes}) is below the profile's largest I/O (${largest})`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `options.spanBytes (${o.spanBytes}) is below the profile's largest I/O (${largest})`,
+    );
   }
   const meanGapNs = (profile.meanInterArrivalUs * 1000) / o.rateScale;
   const bursts = o.bursts;
@@ -287,7 +311,10 @@ function* stream(profile: WorkloadProfile, random: Random, o: ResolvedOptions, d
  * Lazily generate one profile's I/Os over [0, durationMs), in arrival order. The same profile, options
  * and seed give the same records on every platform.
  */
-export function* synthesize(profile: ProfileName | WorkloadProfile, options: SynthOptions): Generator<TraceRecord> {
+export function* synthesize(
+  profile: ProfileName | WorkloadProfile,
+  options: SynthOptions,
+): Generator<TraceRecord> {
   const resolved = resolveOptions(options, 1);
   yield* stream(resolveProfile(profile), new Random(options.seed), resolved, resolved.device);
 }
@@ -303,7 +330,9 @@ export function* synthesizeMix(
   if (mix.length === 0) throw new LakeError('LAKE_E_USAGE', 'synthesizeMix needs at least one profile');
   const resolved = resolveOptions(options, mix.length);
   const root = new Random(options.seed);
-  const streams = mix.map((profile, i) => stream(resolveProfile(profile), root.fork(), resolved, resolved.device + i));
+  const streams = mix.map((profile, i) =>
+    stream(resolveProfile(profile), root.fork(), resolved, resolved.device + i),
+  );
   const heads = streams.map((s) => s.next());
   for (;;) {
     let best = -1;

@@ -58,7 +58,9 @@ export async function writeTrace<R extends TraceRecord>(
   try {
     handle = await open(temporary, 'wx');
   } catch (cause) {
-    throw new LakeError('LAKE_E_IO', `${path}: cannot create ${temporary}: ${(cause as Error).message}`, { cause });
+    throw new LakeError('LAKE_E_IO', `${path}: cannot create ${temporary}: ${(cause as Error).message}`, {
+      cause,
+    });
   }
   let count = 0;
   let text = '';
@@ -99,23 +101,32 @@ export async function writeTrace<R extends TraceRecord>(
     await rename(temporary, path);
   } catch (cause) {
     await unlink(temporary).catch(() => undefined);
-    throw new LakeError('LAKE_E_IO', `${path}: cannot rename ${temporary} into place: ${(cause as Error).message}`, {
-      cause,
-    });
+    throw new LakeError(
+      'LAKE_E_IO',
+      `${path}: cannot rename ${temporary} into place: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
   }
   return { file: path, format, records: count };
 }
 
 function checkRecord(path: string, r: TraceRecord, index: number, format: TraceFormat): void {
   let problem: string | undefined;
-  if (!(Number.isFinite(r.arrivalMs) && r.arrivalMs >= 0)) problem = `arrivalMs must be finite and >= 0, got ${r.arrivalMs}`;
-  else if (!(Number.isSafeInteger(r.size) && r.size > 0)) problem = `size must be an integer > 0, got ${r.size}`;
-  else if (!(Number.isSafeInteger(r.offset) && r.offset >= 0)) problem = `offset must be an integer >= 0, got ${r.offset}`;
-  else if (!(Number.isSafeInteger(r.device) && r.device >= 0)) problem = `device must be an integer >= 0, got ${r.device}`;
+  if (!(Number.isFinite(r.arrivalMs) && r.arrivalMs >= 0))
+    problem = `arrivalMs must be finite and >= 0, got ${r.arrivalMs}`;
+  else if (!(Number.isSafeInteger(r.size) && r.size > 0))
+    problem = `size must be an integer > 0, got ${r.size}`;
+  else if (!(Number.isSafeInteger(r.offset) && r.offset >= 0))
+    problem = `offset must be an integer >= 0, got ${r.offset}`;
+  else if (!(Number.isSafeInteger(r.device) && r.device >= 0))
+    problem = `device must be an integer >= 0, got ${r.device}`;
   else if (format !== 'linnos-input') {
     const latency = r.latencyUs;
     if (latency === undefined) problem = `format ${format} records latency, but latencyUs is missing`;
-    else if (!(Number.isFinite(latency) && latency >= 0)) problem = `latencyUs must be finite and >= 0, got ${latency}`;
+    else if (!(Number.isFinite(latency) && latency >= 0))
+      problem = `latencyUs must be finite and >= 0, got ${latency}`;
     else if (r.submitMs !== undefined && !(Number.isFinite(r.submitMs) && r.submitMs >= 0)) {
       problem = `submitMs must be finite and >= 0, got ${r.submitMs}`;
     }
@@ -129,13 +140,19 @@ export function createFormatter<R extends TraceRecord = TraceRecord>(
   options: WriteTraceOptions<R> = {},
 ): Formatter<R> {
   if (!traceFormats.includes(format)) {
-    throw new LakeError('LAKE_E_USAGE', `format must be one of ${traceFormats.join(', ')}, got ${JSON.stringify(format)}`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `format must be one of ${traceFormats.join(', ')}, got ${JSON.stringify(format)}`,
+    );
   }
   switch (format) {
     case 'linnos-input': {
       const decimals = options.tsDecimals;
       if (decimals !== undefined && !(Number.isInteger(decimals) && decimals >= 0 && decimals <= 20)) {
-        throw new LakeError('LAKE_E_USAGE', `options.tsDecimals must be an integer in 0..20, got ${decimals}`);
+        throw new LakeError(
+          'LAKE_E_USAGE',
+          `options.tsDecimals must be an integer in 0..20, got ${decimals}`,
+        );
       }
       const ts = decimals === undefined ? String : (ms: number) => ms.toFixed(decimals);
       return (r) => `${ts(r.arrivalMs)} ${r.device} ${r.offset} ${r.size} ${r.read ? 1 : 0}\n`;
@@ -155,11 +172,17 @@ export function createFormatter<R extends TraceRecord = TraceRecord>(
     case 'msr': {
       const hostname = options.hostname ?? 'lake';
       if (hostname.length === 0 || /[,\r\n]/.test(hostname)) {
-        throw new LakeError('LAKE_E_USAGE', `options.hostname must be non-empty without commas or line breaks`);
+        throw new LakeError(
+          'LAKE_E_USAGE',
+          `options.hostname must be non-empty without commas or line breaks`,
+        );
       }
       const epoch = options.msrEpochSeconds ?? MSR_EPOCH_SECONDS;
       if (!(Number.isSafeInteger(epoch) && epoch > 0)) {
-        throw new LakeError('LAKE_E_USAGE', `options.msrEpochSeconds must be a positive integer, got ${epoch}`);
+        throw new LakeError(
+          'LAKE_E_USAGE',
+          `options.msrEpochSeconds must be a positive integer, got ${epoch}`,
+        );
       }
       return (r) =>
         `${filetime(epoch, r.arrivalMs)},${hostname},${r.device},${r.read ? 'Read' : 'Write'},${r.offset},${r.size},` +

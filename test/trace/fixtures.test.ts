@@ -73,8 +73,22 @@ const expected: Expected[] = [
     tsDecimals: 3,
   },
   // hacktest: 10013 IOs, ~30.8% reads, ~1000 s; traceB: 15245 IOs, ~90% reads, ~15,000 s.
-  { path: 'linnos/hacktest.trace', format: 'linnos-input', reads: 3086, writes: 6927, durationMs: [1000e3, 1e3], tsDecimals: 5 },
-  { path: 'linnos/traceB.trace', format: 'linnos-input', reads: 13712, writes: 1533, durationMs: [15000e3, 500e3], tsDecimals: 5 },
+  {
+    path: 'linnos/hacktest.trace',
+    format: 'linnos-input',
+    reads: 3086,
+    writes: 6927,
+    durationMs: [1000e3, 1e3],
+    tsDecimals: 5,
+  },
+  {
+    path: 'linnos/traceB.trace',
+    format: 'linnos-input',
+    reads: 13712,
+    writes: 1533,
+    durationMs: [15000e3, 500e3],
+    tsDecimals: 5,
+  },
   { path: 'linnos/TrainTraceOutput', format: 'linnos-output', reads: 6, writes: 24 },
   { path: 'linnos/TrainTraceOutput_sub', format: 'linnos-output', reads: 6, writes: 24 },
 ];
@@ -92,7 +106,9 @@ describe('fixture traces', () => {
     const file = join(fixtures, e.path);
     test(`${e.path}: ${e.format}, ${e.reads} reads, ${e.writes} writes`, async () => {
       if (e.sha256 !== undefined) {
-        const digest = createHash('sha256').update(await readFile(file)).digest('hex');
+        const digest = createHash('sha256')
+          .update(await readFile(file))
+          .digest('hex');
         assert.equal(digest, e.sha256, 'fixture changed');
       }
       const result = await readTraceAll(file);

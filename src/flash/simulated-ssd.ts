@@ -1,0 +1,334 @@
+/**
+ * A deterministic flash SSD after FEMU's black-box model (see options.ts for the defaults and why, ftl.ts
+ * for mapping and GC, lun-timeline.ts for how LUN time is shared, write-buffer.ts for the DRAM buffer).
+ *
+ * submit() is the only method that changes what the device will do: it maps the command onto pages,
+ * computes when each page completes from the LUNs' queued work, and queues the work the command causes.
+ * peekRead() computes the same answer as a read submitted now, then puts every touched LUN back as it was
+ * (it may drop queue entries that had already ended by nowUs, which changes no later answer).
+ * Each call returns a fresh small result object; nothing else is allocated per call.
+ */
+import { usageError } from '../errors.js';
+import { Random } from '../random.js';
+import {
+  C_ABSORBED,
+  C_BUFFER_HITS,
+  C_FLUSHES,
+  C_READ_LATENCY_SUM,
+  C_READ_PAGES,
+  C_READS,
+  C_SLOW_BY_CAUSE,
+  C_SLOW_READS,
+  C_SLOW_WAIT_BY_CAUSE,
+  C_SUSPENSIONS,
+  C_UNMAPPED,
+  C_WAIT_BY_CAUSE,
+  C_WRITE_PAGES,
+  C_WRITE_STALL_US,
+  C_WRITE_STALLS,
+  C_WRITES,
+  type FlashCounters,
+  newCounterSlots,
+  toFlashCounters,
+} from './counters.js';
+import { FlashTranslation } from './ftl.js';
+import { KIND_COUNT, KIND_FLUSH, KIND_PROGRAM, LUN_FIELDS, LunTimelines } from './lun-timeline.js';
+import type { FlashConfig } from './options.js';
+import { type Device, type SlowCause, type SubmitResult, slowCauses } from './types.js';
+import { WriteBuffer } from './write-buffer.js';
+
+/** Key of the read-only view of a device's internals used by checkFlashInvariants and tests. */
+export const flashInternals: unique symbol = Symbol('flashInternals');
+
+export interface FlashInternals {
+  readonly config: FlashConfig;
+  readonly ftl: FlashTranslation;
+  readonly buffer: WriteBuffer;
+  readonly timeline: LunTimelines;
+}
+
+export class SimulatedSsd implements Device {
+  readonly name: string;
+  readonly capacityBytes: number;
+  readonly config: FlashConfig;
+
+  readonly #ftl: FlashTranslation;
+  readonly #timeline: LunTimelines;
+  readonly #buffer: WriteBuffer;
+  #counters = newCounterSlots();
+  readonly #pageBytes: number;
+  readonly #logicalPages: number;
+  readonly #buffered: boolean;
+  readonly #bufferUs: number;
+  readonly #slowUs: number;
+  #lastNow = 0;
+  /** Waits of the slowest page of the read being computed. */
+  readonly #cmdWait = new Float64Array(KIND_COUNT);
+  /** Peek bookkeeping: LUNs touched and their saved state. */
+  readonly #touchedMark: Int32Array;
+  readonly #touched: Int32Array;
+  readonly #saved: Float64Array;
+  #peekId = 0;
+
+  constructor(config: FlashConfig) {
+    this.config = config;
+    this.name = config.name;
+    this.capacityBytes = config.capacityBytes;
+    this.#pageBytes = config.pageBytes;
+    this.#logicalPages = config.logicalPages;
+    this.#buffered = config.bufferPages > 0;
+    this.#bufferUs = config.bufferLatencyUs;
+    this.#slowUs = config.slowReadMultiple * config.nominalReadUs;
+    this.#timeline = new LunTimelines(config);
+    this.#ftl = new FlashTranslation(config, this.#timeline, this.#counters);
+    this.#buffer = new WriteBuffer(config.bufferPages, config.flushPages, config.logicalPages);
+    this.#touchedMark = new Int32Array(config.luns);
+    this.#touched = new Int32Array(config.luns);
+    this.#saved = new Float64Array(config.luns * LUN_FIELDS);
+    if (config.precondition !== false) {
+      this.#precondition(config.precondition.fill, config.precondition.randomOverwrites, config.seed);
+    }
+  }
+
+  submit(read: boolean, offset: number, size: number, nowUs: number): SubmitResult {
+    if (!(nowUs >= this.#lastNow)) this.#badTime(nowUs);
+    this.#lastNow = nowUs;
+    const off = this.#wrap(offset);
+    const first = Math.floor(off / this.#pageBytes);
+    let count = Math.floor((off + (size > 1 ? size : 1) - 1) / this.#pageBytes) - first + 1;
+    if (count > this.#logicalPages) count = this.#logicalPages;
+    if (read) {
+      const completeUs = this.#read(first, count, nowUs, true);
+      return { completeUs, cause: this.#causeOfLastRead(completeUs - nowUs) };
+    }
+    return this.#write(first, count, nowUs);
+  }
+
+  peekRead(offset: number, size: number, nowUs: number): number {
+    if (!(nowUs >= this.#lastNow)) this.#badTime(nowUs);
+    const off = this.#wrap(offset);
+    const first = Math.floor(off / this.#pageBytes);
+    let count = Math.floor((off + (size > 1 ? size : 1) - 1) / this.#pageBytes) - first + 1;
+    if (count > this.#logicalPages) count = this.#logicalPages;
+    return this.#read(first, count, nowUs, false);
+  }
+
+  /** Counters since creation (after preconditioning) or the last resetCounters(). */
+  counters(): FlashCounters {
+    return toFlashCounters(this.#counters, this.#slowUs);
+  }
+
+  /** Zero the counters (e.g. after a warm-up phase). */
+  resetCounters(): void {
+    this.#counters.set(newCounterSlots());
+  }
+
+  /** Where an offset's newest data is: 'buffer', 'unmapped', or its LUN and physical page. */
+  locate(offset: number): 'buffer' | 'unmapped' | { lun: number; ppn: number } {
+    const lpn = Math.floor(this.#wrap(offset) / this.#pageBytes);
+    if (this.#buffered) {
+      this.#buffer.releaseUpTo(this.#lastNow);
+      if (this.#buffer.holds(lpn)) return 'buffer';
+    }
+    const ppn = this.#ftl.l2p[lpn]!;
+    if (ppn < 0) return 'unmapped';
+    return { lun: this.#ftl.lunOf(ppn), ppn };
+  }
+
+  /** For checkFlashInvariants and tests: the device's internal structures, to read, never to change. */
+  [flashInternals](): FlashInternals {
+    return { config: this.config, ftl: this.#ftl, buffer: this.#buffer, timeline: this.#timeline };
+  }
+
+  #wrap(offset: number): number {
+    const cap = this.capacityBytes;
+    if (offset >= 0 && offset < cap) return offset;
+    if (!Number.isFinite(offset)) throw usageError(`${this.name}: offset must be a finite number (got ${offset})`);
+    const r = offset % cap;
+    return r < 0 ? r + cap : r;
+  }
+
+  #badTime(nowUs: number): never {
+    throw usageError(
+      `${this.name}: nowUs must be a number that never decreases (got ${nowUs} after ${this.#lastNow})`,
+    );
+  }
+
+  /** Completion of a read of `count` pages from LPN `first`; commit = false leaves no trace. */
+  #read(first: number, count: number, now: number, commit: boolean): number {
+    const ftl = this.#ftl;
+    const timeline = this.#timeline;
+    const buffer = this.#buffer;
+    const l2p = ftl.l2p;
+    const cmdWait = this.#cmdWait;
+    const pageWait = timeline.waitByKind;
+    cmdWait.fill(0);
+    if (this.#buffered) buffer.releaseUpTo(now);
+    const peekId = commit ? 0 : ++this.#peekId;
+    let touched = 0;
+    let done = now;
+    let hits = 0;
+    let unmapped = 0;
+    let lpn = first;
+    for (let i = 0; i < count; i++, lpn++) {
+      if (lpn === this.#logicalPages) lpn = 0;
+      let end: number;
+      if (this.#buffered && buffer.holds(lpn)) {
+        end = now + this.#bufferUs;
+        hits++;
+        if (end > done) {
+          done = end;
+          cmdWait.fill(0);
+        }
+        continue;
+      }
+      const ppn = l2p[lpn]!;
+      if (ppn < 0) {
+        end = now + this.#bufferUs;
+        unmapped++;
+        if (end > done) {
+          done = end;
+          cmdWait.fill(0);
+        }
+        continue;
+      }
+      const lun = ftl.lunOf(ppn);
+      if (!commit && this.#touchedMark[lun] !== peekId) {
+        this.#touchedMark[lun] = peekId;
+        this.#touched[touched++] = lun;
+        timeline.advance(lun, now);
+        timeline.save(lun, this.#saved, lun * LUN_FIELDS);
+      }
+      const readUs = ftl.readTimeOf(ppn);
+      end = timeline.placeRead(lun, readUs, now) + readUs;
+      if (commit && timeline.lastSuspended) this.#counters[C_SUSPENSIONS]!++;
+      if (end > done) {
+        done = end;
+        cmdWait.set(pageWait);
+      }
+    }
+    if (!commit) {
+      for (let t = 0; t < touched; t++) {
+        const lun = this.#touched[t]!;
+        timeline.restore(lun, this.#saved, lun * LUN_FIELDS);
+      }
+      if (this.#peekId >= 0x3fffffff) {
+        this.#peekId = 0;
+        this.#touchedMark.fill(0);
+      }
+      return done;
+    }
+    const c = this.#counters;
+    c[C_READS]!++;
+    c[C_READ_PAGES] = c[C_READ_PAGES]! + count;
+    c[C_BUFFER_HITS] = c[C_BUFFER_HITS]! + hits;
+    c[C_UNMAPPED] = c[C_UNMAPPED]! + unmapped;
+    c[C_READ_LATENCY_SUM] = c[C_READ_LATENCY_SUM]! + (done - now);
+    for (let k = 1; k < KIND_COUNT; k++) c[C_WAIT_BY_CAUSE + k] = c[C_WAIT_BY_CAUSE + k]! + cmdWait[k]!;
+    return done;
+  }
+
+  /** Cause of the read just computed (by #read with commit); counts it as slow when it is. */
+  #causeOfLastRead(latencyUs: number): SlowCause {
+    const w = this.#cmdWait;
+    let kind = 0;
+    let most = 0;
+    for (let k = 1; k < KIND_COUNT; k++) {
+      if (w[k]! > most) {
+        most = w[k]!;
+        kind = k;
+      }
+    }
+    if (latencyUs > this.#slowUs) {
+      const c = this.#counters;
+      c[C_SLOW_READS]!++;
+      c[C_SLOW_BY_CAUSE + kind]!++;
+      for (let k = 1; k < KIND_COUNT; k++) {
+        c[C_SLOW_WAIT_BY_CAUSE + k] = c[C_SLOW_WAIT_BY_CAUSE + k]! + w[k]!;
+      }
+    }
+    return slowCauses[kind]!;
+  }
+
+  #write(first: number, count: number, now: number): SubmitResult {
+    const c = this.#counters;
+    c[C_WRITES]!++;
+    c[C_WRITE_PAGES] = c[C_WRITE_PAGES]! + count;
+    const ftl = this.#ftl;
+    if (!this.#buffered) {
+      // Write-through: every page is programmed now; the write completes with its last program.
+      let done = now;
+      let lpn = first;
+      for (let i = 0; i < count; i++, lpn++) {
+        if (lpn === this.#logicalPages) lpn = 0;
+        ftl.invalidate(lpn);
+        const end = ftl.program(lpn, now, KIND_PROGRAM);
+        if (end > done) done = end;
+      }
+      return { completeUs: done, cause: 'none' };
+    }
+    const buffer = this.#buffer;
+    buffer.releaseUpTo(now);
+    let at = buffer.stallUntil > now ? buffer.stallUntil : now;
+    let lpn = first;
+    for (let i = 0; i < count; i++, lpn++) {
+      if (lpn === this.#logicalPages) lpn = 0;
+      if (buffer.isDirty(lpn)) {
+        c[C_ABSORBED]!++;
+        continue;
+      }
+      if (buffer.full) at = buffer.waitForSpace(at);
+      ftl.invalidate(lpn);
+      buffer.insert(lpn);
+      if (buffer.dirtyPages >= buffer.flushPages) this.#flush(at);
+    }
+    if (at > now) {
+      buffer.stallUntil = at;
+      c[C_WRITE_STALLS]!++;
+      c[C_WRITE_STALL_US] = c[C_WRITE_STALL_US]! + (at - now);
+      return { completeUs: at + this.#bufferUs, cause: 'flush' };
+    }
+    return { completeUs: at + this.#bufferUs, cause: 'none' };
+  }
+
+  /** Send every dirty page to flash at time `at`, striped over the LUNs by the allocator. */
+  #flush(at: number): void {
+    const buffer = this.#buffer;
+    const ftl = this.#ftl;
+    let release = at;
+    for (let seq = buffer.flushedSeq; seq < buffer.nextSeq; seq++) {
+      const end = ftl.program(buffer.lpnAt(seq), at, KIND_FLUSH);
+      if (end > release) release = end;
+    }
+    buffer.closeBatch(release);
+    this.#counters[C_FLUSHES]!++;
+  }
+
+  /**
+   * Age the device without timing: write `fill` of the logical pages in order, then `overwrites` x the
+   * logical pages as random single-page overwrites of the filled range (GC runs as needed), then zero
+   * the counters. Leaves every GC unit at its background-GC threshold, so GC is active from the start.
+   */
+  #precondition(fill: number, overwrites: number, seed: number): void {
+    const ftl = this.#ftl;
+    const filled = Math.round(fill * this.#logicalPages);
+    ftl.timed = false;
+    try {
+      for (let lpn = 0; lpn < filled; lpn++) {
+        ftl.invalidate(lpn);
+        ftl.program(lpn, 0, KIND_PROGRAM);
+      }
+      const range = filled > 0 ? filled : this.#logicalPages;
+      const random = new Random(seed);
+      const n = Math.round(overwrites * this.#logicalPages);
+      for (let i = 0; i < n; i++) {
+        const lpn = random.int(range);
+        ftl.invalidate(lpn);
+        ftl.program(lpn, 0, KIND_PROGRAM);
+      }
+    } finally {
+      ftl.timed = true;
+    }
+    this.resetCounters();
+  }
+}

@@ -1,0 +1,321 @@
+/**
+ * LinnOS training: a dense network (31-256-2, or NN+1 / NN+2) on digit vectors with fast/slow labels, as the
+ * LinnOS artifact trains it in Keras: Adam (lr 1e-3, betas 0.9/0.999, epsilon 1e-7), batch 128, categorical
+ * hinge loss with class weight 5 on the slow class, an 80/20 split. Differences and choices:
+ * - the split is time-ordered by default: the validation part is the LATER 20% of the vectors (what a model
+ *   trained on the past meets in the future); `split: 'random'` draws it at random instead (seeded);
+ * - the training part is reshuffled each epoch (seeded);
+ * - the slow-class weight applies to every sample whose true class is slow, as Keras's class_weight does:
+ *   it makes false submits (slow predicted fast, which cost milliseconds) the expensive error;
+ * - inputs are the raw digits (see mlp.ts: the integer LinnOS path feeds raw digits to weights x1000);
+ * - early stopping on the validation loss is optional; when on, the best epoch's weights are kept.
+ * The quality report scores each validation vector by o1 - o0 (slow iff > 0, a tie is fast, as the integer
+ * path decides).
+ */
+import { LakeError } from '../errors.js';
+import { type DenseModel, type LinnosShape, linnosLayerSizes } from '../models/dense.js';
+import { Random } from '../random.js';
+import { type ClassifierReport, evaluateScores } from './metrics.js';
+import { DigitMlp, type LossKind, lossGradient, type NetworkSnapshot, type TrainableNetwork } from './mlp.js';
+import { WasmDigitMlp, wasmTrainingAvailable, wasmTrainingSupports } from './wasm-mlp.js';
+
+export type TrainingBackend = 'js' | 'wasm';
+export type SplitKind = 'time' | 'random';
+
+export interface TrainingData {
+  /** count x inputs digits (0-9), row-major. */
+  vectors: Uint8Array;
+  /** 1 = slow, 0 = fast, per vector. */
+  labels: Uint8Array;
+}
+
+export interface EpochStats {
+  /** 1-based. */
+  epoch: number;
+  epochs: number;
+  /** Mean weighted loss over the training part this epoch. */
+  trainLoss: number;
+  /** Mean weighted loss on the validation part after this epoch (NaN without one). */
+  validationLoss: number;
+  /** Validation accuracy after this epoch (NaN without a validation part). */
+  validationAccuracy: number;
+  /** Seconds spent in forward + backward + Adam this epoch (validation excluded). */
+  seconds: number;
+}
+
+export interface TrainOptions {
+  /** LinnOS shape (default 'nn' = 31-256-2); `layerSizes` overrides it. */
+  shape?: LinnosShape;
+  layerSizes?: readonly number[];
+  loss?: LossKind;
+  /** Weight of samples whose true class is slow (default 5). */
+  slowWeight?: number;
+  /** Default 15. */
+  epochs?: number;
+  /** Default 128. */
+  batchSize?: number;
+  learningRate?: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  /** Fraction held back for validation (default 0.2; 0 = none). */
+  validationFraction?: number;
+  /** Default 'time': the validation part is the last fraction of the vectors. */
+  split?: SplitKind;
+  /** Default 1: initialisation, split and shuffles. */
+  seed?: number;
+  /** Inputs are digit x inputScale while training (default 1); exported models always take raw digits. */
+  inputScale?: number;
+  /** Stop after this many epochs without a better validation loss and keep the best weights. */
+  earlyStopPatience?: number;
+  /** Default 'auto': wasm when it runs here and fits the shape, else js. */
+  backend?: TrainingBackend | 'auto';
+  /** Called after every epoch (the CLI draws its progress bar from it). */
+  onEpoch?: (epoch: number, stats: EpochStats) => void;
+}
+
+export interface TrainingReport {
+  layerSizes: number[];
+  parameters: number;
+  loss: LossKind;
+  slowWeight: number;
+  backend: TrainingBackend;
+  split: SplitKind;
+  seed: number;
+  trainCount: number;
+  validationCount: number;
+  /** Epochs run, and the epoch whose weights were kept. */
+  epochs: number;
+  bestEpoch: number;
+  /** Seconds in forward + backward + Adam over all epochs. */
+  trainSeconds: number;
+  /** trainSeconds per epoch per million training samples. */
+  secondsPerMillion: number;
+  history: EpochStats[];
+  /** Quality on the validation part (on the training part when there is none). */
+  quality: ClassifierReport;
+  /** Which part `quality` describes. */
+  qualityOn: 'validation' | 'train';
+}
+
+export interface TrainResult {
+  model: DenseModel;
+  report: TrainingReport;
+}
+
+function positive(name: string, value: number, integer: boolean): number {
+  if (!(value > 0) || (integer && !Number.isInteger(value))) {
+    throw new LakeError('LAKE_E_USAGE', `options.${name} must be a positive ${integer ? 'integer' : 'number'}`);
+  }
+  return value;
+}
+
+/** Build the network for a shape on the chosen backend. */
+export function createNetwork(
+  sizes: readonly number[],
+  seed: number,
+  options: { backend?: TrainingBackend | 'auto'; inputScale?: number } = {},
+): TrainableNetwork {
+  const choice = options.backend ?? 'auto';
+  const random = new Random(seed);
+  const useWasm =
+    choice === 'wasm' || (choice === 'auto' && wasmTrainingSupports(sizes) && wasmTrainingAvailable());
+  if (useWasm) {
+    if (!wasmTrainingSupports(sizes)) {
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `the wasm trainer needs >= 1 hidden layer with widths divisible by 16, got [${sizes.join(', ')}]`,
+      );
+    }
+    return new WasmDigitMlp(sizes, random, options.inputScale ?? 1);
+  }
+  return new DigitMlp(sizes, random, options.inputScale ?? 1);
+}
+
+/** Logit margins o1 - o0 of `count` vectors (the slow score), for metrics. */
+export function networkScores(network: TrainableNetwork, vectors: Uint8Array, rows: Int32Array): Float64Array {
+  const inputs = network.sizes[0]!;
+  const scores = new Float64Array(rows.length);
+  for (let r = 0; r < rows.length; r++) {
+    const o = network.forward(vectors, rows[r]! * inputs);
+    scores[r] = o[1]! - o[0]!;
+  }
+  return scores;
+}
+
+/** Train a LinnOS-style classifier; see the module comment for the recipe. */
+export function trainLinnos(data: TrainingData, options: TrainOptions = {}): TrainResult {
+  const sizes = [...(options.layerSizes ?? linnosLayerSizes(options.shape ?? 'nn'))];
+  const inputs = sizes[0]!;
+  if (sizes[sizes.length - 1] !== 2) {
+    throw new LakeError('LAKE_E_USAGE', 'options.layerSizes must end in 2 outputs (fast, slow)');
+  }
+  const count = data.labels.length;
+  if (count === 0) throw new LakeError('LAKE_E_USAGE', 'no training vectors');
+  if (data.vectors.length < count * inputs) {
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `vectors hold ${data.vectors.length} digits, ${count} labels need ${count * inputs}`,
+    );
+  }
+  for (let i = 0; i < count * inputs; i++) {
+    if (data.vectors[i]! > 9) {
+      throw new LakeError('LAKE_E_USAGE', `vector ${Math.floor(i / inputs)} holds ${data.vectors[i]}, not a digit`);
+    }
+  }
+  for (let i = 0; i < count; i++) {
+    if (data.labels[i]! > 1) throw new LakeError('LAKE_E_USAGE', `label ${i} is ${data.labels[i]}, not 0 or 1`);
+  }
+  const loss = options.loss ?? 'hinge';
+  if (loss !== 'hinge' && loss !== 'xent') {
+    throw new LakeError('LAKE_E_USAGE', `options.loss must be 'hinge' or 'xent', got ${String(loss)}`);
+  }
+  const slowWeight = positive('slowWeight', options.slowWeight ?? 5, false);
+  const epochs = positive('epochs', options.epochs ?? 15, true);
+  const batchSize = positive('batchSize', options.batchSize ?? 128, true);
+  const learningRate = positive('learningRate', options.learningRate ?? 1e-3, false);
+  const beta1 = options.beta1 ?? 0.9;
+  const beta2 = options.beta2 ?? 0.999;
+  const epsilon = options.epsilon ?? 1e-7;
+  const validationFraction = options.validationFraction ?? 0.2;
+  if (!(validationFraction >= 0 && validationFraction < 1)) {
+    throw new LakeError('LAKE_E_USAGE', 'options.validationFraction must be in [0, 1)');
+  }
+  const split = options.split ?? 'time';
+  if (split !== 'time' && split !== 'random') {
+    throw new LakeError('LAKE_E_USAGE', `options.split must be 'time' or 'random', got ${String(split)}`);
+  }
+  const seed = options.seed ?? 1;
+  const patience = options.earlyStopPatience;
+  if (patience !== undefined) positive('earlyStopPatience', patience, true);
+
+  const random = new Random(seed);
+  const initSeed = random.nextUint32();
+  const network = createNetwork(sizes, initSeed, {
+    backend: options.backend ?? 'auto',
+    inputScale: options.inputScale ?? 1,
+  });
+  const backend: TrainingBackend = network instanceof WasmDigitMlp ? 'wasm' : 'js';
+
+  // Split.
+  const order = new Int32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  if (split === 'random') shuffle(order, random.fork());
+  const validationCount = Math.round(count * validationFraction);
+  const trainCount = count - validationCount;
+  if (trainCount === 0) throw new LakeError('LAKE_E_USAGE', 'nothing left to train on after the split');
+  const train = order.slice(0, trainCount);
+  const validation = order.slice(trainCount);
+  if (patience !== undefined && validationCount === 0) {
+    throw new LakeError('LAKE_E_USAGE', 'early stopping needs a validation part (validationFraction > 0)');
+  }
+
+  const shuffler = random.fork();
+  const classWeight = [1, slowWeight];
+  const gradient = new Float64Array(2);
+  const { vectors, labels } = data;
+  const history: EpochStats[] = [];
+  let trainSeconds = 0;
+  let bestLoss = Number.POSITIVE_INFINITY;
+  let bestEpoch = 0;
+  let best: NetworkSnapshot | undefined;
+  let sinceBest = 0;
+
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    shuffle(train, shuffler);
+    const started = performance.now();
+    let lossSum = 0;
+    for (let b = 0; b < trainCount; b += batchSize) {
+      const end = Math.min(trainCount, b + batchSize);
+      const inverse = 1 / (end - b);
+      network.zeroGradients();
+      for (let k = b; k < end; k++) {
+        const row = train[k]!;
+        const label = labels[row]!;
+        const weight = classWeight[label]!;
+        lossSum += weight * network.accumulate(vectors, row * inputs, label, weight * inverse, loss);
+      }
+      network.adamStep(learningRate, beta1, beta2, epsilon);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    trainSeconds += seconds;
+
+    let validationLoss = Number.NaN;
+    let validationAccuracy = Number.NaN;
+    if (validationCount > 0) {
+      let sum = 0;
+      let correct = 0;
+      for (let k = 0; k < validationCount; k++) {
+        const row = validation[k]!;
+        const label = labels[row]!;
+        const o = network.forward(vectors, row * inputs);
+        sum += classWeight[label]! * lossGradient(o, label, 0, loss, gradient);
+        if ((o[1]! > o[0]! ? 1 : 0) === label) correct++;
+      }
+      validationLoss = sum / validationCount;
+      validationAccuracy = correct / validationCount;
+    }
+    const stats: EpochStats = {
+      epoch,
+      epochs,
+      trainLoss: lossSum / trainCount,
+      validationLoss,
+      validationAccuracy,
+      seconds,
+    };
+    history.push(stats);
+    options.onEpoch?.(epoch, stats);
+
+    if (patience !== undefined) {
+      if (validationLoss < bestLoss) {
+        bestLoss = validationLoss;
+        bestEpoch = epoch;
+        best = network.snapshot();
+        sinceBest = 0;
+      } else if (++sinceBest >= patience) {
+        break;
+      }
+    } else {
+      bestEpoch = epoch;
+    }
+  }
+  if (best !== undefined) network.restore(best);
+
+  const qualityOn = validationCount > 0 ? 'validation' : 'train';
+  const rows = validationCount > 0 ? validation : train;
+  const scores = networkScores(network, vectors, rows);
+  const truth = new Uint8Array(rows.length);
+  for (let r = 0; r < rows.length; r++) truth[r] = labels[rows[r]!]!;
+  const epochsRun = history.length;
+  return {
+    model: network.toDenseModel(),
+    report: {
+      layerSizes: sizes,
+      parameters: network.parameterCount,
+      loss,
+      slowWeight,
+      backend,
+      split,
+      seed,
+      trainCount,
+      validationCount,
+      epochs: epochsRun,
+      bestEpoch,
+      trainSeconds,
+      secondsPerMillion: (trainSeconds / (epochsRun * trainCount)) * 1e6,
+      history,
+      quality: evaluateScores(scores, truth, 0),
+      qualityOn,
+    },
+  };
+}
+
+/** Fisher-Yates in place with a seeded generator. */
+function shuffle(a: Int32Array, random: Random): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = random.int(i + 1);
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
+}
