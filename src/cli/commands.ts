@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { registerSimulate } from './simulate.js';
+import { registerStats } from './stats.js';
+import { registerSynth } from './synth.js';
 
 /** Every CLI command registers itself on the program; one file per command in this folder. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerSimulate, registerStats, registerSynth];

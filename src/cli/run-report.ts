@@ -60,8 +60,8 @@ export async function emitRunReport(input: RunReportInput): Promise<string[]> {
   const reports = input.runs.map(policyReport);
   const tables = latencyTables(reports);
   const text = [
-    ...tables.map((t) => `${t.title ? `### ${t.title}\n\n` : ''}${tableToMarkdown(t)}`),
-    ...(input.extraTables ?? []).map((t) => `${t.title ? `### ${t.title}\n\n` : ''}${tableToMarkdown(t)}`),
+    ...tables.map(tableToMarkdown),
+    ...(input.extraTables ?? []).map(tableToMarkdown),
     ...(input.extraMarkdown ? [input.extraMarkdown] : []),
   ].join('\n\n');
   let written: string[] = [];

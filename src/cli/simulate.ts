@@ -3,16 +3,23 @@
  * SSDs under each admission policy, and report read latency per policy.
  */
 import type { Command } from 'commander';
-import { mergeBatchStreams } from '../array/engine.js';
+import { mergeBatchStreams, mergeStreams } from '../array/engine.js';
 import { parsePolicyList } from '../array/policies.js';
-import { type PolicyRun, runPolicies, type Workload } from '../array/run.js';
+import { type PolicyRun, policyReport, runPolicies, type Workload } from '../array/run.js';
 import { usageError } from '../errors.js';
-import { createFlashDevice, describeFlash, type FlashProfileName, flashProfiles } from '../flash/index.js';
+import {
+  createFlashDevice,
+  describeFlash,
+  type FlashCounters,
+  type FlashProfileName,
+  flashProfileNames,
+  SimulatedSsd,
+  slowCauses,
+} from '../flash/index.js';
 import { createProgress, type Progress } from '../report/progress.js';
 import { openTrace } from '../trace/read.js';
-import { type ProfileName, profileNames, synthesize } from '../trace/synth.js';
+import { type ProfileName, profileNames, profiles, synthesize } from '../trace/synth.js';
 import type { TraceRecord } from '../trace/types.js';
-import { mergeStreams } from '../array/engine.js';
 import { parseFormatOption, parseIntOption, parseNumberOption, splitList } from './options.js';
 import { emitRunReport, policyJson } from './run-report.js';
 
@@ -56,7 +63,7 @@ export function registerSimulate(program: Command): void {
     .option('--policies <list>', 'baseline, random, random@P, hedgingNN, oracle', DEFAULT_SIMULATE.policies)
     .option('--duration <seconds>', 'generated workload length', DEFAULT_SIMULATE.duration)
     .option('--seed <n>', 'seed of every random choice', DEFAULT_SIMULATE.seed)
-    .option('--flash <profile>', `SSD timing profile: ${Object.keys(flashProfiles).join(', ')}`, DEFAULT_SIMULATE.flash)
+    .option('--flash <profile>', `SSD timing profile: ${flashProfileNames.join(', ')}`, DEFAULT_SIMULATE.flash)
     .option('--revoke-cost <us>', 'cost of revoking a read and re-issuing it on the next replica', DEFAULT_SIMULATE.revokeCost)
     .option('--rate-scale <x>', 'multiply the generated arrival rate', DEFAULT_SIMULATE.rateScale)
     .option('--write-bursts', 'add periodic write bursts to the generated workload')
@@ -81,6 +88,7 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
   const quiet = flags.json === true;
 
   let workload: Workload;
+  let expectedIos = 0;
   let workloadDescription: string;
   if (flags.trace !== undefined) {
     const paths = splitList(flags.trace);
@@ -91,7 +99,10 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
     const format = parseFormatOption(flags.format);
     const readOptions = { ...(format ? { format } : {}), skipBad: flags.skipBad === true };
     // Validate every file up front so a malformed trace fails before any replay starts.
-    for (const path of paths) for await (const _ of openTrace(path, readOptions));
+    for (const path of paths) {
+      const reader = openTrace(path, readOptions);
+      for await (const batch of reader) expectedIos += batch.length;
+    }
     workload =
       paths.length === 1
         ? { kind: 'stream', batches: () => openTrace(paths[0]!, readOptions) }
@@ -108,6 +119,7 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
         ),
       );
     workload = { kind: 'memory', arrivals };
+    expectedIos = Math.round(perDevice.reduce((sum, p) => sum + (durationMs * 1000 * rateScale) / profiles[p].meanInterArrivalUs, 0));
     workloadDescription = `${perDevice.join(', ')} for ${durationS} s${flags.writeBursts ? ' with write bursts' : ''}${rateScale !== 1 ? ` at ${rateScale}x rate` : ''}`;
   }
 
@@ -124,10 +136,12 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
     revokeCostUs,
     onRunStart: (spec) => {
       progress?.stop();
-      progress = createProgress({ label: `replay ${spec.name}`, total: 0, quiet: true });
-      if (!quiet) process.stderr.write(`replaying ${spec.name}...\n`);
+      progress = createProgress({ label: `replay ${spec.name}`, total: expectedIos, quiet });
     },
-    onProgress: (_spec, arrived) => progress?.update(arrived),
+    onProgress: (_spec, arrived) => {
+      if (arrived > expectedIos) expectedIos = arrived;
+      progress?.update(arrived);
+    },
   });
   progress?.stop();
   const wallS = (performance.now() - started) / 1000;
@@ -148,7 +162,7 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
     tool: 'lake',
     command: 'simulate',
     params,
-    policies: Object.fromEntries(runs.map((run) => [run.spec.name, policyJson(run, reportOf(run), describeDevice)])),
+    policies: Object.fromEntries(runs.map((run) => [run.spec.name, policyJson(run, policyReport(run), describeDevice)])),
   };
   await emitRunReport({
     title: 'lake simulate: read latency by admission policy',
@@ -160,4 +174,70 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
     ...(flags.out !== undefined ? { outDir: flags.out } : {}),
     jsonMode: quiet,
   });
+}
+
+function parseFlashProfile(value: string): FlashProfileName {
+  const found = flashProfileNames.find((p) => p === value);
+  if (found === undefined) throw usageError(`--flash must be one of ${flashProfileNames.join(', ')}, got "${value}"`);
+  return found;
+}
+
+function parseProfile(value: string): ProfileName {
+  const found = profileNames.find((p) => p === value);
+  if (found === undefined) throw usageError(`--profile must name ${profileNames.join(', ')}, got "${value}"`);
+  return found;
+}
+
+function countersOf(run: PolicyRun, i: number): FlashCounters | undefined {
+  const device = run.devices[i];
+  return device instanceof SimulatedSsd ? device.counters() : undefined;
+}
+
+/** Per device: what its flash did, for the JSON. */
+export function describeDevice(run: PolicyRun, i: number): unknown {
+  const device = run.devices[i]!;
+  return { name: device.name, counters: countersOf(run, i) ?? null };
+}
+
+/** Why reads were slow, per policy: the share of slow reads by what they waited behind (the flash counters). */
+export function causesMarkdown(runs: readonly PolicyRun[]): string {
+  const causes = slowCauses.filter((c) => c !== 'none');
+  const rows: string[] = [];
+  for (const run of runs) {
+    const total: Record<string, number> = {};
+    let slow = 0;
+    let threshold = 0;
+    let gc = 0;
+    let stalls = 0;
+    let wa = 0;
+    let n = 0;
+    for (let i = 0; i < run.devices.length; i++) {
+      const c = countersOf(run, i);
+      if (c === undefined) continue;
+      n++;
+      slow += c.slowReads;
+      threshold = c.slowReadThresholdUs;
+      gc += c.gcRunsBackground + c.gcRunsForeground;
+      stalls += c.writeStalls;
+      wa += c.writeAmplification;
+      for (const cause of slowCauses) total[cause] = (total[cause] ?? 0) + c.slowReadsByCause[cause];
+    }
+    if (n === 0) continue;
+    const share = (cause: string) => (slow > 0 ? `${(((total[cause] ?? 0) / slow) * 100).toFixed(1)}%` : '-');
+    rows.push(
+      `| ${run.spec.name} | ${slow} | ${causes.map(share).join(' | ')} | ${share('none')} | ${gc} | ${stalls} | ${(wa / n).toFixed(2)} |`,
+    );
+    if (rows.length === 1) rows.unshift(`slow = device read latency above ${threshold} us`);
+  }
+  if (rows.length === 0) return '';
+  const [note, ...body] = rows;
+  return [
+    '### Why reads were slow (flash counters, all devices)',
+    '',
+    note,
+    '',
+    `| policy | slow reads | ${causes.map((c) => `behind ${c}`).join(' | ')} | no wait | GC runs | write stalls | write amp. |`,
+    `|---|${'---:|'.repeat(causes.length + 5)}`,
+    ...body,
+  ].join('\n');
 }

@@ -64,6 +64,11 @@ export class FlashTranslation {
   readonly #eraseUs: number;
   readonly #transferUs: number;
   readonly #gcQueueBackground: 1 | 2;
+  /** Per LUN, during one GC run: copy reads (count, total us) and copy programs (count, total us). */
+  readonly #gcReads: Float64Array;
+  readonly #gcReadUs: Float64Array;
+  readonly #gcPrograms: Float64Array;
+  readonly #gcProgramUs: Float64Array;
   #cursor = 0;
 
   constructor(config: FlashConfig, timeline: LunTimelines, counters: Float64Array) {
@@ -81,6 +86,10 @@ export class FlashTranslation {
     this.#eraseUs = config.profile.eraseUs;
     this.#transferUs = config.transferUs;
     this.#gcQueueBackground = config.idleBackgroundGc ? 2 : 1;
+    this.#gcReads = new Float64Array(this.#units);
+    this.#gcReadUs = new Float64Array(this.#units);
+    this.#gcPrograms = new Float64Array(this.#units);
+    this.#gcProgramUs = new Float64Array(this.#units);
     this.l2p = new Int32Array(config.logicalPages).fill(-1);
     this.p2l = new Int32Array(config.physicalPages).fill(-1);
     const allBlocks = this.#groups * this.#blocks;
@@ -143,6 +152,7 @@ export class FlashTranslation {
       1,
       kind,
       this.#programUs[this.pageTypeOf(ppn)]! + this.#transferUs,
+      1,
       now,
     );
   }
@@ -241,48 +251,76 @@ export class FlashTranslation {
     return best;
   }
 
-  /** Copy a victim's valid pages to the group's write pointer, then erase it. */
+  /**
+   * Copy a victim's valid pages to the group's write pointer, then erase it. The copies' flash time is
+   * queued per LUN as one entry of back-to-back ops (their mean duration when page types differ): with
+   * gcUnit 'lun' a copyback (read + program on the die), with 'line' the reads on the source LUNs and the
+   * programs on the destination LUNs. Then every LUN of the group erases its block.
+   */
   #collect(g: number, victim: number, queue: 1 | 2, now: number): void {
-    const timeline = this.#timeline;
     const timed = this.timed;
+    const units = this.#units;
+    const perLine = this.#pagesPerLine;
+    const p2l = this.p2l;
+    const l2p = this.l2p;
+    const blockValid = this.blockValid;
     const blockIndex = g * this.#blocks + victim;
-    const first = blockIndex * this.#pagesPerLine;
-    const last = first + this.#pagesPerLine;
+    const first = blockIndex * perLine;
+    const last = first + perLine;
+    const oneType = this.#pageTypes === 1;
+    const readUs0 = this.#readUs[0]!;
+    const programUs0 = this.#programUs[0]!;
+    let copies = 0;
     for (let src = first; src < last; src++) {
-      const lpn = this.p2l[src]!;
+      const lpn = p2l[src]!;
       if (lpn < 0) continue;
       const dst = this.#allocateIn(g);
       if (dst < 0) {
         throw new LakeError('LAKE_E_INTERNAL', `flash device ${this.#config.name}: GC found no free page`);
       }
-      this.p2l[src] = -1;
-      this.p2l[dst] = lpn;
-      this.l2p[lpn] = dst;
-      this.blockValid[(dst / this.#pagesPerLine) | 0]!++;
-      this.#counters[C_GC_PROGRAMS]!++;
+      p2l[src] = -1;
+      p2l[dst] = lpn;
+      l2p[lpn] = dst;
+      blockValid[(dst / perLine) | 0]!++;
+      copies++;
       if (!timed) continue;
-      const srcLun = this.lunOf(src);
-      const dstLun = this.lunOf(dst);
-      const readUs = this.#readUs[this.pageTypeOf(src)]!;
-      const programUs = this.#programUs[this.pageTypeOf(dst)]!;
-      if (srcLun === dstLun) {
-        // Copyback: the data never leaves the die.
-        timeline.append(srcLun, queue, KIND_GC, readUs + programUs, now);
-      } else {
-        timeline.append(srcLun, queue, KIND_GC, readUs + this.#transferUs, now);
-        timeline.append(dstLun, queue, KIND_GC, programUs + this.#transferUs, now);
-      }
+      const srcUnit = src % units;
+      const dstUnit = dst % units;
+      this.#gcReads[srcUnit]!++;
+      this.#gcReadUs[srcUnit] = this.#gcReadUs[srcUnit]! + (oneType ? readUs0 : this.#readUs[this.pageTypeOf(src)]!);
+      this.#gcPrograms[dstUnit]!++;
+      this.#gcProgramUs[dstUnit] = this.#gcProgramUs[dstUnit]! + (oneType ? programUs0 : this.#programUs[this.pageTypeOf(dst)]!);
     }
-    this.blockValid[blockIndex] = 0;
+    this.#counters[C_GC_PROGRAMS] = this.#counters[C_GC_PROGRAMS]! + copies;
+    blockValid[blockIndex] = 0;
     this.blockWritten[blockIndex] = 0;
     this.blockState[blockIndex] = BLOCK_FREE;
-    const base = g * this.#blocks;
-    this.freeStack[base + this.freeCount[g]!] = victim;
+    this.freeStack[g * this.#blocks + this.freeCount[g]!] = victim;
     this.freeCount[g]!++;
-    this.#counters[C_ERASES] = this.#counters[C_ERASES]! + this.#units;
+    this.#counters[C_ERASES] = this.#counters[C_ERASES]! + units;
     if (!timed) return;
-    for (let u = 0; u < this.#units; u++) {
-      timeline.append(g * this.#units + u, queue, KIND_ERASE, this.#eraseUs, now);
+    const timeline = this.#timeline;
+    const transfer = this.#transferUs;
+    for (let u = 0; u < units; u++) {
+      const lun = g * units + u;
+      const reads = this.#gcReads[u]!;
+      const programs = this.#gcPrograms[u]!;
+      if (units === 1) {
+        // Copyback: the data never leaves the die.
+        if (reads > 0) {
+          timeline.append(lun, queue, KIND_GC, (this.#gcReadUs[u]! + this.#gcProgramUs[u]!) / reads, reads, now);
+        }
+      } else {
+        if (reads > 0) timeline.append(lun, queue, KIND_GC, this.#gcReadUs[u]! / reads + transfer, reads, now);
+        if (programs > 0) {
+          timeline.append(lun, queue, KIND_GC, this.#gcProgramUs[u]! / programs + transfer, programs, now);
+        }
+      }
+      this.#gcReads[u] = 0;
+      this.#gcReadUs[u] = 0;
+      this.#gcPrograms[u] = 0;
+      this.#gcProgramUs[u] = 0;
+      timeline.append(lun, queue, KIND_ERASE, this.#eraseUs, 1, now);
     }
   }
 }

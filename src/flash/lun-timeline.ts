@@ -8,7 +8,9 @@
  *   [front: the op executing now, with the reads placed after or inside it] [Q1 ...] [Q2 ...]
  *
  * Q1 holds foreground work (host programs, foreground GC, and reads when read priority is off) in FIFO
- * order; Q2 holds idle-priority background GC. Both are ring buffers of ops (kind, duration, end). Ends are
+ * order; Q2 holds idle-priority background GC. Both are ring buffers of entries (kind, end, unit duration,
+ * count): an entry is `count` back-to-back ops of one kind and duration (a GC run's copies on one die, or
+ * programs appended behind each other), so queueing a GC run costs O(1) per die. Ends are
  * stored relative to a per-queue shift: inserting a read ahead of a queue (or a Q1 op ahead of Q2) moves
  * every queued op later by the same amount, which is one addition to the shift instead of a walk over the
  * queue. Before anything is placed ahead of a queue, the op executing at that instant is moved out of the
@@ -75,15 +77,17 @@ export class LunTimelines {
   readonly #suspendLatencyUs: number;
   readonly #maxSuspends: number;
 
-  #cap1 = 64;
-  #mask1 = 63;
+  #cap1 = 16;
+  #mask1 = 15;
   #q1End: Float64Array;
-  #q1Dur: Float64Array;
+  #q1Unit: Float64Array;
+  #q1Count: Float64Array;
   #q1Kind: Uint8Array;
-  #cap2 = 64;
-  #mask2 = 63;
+  #cap2 = 16;
+  #mask2 = 15;
   #q2End: Float64Array;
-  #q2Dur: Float64Array;
+  #q2Unit: Float64Array;
+  #q2Count: Float64Array;
   #q2Kind: Uint8Array;
 
   constructor(config: TimelineConfig) {
@@ -94,10 +98,12 @@ export class LunTimelines {
     this.#maxSuspends = config.maxSuspendsPerOp;
     this.state = new Float64Array(this.luns * LUN_FIELDS);
     this.#q1End = new Float64Array(this.luns * this.#cap1);
-    this.#q1Dur = new Float64Array(this.luns * this.#cap1);
+    this.#q1Unit = new Float64Array(this.luns * this.#cap1);
+    this.#q1Count = new Float64Array(this.luns * this.#cap1);
     this.#q1Kind = new Uint8Array(this.luns * this.#cap1);
     this.#q2End = new Float64Array(this.luns * this.#cap2);
-    this.#q2Dur = new Float64Array(this.luns * this.#cap2);
+    this.#q2Unit = new Float64Array(this.luns * this.#cap2);
+    this.#q2Count = new Float64Array(this.luns * this.#cap2);
     this.#q2Kind = new Uint8Array(this.luns * this.#cap2);
   }
 
@@ -117,14 +123,23 @@ export class LunTimelines {
         const i = base + (head & mask);
         const end = ends[i]! + shift;
         const kind = this.#q1Kind[i]!;
-        st[b + SUM1 + kind] = st[b + SUM1 + kind]! - this.#q1Dur[i]!;
-        head++;
-        if (end > now) {
-          this.#materialise(st, b, end, kind);
-          break;
+        const unit = this.#q1Unit[i]!;
+        const count = this.#q1Count[i]!;
+        if (end <= now) {
+          st[b + SUM1 + kind] = st[b + SUM1 + kind]! - unit * count;
+          head++;
+          continue;
         }
+        // Executing: ops before the one running at `now` are done; that one moves to the front.
+        const left = this.#executing(st, b, end, unit, count, kind, now);
+        st[b + SUM1 + kind] = st[b + SUM1 + kind]! - unit * (count - left);
+        if (left === 0) head++;
+        else this.#q1Count[i] = left;
+        break;
       }
-      if (head === tail) st.fill(0, b + SUM1, b + SUM1 + KIND_COUNT);
+      if (head === tail) {
+        for (let k = 0; k < KIND_COUNT; k++) st[b + SUM1 + k] = 0;
+      }
       if (head >= RENORMALISE_AT) {
         head -= RENORMALISE_BY;
         tail -= RENORMALISE_BY;
@@ -143,11 +158,14 @@ export class LunTimelines {
       while (head < tail) {
         const i = base + (head & mask);
         const end = ends[i]! + shift;
-        head++;
-        if (end > now) {
-          this.#materialise(st, b, end, this.#q2Kind[i]!);
-          break;
+        if (end <= now) {
+          head++;
+          continue;
         }
+        const left = this.#executing(st, b, end, this.#q2Unit[i]!, this.#q2Count[i]!, this.#q2Kind[i]!, now);
+        if (left === 0) head++;
+        else this.#q2Count[i] = left;
+        break;
       }
       if (head >= RENORMALISE_AT) {
         head -= RENORMALISE_BY;
@@ -158,11 +176,33 @@ export class LunTimelines {
     }
   }
 
-  #materialise(st: Float64Array, b: number, end: number, kind: number): void {
-    st[b + FRONT_END] = end;
+  /**
+   * An entry of `count` ops of `unit` us ending at `end` is running at `now`: make the op running now the
+   * front op and return how many ops of the entry are still queued after it.
+   */
+  #executing(
+    st: Float64Array,
+    b: number,
+    end: number,
+    unit: number,
+    count: number,
+    kind: number,
+    now: number,
+  ): number {
+    // The op running at now is the first whose end is after now (an op ending exactly at now is done).
+    let left = Math.ceil((end - now) / unit) - 1;
+    if (left >= count) left = count - 1;
+    if (left < 0) left = 0;
+    let frontEnd = end - unit * left;
+    if (frontEnd <= now && left > 0) {
+      left--;
+      frontEnd += unit;
+    }
+    st[b + FRONT_END] = frontEnd;
     st[b + FRONT_KIND] = kind;
     st[b + SUSPENDED] = 0;
     st[b + SUSPENDS] = 0;
+    return left;
   }
 
   /** Real end of everything in the front and Q1 (where a new Q1 op starts), at least now. */
@@ -180,37 +220,62 @@ export class LunTimelines {
     return t;
   }
 
-  /** Queue an op on a LUN at time now: Q1 (foreground, FIFO) or Q2 (idle priority). Returns its end. */
-  append(lun: number, queue: 1 | 2, kind: number, durationUs: number, now: number): number {
+  /**
+   * Queue `count` back-to-back ops of `unitUs` each on a LUN at time now: Q1 (foreground, FIFO) or Q2
+   * (idle priority). Returns the end of the last one. Merges into the queue's last entry when that has the
+   * same kind and unit (queued entries have not started, so it simply ends later).
+   */
+  append(lun: number, queue: 1 | 2, kind: number, unitUs: number, count: number, now: number): number {
     this.advance(lun, now);
     const st = this.state;
     const b = lun * LUN_FIELDS;
+    const total = unitUs * count;
     let start = this.#q1FreeAt(st, b, lun, now);
     if (queue === 1) {
-      const end = start + durationUs;
+      const head = st[b + Q1_HEAD]!;
       let tail = st[b + Q1_TAIL]!;
-      if (tail - st[b + Q1_HEAD]! >= this.#cap1) this.#grow1();
+      const shift = st[b + SHIFT1]!;
+      st[b + SUM1 + kind] = st[b + SUM1 + kind]! + total;
+      // Everything in Q2 now starts after these ops.
+      st[b + SHIFT2] = st[b + SHIFT2]! + total;
+      const end = start + total;
+      if (head < tail) {
+        const last = lun * this.#cap1 + ((tail - 1) & this.#mask1);
+        if (this.#q1Kind[last] === kind && this.#q1Unit[last] === unitUs) {
+          this.#q1End[last] = end - shift;
+          this.#q1Count[last] = this.#q1Count[last]! + count;
+          return end;
+        }
+      }
+      if (tail - head >= this.#cap1) this.#grow1();
       const i = lun * this.#cap1 + (tail & this.#mask1);
-      this.#q1End[i] = end - st[b + SHIFT1]!;
-      this.#q1Dur[i] = durationUs;
+      this.#q1End[i] = end - shift;
+      this.#q1Unit[i] = unitUs;
+      this.#q1Count[i] = count;
       this.#q1Kind[i] = kind;
       st[b + Q1_TAIL] = ++tail;
-      st[b + SUM1 + kind] = st[b + SUM1 + kind]! + durationUs;
-      // Everything in Q2 now starts after this op.
-      st[b + SHIFT2] = st[b + SHIFT2]! + durationUs;
       return end;
     }
+    const head = st[b + Q2_HEAD]!;
     let tail = st[b + Q2_TAIL]!;
-    const shift2 = st[b + SHIFT2]!;
-    if (st[b + Q2_HEAD]! < tail) {
-      const e = this.#q2End[lun * this.#cap2 + ((tail - 1) & this.#mask2)]! + shift2;
+    const shift = st[b + SHIFT2]!;
+    if (head < tail) {
+      const last = lun * this.#cap2 + ((tail - 1) & this.#mask2);
+      const e = this.#q2End[last]! + shift;
       if (e > start) start = e;
+      const end = start + total;
+      if (this.#q2Kind[last] === kind && this.#q2Unit[last] === unitUs) {
+        this.#q2End[last] = end - shift;
+        this.#q2Count[last] = this.#q2Count[last]! + count;
+        return end;
+      }
     }
-    const end = start + durationUs;
-    if (tail - st[b + Q2_HEAD]! >= this.#cap2) this.#grow2();
+    const end = start + total;
+    if (tail - head >= this.#cap2) this.#grow2();
     const i = lun * this.#cap2 + (tail & this.#mask2);
-    this.#q2End[i] = end - shift2;
-    this.#q2Dur[i] = durationUs;
+    this.#q2End[i] = end - shift;
+    this.#q2Unit[i] = unitUs;
+    this.#q2Count[i] = count;
     this.#q2Kind[i] = kind;
     st[b + Q2_TAIL] = ++tail;
     return end;
@@ -244,7 +309,7 @@ export class LunTimelines {
     const st = this.state;
     const b = lun * LUN_FIELDS;
     const wait = this.waitByKind;
-    wait.fill(0);
+    for (let k = 0; k < KIND_COUNT; k++) wait[k] = 0;
     this.lastSuspended = false;
     if (!this.#readPriority) {
       // FIFO: behind the executing op and all of Q1 (which, after advance, has not started).
@@ -253,7 +318,7 @@ export class LunTimelines {
       if (st[b + Q1_HEAD]! < st[b + Q1_TAIL]!) {
         for (let k = 1; k < KIND_COUNT; k++) wait[k] = wait[k]! + Math.max(0, st[b + SUM1 + k]!);
       }
-      const end = this.append(lun, 1, KIND_READ, readUs, now);
+      const end = this.append(lun, 1, KIND_READ, readUs, 1, now);
       return end - readUs;
     }
     const fe = st[b + FRONT_END]!;
@@ -315,7 +380,8 @@ export class LunTimelines {
     const cap = this.#cap1;
     const next = cap * 2;
     const ends = new Float64Array(this.luns * next);
-    const durs = new Float64Array(this.luns * next);
+    const units = new Float64Array(this.luns * next);
+    const counts = new Float64Array(this.luns * next);
     const kinds = new Uint8Array(this.luns * next);
     for (let lun = 0; lun < this.luns; lun++) {
       const b = lun * LUN_FIELDS;
@@ -324,22 +390,26 @@ export class LunTimelines {
         const from = lun * cap + (c & (cap - 1));
         const to = lun * next + (c & (next - 1));
         ends[to] = this.#q1End[from]!;
-        durs[to] = this.#q1Dur[from]!;
+        units[to] = this.#q1Unit[from]!;
+        counts[to] = this.#q1Count[from]!;
         kinds[to] = this.#q1Kind[from]!;
       }
     }
     this.#cap1 = next;
     this.#mask1 = next - 1;
     this.#q1End = ends;
-    this.#q1Dur = durs;
+    this.#q1Unit = units;
+    this.#q1Count = counts;
     this.#q1Kind = kinds;
   }
+
 
   #grow2(): void {
     const cap = this.#cap2;
     const next = cap * 2;
     const ends = new Float64Array(this.luns * next);
-    const durs = new Float64Array(this.luns * next);
+    const units = new Float64Array(this.luns * next);
+    const counts = new Float64Array(this.luns * next);
     const kinds = new Uint8Array(this.luns * next);
     for (let lun = 0; lun < this.luns; lun++) {
       const b = lun * LUN_FIELDS;
@@ -348,14 +418,16 @@ export class LunTimelines {
         const from = lun * cap + (c & (cap - 1));
         const to = lun * next + (c & (next - 1));
         ends[to] = this.#q2End[from]!;
-        durs[to] = this.#q2Dur[from]!;
+        units[to] = this.#q2Unit[from]!;
+        counts[to] = this.#q2Count[from]!;
         kinds[to] = this.#q2Kind[from]!;
       }
     }
     this.#cap2 = next;
     this.#mask2 = next - 1;
     this.#q2End = ends;
-    this.#q2Dur = durs;
+    this.#q2Unit = units;
+    this.#q2Count = counts;
     this.#q2Kind = kinds;
   }
 }

@@ -81,7 +81,7 @@ export class SimulatedSsd implements Device {
     this.#slowUs = config.slowReadMultiple * config.nominalReadUs;
     this.#timeline = new LunTimelines(config);
     this.#ftl = new FlashTranslation(config, this.#timeline, this.#counters);
-    this.#buffer = new WriteBuffer(config.bufferPages, config.flushPages, config.logicalPages);
+    this.#buffer = new WriteBuffer(config.bufferPages, config.flushPages);
     this.#touchedMark = new Int32Array(config.luns);
     this.#touched = new Int32Array(config.luns);
     this.#saved = new Float64Array(config.luns * LUN_FIELDS);
@@ -162,7 +162,7 @@ export class SimulatedSsd implements Device {
     const l2p = ftl.l2p;
     const cmdWait = this.#cmdWait;
     const pageWait = timeline.waitByKind;
-    cmdWait.fill(0);
+    for (let k = 0; k < KIND_COUNT; k++) cmdWait[k] = 0;
     if (this.#buffered) buffer.releaseUpTo(now);
     const peekId = commit ? 0 : ++this.#peekId;
     let touched = 0;
@@ -178,7 +178,7 @@ export class SimulatedSsd implements Device {
         hits++;
         if (end > done) {
           done = end;
-          cmdWait.fill(0);
+          for (let k = 0; k < KIND_COUNT; k++) cmdWait[k] = 0;
         }
         continue;
       }
@@ -188,7 +188,7 @@ export class SimulatedSsd implements Device {
         unmapped++;
         if (end > done) {
           done = end;
-          cmdWait.fill(0);
+          for (let k = 0; k < KIND_COUNT; k++) cmdWait[k] = 0;
         }
         continue;
       }
@@ -204,7 +204,7 @@ export class SimulatedSsd implements Device {
       if (commit && timeline.lastSuspended) this.#counters[C_SUSPENSIONS]!++;
       if (end > done) {
         done = end;
-        cmdWait.set(pageWait);
+        for (let k = 0; k < KIND_COUNT; k++) cmdWait[k] = pageWait[k]!;
       }
     }
     if (!commit) {

@@ -38,54 +38,45 @@ export type ReplayedIo = Pick<IoRecord, 'servedBy' | 'read' | 'size' | 'submitUs
 };
 
 /** Columns of the I/Os to replay (struct of arrays, so a million records cost no objects). */
-interface IoColumns {
-  count: number;
-  device: Int32Array;
-  read: Uint8Array;
-  size: Float64Array;
-  submitUs: Float64Array;
-  completeUs: Float64Array;
-  latencyUs: Float64Array;
-  seq: Float64Array;
-}
+class IoColumns {
+  count = 0;
+  device = new Int32Array(1024);
+  read = new Uint8Array(1024);
+  size = new Float64Array(1024);
+  submitUs = new Float64Array(1024);
+  completeUs = new Float64Array(1024);
+  latencyUs = new Float64Array(1024);
+  seq = new Float64Array(1024);
 
-function collect(records: Iterable<ReplayedIo>): IoColumns {
-  let capacity = 1024;
-  let device = new Int32Array(capacity);
-  let read = new Uint8Array(capacity);
-  let size = new Float64Array(capacity);
-  let submitUs = new Float64Array(capacity);
-  let completeUs = new Float64Array(capacity);
-  let latencyUs = new Float64Array(capacity);
-  let seq = new Float64Array(capacity);
-  let n = 0;
-  for (const r of records) {
-    if (n === capacity) {
-      capacity *= 2;
-      device = grow(device, new Int32Array(capacity));
-      read = grow(read, new Uint8Array(capacity));
-      size = grow(size, new Float64Array(capacity));
-      submitUs = grow(submitUs, new Float64Array(capacity));
-      completeUs = grow(completeUs, new Float64Array(capacity));
-      latencyUs = grow(latencyUs, new Float64Array(capacity));
-      seq = grow(seq, new Float64Array(capacity));
-    }
+  add(r: ReplayedIo): void {
+    const n = this.count;
+    if (n === this.device.length) this.#grow();
     if (!(r.completeUs >= r.submitUs)) {
       throw new LakeError(
         'LAKE_E_USAGE',
         `record ${n}: completeUs (${r.completeUs}) must not be before submitUs (${r.submitUs})`,
       );
     }
-    device[n] = r.servedBy;
-    read[n] = r.read ? 1 : 0;
-    size[n] = r.size;
-    submitUs[n] = r.submitUs;
-    completeUs[n] = r.completeUs;
-    latencyUs[n] = r.deviceLatencyUs ?? r.completeUs - r.submitUs;
-    seq[n] = r.submitSeq ?? n;
-    n++;
+    this.device[n] = r.servedBy;
+    this.read[n] = r.read ? 1 : 0;
+    this.size[n] = r.size;
+    this.submitUs[n] = r.submitUs;
+    this.completeUs[n] = r.completeUs;
+    this.latencyUs[n] = r.deviceLatencyUs ?? r.completeUs - r.submitUs;
+    this.seq[n] = r.submitSeq ?? n;
+    this.count = n + 1;
   }
-  return { count: n, device, read, size, submitUs, completeUs, latencyUs, seq };
+
+  #grow(): void {
+    const capacity = this.device.length * 2;
+    this.device = grow(this.device, new Int32Array(capacity));
+    this.read = grow(this.read, new Uint8Array(capacity));
+    this.size = grow(this.size, new Float64Array(capacity));
+    this.submitUs = grow(this.submitUs, new Float64Array(capacity));
+    this.completeUs = grow(this.completeUs, new Float64Array(capacity));
+    this.latencyUs = grow(this.latencyUs, new Float64Array(capacity));
+    this.seq = grow(this.seq, new Float64Array(capacity));
+  }
 }
 
 function grow<T extends Int32Array | Uint8Array | Float64Array>(from: T, to: T): T {
@@ -115,7 +106,12 @@ export function extractLinnosDataset(
   records: Iterable<ReplayedIo>,
   devices?: readonly number[],
 ): DeviceDataset[] {
-  const io = collect(records);
+  const io = new IoColumns();
+  for (const r of records) io.add(r);
+  return extractFromColumns(io, devices);
+}
+
+function extractFromColumns(io: IoColumns, devices: readonly number[] | undefined): DeviceDataset[] {
   const n = io.count;
   const wanted = devices === undefined ? undefined : new Set(devices);
 
@@ -169,31 +165,27 @@ export function extractLinnosDataset(
 }
 
 /**
- * Map trace records with a measured latency (LinnOS replayer output, Heimdall replayer output) to the
- * replayed-I/O shape: served by the trace's device, submitted at `submitMs` (the arrival time when the
- * format has none) and completed `latencyUs` later; ties among equal submission times keep trace order.
+ * A trace record with a measured latency (LinnOS replayer output, Heimdall replayer output) as a replayed
+ * I/O: served by the trace's device, submitted at `submitMs` (the arrival time when the format has none) and
+ * completed `latencyUs` later; `k`, its position in the trace, orders equal submission times.
  */
-export function* traceAsReplayed(records: Iterable<TraceRecord>): Generator<ReplayedIo> {
-  let k = 0;
-  for (const r of records) {
-    if (r.latencyUs === undefined) {
-      throw new LakeError(
-        'LAKE_E_TRACE_FORMAT',
-        `trace record ${k} has no latency: LinnOS features need a trace with per-I/O latency (replay it first)`,
-      );
-    }
-    const submitUs = (r.submitMs ?? r.arrivalMs) * 1000;
-    yield {
-      servedBy: r.device,
-      read: r.read,
-      size: r.size,
-      submitUs,
-      completeUs: submitUs + r.latencyUs,
-      submitSeq: k,
-      deviceLatencyUs: r.latencyUs,
-    };
-    k++;
+export function traceRecordAsReplayed(r: TraceRecord, k: number): ReplayedIo {
+  if (r.latencyUs === undefined) {
+    throw new LakeError(
+      'LAKE_E_TRACE_FORMAT',
+      `trace record ${k} has no latency: LinnOS features need a trace with per-I/O latency (replay it first)`,
+    );
   }
+  const submitUs = (r.submitMs ?? r.arrivalMs) * 1000;
+  return {
+    servedBy: r.device,
+    read: r.read,
+    size: r.size,
+    submitUs,
+    completeUs: submitUs + r.latencyUs,
+    submitSeq: k,
+    deviceLatencyUs: r.latencyUs,
+  };
 }
 
 /** Offline LinnOS vectors from a trace with per-I/O latency, one dataset per trace device. */
@@ -201,5 +193,19 @@ export function extractLinnosFromTrace(
   records: Iterable<TraceRecord>,
   devices?: readonly number[],
 ): DeviceDataset[] {
-  return extractLinnosDataset(traceAsReplayed(records), devices);
+  const io = new IoColumns();
+  let k = 0;
+  for (const r of records) io.add(traceRecordAsReplayed(r, k++));
+  return extractFromColumns(io, devices);
+}
+
+/** The same from batches of trace records (a streaming reader such as src/trace's openTrace). */
+export async function extractLinnosFromTraceBatches(
+  batches: AsyncIterable<readonly TraceRecord[]>,
+  devices?: readonly number[],
+): Promise<DeviceDataset[]> {
+  const io = new IoColumns();
+  let k = 0;
+  for await (const batch of batches) for (const r of batch) io.add(traceRecordAsReplayed(r, k++));
+  return extractFromColumns(io, devices);
 }

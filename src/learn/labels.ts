@@ -121,6 +121,12 @@ export interface RefineOptions {
   rangeFraction?: number;
   /** Seed of the failover draws (default 1). */
   seed?: number;
+  /**
+   * Replicas in the array when latenciesByDevice holds only the refined device (default 3): the other
+   * replicas are then taken to be independent copies of its latency distribution (LinnOS's premise: two
+   * replicas are rarely busy at once). Ignored when other devices' latencies are given.
+   */
+  replicas?: number;
 }
 
 export interface RefinedThreshold extends LatencyThreshold {
@@ -141,7 +147,9 @@ export interface RefinedThreshold extends LatencyThreshold {
  * random other replica: the read then takes the latency of a random read of that replica plus the revoke
  * cost. Modelling choice: if that latency is above the threshold too, the read fails over again to a random
  * replica not yet tried, paying another revoke cost; the last replica is always accepted (as the array never
- * revokes the last try). The threshold whose simulated latency CDF has the largest area beneath it wins.
+ * revokes the last try). With only the device's own latencies given, the other replicas are independent copies
+ * of its distribution (`replicas`, default 3). The threshold whose simulated latency CDF has the largest
+ * area beneath it wins.
  * Over a common x-range [0, X] covering every latency, the area under an ECDF is X - mean, so the largest
  * area is the smallest mean latency; that is what is compared. Ties keep the candidate nearest the start
  * (the lower percentile first).
@@ -166,6 +174,13 @@ export function refineThreshold(options: RefineOptions): RefinedThreshold {
     if (d === device) continue;
     const l = latenciesByDevice[d]!;
     if (l.length > 0) others.push(sortedFinite(l, `refineThreshold device ${d}`));
+  }
+  if (others.length === 0) {
+    const replicas = options.replicas ?? 3;
+    if (!(Number.isInteger(replicas) && replicas >= 1)) {
+      throw new LakeError('LAKE_E_USAGE', 'refineThreshold: replicas must be an integer >= 1');
+    }
+    for (let r = 1; r < replicas; r++) others.push(sortedOwn);
   }
 
   // Candidates, nearest the start first.

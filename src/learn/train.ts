@@ -223,21 +223,15 @@ export function trainLinnos(data: TrainingData, options: TrainOptions = {}): Tra
 
   for (let epoch = 1; epoch <= epochs; epoch++) {
     shuffle(train, shuffler);
-    const started = performance.now();
-    let lossSum = 0;
-    for (let b = 0; b < trainCount; b += batchSize) {
-      const end = Math.min(trainCount, b + batchSize);
-      const inverse = 1 / (end - b);
-      network.zeroGradients();
-      for (let k = b; k < end; k++) {
-        const row = train[k]!;
-        const label = labels[row]!;
-        const weight = classWeight[label]!;
-        lossSum += weight * network.accumulate(vectors, row * inputs, label, weight * inverse, loss);
-      }
-      network.adamStep(learningRate, beta1, beta2, epsilon);
-    }
-    const seconds = (performance.now() - started) / 1000;
+    const { lossSum, seconds } = trainEpoch(network, data, train, {
+      loss,
+      batchSize,
+      classWeight,
+      learningRate,
+      beta1,
+      beta2,
+      epsilon,
+    });
     trainSeconds += seconds;
 
     let validationLoss = Number.NaN;
@@ -310,8 +304,51 @@ export function trainLinnos(data: TrainingData, options: TrainOptions = {}): Tra
   };
 }
 
+export interface EpochOptions {
+  loss: LossKind;
+  batchSize: number;
+  /** Sample weight by true class: [fast, slow]. */
+  classWeight: readonly number[];
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+/**
+ * One pass over `rows` (in the given order) in mini-batches: per batch, the class-weighted mean loss's
+ * gradient (sum of weight x gradient / batch length, Keras's sum-over-batch-size) and one Adam step.
+ * Returns the sum of weighted sample losses and the seconds taken.
+ */
+export function trainEpoch(
+  network: TrainableNetwork,
+  data: TrainingData,
+  rows: Int32Array,
+  options: EpochOptions,
+): { lossSum: number; seconds: number } {
+  const { loss, batchSize, classWeight, learningRate, beta1, beta2, epsilon } = options;
+  const { vectors, labels } = data;
+  const inputs = network.sizes[0]!;
+  const count = rows.length;
+  const started = performance.now();
+  let lossSum = 0;
+  for (let b = 0; b < count; b += batchSize) {
+    const end = Math.min(count, b + batchSize);
+    const inverse = 1 / (end - b);
+    network.zeroGradients();
+    for (let k = b; k < end; k++) {
+      const row = rows[k]!;
+      const label = labels[row]!;
+      const weight = classWeight[label]!;
+      lossSum += weight * network.accumulate(vectors, row * inputs, label, weight * inverse, loss);
+    }
+    network.adamStep(learningRate, beta1, beta2, epsilon);
+  }
+  return { lossSum, seconds: (performance.now() - started) / 1000 };
+}
+
 /** Fisher-Yates in place with a seeded generator. */
-function shuffle(a: Int32Array, random: Random): void {
+export function shuffle(a: Int32Array, random: Random): void {
   for (let i = a.length - 1; i > 0; i--) {
     const j = random.int(i + 1);
     const t = a[i]!;

@@ -8,9 +8,9 @@
  *   per read.
  * The format is recognised from the first line. Bad input throws TraceParseError naming file:line:field.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { LakeError, TraceParseError } from '../errors.js';
+import { writeFileAtomic } from '../report/write.js';
 import { DatasetBuilder, type DeviceDataset, type LinnosDataset } from './dataset.js';
 import { encodeLinnosVector, LINNOS_FEATURES } from './features.js';
 
@@ -148,9 +148,9 @@ function readDigits(
 
 /**
  * Write per-device datasets as a `lake` vector file, atomically (a temporary file in the same folder,
- * then a rename).
+ * then a rename). Returns the number of rows written.
  */
-export function writeLinnosVectors(path: string, datasets: readonly DeviceDataset[]): number {
+export async function writeLinnosVectors(path: string, datasets: readonly DeviceDataset[]): Promise<number> {
   const parts: string[] = [LAKE_HEADER, '\n'];
   let rows = 0;
   for (const d of datasets) {
@@ -160,17 +160,6 @@ export function writeLinnosVectors(path: string, datasets: readonly DeviceDatase
       rows++;
     }
   }
-  writeFileAtomic(path, parts.join(''));
+  await writeFileAtomic(path, parts.join(''));
   return rows;
-}
-
-/** Write a file by writing a temporary file beside it and renaming it into place. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(temp, data);
-    renameSync(temp, path);
-  } catch (cause) {
-    throw new LakeError('LAKE_E_IO', `cannot write ${path}: ${(cause as Error).message}`, { cause });
-  }
 }

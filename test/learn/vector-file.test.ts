@@ -84,12 +84,12 @@ describe('parseLinnosVectors errors', () => {
 });
 
 describe('lake vector files', () => {
-  test('write then read gives the same devices, indices, digits and latencies; written atomically', () => {
+  test('write then read gives the same devices, indices, digits and latencies; written atomically', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lake-vectors-'));
     try {
       const vectors = new Uint8Array(2 * LINNOS_FEATURES).map((_, i) => i % 10);
       const path = join(dir, 'v.csv');
-      const rows = writeLinnosVectors(path, [
+      const rows = await writeLinnosVectors(path, [
         { device: 0, count: 1, vectors: vectors.slice(0, 31), latencyUs: Float64Array.of(12.5), index: Int32Array.of(7) },
         { device: 2, count: 1, vectors: vectors.slice(31), latencyUs: Float64Array.of(900), index: Int32Array.of(3) },
       ]);

@@ -1,5 +1,6 @@
 import type { DenseLayer, DenseModel } from '../../models/dense.js';
 import { roundHalfAwayFromZero } from '../../models/linnos-integer.js';
+import { Random } from '../../random.js';
 
 /**
  * Quantisation of a float model for dense-int16.wat.
@@ -59,16 +60,20 @@ export function padTo32(width: number): number {
   return Math.ceil(width / 32) * 32;
 }
 
-/** The model must have been checked (checkDenseModel) and end in 2 outputs. */
-export function planInt16(model: DenseModel): Int16Plan {
+/**
+ * The model must have been checked (checkDenseModel) and end in 2 outputs. `calibration` (digit vectors,
+ * back to back) sets the shifts of hidden layers after the first; without it, seeded uniform random digits.
+ */
+export function planInt16(model: DenseModel, calibration?: Uint8Array): Int16Plan {
   const first = model.layers[0]!;
   const layer0 = planFirstLayer(first);
+  const observed = observedMaxima(model, calibration ?? uniformCalibration(first.inputs));
   let scales = layer0.scales;
   let bounds = layer0.bounds;
   let width = layer0.width;
   const hidden: Int16HiddenLayer[] = [];
-  for (const layer of model.layers.slice(1, -1)) {
-    const planned = planHiddenLayer(layer, scales, bounds, width);
+  for (const [index, layer] of model.layers.slice(1, -1).entries()) {
+    const planned = planHiddenLayer(layer, scales, bounds, width, observed[index + 1]!);
     hidden.push(planned.layer);
     scales = planned.scales;
     bounds = planned.bounds;
@@ -185,7 +190,13 @@ function finiteScale(limit: number): number {
   return Number.isFinite(limit) ? limit : 1;
 }
 
-function planHiddenLayer(layer: DenseLayer, inScales: Float64Array, inBounds: Float64Array, inWidth: number) {
+function planHiddenLayer(
+  layer: DenseLayer,
+  inScales: Float64Array,
+  inBounds: Float64Array,
+  inWidth: number,
+  observed: Float64Array,
+) {
   const width = padTo32(layer.outputs);
   const weights = new Int16Array(width * inWidth);
   const bias = new Int32Array(width);
@@ -205,10 +216,14 @@ function planHiddenLayer(layer: DenseLayer, inScales: Float64Array, inBounds: Fl
     }
     rowScales[j] = scale;
   }
-  let top = 0;
-  for (const value of highest) top = Math.max(top, value);
+  let worst = 0;
+  let seen = 0;
+  for (let j = 0; j < layer.outputs; j++) {
+    worst = Math.max(worst, highest[j]!);
+    seen = Math.max(seen, observed[j]! * rowScales[j]!);
+  }
+  const top = Math.min(worst, seen * Number(process.env.HF ?? 4));
   let shift = 0;
-  if (process.env.CAL) top = Math.min(top, Number(process.env.CAL) * top / 2 ** Number(process.env.BITS));
   while (Math.floor(top / 2 ** shift) > INT16_MAX) shift++;
   // The shift floors; adding half a step to the bias makes it round to nearest instead of lowering every
   // unit by half a step on average. ROUNDING_HEADROOM kept room for it in int32 (shift <= 16 since top < 2^31);
@@ -239,4 +254,32 @@ function planOutputLayer(layer: DenseLayer, inScales: Float64Array, inBounds: Fl
     if (fits) return { weights, bias, scale };
     scale *= SHRINK;
   }
+}
+
+const CALIBRATION_VECTORS = 256;
+const CALIBRATION_SEED = 0x1a4e;
+
+function uniformCalibration(inputs: number): Uint8Array {
+  const random = new Random(CALIBRATION_SEED);
+  return Uint8Array.from({ length: CALIBRATION_VECTORS * inputs }, () => random.int(10));
+}
+
+/** Per layer and unit, the largest pre-activation the float model reaches on the calibration vectors (>= 0). */
+function observedMaxima(model: DenseModel, calibration: Uint8Array): Float64Array[] {
+  const maxima = model.layers.map((layer) => new Float64Array(layer.outputs));
+  const inputs = model.layers[0]!.inputs;
+  for (let base = 0; base + inputs <= calibration.length; base += inputs) {
+    let input: ArrayLike<number> = calibration.subarray(base, base + inputs);
+    model.layers.forEach((layer, l) => {
+      const output = new Float64Array(layer.outputs);
+      for (let j = 0; j < layer.outputs; j++) {
+        let sum = layer.bias[j]!;
+        for (let i = 0; i < layer.inputs; i++) sum += layer.weights[j * layer.inputs + i]! * input[i]!;
+        output[j] = Math.max(0, sum);
+        if (sum > maxima[l]![j]!) maxima[l]![j] = sum;
+      }
+      input = output;
+    });
+  }
+  return maxima;
 }
