@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerBench } from './bench.js';
 import { registerSimulate } from './simulate.js';
 import { registerStats } from './stats.js';
 import { registerSynth } from './synth.js';
@@ -6,4 +7,4 @@ import { registerSynth } from './synth.js';
 /** Every CLI command registers itself on the program; one file per command in this folder. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerSimulate, registerStats, registerSynth];
+export const commands: RegisterCommand[] = [registerSimulate, registerStats, registerSynth, registerBench];

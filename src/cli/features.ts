@@ -29,7 +29,9 @@ const stdout = { write: (text: string): void => void process.stdout.write(text) 
 export function registerFeatures(program: Command, output: { write(text: string): void } = stdout): void {
   program
     .command('features')
-    .description('LinnOS 31-digit feature vectors (and latencies) of the reads of a trace with per-I/O latency')
+    .description(
+      'LinnOS 31-digit feature vectors (and latencies) of the reads of a trace with per-I/O latency',
+    )
     .option('--trace <file>', 'trace with per-I/O latency (linnos-output or heimdall)')
     .option('--format <format>', `trace format: ${traceFormats.join(' | ')} (detected when absent)`)
     .option('--skip-bad', 'skip and count malformed trace lines')
@@ -53,7 +55,10 @@ async function featuresCommand(flags: FeaturesFlags): Promise<string> {
   if (flags.trace === undefined) throw usageError('lake features needs --trace FILE');
   if (flags.out === undefined) throw usageError('lake features needs --out FILE');
   const format = parseFormatOption(flags.format);
-  const devices = flags.device === undefined ? undefined : splitList(flags.device).map((d) => parseIntOption('--device', d));
+  const devices =
+    flags.device === undefined
+      ? undefined
+      : splitList(flags.device).map((d) => parseIntOption('--device', d));
   const reader = openTrace(flags.trace, { ...(format ? { format } : {}), skipBad: flags.skipBad === true });
   const datasets: DeviceDataset[] = await extractLinnosFromTraceBatches(reader, devices);
   const rows = await writeLinnosVectors(flags.out, datasets);

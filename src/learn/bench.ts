@@ -76,7 +76,15 @@ export function benchTraining(options: TrainingBenchOptions = {}): TrainingBench
   for (const shape of shapes) {
     const sizes = linnosLayerSizes(shape);
     for (const loss of losses) {
-      const epoch = { loss, batchSize: 128, classWeight: [1, 5], learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+      const epoch = {
+        loss,
+        batchSize: 128,
+        classWeight: [1, 5],
+        learningRate: 1e-3,
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-7,
+      };
       trainEpoch(createNetwork(sizes, seed, { backend: options.backend ?? 'auto' }), data, warmRows, epoch);
       const network = createNetwork(sizes, seed, { backend: options.backend ?? 'auto' });
       const { seconds } = trainEpoch(network, data, rows, epoch);

@@ -155,7 +155,13 @@ function extractFromColumns(io: IoColumns, devices: readonly number[] | undefine
       c++;
       const state = states.get(io.device[ci]!);
       if (state === undefined) continue; // a device not wanted
-      state.complete(io.read[ci] === 1, io.size[ci]!, pendingAtIssue[ci]!, io.latencyUs[ci]!, io.completeUs[ci]!);
+      state.complete(
+        io.read[ci] === 1,
+        io.size[ci]!,
+        pendingAtIssue[ci]!,
+        io.latencyUs[ci]!,
+        io.completeUs[ci]!,
+      );
     }
   }
 

@@ -85,7 +85,13 @@ export function linnosFeatures(view: DeviceView, arrivingBytes: number, out: Dig
   // k = 3 is the oldest of the last four completed reads; it goes first.
   for (let slot = 0; slot < LINNOS_HISTORY; slot++) {
     const k = LINNOS_HISTORY - 1 - slot;
-    writeDigits(view.recentPendingAtIssue(k), PENDING_DIGITS, PENDING_CAP, out, offset + slot * PENDING_DIGITS);
+    writeDigits(
+      view.recentPendingAtIssue(k),
+      PENDING_DIGITS,
+      PENDING_CAP,
+      out,
+      offset + slot * PENDING_DIGITS,
+    );
     writeDigits(
       view.recentLatencyUs(k),
       LATENCY_DIGITS,

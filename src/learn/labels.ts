@@ -167,7 +167,8 @@ export function refineThreshold(options: RefineOptions): RefinedThreshold {
     throw new LakeError('LAKE_E_USAGE', `refineThreshold: no latencies for device ${device}`);
   }
   if (!(step > 0)) throw new LakeError('LAKE_E_USAGE', 'refineThreshold: stepPercentile must be > 0');
-  if (!(rangeFraction >= 0)) throw new LakeError('LAKE_E_USAGE', 'refineThreshold: rangeFraction must be >= 0');
+  if (!(rangeFraction >= 0))
+    throw new LakeError('LAKE_E_USAGE', 'refineThreshold: rangeFraction must be >= 0');
   const sortedOwn = sortedFinite(own, 'refineThreshold');
   const others: Float64Array[] = [];
   for (let d = 0; d < latenciesByDevice.length; d++) {

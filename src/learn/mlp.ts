@@ -177,7 +177,14 @@ export class DigitMlp implements TrainableNetwork {
       rows[count] = i * width0;
       values[count++] = digitValue[d]!;
     }
-    sumRows(layers === 1 ? this.output : this.#act[0]!, this.biases[0]!, this.weights[0]!, rows, values, count);
+    sumRows(
+      layers === 1 ? this.output : this.#act[0]!,
+      this.biases[0]!,
+      this.weights[0]!,
+      rows,
+      values,
+      count,
+    );
     if (layers > 1) this.#relu(0);
     for (let l = 1; l < layers; l++) {
       const nOut = this.sizes[l + 1]!;
@@ -189,7 +196,14 @@ export class DigitMlp implements TrainableNetwork {
         rows[t] = k * nOut;
         values[t] = input[k]!;
       }
-      sumRows(l === layers - 1 ? this.output : this.#act[l]!, this.biases[l]!, this.weights[l]!, rows, values, n);
+      sumRows(
+        l === layers - 1 ? this.output : this.#act[l]!,
+        this.biases[l]!,
+        this.weights[l]!,
+        rows,
+        values,
+        n,
+      );
       if (l < layers - 1) this.#relu(l);
     }
     return this.output;

@@ -105,7 +105,10 @@ export interface TrainResult {
 
 function positive(name: string, value: number, integer: boolean): number {
   if (!(value > 0) || (integer && !Number.isInteger(value))) {
-    throw new LakeError('LAKE_E_USAGE', `options.${name} must be a positive ${integer ? 'integer' : 'number'}`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `options.${name} must be a positive ${integer ? 'integer' : 'number'}`,
+    );
   }
   return value;
 }
@@ -133,7 +136,11 @@ export function createNetwork(
 }
 
 /** Logit margins o1 - o0 of `count` vectors (the slow score), for metrics. */
-export function networkScores(network: TrainableNetwork, vectors: Uint8Array, rows: Int32Array): Float64Array {
+export function networkScores(
+  network: TrainableNetwork,
+  vectors: Uint8Array,
+  rows: Int32Array,
+): Float64Array {
   const inputs = network.sizes[0]!;
   const scores = new Float64Array(rows.length);
   for (let r = 0; r < rows.length; r++) {
@@ -160,11 +167,15 @@ export function trainLinnos(data: TrainingData, options: TrainOptions = {}): Tra
   }
   for (let i = 0; i < count * inputs; i++) {
     if (data.vectors[i]! > 9) {
-      throw new LakeError('LAKE_E_USAGE', `vector ${Math.floor(i / inputs)} holds ${data.vectors[i]}, not a digit`);
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `vector ${Math.floor(i / inputs)} holds ${data.vectors[i]}, not a digit`,
+      );
     }
   }
   for (let i = 0; i < count; i++) {
-    if (data.labels[i]! > 1) throw new LakeError('LAKE_E_USAGE', `label ${i} is ${data.labels[i]}, not 0 or 1`);
+    if (data.labels[i]! > 1)
+      throw new LakeError('LAKE_E_USAGE', `label ${i} is ${data.labels[i]}, not 0 or 1`);
   }
   const loss = options.loss ?? 'hinge';
   if (loss !== 'hinge' && loss !== 'xent') {

@@ -106,7 +106,19 @@ export function parseLinnosVectors(text: string, file: string): VectorFile {
         expectColumns(fields.length, RAW_FIELDS.length, file, lineNo);
         for (let k = 0; k < RAW_FIELDS.length; k++) raw[k] = at(k, RAW_FIELDS[k]!, true);
         const o = builder.append(raw[9]!, row);
-        encodeLinnosVector(raw[0]!, raw[1]!, raw[2]!, raw[3]!, raw[4]!, raw[5]!, raw[6]!, raw[7]!, raw[8]!, builder.vectors, o);
+        encodeLinnosVector(
+          raw[0]!,
+          raw[1]!,
+          raw[2]!,
+          raw[3]!,
+          raw[4]!,
+          raw[5]!,
+          raw[6]!,
+          raw[7]!,
+          raw[8]!,
+          builder.vectors,
+          o,
+        );
         devices.push(0);
         break;
       }
@@ -133,7 +145,10 @@ export function parseLinnosVectors(text: string, file: string): VectorFile {
 
 function expectColumns(got: number, want: number, file: string, line: number): void {
   if (got !== want) {
-    throw new TraceParseError({ file, line, field: `column ${Math.min(got, want) + 1}` }, `${got} columns, expected ${want}`);
+    throw new TraceParseError(
+      { file, line, field: `column ${Math.min(got, want) + 1}` },
+      `${got} columns, expected ${want}`,
+    );
   }
 }
 

@@ -42,8 +42,25 @@ interface MlpTrainExports {
     below: number,
     belowBytes: number,
   ): void;
-  digitsBackward(list: number, count: number, gwShift: number, gb: number, delta: number, rowBytes: number): void;
-  adam(p: number, g: number, m: number, v: number, bytes: number, lrT: number, b1: number, b2: number, eps: number): void;
+  digitsBackward(
+    list: number,
+    count: number,
+    gwShift: number,
+    gb: number,
+    delta: number,
+    rowBytes: number,
+  ): void;
+  adam(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    bytes: number,
+    lrT: number,
+    b1: number,
+    b2: number,
+    eps: number,
+  ): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -198,7 +215,14 @@ export class WasmDigitMlp implements TrainableNetwork {
       k.rowsSum(this.#list[l]!, c, this.#b[l]!, this.#act[l]!, rowBytes, 1);
     }
     const last = layers - 1;
-    k.outForward(this.#act[last - 1]!, sizes[last]! * 4, this.#w[last]!, this.#b[last]!, this.#out, sizes[layers]!);
+    k.outForward(
+      this.#act[last - 1]!,
+      sizes[last]! * 4,
+      this.#w[last]!,
+      this.#b[last]!,
+      this.#out,
+      sizes[layers]!,
+    );
     return this.#output;
   }
 
@@ -232,7 +256,14 @@ export class WasmDigitMlp implements TrainableNetwork {
         sizes[l]! * 4,
       );
     }
-    k.digitsBackward(this.#list[0]!, this.#listCount[0]!, shift, this.#b[0]! + shift, this.#delta[0]!, sizes[1]! * 4);
+    k.digitsBackward(
+      this.#list[0]!,
+      this.#listCount[0]!,
+      shift,
+      this.#b[0]! + shift,
+      this.#delta[0]!,
+      sizes[1]! * 4,
+    );
     return value;
   }
 

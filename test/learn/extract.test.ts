@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pagesOf } from '../../src/array/device-state.js';
 import { LakeError } from '../../src/errors.js';
-import { decodeLinnosVector, LINNOS_FEATURES } from '../../src/learn/features.js';
 import { extractLinnosDataset, extractLinnosFromTrace, type ReplayedIo } from '../../src/learn/extract.js';
+import { decodeLinnosVector, LINNOS_FEATURES } from '../../src/learn/features.js';
 import { Random } from '../../src/random.js';
 import type { TraceRecord } from '../../src/trace/types.js';
 
@@ -33,10 +33,14 @@ function rows(vectors: Uint8Array, count: number): number[][] {
  * before I/O i's submit iff completeUs_j < submitUs_i, or they are equal and rank_j < rank_i. Completions are
  * ordered by (completeUs, rank).
  */
-function bruteForce(records: ReplayedIo[]): Map<number, { vectors: number[][]; latency: number[]; index: number[] }> {
+function bruteForce(
+  records: ReplayedIo[],
+): Map<number, { vectors: number[][]; latency: number[]; index: number[] }> {
   const n = records.length;
   const seq = records.map((r, i) => r.submitSeq ?? i);
-  const byRank = records.map((_, i) => i).sort((a, b) => records[a]!.submitUs - records[b]!.submitUs || seq[a]! - seq[b]!);
+  const byRank = records
+    .map((_, i) => i)
+    .sort((a, b) => records[a]!.submitUs - records[b]!.submitUs || seq[a]! - seq[b]!);
   const rank: number[] = [];
   byRank.forEach((i, k) => {
     rank[i] = k;
@@ -113,7 +117,9 @@ describe('extractLinnosDataset', () => {
       io(0, true, 4 * KB, 140, 150),
     ];
     const [d] = extractLinnosDataset(records);
-    const byIndex = new Map([...d!.index].map((i, r) => [i, decodeLinnosVector(d!.vectors, r * LINNOS_FEATURES)]));
+    const byIndex = new Map(
+      [...d!.index].map((i, r) => [i, decodeLinnosVector(d!.vectors, r * LINNOS_FEATURES)]),
+    );
     assert.deepEqual(byIndex.get(4), [1, 1, 1, 1, 1, 10, 10, 10, 10]);
     assert.deepEqual(byIndex.get(5), [1, 1, 1, 1, 1, 10, 10, 10, 30]);
     assert.deepEqual(byIndex.get(6), [1, 1, 1, 1, 2, 10, 10, 30, 30]);
@@ -161,7 +167,9 @@ describe('extractLinnosDataset', () => {
       for (let i = 0; i < n; i++) {
         const submitUs = random.int(200); // coarse times: many ties
         const latency = random.int(4) === 0 ? 0 : random.int(60);
-        records.push(io(random.int(2), random.int(4) !== 0, (1 + random.int(40)) * 512, submitUs, submitUs + latency));
+        records.push(
+          io(random.int(2), random.int(4) !== 0, (1 + random.int(40)) * 512, submitUs, submitUs + latency),
+        );
       }
       assert.deepEqual(datasets(records), brute(records), `trial ${trial}`);
     }
@@ -181,7 +189,15 @@ describe('extractLinnosFromTrace', () => {
     for (let k = 0; k < 5; k++) {
       trace.push({ arrivalMs: k * 0.1, device: 2, offset: 0, size: 4096, read: true, latencyUs: 37.7 + k });
     }
-    trace.push({ arrivalMs: 0, submitMs: 0.55, device: 2, offset: 0, size: 4096, read: true, latencyUs: 5231 });
+    trace.push({
+      arrivalMs: 0,
+      submitMs: 0.55,
+      device: 2,
+      offset: 0,
+      size: 4096,
+      read: true,
+      latencyUs: 5231,
+    });
     const [d] = extractLinnosFromTrace(trace);
     assert.equal(d!.device, 2);
     assert.deepEqual([...d!.index], [4, 5]);
@@ -197,7 +213,9 @@ describe('extractLinnosFromTrace', () => {
   });
 });
 
-function datasets(records: ReplayedIo[]): Record<number, { vectors: number[][]; latency: number[]; index: number[] }> {
+function datasets(
+  records: ReplayedIo[],
+): Record<number, { vectors: number[][]; latency: number[]; index: number[] }> {
   const out: Record<number, { vectors: number[][]; latency: number[]; index: number[] }> = {};
   for (const d of extractLinnosDataset(records)) {
     if (d.count === 0) continue;
@@ -206,6 +224,8 @@ function datasets(records: ReplayedIo[]): Record<number, { vectors: number[][]; 
   return out;
 }
 
-function brute(records: ReplayedIo[]): Record<number, { vectors: number[][]; latency: number[]; index: number[] }> {
+function brute(
+  records: ReplayedIo[],
+): Record<number, { vectors: number[][]; latency: number[]; index: number[] }> {
   return Object.fromEntries(bruteForce(records));
 }

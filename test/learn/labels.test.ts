@@ -15,10 +15,7 @@ const fixtures = new URL('../../../shared/fixtures/', import.meta.url);
 
 function column(path: string, k: number, keep: (fields: string[]) => boolean = () => true): Float64Array {
   const lines = readFileSync(new URL(path, fixtures), 'utf8').trim().split('\n');
-  return Float64Array.from(
-    lines.map((l) => l.split(',')).filter(keep),
-    (f) => Number(f[k]),
-  );
+  return Float64Array.from(lines.map((l) => l.split(',')).filter(keep), (f) => Number(f[k]));
 }
 
 describe('inflectionPoint (tangent method)', () => {
@@ -58,7 +55,10 @@ describe('inflectionPoint (tangent method)', () => {
   });
 
   test('no finite latency is a usage error', () => {
-    assert.throws(() => inflectionPoint([]), (e: unknown) => e instanceof LakeError && e.code === 'LAKE_E_USAGE');
+    assert.throws(
+      () => inflectionPoint([]),
+      (e: unknown) => e instanceof LakeError && e.code === 'LAKE_E_USAGE',
+    );
   });
 });
 
@@ -68,7 +68,10 @@ describe('fixed percentile and labels', () => {
     assert.equal(percentileOfSorted([10, 20, 30, 40, 50], 85), 44);
     const t = fixedPercentileThreshold([50, 10, 40, 20, 30], 85);
     assert.deepEqual(t, { thresholdUs: 44, percentile: 85, method: 'fixed' });
-    assert.throws(() => fixedPercentileThreshold([1], 101), (e: unknown) => e instanceof LakeError);
+    assert.throws(
+      () => fixedPercentileThreshold([1], 101),
+      (e: unknown) => e instanceof LakeError,
+    );
   });
 
   test('slow iff strictly above the threshold', () => {

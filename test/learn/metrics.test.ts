@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  averagePrecision,
-  confusionAt,
-  evaluateScores,
-  qualityOf,
-  rocAuc,
-} from '../../src/learn/metrics.js';
+import { averagePrecision, confusionAt, evaluateScores, qualityOf, rocAuc } from '../../src/learn/metrics.js';
 import { Random } from '../../src/random.js';
 
 const close = (a: number, b: number, tol = 1e-12): void => assert.ok(Math.abs(a - b) <= tol, `${a} != ${b}`);

@@ -118,7 +118,8 @@ describe('exported DenseModel computes what the network computes, on raw digits'
       for (let s = 0; s < 20; s++) {
         const want = [...net.forward(x, s * 31)];
         const got = denseForward(model, x.subarray(s * 31, (s + 1) * 31));
-        for (let c = 0; c < 2; c++) assert.ok(Math.abs(got[c]! - want[c]!) < 1e-4 * Math.max(1, Math.abs(want[c]!)));
+        for (let c = 0; c < 2; c++)
+          assert.ok(Math.abs(got[c]! - want[c]!) < 1e-4 * Math.max(1, Math.abs(want[c]!)));
       }
     });
   }
@@ -141,9 +142,10 @@ describe('js and wasm backends agree', () => {
         // same initial weights (to float32 rounding) and logits
         closeModels(wasm.toDenseModel(), js.toDenseModel(), 1e-6);
         for (let s = 0; s < 8; s++) {
-          const a = [...js.forward(x, s * 31)];
-          const b = [...wasm.forward(x, s * 31)];
-          for (let c = 0; c < 2; c++) assert.ok(Math.abs(a[c]! - b[c]!) <= 1e-4 * Math.max(1, Math.abs(a[c]!)));
+          const a = Array.from(js.forward(x, s * 31));
+          const b = Array.from(wasm.forward(x, s * 31));
+          for (let c = 0; c < 2; c++)
+            assert.ok(Math.abs(a[c]! - b[c]!) <= 1e-4 * Math.max(1, Math.abs(a[c]!)));
         }
         // same gradients over a batch
         js.zeroGradients();
@@ -203,7 +205,10 @@ function closeModels(got: DenseModel, want: DenseModel, tol: number): void {
       let scale = 0;
       for (const v of b) scale = Math.max(scale, Math.abs(v));
       for (let k = 0; k < a.length; k++) {
-        assert.ok(Math.abs(a[k]! - b[k]!) <= tol * Math.max(scale, 1e-3), `layer ${l}[${k}]: ${a[k]} vs ${b[k]}`);
+        assert.ok(
+          Math.abs(a[k]! - b[k]!) <= tol * Math.max(scale, 1e-3),
+          `layer ${l}[${k}]: ${a[k]} vs ${b[k]}`,
+        );
       }
     }
   });

@@ -73,7 +73,10 @@ describe('trainLinnos', () => {
   test('hinge loss with the slow-class weight trades false submits for false revokes', () => {
     const light = trainLinnos(data, { epochs: 3, slowWeight: 1, seed: 2 }).report.quality;
     const heavy = trainLinnos(data, { epochs: 3, slowWeight: 20, seed: 2 }).report.quality;
-    assert.ok(heavy.falseSubmitRate < light.falseSubmitRate, `${heavy.falseSubmitRate} vs ${light.falseSubmitRate}`);
+    assert.ok(
+      heavy.falseSubmitRate < light.falseSubmitRate,
+      `${heavy.falseSubmitRate} vs ${light.falseSubmitRate}`,
+    );
     assert.ok(heavy.falseRevokeRate > light.falseRevokeRate);
   });
 
@@ -115,10 +118,19 @@ describe('trainLinnos', () => {
 
   test('bad input and options are usage errors', () => {
     const usage = (f: () => unknown, pattern: RegExp): void => {
-      assert.throws(f, (e: unknown) => e instanceof LakeError && e.code === 'LAKE_E_USAGE' && pattern.test(e.message));
+      assert.throws(
+        f,
+        (e: unknown) => e instanceof LakeError && e.code === 'LAKE_E_USAGE' && pattern.test(e.message),
+      );
     };
-    usage(() => trainLinnos({ vectors: new Uint8Array(0), labels: new Uint8Array(0) }), /no training vectors/);
-    usage(() => trainLinnos({ vectors: new Uint8Array(31).fill(10), labels: new Uint8Array(1) }), /not a digit/);
+    usage(
+      () => trainLinnos({ vectors: new Uint8Array(0), labels: new Uint8Array(0) }),
+      /no training vectors/,
+    );
+    usage(
+      () => trainLinnos({ vectors: new Uint8Array(31).fill(10), labels: new Uint8Array(1) }),
+      /not a digit/,
+    );
     usage(() => trainLinnos({ vectors: new Uint8Array(31), labels: Uint8Array.of(2) }), /not 0 or 1/);
     usage(() => trainLinnos({ vectors: new Uint8Array(30), labels: Uint8Array.of(1) }), /need 31/);
     usage(() => trainLinnos(data, { epochs: 0 }), /options\.epochs/);

@@ -22,14 +22,23 @@ describe('LinnOS raw vectors (temp1)', () => {
     assert.equal(file.dataset.count, 7804);
     assert.equal(file.dataset.vectors.length, 7804 * LINNOS_FEATURES);
     assert.equal(file.dataset.latencyUs[0], 8859);
-    assert.equal(file.dataset.latencyUs[7803], Number(readFileSync(temp1, 'utf8').trim().split('\n').at(-1)!.split(',')[9]));
+    assert.equal(
+      file.dataset.latencyUs[7803],
+      Number(readFileSync(temp1, 'utf8').trim().split('\n').at(-1)!.split(',')[9]),
+    );
     assert.deepEqual([...file.dataset.index.subarray(0, 3)], [0, 1, 2]);
   });
 
   test('caps pending at 999 and latency at 9999, zero-padded', () => {
     // line 1: 2085,79,2235,2124,2577,3829,9049,2675,3313,8859
-    assert.equal(digitsOf(file.dataset.vectors, 0), '999' + '079' + '999' + '999' + '999' + '3829904926753313');
-    assert.deepEqual(decodeLinnosVector(file.dataset.vectors, 0), [999, 79, 999, 999, 999, 3829, 9049, 2675, 3313]);
+    assert.equal(
+      digitsOf(file.dataset.vectors, 0),
+      '999' + '079' + '999' + '999' + '999' + '3829904926753313',
+    );
+    assert.deepEqual(
+      decodeLinnosVector(file.dataset.vectors, 0),
+      [999, 79, 999, 999, 999, 3829, 9049, 2675, 3313],
+    );
     // every row decodes to its capped raw values
     const lines = readFileSync(temp1, 'utf8').trim().split('\n');
     for (const row of [1, 2, 100, 5000, 7803]) {
@@ -71,7 +80,8 @@ describe('parseLinnosVectors errors', () => {
   test('an unknown column count is a format error', () => {
     assert.throws(
       () => parseLinnosVectors('1,2,3\n', 'v.csv'),
-      (e: unknown) => e instanceof LakeError && e.code === 'LAKE_E_TRACE_FORMAT' && /v\.csv:1/.test(e.message),
+      (e: unknown) =>
+        e instanceof LakeError && e.code === 'LAKE_E_TRACE_FORMAT' && /v\.csv:1/.test(e.message),
     );
   });
 
@@ -90,8 +100,20 @@ describe('lake vector files', () => {
       const vectors = new Uint8Array(2 * LINNOS_FEATURES).map((_, i) => i % 10);
       const path = join(dir, 'v.csv');
       const rows = await writeLinnosVectors(path, [
-        { device: 0, count: 1, vectors: vectors.slice(0, 31), latencyUs: Float64Array.of(12.5), index: Int32Array.of(7) },
-        { device: 2, count: 1, vectors: vectors.slice(31), latencyUs: Float64Array.of(900), index: Int32Array.of(3) },
+        {
+          device: 0,
+          count: 1,
+          vectors: vectors.slice(0, 31),
+          latencyUs: Float64Array.of(12.5),
+          index: Int32Array.of(7),
+        },
+        {
+          device: 2,
+          count: 1,
+          vectors: vectors.slice(31),
+          latencyUs: Float64Array.of(900),
+          index: Int32Array.of(3),
+        },
       ]);
       assert.equal(rows, 2);
       assert.deepEqual(readdirSync(dir), ['v.csv']);

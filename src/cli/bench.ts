@@ -1,0 +1,96 @@
+/**
+ * `lake bench [name] [--json]`: run the benchmarks (all, or one suite) and print medians and ratios, or
+ * JSON records. Sample counts come from LAKE_BENCH_SAMPLES. `npm run bench` runs them all as JSON.
+ */
+import { execFileSync } from 'node:child_process';
+import type { Command } from 'commander';
+import { usageError } from '../errors.js';
+import { type BenchResult, type BenchSuite, benchEnvironment, sampleCount } from '../bench/harness.js';
+import { benchSimulator, replayMemoryChild } from '../bench/simulator.js';
+import { markdownTable } from '../report/table.js';
+
+type SuiteRunner = (samples: number) => Promise<BenchSuite>;
+
+/** The suites by name; each returns plain data. */
+export const benchSuites: Record<string, SuiteRunner> = {
+  simulator: async (samples) => benchSimulator({ samples }),
+  memory: async () => benchMemory(),
+};
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description(`run benchmarks: ${Object.keys(benchSuites).join(', ')} (all when no name is given)`)
+    .argument('[name]', 'one suite')
+    .option('--json', 'print JSON records')
+    .option('--memory-child <ios>', 'internal: measure one streamed replay in this process')
+    .action(async (name: string | undefined, flags: { json?: boolean; memoryChild?: string }) => {
+      if (flags.memoryChild !== undefined) {
+        process.stdout.write(`${JSON.stringify(replayMemoryChild(Number(flags.memoryChild)))}\n`);
+        return;
+      }
+      const names = name === undefined ? Object.keys(benchSuites) : [name];
+      for (const n of names) {
+        if (!(n in benchSuites)) throw usageError(`unknown benchmark "${n}" (have ${Object.keys(benchSuites).join(', ')})`);
+      }
+      const samples = sampleCount(3);
+      const suites: BenchSuite[] = [];
+      for (const n of names) {
+        if (flags.json !== true) process.stderr.write(`running ${n}...\n`);
+        const suite = await benchSuites[n]!(samples);
+        suites.push(suite);
+        if (flags.json !== true) process.stdout.write(`${suiteTable(suite)}\n\n`);
+      }
+      if (flags.json === true) {
+        process.stdout.write(`${JSON.stringify({ environment: benchEnvironment(samples), suites }, null, 2)}\n`);
+      }
+    });
+}
+
+function format(value: number): string {
+  if (!Number.isFinite(value)) return '-';
+  return Math.abs(value) >= 100 ? Math.round(value).toLocaleString('en-US') : value.toPrecision(3);
+}
+
+export function suiteTable(suite: BenchSuite): string {
+  return `### ${suite.suite}\n\n${markdownTable(
+    ['benchmark', 'median', 'unit', 'min', 'max', 'samples', 'ratio'],
+    suite.results.map((r: BenchResult) => [
+      r.name,
+      r.state === 'errored' ? `errored: ${r.error ?? ''}` : format(r.median),
+      r.unit,
+      format(r.min),
+      format(r.max),
+      String(r.samples),
+      r.ratio !== undefined ? `${r.ratio.toFixed(3)}x ${r.reference ?? ''}` : '',
+    ]),
+  )}`;
+}
+
+/**
+ * Peak memory of streamed replays of 1 M and 10 M I/Os, each in a fresh process: flat memory means the
+ * 10 M run's peak is close to the 1 M run's.
+ */
+async function benchMemory(): Promise<BenchSuite> {
+  const script = process.argv[1];
+  if (script === undefined) throw new Error('cannot find the lake script to re-run');
+  const results: BenchResult[] = [];
+  for (const ios of [1_000_000, 10_000_000]) {
+    const out = execFileSync(process.execPath, [...process.execArgv, script, 'bench', '--memory-child', String(ios)], {
+      maxBuffer: 1 << 20,
+    }).toString();
+    const child = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { ios: number; maxRssBytes: number; seconds: number };
+    results.push({
+      name: `peak RSS, ${ios.toLocaleString('en-US')} I/Os streamed`,
+      unit: 'bytes',
+      median: child.maxRssBytes,
+      min: child.maxRssBytes,
+      max: child.maxRssBytes,
+      samples: 1,
+      details: { ios: child.ios, seconds: child.seconds, iosPerSecond: child.ios / child.seconds },
+      state: 'completed',
+    });
+  }
+  const base = results[0]!.median;
+  return { suite: 'memory', results: results.map((r) => ({ ...r, ratio: r.median / base, reference: results[0]!.name })) };
+}

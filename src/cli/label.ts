@@ -1,0 +1,166 @@
+/**
+ * `lake label (--trace FILE | --vectors FILE) [--percentile P] [--no-refine] [--revoke-cost US] [--replicas N]
+ * [--seed N] [--json]`: the fast/slow latency threshold of each device's reads. By default the inflection
+ * point of the latency CDF (tangent method) refined by simulated revocation and failover (src/learn/labels.ts);
+ * with --percentile a fixed percentile instead (the LinnOS artifact used 85).
+ */
+import type { Command } from 'commander';
+import { usageError } from '../errors.js';
+import {
+  fixedPercentileThreshold,
+  inflectionPoint,
+  type LatencyThreshold,
+  type RefinedThreshold,
+  refineThreshold,
+} from '../learn/labels.js';
+import { readLinnosVectors } from '../learn/vector-file.js';
+import { formatUs, markdownTable } from '../report/table.js';
+import { openTrace } from '../trace/read.js';
+import { traceFormats } from '../trace/types.js';
+import { parseFormatOption, parseIntOption, parseNumberOption } from './options.js';
+
+interface LabelFlags {
+  trace?: string;
+  vectors?: string;
+  format?: string;
+  skipBad?: boolean;
+  percentile?: string;
+  refine: boolean;
+  revokeCost: string;
+  replicas: string;
+  seed: string;
+  json?: boolean;
+}
+
+const stdout = { write: (text: string): void => void process.stdout.write(text) };
+
+export function registerLabel(program: Command, output: { write(text: string): void } = stdout): void {
+  program
+    .command('label')
+    .description(
+      'the fast/slow read-latency threshold per device: inflection point (+ refinement) or a percentile',
+    )
+    .option('--trace <file>', 'trace with per-I/O latency (linnos-output or heimdall)')
+    .option('--vectors <file>', 'or a LinnOS vector file (raw 10-column, digits, or lake features output)')
+    .option('--format <format>', `trace format: ${traceFormats.join(' | ')} (detected when absent)`)
+    .option('--skip-bad', 'skip and count malformed trace lines')
+    .option('--percentile <p>', 'a fixed percentile (0-100) instead of the inflection point')
+    .option('--no-refine', 'the tangent method alone, without the revocation-simulation refinement')
+    .option('--revoke-cost <us>', 'cost of one revoke and re-issue in the refinement', '5')
+    .option('--replicas <n>', 'replicas assumed when the input holds one device', '3')
+    .option('--seed <n>', 'seed of the refinement draws', '1')
+    .option('--json', 'print JSON')
+    .action(async (flags: LabelFlags) => {
+      output.write(await labelCommand(flags));
+    });
+}
+
+export interface DeviceLabel {
+  device: number;
+  reads: number;
+  /** The threshold to label with. */
+  threshold: LatencyThreshold;
+  tangent?: LatencyThreshold;
+  refined?: RefinedThreshold;
+}
+
+/** Read latencies per device from a trace or a vector file, devices ascending. */
+export async function readLatenciesByDevice(source: {
+  trace?: string;
+  vectors?: string;
+  format?: string;
+  skipBad?: boolean;
+}): Promise<{ devices: number[]; latencies: Float64Array[] }> {
+  if ((source.trace === undefined) === (source.vectors === undefined)) {
+    throw usageError('give exactly one of --trace FILE and --vectors FILE');
+  }
+  const byDevice = new Map<number, number[]>();
+  const add = (device: number, latency: number): void => {
+    let list = byDevice.get(device);
+    if (list === undefined) {
+      list = [];
+      byDevice.set(device, list);
+    }
+    list.push(latency);
+  };
+  if (source.trace !== undefined) {
+    const format = parseFormatOption(source.format);
+    const reader = openTrace(source.trace, {
+      ...(format ? { format } : {}),
+      skipBad: source.skipBad === true,
+    });
+    let sawLatency = false;
+    for await (const batch of reader) {
+      for (const r of batch) {
+        if (r.latencyUs === undefined) continue;
+        sawLatency = true;
+        if (r.read) add(r.device, r.latencyUs);
+      }
+    }
+    if (!sawLatency) throw usageError(`${source.trace} records no latency: replay it first (lake simulate)`);
+  } else {
+    const file = readLinnosVectors(source.vectors!);
+    for (let r = 0; r < file.dataset.count; r++) add(file.device[r]!, file.dataset.latencyUs[r]!);
+  }
+  const devices = [...byDevice.keys()].sort((a, b) => a - b);
+  if (devices.length === 0) throw usageError('no reads with a latency in the input');
+  return { devices, latencies: devices.map((d) => Float64Array.from(byDevice.get(d)!)) };
+}
+
+/** The threshold of each device as `lake label` chooses it. */
+export function labelDevices(
+  input: { devices: number[]; latencies: Float64Array[] },
+  options: { percentile?: number; refine: boolean; revokeCostUs: number; replicas: number; seed: number },
+): DeviceLabel[] {
+  return input.devices.map((device, k) => {
+    const latencies = input.latencies[k]!;
+    if (options.percentile !== undefined) {
+      return {
+        device,
+        reads: latencies.length,
+        threshold: fixedPercentileThreshold(latencies, options.percentile),
+      };
+    }
+    const tangent = inflectionPoint(latencies);
+    if (!options.refine) return { device, reads: latencies.length, threshold: tangent, tangent };
+    const refined = refineThreshold({
+      latenciesByDevice: input.latencies,
+      device: k,
+      start: tangent,
+      revokeCostUs: options.revokeCostUs,
+      replicas: options.replicas,
+      seed: options.seed,
+    });
+    return { device, reads: latencies.length, threshold: refined, tangent, refined };
+  });
+}
+
+async function labelCommand(flags: LabelFlags): Promise<string> {
+  const percentile =
+    flags.percentile === undefined ? undefined : parseNumberOption('--percentile', flags.percentile, 0);
+  if (percentile !== undefined && percentile > 100)
+    throw usageError(`--percentile must be <= 100, got ${percentile}`);
+  const options = {
+    ...(percentile !== undefined ? { percentile } : {}),
+    refine: flags.refine,
+    revokeCostUs: parseNumberOption('--revoke-cost', flags.revokeCost, 0),
+    replicas: parseIntOption('--replicas', flags.replicas, 1),
+    seed: parseIntOption('--seed', flags.seed, 0),
+  };
+  const labels = labelDevices(await readLatenciesByDevice(flags), options);
+  if (flags.json === true)
+    return `${JSON.stringify({ source: flags.trace ?? flags.vectors, devices: labels }, null, 2)}\n`;
+  const rows = labels.map((l) => [
+    String(l.device),
+    String(l.reads),
+    l.threshold.method,
+    formatUs(l.threshold.thresholdUs),
+    l.threshold.percentile.toFixed(2),
+    l.tangent === undefined ? '' : `${formatUs(l.tangent.thresholdUs)} @ p${l.tangent.percentile.toFixed(2)}`,
+    l.refined === undefined ? '' : `${formatUs(l.refined.baselineMeanUs)} -> ${formatUs(l.refined.meanUs)}`,
+  ]);
+  return `${markdownTable(
+    ['device', 'reads', 'method', 'threshold (us)', 'percentile', 'tangent', 'simulated mean (us)'],
+    rows,
+  )}\n`;
+}
