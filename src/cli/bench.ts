@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { type BenchResult, type BenchSuite, benchEnvironment, sampleCount } from '../bench/harness.js';
 import { benchSimulator, replayMemoryChild } from '../bench/simulator.js';
+import { trainingBenchSuite } from '../learn/bench.js';
 import { markdownTable } from '../report/table.js';
 
 type SuiteRunner = (samples: number) => Promise<BenchSuite>;
@@ -15,6 +16,7 @@ type SuiteRunner = (samples: number) => Promise<BenchSuite>;
 export const benchSuites: Record<string, SuiteRunner> = {
   simulator: async (samples) => benchSimulator({ samples }),
   memory: async () => benchMemory(),
+  training: async (samples) => trainingBenchSuite(samples),
 };
 
 export function registerBench(program: Command): void {

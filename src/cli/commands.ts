@@ -1,10 +1,21 @@
 import type { Command } from 'commander';
 import { registerBench } from './bench.js';
+import { registerFeatures } from './features.js';
+import { registerLabel } from './label.js';
 import { registerSimulate } from './simulate.js';
 import { registerStats } from './stats.js';
 import { registerSynth } from './synth.js';
+import { registerTrain } from './train.js';
 
 /** Every CLI command registers itself on the program; one file per command in this folder. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerSimulate, registerStats, registerSynth, registerBench];
+export const commands: RegisterCommand[] = [
+  registerSimulate,
+  registerStats,
+  registerSynth,
+  registerFeatures,
+  registerLabel,
+  registerTrain,
+  registerBench,
+];

@@ -1,7 +1,6 @@
 /**
  * What a simulated SSD did, counted so that a latency tail can be explained: which work the slow reads
- * waited behind, how much GC and flushing there was, how often writes stalled. Kept internally in one
- * Float64Array (indices below) so that the hot path only adds to typed-array slots.
+ * waited behind, how much GC and flushing there was, how often writes stalled.
  */
 import { type SlowCause, slowCauses } from './types.js';
 
@@ -52,73 +51,99 @@ export interface FlashCounters {
   minFreeBlocks: number;
 }
 
-export const C_READS = 0;
-export const C_WRITES = 1;
-export const C_READ_PAGES = 2;
-export const C_WRITE_PAGES = 3;
-export const C_HOST_PROGRAMS = 4;
-export const C_GC_PROGRAMS = 5;
-export const C_ERASES = 6;
-export const C_GC_BACKGROUND = 7;
-export const C_GC_FOREGROUND = 8;
-export const C_GC_DEFERRED = 9;
-export const C_FLUSHES = 10;
-export const C_WRITE_STALLS = 11;
-export const C_WRITE_STALL_US = 12;
-export const C_BUFFER_HITS = 13;
-export const C_ABSORBED = 14;
-export const C_UNMAPPED = 15;
-export const C_SUSPENSIONS = 16;
-export const C_SLOW_READS = 17;
-export const C_READ_LATENCY_SUM = 18;
-export const C_MIN_FREE = 19;
-export const C_SLOW_BY_CAUSE = 20;
-export const C_WAIT_BY_CAUSE = C_SLOW_BY_CAUSE + slowCauses.length;
-export const C_SLOW_WAIT_BY_CAUSE = C_WAIT_BY_CAUSE + slowCauses.length;
-export const COUNTER_SLOTS = C_SLOW_WAIT_BY_CAUSE + slowCauses.length;
+/**
+ * The running counts behind FlashCounters, as plain fields of one object shared by the device and its
+ * FTL (field updates are cheaper on the hot path than indexed slots named by imported constants).
+ * Arrays are indexed by kind (= slowCauses index).
+ */
+export class FlashTally {
+  reads = 0;
+  writes = 0;
+  readPages = 0;
+  writePages = 0;
+  hostPrograms = 0;
+  gcPrograms = 0;
+  erases = 0;
+  gcBackground = 0;
+  gcForeground = 0;
+  gcDeferred = 0;
+  flushes = 0;
+  writeStalls = 0;
+  writeStallUs = 0;
+  bufferHits = 0;
+  absorbed = 0;
+  unmapped = 0;
+  suspensions = 0;
+  slowReads = 0;
+  readLatencySum = 0;
+  minFreeBlocks = Number.POSITIVE_INFINITY;
+  readonly slowByCause = new Float64Array(slowCauses.length);
+  readonly waitByCause = new Float64Array(slowCauses.length);
+  readonly slowWaitByCause = new Float64Array(slowCauses.length);
 
-export function newCounterSlots(): Float64Array {
-  const c = new Float64Array(COUNTER_SLOTS);
-  c[C_MIN_FREE] = Number.POSITIVE_INFINITY;
-  return c;
+  reset(): void {
+    this.reads = 0;
+    this.writes = 0;
+    this.readPages = 0;
+    this.writePages = 0;
+    this.hostPrograms = 0;
+    this.gcPrograms = 0;
+    this.erases = 0;
+    this.gcBackground = 0;
+    this.gcForeground = 0;
+    this.gcDeferred = 0;
+    this.flushes = 0;
+    this.writeStalls = 0;
+    this.writeStallUs = 0;
+    this.bufferHits = 0;
+    this.absorbed = 0;
+    this.unmapped = 0;
+    this.suspensions = 0;
+    this.slowReads = 0;
+    this.readLatencySum = 0;
+    this.minFreeBlocks = Number.POSITIVE_INFINITY;
+    this.slowByCause.fill(0);
+    this.waitByCause.fill(0);
+    this.slowWaitByCause.fill(0);
+  }
+
+  toCounters(slowReadThresholdUs: number): FlashCounters {
+    const host = this.hostPrograms;
+    const gc = this.gcPrograms;
+    return {
+      reads: this.reads,
+      writes: this.writes,
+      readPages: this.readPages,
+      writePages: this.writePages,
+      hostPagesProgrammed: host,
+      gcPagesProgrammed: gc,
+      writeAmplification: host > 0 ? (host + gc) / host : 1,
+      erases: this.erases,
+      gcRunsBackground: this.gcBackground,
+      gcRunsForeground: this.gcForeground,
+      backgroundGcDeferred: this.gcDeferred,
+      flushes: this.flushes,
+      writeStalls: this.writeStalls,
+      writeStallUs: this.writeStallUs,
+      bufferHits: this.bufferHits,
+      absorbedWrites: this.absorbed,
+      unmappedReads: this.unmapped,
+      suspensions: this.suspensions,
+      slowReads: this.slowReads,
+      slowReadThresholdUs,
+      slowReadsByCause: byCause(this.slowByCause),
+      waitUsByCause: byCause(this.waitByCause),
+      slowWaitUsByCause: byCause(this.slowWaitByCause),
+      readLatencyUsSum: this.readLatencySum,
+      minFreeBlocks: Number.isFinite(this.minFreeBlocks) ? this.minFreeBlocks : -1,
+    };
+  }
 }
 
-function byCause(c: Float64Array, at: number): Record<SlowCause, number> {
+function byCause(values: Float64Array): Record<SlowCause, number> {
   const out = {} as Record<SlowCause, number>;
   slowCauses.forEach((cause, i) => {
-    out[cause] = c[at + i]!;
+    out[cause] = values[i]!;
   });
   return out;
-}
-
-export function toFlashCounters(c: Float64Array, slowReadThresholdUs: number): FlashCounters {
-  const host = c[C_HOST_PROGRAMS]!;
-  const gc = c[C_GC_PROGRAMS]!;
-  return {
-    reads: c[C_READS]!,
-    writes: c[C_WRITES]!,
-    readPages: c[C_READ_PAGES]!,
-    writePages: c[C_WRITE_PAGES]!,
-    hostPagesProgrammed: host,
-    gcPagesProgrammed: gc,
-    writeAmplification: host > 0 ? (host + gc) / host : 1,
-    erases: c[C_ERASES]!,
-    gcRunsBackground: c[C_GC_BACKGROUND]!,
-    gcRunsForeground: c[C_GC_FOREGROUND]!,
-    backgroundGcDeferred: c[C_GC_DEFERRED]!,
-    flushes: c[C_FLUSHES]!,
-    writeStalls: c[C_WRITE_STALLS]!,
-    writeStallUs: c[C_WRITE_STALL_US]!,
-    bufferHits: c[C_BUFFER_HITS]!,
-    absorbedWrites: c[C_ABSORBED]!,
-    unmappedReads: c[C_UNMAPPED]!,
-    suspensions: c[C_SUSPENSIONS]!,
-    slowReads: c[C_SLOW_READS]!,
-    slowReadThresholdUs,
-    slowReadsByCause: byCause(c, C_SLOW_BY_CAUSE),
-    waitUsByCause: byCause(c, C_WAIT_BY_CAUSE),
-    slowWaitUsByCause: byCause(c, C_SLOW_WAIT_BY_CAUSE),
-    readLatencyUsSum: c[C_READ_LATENCY_SUM]!,
-    minFreeBlocks: Number.isFinite(c[C_MIN_FREE]!) ? c[C_MIN_FREE]! : -1,
-  };
 }

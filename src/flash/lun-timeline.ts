@@ -10,17 +10,20 @@
  * Q1 holds foreground work (host programs, foreground GC, and reads when read priority is off) in FIFO
  * order; Q2 holds idle-priority background GC. Both are ring buffers of entries (kind, end, unit duration,
  * count): an entry is `count` back-to-back ops of one kind and duration (a GC run's copies on one die, or
- * programs appended behind each other), so queueing a GC run costs O(1) per die. Ends are
- * stored relative to a per-queue shift: inserting a read ahead of a queue (or a Q1 op ahead of Q2) moves
- * every queued op later by the same amount, which is one addition to the shift instead of a walk over the
- * queue. Before anything is placed ahead of a queue, the op executing at that instant is moved out of the
- * queue into the front ("materialised"), because a started op does not move. Ops are popped lazily as time
- * passes, each once, so every operation is O(1) amortised. Everything is kept in flat typed arrays,
- * one stride of fields per LUN, so that a peek can save and restore a LUN's state exactly.
+ * programs appended behind each other), so queueing a GC run costs O(1) per die. Ends are stored relative
+ * to a per-queue shift: inserting a read ahead of a queue (or a Q1 op ahead of Q2) moves every queued op
+ * later by the same amount, which is one addition to the shift instead of a walk over the queue. Before
+ * anything is placed ahead of a queue, the op executing at that instant is moved out of the queue into
+ * the front ("materialised"), because a started op does not move. Finished entries are popped lazily,
+ * each once, so every operation is O(1) amortised.
  *
  * Invariant that makes this work: a queue op is appended at max(now, end of everything before it), so the
- * busy stretch has no gaps after `now`, and after popping the finished ops the head of the first non-empty
- * queue (if the front is idle) started at or before `now`.
+ * busy stretch has no gaps after `now`, and after popping the finished entries the head of the first
+ * non-empty queue (when the front is idle) started at or before `now`.
+ *
+ * Layout: one typed array per field, indexed by LUN (and LUN * KIND_COUNT + kind for the per-kind sums).
+ * Field-offset constants into one shared array were tried first and cost twice the time: V8 does not fold
+ * module-level constants into index arithmetic.
  */
 
 /** Op kinds; the numbers index slowCauses in types.ts ('none','read','program','erase','gc','flush'). */
@@ -32,25 +35,10 @@ export const KIND_GC = 4;
 export const KIND_FLUSH = 5;
 export const KIND_COUNT = 6;
 
-// Fields of one LUN's stride in `state`.
-const FRONT_END = 0; // end of the executing (materialised) op; <= now when none
-const FRONT_KIND = 1;
-const SUSPENDED = 2; // 1 while the front op has reads placed inside it (it is suspended or was)
-const SUSPENDS = 3; // suspensions of the front op so far
-const READS_START = 4; // the block of reads placed in the front: [READS_START, READS_END)
-const READS_END = 5;
-const SHIFT1 = 6; // real end of a Q1 op = stored end + SHIFT1
-const SHIFT2 = 7;
-const Q1_HEAD = 8; // ring counters (monotonic, renormalised long before 2^31)
-const Q1_TAIL = 9;
-const Q2_HEAD = 10;
-const Q2_TAIL = 11;
-const SUM1 = 12; // SUM1 + kind: total duration of Q1 ops of that kind (for read attribution without priority)
-/** Number of float fields per LUN. */
-export const LUN_FIELDS = SUM1 + KIND_COUNT;
+/** Floats one LUN's state takes in a save() buffer. */
+export const LUN_SAVE_SLOTS = 12 + KIND_COUNT;
 
-const RENORMALISE_AT = 1 << 30;
-const RENORMALISE_BY = 1 << 29;
+/** Ring counters are renormalised at 2^30 by 2^29 (a multiple of any ring size), written out in advance(). */
 
 export interface TimelineConfig {
   readonly luns: number;
@@ -62,20 +50,44 @@ export interface TimelineConfig {
 
 export class LunTimelines {
   readonly luns: number;
-  /** LUN_FIELDS floats per LUN. */
-  readonly state: Float64Array;
   /**
-   * Wait of the last placed read per kind, us (index = kind). Written by placeRead. Reads are waits
-   * behind earlier reads, the rest behind the op(s) ahead of it.
+   * Wait of the last placed read per kind, us (index = kind). Written by placeRead: waits behind earlier
+   * reads count as KIND_READ, the rest as the kind of the op(s) ahead.
    */
   readonly waitByKind = new Float64Array(KIND_COUNT);
   /** Whether the last placeRead suspended an op. */
   lastSuspended = false;
+  /**
+   * Set while a peek runs: append() then never merges into an existing entry, so that restore() (which
+   * resets the ring counters) undoes everything the peek queued.
+   */
+  peeking = false;
 
   readonly #readPriority: boolean;
   readonly #suspension: boolean;
   readonly #suspendLatencyUs: number;
   readonly #maxSuspends: number;
+
+  /** End of the executing (materialised) op; <= now when none. */
+  readonly #frontEnd: Float64Array;
+  readonly #frontKind: Uint8Array;
+  /** 1 while reads are placed inside the front op (it is suspended, or was and resumed). */
+  readonly #suspended: Uint8Array;
+  /** Suspensions of the front op so far. */
+  readonly #suspends: Int32Array;
+  /** The block of reads placed in the front: [readsStart, readsEnd). */
+  readonly #readsStart: Float64Array;
+  readonly #readsEnd: Float64Array;
+  /** Real end of a queued entry = stored end + shift of its queue. */
+  readonly #shift1: Float64Array;
+  readonly #shift2: Float64Array;
+  /** Ring counters (monotonic; renormalised long before they could lose integer precision in `&`). */
+  readonly #q1Head: Float64Array;
+  readonly #q1Tail: Float64Array;
+  readonly #q2Head: Float64Array;
+  readonly #q2Tail: Float64Array;
+  /** Per LUN and kind: total duration queued in Q1 (for read attribution without read priority). */
+  readonly #sum1: Float64Array;
 
   #cap1 = 16;
   #mask1 = 15;
@@ -91,34 +103,47 @@ export class LunTimelines {
   #q2Kind: Uint8Array;
 
   constructor(config: TimelineConfig) {
-    this.luns = config.luns;
+    const n = config.luns;
+    this.luns = n;
     this.#readPriority = config.readPriority;
     this.#suspension = config.suspension;
     this.#suspendLatencyUs = config.suspendLatencyUs;
     this.#maxSuspends = config.maxSuspendsPerOp;
-    this.state = new Float64Array(this.luns * LUN_FIELDS);
-    this.#q1End = new Float64Array(this.luns * this.#cap1);
-    this.#q1Unit = new Float64Array(this.luns * this.#cap1);
-    this.#q1Count = new Float64Array(this.luns * this.#cap1);
-    this.#q1Kind = new Uint8Array(this.luns * this.#cap1);
-    this.#q2End = new Float64Array(this.luns * this.#cap2);
-    this.#q2Unit = new Float64Array(this.luns * this.#cap2);
-    this.#q2Count = new Float64Array(this.luns * this.#cap2);
-    this.#q2Kind = new Uint8Array(this.luns * this.#cap2);
+    this.#frontEnd = new Float64Array(n);
+    this.#frontKind = new Uint8Array(n);
+    this.#suspended = new Uint8Array(n);
+    this.#suspends = new Int32Array(n);
+    this.#readsStart = new Float64Array(n);
+    this.#readsEnd = new Float64Array(n);
+    this.#shift1 = new Float64Array(n);
+    this.#shift2 = new Float64Array(n);
+    this.#q1Head = new Float64Array(n);
+    this.#q1Tail = new Float64Array(n);
+    this.#q2Head = new Float64Array(n);
+    this.#q2Tail = new Float64Array(n);
+    this.#sum1 = new Float64Array(n * KIND_COUNT);
+    this.#q1End = new Float64Array(n * this.#cap1);
+    this.#q1Unit = new Float64Array(n * this.#cap1);
+    this.#q1Count = new Float64Array(n * this.#cap1);
+    this.#q1Kind = new Uint8Array(n * this.#cap1);
+    this.#q2End = new Float64Array(n * this.#cap2);
+    this.#q2Unit = new Float64Array(n * this.#cap2);
+    this.#q2Count = new Float64Array(n * this.#cap2);
+    this.#q2Kind = new Uint8Array(n * this.#cap2);
   }
 
-  /** Pop ops finished by `now`; if the front is idle, move the op executing at `now` into it. */
+  /** Pop entries finished by `now`; if the front is idle, move the op executing at `now` into it. */
   advance(lun: number, now: number): void {
-    const st = this.state;
-    const b = lun * LUN_FIELDS;
-    if (st[b + FRONT_END]! > now || st[b + READS_END]! > now) return;
-    let head = st[b + Q1_HEAD]!;
-    let tail = st[b + Q1_TAIL]!;
+    if (this.#frontEnd[lun]! > now || this.#readsEnd[lun]! > now) return;
+    let head = this.#q1Head[lun]!;
+    let tail = this.#q1Tail[lun]!;
     if (head < tail) {
-      const shift = st[b + SHIFT1]!;
+      const shift = this.#shift1[lun]!;
       const base = lun * this.#cap1;
       const mask = this.#mask1;
       const ends = this.#q1End;
+      const sums = this.#sum1;
+      const sumBase = lun * KIND_COUNT;
       while (head < tail) {
         const i = base + (head & mask);
         const end = ends[i]! + shift;
@@ -126,32 +151,33 @@ export class LunTimelines {
         const unit = this.#q1Unit[i]!;
         const count = this.#q1Count[i]!;
         if (end <= now) {
-          st[b + SUM1 + kind] = st[b + SUM1 + kind]! - unit * count;
+          sums[sumBase + kind] = sums[sumBase + kind]! - unit * count;
           head++;
           continue;
         }
         // Executing: ops before the one running at `now` are done; that one moves to the front.
-        const left = this.#executing(st, b, end, unit, count, kind, now);
-        st[b + SUM1 + kind] = st[b + SUM1 + kind]! - unit * (count - left);
+        const left = this.#startFront(lun, end, unit, count, kind, now);
+        sums[sumBase + kind] = sums[sumBase + kind]! - unit * (count - left);
         if (left === 0) head++;
         else this.#q1Count[i] = left;
         break;
       }
       if (head === tail) {
-        for (let k = 0; k < KIND_COUNT; k++) st[b + SUM1 + k] = 0;
+        // Clear float drift once the queue is empty.
+        for (let k = 0; k < KIND_COUNT; k++) sums[sumBase + k] = 0;
       }
-      if (head >= RENORMALISE_AT) {
-        head -= RENORMALISE_BY;
-        tail -= RENORMALISE_BY;
-        st[b + Q1_TAIL] = tail;
+      if (head >= 0x40000000) {
+        head -= 0x20000000;
+        tail -= 0x20000000;
+        this.#q1Tail[lun] = tail;
       }
-      st[b + Q1_HEAD] = head;
-      if (st[b + FRONT_END]! > now) return;
+      this.#q1Head[lun] = head;
+      if (this.#frontEnd[lun]! > now) return;
     }
-    head = st[b + Q2_HEAD]!;
-    tail = st[b + Q2_TAIL]!;
+    head = this.#q2Head[lun]!;
+    tail = this.#q2Tail[lun]!;
     if (head < tail) {
-      const shift = st[b + SHIFT2]!;
+      const shift = this.#shift2[lun]!;
       const base = lun * this.#cap2;
       const mask = this.#mask2;
       const ends = this.#q2End;
@@ -162,17 +188,17 @@ export class LunTimelines {
           head++;
           continue;
         }
-        const left = this.#executing(st, b, end, this.#q2Unit[i]!, this.#q2Count[i]!, this.#q2Kind[i]!, now);
+        const left = this.#startFront(lun, end, this.#q2Unit[i]!, this.#q2Count[i]!, this.#q2Kind[i]!, now);
         if (left === 0) head++;
         else this.#q2Count[i] = left;
         break;
       }
-      if (head >= RENORMALISE_AT) {
-        head -= RENORMALISE_BY;
-        tail -= RENORMALISE_BY;
-        st[b + Q2_TAIL] = tail;
+      if (head >= 0x40000000) {
+        head -= 0x20000000;
+        tail -= 0x20000000;
+        this.#q2Tail[lun] = tail;
       }
-      st[b + Q2_HEAD] = head;
+      this.#q2Head[lun] = head;
     }
   }
 
@@ -180,15 +206,7 @@ export class LunTimelines {
    * An entry of `count` ops of `unit` us ending at `end` is running at `now`: make the op running now the
    * front op and return how many ops of the entry are still queued after it.
    */
-  #executing(
-    st: Float64Array,
-    b: number,
-    end: number,
-    unit: number,
-    count: number,
-    kind: number,
-    now: number,
-  ): number {
+  #startFront(lun: number, end: number, unit: number, count: number, kind: number, now: number): number {
     // The op running at now is the first whose end is after now (an op ending exactly at now is done).
     let left = Math.ceil((end - now) / unit) - 1;
     if (left >= count) left = count - 1;
@@ -198,73 +216,77 @@ export class LunTimelines {
       left--;
       frontEnd += unit;
     }
-    st[b + FRONT_END] = frontEnd;
-    st[b + FRONT_KIND] = kind;
-    st[b + SUSPENDED] = 0;
-    st[b + SUSPENDS] = 0;
+    this.#frontEnd[lun] = frontEnd;
+    this.#frontKind[lun] = kind;
+    this.#suspended[lun] = 0;
+    this.#suspends[lun] = 0;
     return left;
-  }
-
-  /** Real end of everything in the front and Q1 (where a new Q1 op starts), at least now. */
-  #q1FreeAt(st: Float64Array, b: number, lun: number, now: number): number {
-    let t = now;
-    const fe = st[b + FRONT_END]!;
-    if (fe > t) t = fe;
-    const re = st[b + READS_END]!;
-    if (re > t) t = re;
-    const tail = st[b + Q1_TAIL]!;
-    if (st[b + Q1_HEAD]! < tail) {
-      const e = this.#q1End[lun * this.#cap1 + ((tail - 1) & this.#mask1)]! + st[b + SHIFT1]!;
-      if (e > t) t = e;
-    }
-    return t;
   }
 
   /**
    * Queue `count` back-to-back ops of `unitUs` each on a LUN at time now: Q1 (foreground, FIFO) or Q2
    * (idle priority). Returns the end of the last one. Merges into the queue's last entry when that has the
-   * same kind and unit (queued entries have not started, so it simply ends later).
+   * same kind and unit and ends exactly where the new ops start.
    */
   append(lun: number, queue: 1 | 2, kind: number, unitUs: number, count: number, now: number): number {
-    this.advance(lun, now);
-    const st = this.state;
-    const b = lun * LUN_FIELDS;
+    let head1 = this.#q1Head[lun]!;
+    let tail1 = this.#q1Tail[lun]!;
+    // Popping finished entries is only needed to make room, or to start the Q2 op running now before Q1
+    // work is put ahead of the rest of Q2; otherwise entries that already ended do no harm.
+    if (queue === 2 || this.#q2Head[lun]! < this.#q2Tail[lun]! || tail1 - head1 >= this.#cap1 - 1) {
+      this.advance(lun, now);
+      head1 = this.#q1Head[lun]!;
+      tail1 = this.#q1Tail[lun]!;
+    }
     const total = unitUs * count;
-    let start = this.#q1FreeAt(st, b, lun, now);
+    let start = now;
+    const fe = this.#frontEnd[lun]!;
+    if (fe > start) start = fe;
+    const re = this.#readsEnd[lun]!;
+    if (re > start) start = re;
+    const shift1 = this.#shift1[lun]!;
+    let last1 = -1;
+    let lastEnd1 = 0;
+    if (head1 < tail1) {
+      last1 = lun * this.#cap1 + ((tail1 - 1) & this.#mask1);
+      lastEnd1 = this.#q1End[last1]! + shift1;
+      if (lastEnd1 > start) start = lastEnd1;
+    }
     if (queue === 1) {
-      const head = st[b + Q1_HEAD]!;
-      let tail = st[b + Q1_TAIL]!;
-      const shift = st[b + SHIFT1]!;
-      st[b + SUM1 + kind] = st[b + SUM1 + kind]! + total;
-      // Everything in Q2 now starts after these ops.
-      st[b + SHIFT2] = st[b + SHIFT2]! + total;
       const end = start + total;
-      if (head < tail) {
-        const last = lun * this.#cap1 + ((tail - 1) & this.#mask1);
-        if (this.#q1Kind[last] === kind && this.#q1Unit[last] === unitUs) {
-          this.#q1End[last] = end - shift;
-          this.#q1Count[last] = this.#q1Count[last]! + count;
-          return end;
-        }
+      const s = lun * KIND_COUNT + kind;
+      this.#sum1[s] = this.#sum1[s]! + total;
+      // Everything in Q2 now starts after these ops.
+      this.#shift2[lun] = this.#shift2[lun]! + total;
+      if (
+        last1 >= 0 &&
+        !this.peeking &&
+        lastEnd1 === start &&
+        this.#q1Kind[last1] === kind &&
+        this.#q1Unit[last1] === unitUs
+      ) {
+        this.#q1End[last1] = end - shift1;
+        this.#q1Count[last1] = this.#q1Count[last1]! + count;
+        return end;
       }
-      if (tail - head >= this.#cap1) this.#grow1();
-      const i = lun * this.#cap1 + (tail & this.#mask1);
-      this.#q1End[i] = end - shift;
+      if (tail1 - head1 >= this.#cap1) this.#grow1();
+      const i = lun * this.#cap1 + (tail1 & this.#mask1);
+      this.#q1End[i] = end - shift1;
       this.#q1Unit[i] = unitUs;
       this.#q1Count[i] = count;
       this.#q1Kind[i] = kind;
-      st[b + Q1_TAIL] = ++tail;
+      this.#q1Tail[lun] = tail1 + 1;
       return end;
     }
-    const head = st[b + Q2_HEAD]!;
-    let tail = st[b + Q2_TAIL]!;
-    const shift = st[b + SHIFT2]!;
+    const head = this.#q2Head[lun]!;
+    const tail = this.#q2Tail[lun]!;
+    const shift = this.#shift2[lun]!;
     if (head < tail) {
       const last = lun * this.#cap2 + ((tail - 1) & this.#mask2);
-      const e = this.#q2End[last]! + shift;
-      if (e > start) start = e;
-      const end = start + total;
-      if (this.#q2Kind[last] === kind && this.#q2Unit[last] === unitUs) {
+      const lastEnd = this.#q2End[last]! + shift;
+      if (lastEnd > start) start = lastEnd;
+      if (!this.peeking && lastEnd === start && this.#q2Kind[last] === kind && this.#q2Unit[last] === unitUs) {
+        const end = start + total;
         this.#q2End[last] = end - shift;
         this.#q2Count[last] = this.#q2Count[last]! + count;
         return end;
@@ -277,103 +299,135 @@ export class LunTimelines {
     this.#q2Unit[i] = unitUs;
     this.#q2Count[i] = count;
     this.#q2Kind[i] = kind;
-    st[b + Q2_TAIL] = ++tail;
+    this.#q2Tail[lun] = tail + 1;
     return end;
   }
 
   /** How far past now the LUN's idle-priority (Q2) work reaches, us (0 when none). */
   backgroundBacklog(lun: number, now: number): number {
-    const st = this.state;
-    const b = lun * LUN_FIELDS;
-    const tail = st[b + Q2_TAIL]!;
-    if (st[b + Q2_HEAD]! >= tail) return 0;
-    const e = this.#q2End[lun * this.#cap2 + ((tail - 1) & this.#mask2)]! + st[b + SHIFT2]!;
+    const tail = this.#q2Tail[lun]!;
+    if (this.#q2Head[lun]! >= tail) return 0;
+    const e = this.#q2End[lun * this.#cap2 + ((tail - 1) & this.#mask2)]! + this.#shift2[lun]!;
     return e > now ? e - now : 0;
   }
 
-  /** Real end of all work queued on the LUN (FEMU's lun_free_at), at least now. */
+  /** Real end of all work placed on the LUN (FEMU's lun_free_at), at least now. */
   freeAt(lun: number, now: number): number {
-    const st = this.state;
-    const b = lun * LUN_FIELDS;
-    const t = this.#q1FreeAt(st, b, lun, now);
-    const bg = this.backgroundBacklog(lun, t);
-    return t + bg;
+    let t = now;
+    if (this.#frontEnd[lun]! > t) t = this.#frontEnd[lun]!;
+    if (this.#readsEnd[lun]! > t) t = this.#readsEnd[lun]!;
+    const tail1 = this.#q1Tail[lun]!;
+    if (this.#q1Head[lun]! < tail1) {
+      const e = this.#q1End[lun * this.#cap1 + ((tail1 - 1) & this.#mask1)]! + this.#shift1[lun]!;
+      if (e > t) t = e;
+    }
+    return t + this.backgroundBacklog(lun, t);
   }
 
   /**
    * Place a page read of duration readUs arriving at now; returns its start time. Fills waitByKind and
-   * lastSuspended. Advances the LUN itself.
+   * lastSuspended.
    */
   placeRead(lun: number, readUs: number, now: number): number {
     this.advance(lun, now);
-    const st = this.state;
-    const b = lun * LUN_FIELDS;
     const wait = this.waitByKind;
-    for (let k = 0; k < KIND_COUNT; k++) wait[k] = 0;
+    for (let k = 0; k < wait.length; k++) wait[k] = 0;
     this.lastSuspended = false;
+    const fe = this.#frontEnd[lun]!;
     if (!this.#readPriority) {
       // FIFO: behind the executing op and all of Q1 (which, after advance, has not started).
-      const fe = st[b + FRONT_END]!;
-      if (fe > now) wait[st[b + FRONT_KIND]!] = fe - now;
-      if (st[b + Q1_HEAD]! < st[b + Q1_TAIL]!) {
-        for (let k = 1; k < KIND_COUNT; k++) wait[k] = wait[k]! + Math.max(0, st[b + SUM1 + k]!);
+      if (fe > now) wait[this.#frontKind[lun]!] = fe - now;
+      if (this.#q1Head[lun]! < this.#q1Tail[lun]!) {
+        const sums = this.#sum1;
+        const sumBase = lun * KIND_COUNT;
+        for (let k = 1; k < wait.length; k++) {
+          const queued = sums[sumBase + k]!;
+          if (queued > 0) wait[k] = wait[k]! + queued;
+        }
       }
-      const end = this.append(lun, 1, KIND_READ, readUs, 1, now);
-      return end - readUs;
+      return this.append(lun, 1, KIND_READ, readUs, 1, now) - readUs;
     }
-    const fe = st[b + FRONT_END]!;
-    const re = st[b + READS_END]!;
+    const re = this.#readsEnd[lun]!;
     let start: number;
     if (re > now) {
       // Reads already placed and not finished: queue behind them.
       start = re;
-      const rs = st[b + READS_START]!;
+      const rs = this.#readsStart[lun]!;
       if (rs > now) {
-        wait[st[b + FRONT_KIND]!] = rs - now;
+        wait[this.#frontKind[lun]!] = rs - now;
         wait[KIND_READ] = re - rs;
       } else {
         wait[KIND_READ] = re - now;
       }
-      if (st[b + SUSPENDED]! === 1) st[b + FRONT_END] = fe + readUs; // still suspended: the op resumes later
+      // Still suspended: the op resumes after this read too.
+      if (this.#suspended[lun] === 1) this.#frontEnd[lun] = fe + readUs;
     } else if (fe > now) {
       // An op is executing and no read is waiting on it.
-      const kind = st[b + FRONT_KIND]!;
+      const kind = this.#frontKind[lun]!;
       if (
         this.#suspension &&
         kind !== KIND_READ &&
         fe - now > this.#suspendLatencyUs &&
-        st[b + SUSPENDS]! < this.#maxSuspends
+        this.#suspends[lun]! < this.#maxSuspends
       ) {
         start = now + this.#suspendLatencyUs;
-        st[b + SUSPENDED] = 1;
-        st[b + SUSPENDS] = st[b + SUSPENDS]! + 1;
-        st[b + FRONT_END] = fe + readUs;
+        this.#suspended[lun] = 1;
+        this.#suspends[lun] = this.#suspends[lun]! + 1;
+        this.#frontEnd[lun] = fe + readUs;
         this.lastSuspended = true;
       } else {
         start = fe;
-        st[b + SUSPENDED] = 0;
+        this.#suspended[lun] = 0;
       }
       wait[kind] = start - now;
-      st[b + READS_START] = start;
+      this.#readsStart[lun] = start;
     } else {
       start = now;
-      st[b + READS_START] = now;
+      this.#readsStart[lun] = now;
     }
-    st[b + READS_END] = start + readUs;
+    this.#readsEnd[lun] = start + readUs;
     // Every queued op now starts readUs later.
-    st[b + SHIFT1] = st[b + SHIFT1]! + readUs;
-    st[b + SHIFT2] = st[b + SHIFT2]! + readUs;
+    this.#shift1[lun] = this.#shift1[lun]! + readUs;
+    this.#shift2[lun] = this.#shift2[lun]! + readUs;
     return start;
   }
 
-  /** Copy a LUN's fields to `into` at `at` (for a peek that must leave no trace). */
+  /** Copy a LUN's state into `into` at `at` (LUN_SAVE_SLOTS floats), so that a peek can undo itself. */
   save(lun: number, into: Float64Array, at: number): void {
-    const b = lun * LUN_FIELDS;
-    into.set(this.state.subarray(b, b + LUN_FIELDS), at);
+    into[at] = this.#frontEnd[lun]!;
+    into[at + 1] = this.#frontKind[lun]!;
+    into[at + 2] = this.#suspended[lun]!;
+    into[at + 3] = this.#suspends[lun]!;
+    into[at + 4] = this.#readsStart[lun]!;
+    into[at + 5] = this.#readsEnd[lun]!;
+    into[at + 6] = this.#shift1[lun]!;
+    into[at + 7] = this.#shift2[lun]!;
+    into[at + 8] = this.#q1Head[lun]!;
+    into[at + 9] = this.#q1Tail[lun]!;
+    into[at + 10] = this.#q2Head[lun]!;
+    into[at + 11] = this.#q2Tail[lun]!;
+    for (let k = 0; k < KIND_COUNT; k++) into[at + 12 + k] = this.#sum1[lun * KIND_COUNT + k]!;
   }
 
+  /**
+   * Put back what save() copied. Entries appended since (with `peeking` set, so none was merged into an
+   * older one) lie past the restored tail and are forgotten. Call save() after advance(lun, now): a
+   * second advance at the same time changes nothing, so nothing before the saved head is touched.
+   */
   restore(lun: number, from: Float64Array, at: number): void {
-    this.state.set(from.subarray(at, at + LUN_FIELDS), lun * LUN_FIELDS);
+    this.#frontEnd[lun] = from[at]!;
+    this.#frontKind[lun] = from[at + 1]!;
+    this.#suspended[lun] = from[at + 2]!;
+    this.#suspends[lun] = from[at + 3]!;
+    this.#readsStart[lun] = from[at + 4]!;
+    this.#readsEnd[lun] = from[at + 5]!;
+    this.#shift1[lun] = from[at + 6]!;
+    this.#shift2[lun] = from[at + 7]!;
+    this.#q1Head[lun] = from[at + 8]!;
+    this.#q1Tail[lun] = from[at + 9]!;
+    this.#q2Head[lun] = from[at + 10]!;
+    this.#q2Tail[lun] = from[at + 11]!;
+    for (let k = 0; k < KIND_COUNT; k++) this.#sum1[lun * KIND_COUNT + k] = from[at + 12 + k]!;
   }
 
   #grow1(): void {
@@ -384,9 +438,8 @@ export class LunTimelines {
     const counts = new Float64Array(this.luns * next);
     const kinds = new Uint8Array(this.luns * next);
     for (let lun = 0; lun < this.luns; lun++) {
-      const b = lun * LUN_FIELDS;
-      const tail = this.state[b + Q1_TAIL]!;
-      for (let c = this.state[b + Q1_HEAD]!; c < tail; c++) {
+      const tail = this.#q1Tail[lun]!;
+      for (let c = this.#q1Head[lun]!; c < tail; c++) {
         const from = lun * cap + (c & (cap - 1));
         const to = lun * next + (c & (next - 1));
         ends[to] = this.#q1End[from]!;
@@ -403,7 +456,6 @@ export class LunTimelines {
     this.#q1Kind = kinds;
   }
 
-
   #grow2(): void {
     const cap = this.#cap2;
     const next = cap * 2;
@@ -412,9 +464,8 @@ export class LunTimelines {
     const counts = new Float64Array(this.luns * next);
     const kinds = new Uint8Array(this.luns * next);
     for (let lun = 0; lun < this.luns; lun++) {
-      const b = lun * LUN_FIELDS;
-      const tail = this.state[b + Q2_TAIL]!;
-      for (let c = this.state[b + Q2_HEAD]!; c < tail; c++) {
+      const tail = this.#q2Tail[lun]!;
+      for (let c = this.#q2Head[lun]!; c < tail; c++) {
         const from = lun * cap + (c & (cap - 1));
         const to = lun * next + (c & (next - 1));
         ends[to] = this.#q2End[from]!;

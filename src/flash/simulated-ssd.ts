@@ -10,29 +10,9 @@
  */
 import { usageError } from '../errors.js';
 import { Random } from '../random.js';
-import {
-  C_ABSORBED,
-  C_BUFFER_HITS,
-  C_FLUSHES,
-  C_READ_LATENCY_SUM,
-  C_READ_PAGES,
-  C_READS,
-  C_SLOW_BY_CAUSE,
-  C_SLOW_READS,
-  C_SLOW_WAIT_BY_CAUSE,
-  C_SUSPENSIONS,
-  C_UNMAPPED,
-  C_WAIT_BY_CAUSE,
-  C_WRITE_PAGES,
-  C_WRITE_STALL_US,
-  C_WRITE_STALLS,
-  C_WRITES,
-  type FlashCounters,
-  newCounterSlots,
-  toFlashCounters,
-} from './counters.js';
+import { type FlashCounters, FlashTally } from './counters.js';
 import { FlashTranslation } from './ftl.js';
-import { KIND_COUNT, KIND_FLUSH, KIND_PROGRAM, LUN_FIELDS, LunTimelines } from './lun-timeline.js';
+import { KIND_COUNT, KIND_FLUSH, KIND_PROGRAM, LUN_SAVE_SLOTS, LunTimelines } from './lun-timeline.js';
 import type { FlashConfig } from './options.js';
 import { type Device, type SlowCause, type SubmitResult, slowCauses } from './types.js';
 import { WriteBuffer } from './write-buffer.js';
@@ -55,7 +35,7 @@ export class SimulatedSsd implements Device {
   readonly #ftl: FlashTranslation;
   readonly #timeline: LunTimelines;
   readonly #buffer: WriteBuffer;
-  #counters = newCounterSlots();
+  readonly #tally = new FlashTally();
   readonly #pageBytes: number;
   readonly #logicalPages: number;
   readonly #buffered: boolean;
@@ -80,11 +60,11 @@ export class SimulatedSsd implements Device {
     this.#bufferUs = config.bufferLatencyUs;
     this.#slowUs = config.slowReadMultiple * config.nominalReadUs;
     this.#timeline = new LunTimelines(config);
-    this.#ftl = new FlashTranslation(config, this.#timeline, this.#counters);
+    this.#ftl = new FlashTranslation(config, this.#timeline, this.#tally);
     this.#buffer = new WriteBuffer(config.bufferPages, config.flushPages);
     this.#touchedMark = new Int32Array(config.luns);
     this.#touched = new Int32Array(config.luns);
-    this.#saved = new Float64Array(config.luns * LUN_FIELDS);
+    this.#saved = new Float64Array(config.luns * LUN_SAVE_SLOTS);
     if (config.precondition !== false) {
       this.#precondition(config.precondition.fill, config.precondition.randomOverwrites, config.seed);
     }
@@ -115,12 +95,12 @@ export class SimulatedSsd implements Device {
 
   /** Counters since creation (after preconditioning) or the last resetCounters(). */
   counters(): FlashCounters {
-    return toFlashCounters(this.#counters, this.#slowUs);
+    return this.#tally.toCounters(this.#slowUs);
   }
 
   /** Zero the counters (e.g. after a warm-up phase). */
   resetCounters(): void {
-    this.#counters.set(newCounterSlots());
+    this.#tally.reset();
   }
 
   /** Where an offset's newest data is: 'buffer', 'unmapped', or its LUN and physical page. */
@@ -162,23 +142,26 @@ export class SimulatedSsd implements Device {
     const l2p = ftl.l2p;
     const cmdWait = this.#cmdWait;
     const pageWait = timeline.waitByKind;
-    for (let k = 0; k < KIND_COUNT; k++) cmdWait[k] = 0;
+    for (let k = 0; k < cmdWait.length; k++) cmdWait[k] = 0;
     if (this.#buffered) buffer.releaseUpTo(now);
     const peekId = commit ? 0 : ++this.#peekId;
+    timeline.peeking = !commit;
     let touched = 0;
     let done = now;
     let hits = 0;
     let unmapped = 0;
+    ftl.prefetch(first, count);
     let lpn = first;
     for (let i = 0; i < count; i++, lpn++) {
       if (lpn === this.#logicalPages) lpn = 0;
+      if ((i & 63) === 63) ftl.prefetch(lpn + 1 === this.#logicalPages ? 0 : lpn + 1, count - i - 1);
       let end: number;
       if (this.#buffered && buffer.holds(lpn)) {
         end = now + this.#bufferUs;
         hits++;
         if (end > done) {
           done = end;
-          for (let k = 0; k < KIND_COUNT; k++) cmdWait[k] = 0;
+          for (let k = 0; k < cmdWait.length; k++) cmdWait[k] = 0;
         }
         continue;
       }
@@ -188,7 +171,7 @@ export class SimulatedSsd implements Device {
         unmapped++;
         if (end > done) {
           done = end;
-          for (let k = 0; k < KIND_COUNT; k++) cmdWait[k] = 0;
+          for (let k = 0; k < cmdWait.length; k++) cmdWait[k] = 0;
         }
         continue;
       }
@@ -197,20 +180,21 @@ export class SimulatedSsd implements Device {
         this.#touchedMark[lun] = peekId;
         this.#touched[touched++] = lun;
         timeline.advance(lun, now);
-        timeline.save(lun, this.#saved, lun * LUN_FIELDS);
+        timeline.save(lun, this.#saved, lun * LUN_SAVE_SLOTS);
       }
       const readUs = ftl.readTimeOf(ppn);
       end = timeline.placeRead(lun, readUs, now) + readUs;
-      if (commit && timeline.lastSuspended) this.#counters[C_SUSPENSIONS]!++;
+      if (commit && timeline.lastSuspended) this.#tally.suspensions++;
       if (end > done) {
         done = end;
-        for (let k = 0; k < KIND_COUNT; k++) cmdWait[k] = pageWait[k]!;
+        for (let k = 0; k < cmdWait.length; k++) cmdWait[k] = pageWait[k]!;
       }
     }
     if (!commit) {
+      timeline.peeking = false;
       for (let t = 0; t < touched; t++) {
         const lun = this.#touched[t]!;
-        timeline.restore(lun, this.#saved, lun * LUN_FIELDS);
+        timeline.restore(lun, this.#saved, lun * LUN_SAVE_SLOTS);
       }
       if (this.#peekId >= 0x3fffffff) {
         this.#peekId = 0;
@@ -218,13 +202,14 @@ export class SimulatedSsd implements Device {
       }
       return done;
     }
-    const c = this.#counters;
-    c[C_READS]!++;
-    c[C_READ_PAGES] = c[C_READ_PAGES]! + count;
-    c[C_BUFFER_HITS] = c[C_BUFFER_HITS]! + hits;
-    c[C_UNMAPPED] = c[C_UNMAPPED]! + unmapped;
-    c[C_READ_LATENCY_SUM] = c[C_READ_LATENCY_SUM]! + (done - now);
-    for (let k = 1; k < KIND_COUNT; k++) c[C_WAIT_BY_CAUSE + k] = c[C_WAIT_BY_CAUSE + k]! + cmdWait[k]!;
+    const tally = this.#tally;
+    tally.reads++;
+    tally.readPages += count;
+    tally.bufferHits += hits;
+    tally.unmapped += unmapped;
+    tally.readLatencySum += done - now;
+    const waits = tally.waitByCause;
+    for (let k = 1; k < cmdWait.length; k++) waits[k] = waits[k]! + cmdWait[k]!;
     return done;
   }
 
@@ -233,34 +218,35 @@ export class SimulatedSsd implements Device {
     const w = this.#cmdWait;
     let kind = 0;
     let most = 0;
-    for (let k = 1; k < KIND_COUNT; k++) {
+    for (let k = 1; k < w.length; k++) {
       if (w[k]! > most) {
         most = w[k]!;
         kind = k;
       }
     }
     if (latencyUs > this.#slowUs) {
-      const c = this.#counters;
-      c[C_SLOW_READS]!++;
-      c[C_SLOW_BY_CAUSE + kind]!++;
-      for (let k = 1; k < KIND_COUNT; k++) {
-        c[C_SLOW_WAIT_BY_CAUSE + k] = c[C_SLOW_WAIT_BY_CAUSE + k]! + w[k]!;
-      }
+      const tally = this.#tally;
+      tally.slowReads++;
+      tally.slowByCause[kind]!++;
+      const waits = tally.slowWaitByCause;
+      for (let k = 1; k < w.length; k++) waits[k] = waits[k]! + w[k]!;
     }
     return slowCauses[kind]!;
   }
 
   #write(first: number, count: number, now: number): SubmitResult {
-    const c = this.#counters;
-    c[C_WRITES]!++;
-    c[C_WRITE_PAGES] = c[C_WRITE_PAGES]! + count;
+    const tally = this.#tally;
+    tally.writes++;
+    tally.writePages += count;
     const ftl = this.#ftl;
+    ftl.prefetch(first, count);
     if (!this.#buffered) {
       // Write-through: every page is programmed now; the write completes with its last program.
       let done = now;
       let lpn = first;
       for (let i = 0; i < count; i++, lpn++) {
         if (lpn === this.#logicalPages) lpn = 0;
+        if ((i & 63) === 63) ftl.prefetch(lpn + 1 === this.#logicalPages ? 0 : lpn + 1, count - i - 1);
         ftl.invalidate(lpn);
         const end = ftl.program(lpn, now, KIND_PROGRAM);
         if (end > done) done = end;
@@ -273,8 +259,10 @@ export class SimulatedSsd implements Device {
     let lpn = first;
     for (let i = 0; i < count; i++, lpn++) {
       if (lpn === this.#logicalPages) lpn = 0;
-      if (buffer.isDirty(lpn)) {
-        c[C_ABSORBED]!++;
+      if ((i & 63) === 63) ftl.prefetch(lpn + 1 === this.#logicalPages ? 0 : lpn + 1, count - i - 1);
+      if (buffer.probe(lpn) >= buffer.flushedSeq) {
+        // Still dirty in the buffer: the new data replaces it in place.
+        tally.absorbed++;
         continue;
       }
       if (buffer.full) at = buffer.waitForSpace(at);
@@ -284,8 +272,8 @@ export class SimulatedSsd implements Device {
     }
     if (at > now) {
       buffer.stallUntil = at;
-      c[C_WRITE_STALLS]!++;
-      c[C_WRITE_STALL_US] = c[C_WRITE_STALL_US]! + (at - now);
+      tally.writeStalls++;
+      tally.writeStallUs += at - now;
       return { completeUs: at + this.#bufferUs, cause: 'flush' };
     }
     return { completeUs: at + this.#bufferUs, cause: 'none' };
@@ -301,7 +289,7 @@ export class SimulatedSsd implements Device {
       if (end > release) release = end;
     }
     buffer.closeBatch(release);
-    this.#counters[C_FLUSHES]!++;
+    this.#tally.flushes++;
   }
 
   /**

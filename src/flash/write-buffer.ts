@@ -9,12 +9,13 @@
  * A page overwritten while still dirty is replaced in place (absorbed).
  *
  * Which LPNs are in the buffer is kept in a small open-addressing hash table (LPN -> newest sequence
- * number, linear probing, backward-shift deletion) rather than a per-LPN array: it stays in the CPU cache,
- * whereas a table over all LPNs would cost a cache miss on every page of every command.
+ * number, linear probing) rather than a per-LPN array: it stays in the CPU cache, whereas a table over all
+ * LPNs would cost a cache miss on every page. Released pages are not deleted (their sequence number,
+ * below releasedSeq, says they are gone); the table is rebuilt without them whenever half its slots are
+ * used, which costs O(1) per insert amortised and keeps release free.
  */
 
-/** Sequence numbers are rebased before they could overflow an Int32. */
-const REBASE_AT = 1 << 30;
+/** Marks a free hash slot (LPNs are >= 0, so `key < 0` tests for it). */
 const EMPTY = -1;
 
 export class WriteBuffer {
@@ -25,97 +26,77 @@ export class WriteBuffer {
   releasedSeq = 0;
   /** Writes are admitted in order: none before the time an earlier stalled write got its space. */
   stallUntil = 0;
+  /** LPN of each sequence number, at seq & ringMask (the ring is the capacity rounded up to a power of two). */
   readonly #ring: Int32Array;
+  readonly #ringMask: number;
   readonly #batchEndSeq: Int32Array;
   readonly #batchRelease: Float64Array;
   #batchHead = 0;
   #batchTail = 0;
-  readonly #keys: Int32Array;
-  readonly #seqs: Int32Array;
+  #keys: Int32Array;
+  #seqs: Int32Array;
+  #spareKeys: Int32Array;
+  #spareSeqs: Int32Array;
   readonly #mask: number;
   readonly #shift: number;
+  readonly #rebuildAt: number;
+  /** Slots holding a key (live or released). */
+  #used = 0;
+  /** Slot found by the last probe(). */
+  #probed = 0;
 
   constructor(capacity: number, flushPages: number) {
     this.capacity = capacity;
     this.flushPages = flushPages;
-    this.#ring = new Int32Array(Math.max(1, capacity));
+    let ringSize = 1;
+    while (ringSize < capacity) ringSize *= 2;
+    this.#ring = new Int32Array(ringSize);
+    this.#ringMask = ringSize - 1;
     // At most one batch per page in the buffer, plus the slot that tells a full ring from an empty one.
     this.#batchEndSeq = new Int32Array(Math.max(1, capacity) + 1);
     this.#batchRelease = new Float64Array(Math.max(1, capacity) + 1);
-    // Load factor at most 1/2.
-    let bits = 1;
-    while (1 << bits < 2 * Math.max(1, capacity)) bits++;
+    // At least 4 slots per buffered page: live entries fill at most a quarter after a rebuild, and a
+    // rebuild comes when half the slots are used, so probes stay short.
+    let bits = 2;
+    while (1 << bits < 4 * Math.max(1, capacity)) bits++;
     this.#keys = new Int32Array(1 << bits).fill(EMPTY);
     this.#seqs = new Int32Array(1 << bits);
+    this.#spareKeys = new Int32Array(1 << bits);
+    this.#spareSeqs = new Int32Array(1 << bits);
     this.#mask = (1 << bits) - 1;
     this.#shift = 32 - bits;
+    this.#rebuildAt = 1 << (bits - 1);
   }
 
   #slot(lpn: number): number {
-    return Math.imul(lpn, 0x9e3779b1) >>> this.#shift;
+    return Math.imul(lpn, -1640531535) >>> this.#shift;
   }
 
-  /** Newest sequence number of an LPN in the buffer, -1 when not in it. */
-  seqOf(lpn: number): number {
-    const keys = this.#keys;
-    let i = this.#slot(lpn);
-    for (;;) {
-      const k = keys[i]!;
-      if (k === lpn) return this.#seqs[i]!;
-      if (k === EMPTY) return -1;
-      i = (i + 1) & this.#mask;
-    }
-  }
-
-  #set(lpn: number, seq: number): void {
-    const keys = this.#keys;
-    let i = this.#slot(lpn);
-    for (;;) {
-      const k = keys[i]!;
-      if (k === lpn || k === EMPTY) {
-        keys[i] = lpn;
-        this.#seqs[i] = seq;
-        return;
-      }
-      i = (i + 1) & this.#mask;
-    }
-  }
-
-  /** Remove an LPN if its newest sequence number is seq (a newer write keeps it in the buffer). */
-  #release(lpn: number, seq: number): void {
+  /**
+   * Newest sequence number recorded for an LPN (below releasedSeq when it has left the buffer), -1 when
+   * none. Remembers the LPN's slot (or the empty slot where it would go) for insert().
+   */
+  probe(lpn: number): number {
     const keys = this.#keys;
     const mask = this.#mask;
     let i = this.#slot(lpn);
     for (;;) {
       const k = keys[i]!;
-      if (k === EMPTY) return;
-      if (k === lpn) break;
+      if (k === lpn) {
+        this.#probed = i;
+        return this.#seqs[i]!;
+      }
+      if (k < 0) {
+        this.#probed = i;
+        return -1;
+      }
       i = (i + 1) & mask;
     }
-    if (this.#seqs[i] !== seq) return;
-    // Backward-shift deletion keeps every probe chain unbroken.
-    let hole = i;
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const k = keys[j]!;
-      if (k === EMPTY) break;
-      const home = this.#slot(k);
-      // Move k into the hole unless its home lies cyclically in (hole, j].
-      if (hole <= j ? home <= hole || home > j : home <= hole && home > j) {
-        keys[hole] = k;
-        this.#seqs[hole] = this.#seqs[j]!;
-        hole = j;
-      }
-    }
-    keys[hole] = EMPTY;
   }
 
   #releaseBatch(): number {
     const head = this.#batchHead;
-    const end = this.#batchEndSeq[head]!;
-    for (let seq = this.releasedSeq; seq < end; seq++) this.#release(this.#ring[seq % this.capacity]!, seq);
-    this.releasedSeq = end;
+    this.releasedSeq = this.#batchEndSeq[head]!;
     this.#batchHead = head + 1 === this.#batchEndSeq.length ? 0 : head + 1;
     return this.#batchRelease[head]!;
   }
@@ -129,12 +110,12 @@ export class WriteBuffer {
 
   /** Whether DRAM holds the LPN's newest data (call releaseUpTo first). */
   holds(lpn: number): boolean {
-    return this.seqOf(lpn) >= 0;
+    return this.probe(lpn) >= this.releasedSeq;
   }
 
   /** Whether the LPN's newest data is dirty in the buffer (a new write replaces it in place). */
   isDirty(lpn: number): boolean {
-    return this.seqOf(lpn) >= this.flushedSeq;
+    return this.probe(lpn) >= this.flushedSeq;
   }
 
   get full(): boolean {
@@ -159,16 +140,51 @@ export class WriteBuffer {
     return release > at ? release : at;
   }
 
+  /**
+   * Add a page right after probe(lpn) found it not dirty, once there is room (check full; releasing
+   * batches in between leaves the probed slot valid).
+   */
   insert(lpn: number): void {
-    if (this.nextSeq >= REBASE_AT) this.#rebase();
+    // Rebase sequence numbers long before they could overflow an Int32 (2^30).
+    if (this.nextSeq >= 0x40000000) this.#rebase();
     const seq = this.nextSeq++;
-    this.#ring[seq % this.capacity] = lpn;
-    this.#set(lpn, seq);
+    this.#ring[seq & this.#ringMask] = lpn;
+    const i = this.#probed;
+    this.#seqs[i] = seq;
+    if (this.#keys[i] === lpn) return;
+    this.#keys[i] = lpn;
+    if (++this.#used >= this.#rebuildAt) this.#rebuild();
+  }
+
+  /** Re-insert only the LPNs still in the buffer into an empty table. */
+  #rebuild(): void {
+    const oldKeys = this.#keys;
+    const oldSeqs = this.#seqs;
+    const keys = this.#spareKeys;
+    const seqs = this.#spareSeqs;
+    keys.fill(EMPTY);
+    const mask = this.#mask;
+    const released = this.releasedSeq;
+    let used = 0;
+    for (let j = 0; j < oldKeys.length; j++) {
+      const k = oldKeys[j]!;
+      if (k < 0 || oldSeqs[j]! < released) continue;
+      let i = this.#slot(k);
+      while (keys[i]! >= 0) i = (i + 1) & mask;
+      keys[i] = k;
+      seqs[i] = oldSeqs[j]!;
+      used++;
+    }
+    this.#spareKeys = oldKeys;
+    this.#spareSeqs = oldSeqs;
+    this.#keys = keys;
+    this.#seqs = seqs;
+    this.#used = used;
   }
 
   /** LPN of the dirty page with sequence number seq (flushedSeq <= seq < nextSeq). */
   lpnAt(seq: number): number {
-    return this.#ring[seq % this.capacity]!;
+    return this.#ring[seq & this.#ringMask]!;
   }
 
   /** All dirty pages were sent to flash; their slots free at releaseUs (kept FIFO with earlier batches). */
@@ -188,15 +204,18 @@ export class WriteBuffer {
   /** The LPNs in the buffer with their newest sequence numbers (for invariant checks). */
   *entries(): Generator<[lpn: number, seq: number]> {
     for (let i = 0; i < this.#keys.length; i++) {
-      if (this.#keys[i] !== EMPTY) yield [this.#keys[i]!, this.#seqs[i]!];
+      const k = this.#keys[i]!;
+      if (k >= 0 && this.#seqs[i]! >= this.releasedSeq) yield [k, this.#seqs[i]!];
     }
   }
 
-  /** Shift all sequence numbers down by a multiple of the capacity (ring slots stay where they are). */
+  /** Shift all sequence numbers down by a multiple of the ring size (ring slots stay where they are). */
   #rebase(): void {
-    const delta = Math.floor(this.releasedSeq / this.capacity) * this.capacity;
+    const size = this.#ringMask + 1;
+    const delta = Math.floor(this.releasedSeq / size) * size;
     for (let i = 0; i < this.#keys.length; i++) {
-      if (this.#keys[i] !== EMPTY) this.#seqs[i] = this.#seqs[i]! - delta;
+      // Released entries may go negative: still below releasedSeq, still out of the buffer.
+      if (this.#keys[i]! >= 0) this.#seqs[i] = this.#seqs[i]! - delta;
     }
     const n = this.#batchEndSeq.length;
     for (let b = this.#batchHead; b !== this.#batchTail; b = b + 1 === n ? 0 : b + 1) {

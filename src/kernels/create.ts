@@ -36,7 +36,7 @@ export function createPredictor(model: DenseModel | LinnosIntegerModel, options:
   }
   const float = isLinnosIntegerModel(model) ? dequantizeLinnos(validatedInteger(model)) : model;
   checkedFloat(float);
-  return backend === 'js' ? new FloatPredictor(float) : new WasmInt16Predictor(float).init();
+  return backend === 'js' ? new FloatPredictor(float) : new WasmInt16Predictor(float, options.calibration).init();
 }
 
 function checkedFloat(model: DenseModel): DenseModel {

@@ -16,6 +16,11 @@ export type Decision = 0 | 1;
 export interface PredictorOptions {
   /** Default 'auto': wasm when WebAssembly SIMD is available, else js. */
   backend?: BackendChoice;
+  /**
+   * wasm only: digit vectors typical of the input (n * inputs values), used to choose the int16 ranges of
+   * hidden layers after the first (NN+1, NN+2). Default: 256 seeded uniform random digit vectors.
+   */
+  calibration?: Uint8Array;
 }
 
 export interface Predictor {

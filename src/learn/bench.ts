@@ -7,6 +7,7 @@
  * from a fresh initialisation. The hinge loss skips the backward pass of samples whose margin is met, so its
  * time depends on how far training has come; cross-entropy always runs the backward pass (the worst case).
  */
+import { type BenchResult, type BenchSuite, withRatios } from '../bench/harness.js';
 import { type LinnosShape, linnosLayerSizes } from '../models/dense.js';
 import { Random } from '../random.js';
 import type { LossKind } from './mlp.js';
@@ -16,6 +17,8 @@ import { WasmDigitMlp } from './wasm-mlp.js';
 export interface TrainingBenchOptions {
   /** Samples per timed epoch (default 100,000). */
   samples?: number;
+  /** Timed epochs per case, each from a fresh initialisation; the median is reported (default 1). */
+  repeats?: number;
   /** Default: all three. */
   shapes?: readonly LinnosShape[];
   /** Default: both. */
@@ -30,9 +33,14 @@ export interface TrainingBenchResult {
   loss: LossKind;
   backend: TrainingBackend;
   samples: number;
+  repeats: number;
+  /** Median seconds of one epoch over `samples`. */
   seconds: number;
+  /** Median, fastest and slowest seconds per million samples. */
   secondsPerMillion: number;
-  /** Training samples per second. */
+  minSecondsPerMillion: number;
+  maxSecondsPerMillion: number;
+  /** Training samples per second (at the median). */
   samplesPerSecond: number;
 }
 
@@ -65,9 +73,11 @@ export function syntheticLinnosData(samples: number, seed: number): TrainingData
 
 export function benchTraining(options: TrainingBenchOptions = {}): TrainingBenchResult[] {
   const samples = options.samples ?? 100_000;
+  const repeats = options.repeats ?? 1;
   const shapes = options.shapes ?? (['nn', 'nn+1', 'nn+2'] as const);
   const losses = options.losses ?? (['hinge', 'xent'] as const);
   const seed = options.seed ?? 1;
+  const backend = options.backend ?? 'auto';
   const data = syntheticLinnosData(samples, seed);
   const rows = new Int32Array(samples);
   for (let i = 0; i < samples; i++) rows[i] = i;
@@ -85,19 +95,65 @@ export function benchTraining(options: TrainingBenchOptions = {}): TrainingBench
         beta2: 0.999,
         epsilon: 1e-7,
       };
-      trainEpoch(createNetwork(sizes, seed, { backend: options.backend ?? 'auto' }), data, warmRows, epoch);
-      const network = createNetwork(sizes, seed, { backend: options.backend ?? 'auto' });
-      const { seconds } = trainEpoch(network, data, rows, epoch);
+      trainEpoch(createNetwork(sizes, seed, { backend }), data, warmRows, epoch);
+      const times: number[] = [];
+      let used: TrainingBackend = 'js';
+      for (let r = 0; r < repeats; r++) {
+        const network = createNetwork(sizes, seed + r, { backend });
+        used = network instanceof WasmDigitMlp ? 'wasm' : 'js';
+        times.push(trainEpoch(network, data, rows, epoch).seconds);
+      }
+      times.sort((a, b) => a - b);
+      const mid = times.length >> 1;
+      const seconds = times.length % 2 === 1 ? times[mid]! : (times[mid - 1]! + times[mid]!) / 2;
+      const perMillion = (t: number): number => (t / samples) * 1e6;
       results.push({
         shape,
         loss,
-        backend: network instanceof WasmDigitMlp ? 'wasm' : 'js',
+        backend: used,
         samples,
+        repeats,
         seconds,
-        secondsPerMillion: (seconds / samples) * 1e6,
+        secondsPerMillion: perMillion(seconds),
+        minSecondsPerMillion: perMillion(times[0]!),
+        maxSecondsPerMillion: perMillion(times[times.length - 1]!),
         samplesPerSecond: samples / seconds,
       });
     }
   }
   return results;
+}
+
+/**
+ * The training benchmark as a `lake bench` suite: each shape and loss on the default backend, plus NN on the
+ * plain-JS backend as the reference the ratios compare against. `repeats` epochs per case.
+ */
+export function trainingBenchSuite(repeats: number, samples = 100_000): BenchSuite {
+  const results: BenchResult[] = [];
+  const add = (r: TrainingBenchResult): void => {
+    results.push({
+      name: `train ${r.shape} ${r.loss} (${r.backend})`,
+      unit: 's per 1M samples',
+      median: r.secondsPerMillion,
+      min: r.minSecondsPerMillion,
+      max: r.maxSecondsPerMillion,
+      samples: r.repeats,
+      details: {
+        samplesPerEpoch: r.samples,
+        samplesPerSecond: Math.round(r.samplesPerSecond),
+        targetSeconds: 30,
+      },
+      state: 'completed',
+    });
+  };
+  for (const r of benchTraining({ samples, repeats })) add(r);
+  for (const r of benchTraining({
+    samples: Math.min(samples, 50_000),
+    repeats,
+    shapes: ['nn'],
+    backend: 'js',
+  })) {
+    add(r);
+  }
+  return { suite: 'training', results: withRatios(results, 'train nn xent (js)') };
 }

@@ -82,3 +82,45 @@ export function concatDatasets(parts: readonly LinnosDataset[]): LinnosDataset {
   }
   return { count, vectors, latencyUs, index };
 }
+
+/** Split rows by their device number (devices ascending), keeping row order within each device. */
+export function groupByDevice(dataset: LinnosDataset, device: Int32Array): DeviceDataset[] {
+  const rowsOf = new Map<number, number[]>();
+  for (let r = 0; r < dataset.count; r++) {
+    const d = device[r]!;
+    let rows = rowsOf.get(d);
+    if (rows === undefined) {
+      rows = [];
+      rowsOf.set(d, rows);
+    }
+    rows.push(r);
+  }
+  return [...rowsOf.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([d, rows]) => ({ device: d, ...selectRows(dataset, Int32Array.from(rows)) }));
+}
+
+/** The rows of a dataset in the order given. */
+export function selectRows(dataset: LinnosDataset, rows: Int32Array): LinnosDataset {
+  const vectors = new Uint8Array(rows.length * LINNOS_FEATURES);
+  const latencyUs = new Float64Array(rows.length);
+  const index = new Int32Array(rows.length);
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k]!;
+    vectors.set(
+      dataset.vectors.subarray(r * LINNOS_FEATURES, (r + 1) * LINNOS_FEATURES),
+      k * LINNOS_FEATURES,
+    );
+    latencyUs[k] = dataset.latencyUs[r]!;
+    index[k] = dataset.index[r]!;
+  }
+  return { count: rows.length, vectors, latencyUs, index };
+}
+
+/** The rows sorted by `index` (stable): several devices' datasets pooled back into record (time) order. */
+export function orderByIndex(dataset: LinnosDataset): LinnosDataset {
+  const rows = new Int32Array(dataset.count);
+  for (let r = 0; r < rows.length; r++) rows[r] = r;
+  rows.sort((a, b) => dataset.index[a]! - dataset.index[b]! || a - b);
+  return selectRows(dataset, rows);
+}

@@ -99,8 +99,8 @@ function sortedBy(n: number, key: Float64Array, tie: Float64Array): Int32Array {
 /**
  * One dataset per serving device (ascending device number): the vector of every read submitted when its
  * device had completed >= 4 reads, the read's latency on that device (`deviceLatencyUs`, else
- * completeUs - submitUs), and the
- * record's position in the input as `index`. `devices` restricts the output (and the work) to those devices.
+ * completeUs - submitUs), and the record's position in the input as `index`. Rows are in submission order.
+ * `devices` restricts the output (and the work) to those devices.
  */
 export function extractLinnosDataset(
   records: Iterable<ReplayedIo>,

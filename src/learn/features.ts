@@ -12,6 +12,8 @@
  */
 import { type DeviceView, pagesOf } from '../array/device-state.js';
 
+/** The feature schema name model files record for models that take these vectors. */
+export const LINNOS_FEATURE_SCHEMA = 'linnos-digits-31';
 /** Digits per LinnOS vector. */
 export const LINNOS_FEATURES = 31;
 /** Completed reads a vector looks back on. */

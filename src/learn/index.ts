@@ -1,9 +1,9 @@
 /** The learn concern's public API: LinnOS features, labels, training, metrics and the training benchmark. */
 
 export type { TrainingBenchOptions, TrainingBenchResult } from './bench.js';
-export { benchTraining, syntheticLinnosData } from './bench.js';
+export { benchTraining, syntheticLinnosData, trainingBenchSuite } from './bench.js';
 export type { DeviceDataset, LinnosDataset } from './dataset.js';
-export { concatDatasets, DatasetBuilder } from './dataset.js';
+export { concatDatasets, DatasetBuilder, groupByDevice, orderByIndex, selectRows } from './dataset.js';
 export type { ReplayedIo } from './extract.js';
 export {
   extractLinnosDataset,
@@ -18,6 +18,7 @@ export {
   LATENCY_CAP,
   LATENCY_DIGITS,
   LATENCY_OFFSET,
+  LINNOS_FEATURE_SCHEMA,
   LINNOS_FEATURES,
   LINNOS_HISTORY,
   linnosFeatures,

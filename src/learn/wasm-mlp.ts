@@ -15,8 +15,22 @@ import type { DenseLayer, DenseModel } from '../models/dense.js';
 import type { Random } from '../random.js';
 import { type LossKind, lossGradient, type NetworkSnapshot, type TrainableNetwork } from './mlp.js';
 
+/**
+ * The slice of the WebAssembly JS API used here. The project compiles against lib ES2022 and @types/node,
+ * neither of which declares WebAssembly (lib.dom does), so it is typed here and reached through globalThis.
+ */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: unknown };
+}
+
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
 interface MlpTrainExports {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   digitList(x: number, nIn: number, scale: number, w: number, rowBytes: number, list: number): number;
   activeList(a: number, nIn: number, w: number, rowBytes: number, list: number): number;
   rowsSum(list: number, count: number, bias: number, z: number, rowBytes: number, relu: number): void;
@@ -63,15 +77,21 @@ interface MlpTrainExports {
   ): void;
 }
 
-let compiled: WebAssembly.Module | undefined;
+let compiled: object | undefined;
 
-function trainingModule(): WebAssembly.Module {
-  if (compiled !== undefined) return compiled;
-  if (typeof WebAssembly !== 'object') {
+function webAssembly(): WebAssemblyApi {
+  const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
+  if (api === undefined)
     throw new LakeError('LAKE_E_WASM_UNAVAILABLE', 'WebAssembly is not available in this runtime');
-  }
+  return api;
+}
+
+/** Compiled once per process, synchronously (about 2 KB). */
+function trainingModule(): object {
+  if (compiled !== undefined) return compiled;
+  const api = webAssembly();
   try {
-    compiled = new WebAssembly.Module(Buffer.from(base64, 'base64'));
+    compiled = new api.Module(Buffer.from(base64, 'base64'));
   } catch (error) {
     throw new LakeError(
       'LAKE_E_WASM_UNAVAILABLE',
@@ -135,7 +155,7 @@ export class WasmDigitMlp implements TrainableNetwork {
     this.inputScale = inputScale;
     const layers = sizes.length - 1;
     this.#layers = layers;
-    this.#k = new WebAssembly.Instance(trainingModule(), {}).exports as unknown as MlpTrainExports;
+    this.#k = new (webAssembly().Instance)(trainingModule(), {}).exports as MlpTrainExports;
 
     let at = 64; // keep address 0 unused
     const take = (bytes: number): number => {

@@ -1,13 +1,23 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { pagesOf } from '../../src/array/device-state.js';
 import { LakeError } from '../../src/errors.js';
-import { extractLinnosDataset, extractLinnosFromTrace, type ReplayedIo } from '../../src/learn/extract.js';
+import {
+  extractLinnosDataset,
+  extractLinnosFromTrace,
+  type ReplayedIo,
+  traceRecordAsReplayed,
+} from '../../src/learn/extract.js';
 import { decodeLinnosVector, LINNOS_FEATURES } from '../../src/learn/features.js';
 import { Random } from '../../src/random.js';
 import type { TraceRecord } from '../../src/trace/types.js';
+import { bruteForceVectors } from './brute-force.js';
 
 const KB = 1024;
+const tencent = new URL(
+  '../../../shared/fixtures/traces/flashnet-trovi-tencent-nvme/tencent.cut.per_50k.rw_60_40.490.trace',
+  import.meta.url,
+);
 
 function io(
   servedBy: number,
@@ -25,64 +35,6 @@ function io(
 function rows(vectors: Uint8Array, count: number): number[][] {
   const out: number[][] = [];
   for (let r = 0; r < count; r++) out.push(decodeLinnosVector(vectors, r * LINNOS_FEATURES));
-  return out;
-}
-
-/**
- * Brute force from the contract: the rank of a submit is its position by (submitUs, seq); I/O j has completed
- * before I/O i's submit iff completeUs_j < submitUs_i, or they are equal and rank_j < rank_i. Completions are
- * ordered by (completeUs, rank).
- */
-function bruteForce(
-  records: ReplayedIo[],
-): Map<number, { vectors: number[][]; latency: number[]; index: number[] }> {
-  const n = records.length;
-  const seq = records.map((r, i) => r.submitSeq ?? i);
-  const byRank = records
-    .map((_, i) => i)
-    .sort((a, b) => records[a]!.submitUs - records[b]!.submitUs || seq[a]! - seq[b]!);
-  const rank: number[] = [];
-  byRank.forEach((i, k) => {
-    rank[i] = k;
-  });
-  const doneBefore = (j: number, i: number): boolean =>
-    j !== i &&
-    (records[j]!.completeUs < records[i]!.submitUs ||
-      (records[j]!.completeUs === records[i]!.submitUs && rank[j]! < rank[i]!));
-  const pendingAtSubmit = (i: number): number => {
-    let pages = 0;
-    for (let j = 0; j < n; j++) {
-      if (records[j]!.servedBy === records[i]!.servedBy && rank[j]! < rank[i]! && !doneBefore(j, i)) {
-        pages += pagesOf(records[j]!.size);
-      }
-    }
-    return pages;
-  };
-  const out = new Map<number, { vectors: number[][]; latency: number[]; index: number[] }>();
-  for (const i of byRank) {
-    const r = records[i]!;
-    if (!r.read) continue;
-    const history = records
-      .map((_, j) => j)
-      .filter((j) => records[j]!.read && records[j]!.servedBy === r.servedBy && doneBefore(j, i))
-      .sort((a, b) => records[a]!.completeUs - records[b]!.completeUs || rank[a]! - rank[b]!);
-    if (history.length < 4) continue;
-    const last = history.slice(-4);
-    const cap = (v: number, c: number): number => Math.min(c, Math.floor(v));
-    const vector = [
-      ...last.map((j) => cap(pendingAtSubmit(j) + pagesOf(records[j]!.size), 999)),
-      cap(pendingAtSubmit(i) + pagesOf(r.size), 999),
-      ...last.map((j) => cap(records[j]!.completeUs - records[j]!.submitUs, 9999)),
-    ];
-    let entry = out.get(r.servedBy);
-    if (entry === undefined) {
-      entry = { vectors: [], latency: [], index: [] };
-      out.set(r.servedBy, entry);
-    }
-    entry.vectors.push(vector);
-    entry.latency.push(r.completeUs - r.submitUs);
-    entry.index.push(i);
-  }
   return out;
 }
 
@@ -205,6 +157,29 @@ describe('extractLinnosFromTrace', () => {
     assert.deepEqual(rows(d!.vectors, 2)[1], [1, 1, 1, 1, 1, 38, 39, 40, 41]);
   });
 
+  test('Tencent NVMe trace (heimdall format): the first 1500 I/Os match the brute-force reading', () => {
+    const lines = readFileSync(tencent, 'utf8').split('\n').slice(0, 1500);
+    // ts_record(ms), latency(us), rw, size, offset, ts_submit(ms), size_after_replay
+    const trace: TraceRecord[] = lines.map((line) => {
+      const f = line.split(',').map(Number);
+      return {
+        arrivalMs: f[0]!,
+        latencyUs: f[1]!,
+        read: f[2] === 1,
+        size: f[3]!,
+        offset: f[4]!,
+        submitMs: f[5]!,
+        device: 0,
+      };
+    });
+    const [d] = extractLinnosFromTrace(trace);
+    const want = bruteForceVectors(trace.map((r, k) => traceRecordAsReplayed(r, k))).get(0)!;
+    assert.ok(d!.count > 800, String(d!.count));
+    assert.deepEqual(rows(d!.vectors, d!.count), want.vectors);
+    assert.deepEqual([...d!.latencyUs], want.latency);
+    assert.deepEqual([...d!.index], want.index);
+  });
+
   test('a trace without latency is refused', () => {
     assert.throws(
       () => extractLinnosFromTrace([{ arrivalMs: 0, device: 0, offset: 0, size: 4096, read: true }]),
@@ -227,5 +202,5 @@ function datasets(
 function brute(
   records: ReplayedIo[],
 ): Record<number, { vectors: number[][]; latency: number[]; index: number[] }> {
-  return Object.fromEntries(bruteForce(records));
+  return Object.fromEntries(bruteForceVectors(records));
 }

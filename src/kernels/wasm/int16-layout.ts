@@ -1,4 +1,5 @@
 import type { Int16Plan } from './int16-plan.js';
+import type { WasmMemory } from './module.js';
 
 /**
  * Where each part of a planned model lies in the kernel's memory, and the descriptor that tells the kernel
@@ -20,7 +21,7 @@ const PAGE_BYTES = 65536;
 const align16 = (value: number): number => Math.ceil(value / 16) * 16;
 
 /** Grows `memory` as needed and writes the plan and its descriptor; returns where the I/O areas are. */
-export function writeInt16Model(memory: WebAssembly.Memory, plan: Int16Plan, batchCapacity: number): Int16Layout {
+export function writeInt16Model(memory: WasmMemory, plan: Int16Plan, batchCapacity: number): Int16Layout {
   let next = DESCRIPTOR_BYTES;
   const take = (bytes: number): number => {
     const at = next;

@@ -42,9 +42,9 @@ export class WasmInt16Predictor implements Predictor {
   #ready: Ready | undefined;
   #disposed = false;
 
-  /** The model must have been checked (checkDenseModel) and end in 2 outputs. */
-  constructor(model: DenseModel) {
-    this.#plan = planInt16(model);
+  /** The model must have been checked (checkDenseModel) and end in 2 outputs; see planInt16 for `calibration`. */
+  constructor(model: DenseModel, calibration?: Uint8Array) {
+    this.#plan = planInt16(model, calibration);
     this.inputs = this.#plan.inputs;
     this.rawScale = this.#plan.outputScale;
   }

@@ -1,0 +1,372 @@
+/**
+ * `lake train (--trace FILE | --vectors FILE) --out model.json [options] [--json]`: LinnOS training end to
+ * end: vectors (extracted from a trace with per-I/O latency, or read from a vector file), fast/slow labels
+ * (the inflection point refined by simulated revocation, a fixed percentile, or a given threshold), a dense
+ * network trained as LinnOS trains it (src/learn/train.ts), the model saved as a lake model file, and the
+ * quality report on the held-back part: accuracy beside the majority-class rate, false-submit and
+ * false-revoke rates, ROC-AUC and PR-AUC.
+ *
+ * Data: with --device N the vectors of that device; otherwise every device's vectors pooled in record
+ * (time) order. The label threshold is chosen on all the selected vectors' latencies.
+ */
+import type { Command } from 'commander';
+import { usageError } from '../errors.js';
+import {
+  concatDatasets,
+  type DeviceDataset,
+  groupByDevice,
+  type LinnosDataset,
+  orderByIndex,
+} from '../learn/dataset.js';
+import { extractLinnosFromTraceBatches } from '../learn/extract.js';
+import { LINNOS_FEATURE_SCHEMA } from '../learn/features.js';
+import {
+  fixedPercentileThreshold,
+  inflectionPoint,
+  type LatencyThreshold,
+  labelByThreshold,
+  refineThreshold,
+} from '../learn/labels.js';
+import type { ClassifierReport } from '../learn/metrics.js';
+import type { LossKind } from '../learn/mlp.js';
+import { type SplitKind, type TrainingBackend, type TrainingReport, trainLinnos } from '../learn/train.js';
+import { readLinnosVectors } from '../learn/vector-file.js';
+import type { LinnosShape } from '../models/dense.js';
+import { type JsonValue, saveModel } from '../models/model-file.js';
+import { createProgress } from '../report/progress.js';
+import { formatUs, markdownTable } from '../report/table.js';
+import { openTrace } from '../trace/read.js';
+import { traceFormats } from '../trace/types.js';
+import { parseFormatOption, parseIntOption, parseNumberOption } from './options.js';
+
+interface TrainFlags {
+  trace?: string;
+  vectors?: string;
+  format?: string;
+  skipBad?: boolean;
+  device?: string;
+  shape: string;
+  loss: string;
+  epochs: string;
+  batch: string;
+  lr: string;
+  slowWeight: string;
+  split: string;
+  validation: string;
+  patience?: string;
+  seed: string;
+  backend: string;
+  percentile?: string;
+  threshold?: string;
+  refine: boolean;
+  revokeCost: string;
+  out?: string;
+  json?: boolean;
+}
+
+export const DEFAULT_TRAIN = {
+  shape: 'nn',
+  loss: 'hinge',
+  epochs: '15',
+  batch: '128',
+  lr: '0.001',
+  slowWeight: '5',
+  split: 'time',
+  validation: '0.2',
+  seed: '1',
+  backend: 'auto',
+  revokeCost: '5',
+} as const;
+
+const stdout = { write: (text: string): void => void process.stdout.write(text) };
+
+export function registerTrain(program: Command, output: { write(text: string): void } = stdout): void {
+  program
+    .command('train')
+    .description('train a LinnOS fast/slow model from a trace with per-I/O latency or a vector file')
+    .option('--trace <file>', 'trace with per-I/O latency (linnos-output or heimdall)')
+    .option('--vectors <file>', 'or a LinnOS vector file (raw 10-column, digits, or lake features output)')
+    .option('--format <format>', `trace format: ${traceFormats.join(' | ')} (detected when absent)`)
+    .option('--skip-bad', 'skip and count malformed trace lines')
+    .option('--device <n>', 'train on this device only (default: all devices pooled in time order)')
+    .option('--shape <shape>', 'nn (31-256-2) | nn+1 | nn+2', DEFAULT_TRAIN.shape)
+    .option(
+      '--loss <loss>',
+      'hinge (categorical hinge, as LinnOS) | xent (cross-entropy)',
+      DEFAULT_TRAIN.loss,
+    )
+    .option('--epochs <n>', 'epochs', DEFAULT_TRAIN.epochs)
+    .option('--batch <n>', 'mini-batch size', DEFAULT_TRAIN.batch)
+    .option('--lr <x>', 'Adam learning rate', DEFAULT_TRAIN.lr)
+    .option(
+      '--slow-weight <w>',
+      'weight of slow-class samples (false submits cost more)',
+      DEFAULT_TRAIN.slowWeight,
+    )
+    .option('--split <kind>', 'time (validate on the last part) | random', DEFAULT_TRAIN.split)
+    .option('--validation <fraction>', 'fraction held back for validation', DEFAULT_TRAIN.validation)
+    .option('--patience <n>', 'stop after n epochs without a better validation loss (keeps the best)')
+    .option('--seed <n>', 'seed of initialisation, split, shuffles and label refinement', DEFAULT_TRAIN.seed)
+    .option('--backend <b>', 'wasm | js | auto', DEFAULT_TRAIN.backend)
+    .option(
+      '--percentile <p>',
+      'label reads above this latency percentile slow (instead of the inflection point)',
+    )
+    .option('--threshold <us>', 'label reads above this latency slow')
+    .option('--no-refine', 'inflection point by the tangent method alone')
+    .option('--revoke-cost <us>', 'revoke cost in the label refinement', DEFAULT_TRAIN.revokeCost)
+    .option('--out <file>', 'model file to write')
+    .option('--json', 'print JSON (no progress bar)')
+    .action(async (flags: TrainFlags) => {
+      output.write(await trainCommand(flags));
+    });
+}
+
+function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  const found = allowed.find((a) => a === value);
+  if (found === undefined) throw usageError(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+  return found;
+}
+
+/** Per-device datasets from the trace or vector file named by the flags. */
+async function loadDatasets(flags: TrainFlags): Promise<DeviceDataset[]> {
+  if ((flags.trace === undefined) === (flags.vectors === undefined)) {
+    throw usageError('give exactly one of --trace FILE and --vectors FILE');
+  }
+  if (flags.trace !== undefined) {
+    const format = parseFormatOption(flags.format);
+    const reader = openTrace(flags.trace, { ...(format ? { format } : {}), skipBad: flags.skipBad === true });
+    return extractLinnosFromTraceBatches(reader);
+  }
+  const file = readLinnosVectors(flags.vectors!);
+  return groupByDevice(file.dataset, file.device);
+}
+
+interface Selection {
+  data: LinnosDataset;
+  /** Position of the selected device in `datasets`, or -1 when pooled. */
+  position: number;
+  device?: number;
+}
+
+function select(datasets: DeviceDataset[], device: number | undefined): Selection {
+  if (device !== undefined) {
+    const position = datasets.findIndex((d) => d.device === device);
+    if (position < 0) {
+      throw usageError(
+        `--device ${device}: no vectors for it (have ${datasets.map((d) => d.device).join(', ') || 'none'})`,
+      );
+    }
+    return { data: datasets[position]!, position, device };
+  }
+  if (datasets.length === 1) return { data: datasets[0]!, position: 0, device: datasets[0]!.device };
+  return { data: orderByIndex(concatDatasets(datasets)), position: -1 };
+}
+
+function chooseThreshold(
+  flags: TrainFlags,
+  datasets: DeviceDataset[],
+  selection: Selection,
+  seed: number,
+): LatencyThreshold {
+  const latencies = selection.data.latencyUs;
+  if (flags.threshold !== undefined && flags.percentile !== undefined) {
+    throw usageError('give at most one of --threshold and --percentile');
+  }
+  if (flags.threshold !== undefined) {
+    const thresholdUs = parseNumberOption('--threshold', flags.threshold, 0);
+    let atMost = 0;
+    for (const l of latencies) if (l <= thresholdUs) atMost++;
+    return { thresholdUs, percentile: (100 * atMost) / Math.max(1, latencies.length), method: 'fixed' };
+  }
+  if (flags.percentile !== undefined) {
+    const p = parseNumberOption('--percentile', flags.percentile, 0);
+    if (p > 100) throw usageError(`--percentile must be <= 100, got ${p}`);
+    return fixedPercentileThreshold(latencies, p);
+  }
+  const tangent = inflectionPoint(latencies);
+  if (!flags.refine) return tangent;
+  const pooled = selection.position < 0;
+  return refineThreshold({
+    latenciesByDevice: pooled ? [latencies] : datasets.map((d) => d.latencyUs),
+    device: pooled ? 0 : selection.position,
+    start: tangent,
+    revokeCostUs: parseNumberOption('--revoke-cost', flags.revokeCost, 0),
+    seed,
+  });
+}
+
+/** Finite numbers as they are, others as null: model files and JSON output take no NaN. */
+function finite(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
+
+function qualityJson(q: ClassifierReport): { [key: string]: JsonValue } {
+  return {
+    count: q.count,
+    slow: q.slow,
+    accuracy: finite(q.accuracy),
+    majorityRate: finite(q.majorityRate),
+    falseSubmitRate: finite(q.falseSubmitRate),
+    falseRevokeRate: finite(q.falseRevokeRate),
+    precision: finite(q.precision),
+    recall: finite(q.recall),
+    f1: finite(q.f1),
+    rocAuc: finite(q.rocAuc),
+    prAuc: finite(q.prAuc),
+  };
+}
+
+async function trainCommand(flags: TrainFlags): Promise<string> {
+  if (flags.out === undefined) throw usageError('lake train needs --out FILE (the model file to write)');
+  const shape = oneOf<LinnosShape>('--shape', flags.shape, ['nn', 'nn+1', 'nn+2']);
+  const loss = oneOf<LossKind>('--loss', flags.loss, ['hinge', 'xent']);
+  const split = oneOf<SplitKind>('--split', flags.split, ['time', 'random']);
+  const backend = oneOf<TrainingBackend | 'auto'>('--backend', flags.backend, ['wasm', 'js', 'auto']);
+  const epochs = parseIntOption('--epochs', flags.epochs, 1);
+  const batchSize = parseIntOption('--batch', flags.batch, 1);
+  const learningRate = parseNumberOption('--lr', flags.lr, Number.MIN_VALUE);
+  const slowWeight = parseNumberOption('--slow-weight', flags.slowWeight, Number.MIN_VALUE);
+  const validationFraction = parseNumberOption('--validation', flags.validation, 0);
+  if (validationFraction >= 1) throw usageError(`--validation must be below 1, got ${validationFraction}`);
+  const seed = parseIntOption('--seed', flags.seed, 0);
+  const patience = flags.patience === undefined ? undefined : parseIntOption('--patience', flags.patience, 1);
+  const device = flags.device === undefined ? undefined : parseIntOption('--device', flags.device, 0);
+
+  const datasets = await loadDatasets(flags);
+  const selection = select(datasets, device);
+  if (selection.data.count === 0)
+    throw usageError('no LinnOS vectors in the input (fewer than 5 reads per device?)');
+  const threshold = chooseThreshold(flags, datasets, selection, seed);
+  const labels = labelByThreshold(selection.data.latencyUs, threshold.thresholdUs);
+
+  const quiet = flags.json === true;
+  const progress = createProgress({ label: `train ${shape}`, total: epochs, quiet });
+  let report: TrainingReport;
+  let model: Parameters<typeof saveModel>[1];
+  try {
+    ({ model, report } = trainLinnos(
+      { vectors: selection.data.vectors, labels },
+      {
+        shape,
+        loss,
+        epochs,
+        batchSize,
+        learningRate,
+        slowWeight,
+        split,
+        validationFraction,
+        seed,
+        backend,
+        ...(patience !== undefined ? { earlyStopPatience: patience } : {}),
+        onEpoch: (epoch) => progress.update(epoch),
+      },
+    ));
+  } finally {
+    progress.stop();
+  }
+
+  const source = flags.trace ?? flags.vectors!;
+  await saveModel(flags.out, model, {
+    kind: 'linnos',
+    featureSchema: LINNOS_FEATURE_SCHEMA,
+    createdAt: new Date().toISOString(),
+    ...(selection.device !== undefined ? { device: String(selection.device) } : {}),
+    labelThresholdUs: threshold.thresholdUs,
+    trainingStats: {
+      loss,
+      slowWeight,
+      epochs: report.epochs,
+      bestEpoch: report.bestEpoch,
+      batchSize,
+      learningRate,
+      split,
+      seed,
+      backend: report.backend,
+      trainCount: report.trainCount,
+      validationCount: report.validationCount,
+      qualityOn: report.qualityOn,
+      ...qualityJson(report.quality),
+    },
+    extra: { source, labelMethod: threshold.method, labelPercentile: threshold.percentile },
+  });
+
+  const result = {
+    model: flags.out,
+    source,
+    device: selection.device ?? null,
+    vectors: selection.data.count,
+    threshold,
+    training: {
+      layerSizes: report.layerSizes,
+      parameters: report.parameters,
+      loss,
+      backend: report.backend,
+      split,
+      trainCount: report.trainCount,
+      validationCount: report.validationCount,
+      epochs: report.epochs,
+      bestEpoch: report.bestEpoch,
+      trainSeconds: report.trainSeconds,
+      secondsPerMillion: report.secondsPerMillion,
+      history: report.history.map((e) => ({
+        ...e,
+        validationLoss: finite(e.validationLoss),
+        validationAccuracy: finite(e.validationAccuracy),
+      })),
+    },
+    qualityOn: report.qualityOn,
+    quality: { ...qualityJson(report.quality), confusion: report.quality.confusion },
+  };
+  if (quiet) return `${JSON.stringify(result, null, 2)}\n`;
+  return formatTraining(result.threshold, report, flags.out);
+}
+
+function pct(x: number): string {
+  return Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'n/a';
+}
+
+function num(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(3) : 'n/a';
+}
+
+export function formatTraining(threshold: LatencyThreshold, report: TrainingReport, out: string): string {
+  const q = report.quality;
+  const lines = [
+    `label: slow above ${formatUs(threshold.thresholdUs)} us (p${threshold.percentile.toFixed(2)}, ${threshold.method}); ` +
+      `${q.slow} of ${q.count} ${report.qualityOn} reads slow`,
+    `model: ${report.layerSizes.join('-')} (${report.parameters} parameters), ${report.loss} loss, ` +
+      `${report.epochs} epochs (kept ${report.bestEpoch}) on ${report.trainCount} vectors, ` +
+      `${report.split}-ordered split; ${report.trainSeconds.toFixed(2)} s (${report.secondsPerMillion.toFixed(2)} s per 1M samples, ${report.backend})`,
+    '',
+    markdownTable(
+      [
+        'accuracy',
+        'majority rate',
+        'false submit',
+        'false revoke',
+        'precision',
+        'recall',
+        'F1',
+        'ROC-AUC',
+        'PR-AUC',
+      ],
+      [
+        [
+          pct(q.accuracy),
+          pct(q.majorityRate),
+          pct(q.falseSubmitRate),
+          pct(q.falseRevokeRate),
+          pct(q.precision),
+          pct(q.recall),
+          num(q.f1),
+          num(q.rocAuc),
+          num(q.prAuc),
+        ],
+      ],
+    ),
+    '',
+    `model written to ${out}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
