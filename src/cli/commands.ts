@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerBench } from './bench.js';
+import { registerDemo } from './demo.js';
 import { registerFeatures } from './features.js';
 import { registerLabel } from './label.js';
 import { registerSimulate } from './simulate.js';
@@ -11,6 +12,7 @@ import { registerTrain } from './train.js';
 export type RegisterCommand = (program: Command) => void;
 
 export const commands: RegisterCommand[] = [
+  registerDemo,
   registerSimulate,
   registerStats,
   registerSynth,

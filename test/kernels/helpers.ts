@@ -24,7 +24,11 @@ export function randomModel(seed: number, sizes: number[], calibration?: Uint8Ar
   return model;
 }
 
-/** Shifts the last bias so that the float logit difference has median 0 over `xs`. */
+/**
+ * Shifts the last bias so that the decision boundary falls near the median logit difference over `xs`, in
+ * the middle of the gap between two distinct differences (vector sets with repeated vectors, such as temp1,
+ * would otherwise put a whole cluster exactly on the boundary).
+ */
 function centreDecision(model: DenseModel, xs: Uint8Array): void {
   const inputs = model.layers[0]!.inputs;
   const n = xs.length / inputs;
@@ -34,8 +38,11 @@ function centreDecision(model: DenseModel, xs: Uint8Array): void {
     differences[v] = logits[1]! - logits[0]!;
   }
   differences.sort();
+  const distinct = [...new Set(differences)];
+  const middle = Math.max(1, Math.floor(distinct.length / 2));
+  const threshold = distinct.length < 2 ? distinct[0]! : (distinct[middle - 1]! + distinct[middle]!) / 2;
   const last = model.layers[model.layers.length - 1]!;
-  last.bias[1] = last.bias[1]! - differences[Math.floor(n / 2)]!;
+  last.bias[1] = last.bias[1]! - threshold;
 }
 
 /** An independent float forward pass (float64 throughout) for checks. */

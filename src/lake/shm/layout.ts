@@ -23,8 +23,6 @@ export const FAILURES = 8;
 export const LIVE_BLOCKS = 9;
 /** Bytes of allocated blocks, headers and footers included. */
 export const BLOCK_BYTES_IN_USE = 10;
-/** Bytes the callers asked for, summed over live blocks. */
-export const REQUESTED_BYTES = 11;
 export const FREE_BLOCKS = 12;
 /** First of BIN_COUNT words: the block offset heading each free list (0 = empty). */
 export const BIN_HEADS = 16;

@@ -1,0 +1,31 @@
+import { LakeError } from '../../errors.js';
+import type { ShmArena } from '../shm/arena.js';
+import { CpuWasmBackend } from './cpu-wasm/device.js';
+import type { BackendDevice, BackendName, BackendReport, ComputeBackend } from './types.js';
+import { WebGpuBackend } from './webgpu.js';
+
+/** Every backend lake knows, in preference order for device numbering. */
+export const BACKENDS: readonly ComputeBackend[] = [new CpuWasmBackend(), new WebGpuBackend()];
+
+/** Every backend with its capability detection: usable here or not, and why not. */
+export function listBackends(): BackendReport[] {
+  return BACKENDS.map((backend) => backend.probe());
+}
+
+export function backendByName(name: string): ComputeBackend {
+  const backend = BACKENDS.find((b) => b.name === name);
+  if (backend === undefined) {
+    throw new LakeError('LAKE_E_USAGE', `unknown backend '${name}' (have ${BACKENDS.map((b) => b.name).join(', ')})`);
+  }
+  return backend;
+}
+
+/** Opens the available backends (or only those named) over the arena: the devices, numbered in order. */
+export function openDevices(arena: ShmArena, only?: readonly BackendName[]): BackendDevice[] {
+  const devices: BackendDevice[] = [];
+  for (const backend of BACKENDS) {
+    if (only !== undefined && !only.includes(backend.name)) continue;
+    if (backend.probe().available) devices.push(backend.open(arena));
+  }
+  return devices;
+}

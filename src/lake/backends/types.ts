@@ -1,0 +1,74 @@
+import type { DenseModel } from '../../models/dense.js';
+import type { ShmArena } from '../shm/arena.js';
+import type { KernelSetName } from './kernel-sets.js';
+
+/**
+ * The interface every compute backend of lakeD implements (LAKE's daemon calls the CUDA driver; lakeD calls
+ * one of these). cpu-wasm implements it here; GPU backends (WebGPU via Dawn, CUDA) implement the same
+ * interface in a later issue. Device memory is always a region of lakeShm that the backend owns once
+ * adopted: a CPU backend works on it in place, a GPU backend mirrors it into its own buffers and keeps the
+ * region current after each launch, so that lakeLib can finish work inline from it if lakeD dies.
+ */
+export type BackendName = 'cpu-wasm' | 'webgpu';
+export type BackendKind = 'cpu' | 'gpu';
+
+/** What capability detection found, for `lake backends` and getDevice(). */
+export interface BackendReport {
+  readonly name: BackendName;
+  readonly kind: BackendKind;
+  readonly available: boolean;
+  /** Why it cannot run here ("not available here: ..."); absent when available. */
+  readonly reason?: string;
+  /** e.g. 'wasm-simd', 'int16', 'f32', and the kernel sets it serves. */
+  readonly capabilities: readonly string[];
+  readonly description: string;
+}
+
+/** A device as lakeLib's getDevice() describes it. */
+export interface DeviceInfo {
+  readonly index: number;
+  readonly name: string;
+  readonly backend: BackendName;
+  readonly kind: BackendKind;
+  readonly capabilities: readonly string[];
+}
+
+export interface ComputeBackend {
+  readonly name: BackendName;
+  readonly kind: BackendKind;
+  /** Capability detection; cheap and side-effect free. */
+  probe(): BackendReport;
+  /** Opens the device over the arena; throws LAKE_E_USAGE when probe() says unavailable. */
+  open(arena: ShmArena): BackendDevice;
+}
+
+/** A range of device memory a launch touches, checked against the adopted regions before it runs. */
+export interface DeviceRange {
+  readonly param: string;
+  readonly ptr: number;
+  readonly bytes: number;
+}
+
+export interface DeviceModule {
+  readonly kernelSet: KernelSetName;
+  /** The device ranges function `fn` (index in its kernel set) touches with these arguments. */
+  ranges(fn: number, args: Float64Array): readonly DeviceRange[];
+  /** Runs block `block` of `blocks` (each a contiguous share of the batch). */
+  runBlock(fn: number, args: Float64Array, block: number, blocks: number): void;
+  unload(): void;
+}
+
+export interface BackendDevice {
+  readonly backend: BackendName;
+  readonly kind: BackendKind;
+  readonly name: string;
+  readonly capabilities: readonly string[];
+  /** The region [ptr, ptr + bytes) of lakeShm is device memory from now on. */
+  adoptMemory(ptr: number, bytes: number): void;
+  releaseMemory(ptr: number): void;
+  copyToDevice(devicePtr: number, hostPtr: number, bytes: number): void;
+  copyFromDevice(hostPtr: number, devicePtr: number, bytes: number): void;
+  copyOnDevice(destination: number, source: number, bytes: number): void;
+  loadModule(kernelSet: KernelSetName, model: DenseModel): DeviceModule;
+  close(): void;
+}

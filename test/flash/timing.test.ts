@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createFlashDevice, type FlashOptions, flashProfiles, type SimulatedSsd } from '../../src/flash/index.js';
+import { randomOps, run, smallDevice } from './small.js';
+
+/** One LUN, tiny blocks, write-through: every write programs at once, so GC timing is easy to provoke. */
+const oneLun: FlashOptions = {
+  channels: 1,
+  lunsPerChannel: 1,
+  blocksPerLun: 16,
+  pagesPerBlock: 4,
+  overProvisioning: 0.4,
+  bufferBytes: 0,
+  precondition: false,
+};
+
+/**
+ * Write single pages 10 ms apart (the LUN is idle before each) until a write makes GC erase a block.
+ * Returns the time of that write; the device is left right after it.
+ */
+function writeUntilErase(device: SimulatedSsd): number {
+  const pages = device.capacityBytes / 4096;
+  for (let i = 0; i < 10_000; i++) {
+    const at = i * 10_000;
+    const before = device.counters().erases;
+    device.submit(false, ((i * 7) % pages) * 4096, 4096, at);
+    if (device.counters().erases > before) return at;
+  }
+  throw new Error('no erase happened');
+}
+
+/** Latency of a one-page read of LPN 0 submitted at `at`. */
+function readAt(device: SimulatedSsd, at: number): { latency: number; cause: string } {
+  const r = device.submit(true, 0, 4096, at);
+  return { latency: r.completeUs - at, cause: r.cause };
+}
+
+describe('read timing', () => {
+  test('a read on an idle LUN takes the nominal read time', () => {
+    const femu = createFlashDevice({ ...oneLun, precondition: { fill: 1, randomOverwrites: 0 } });
+    assert.deepEqual(femu.submit(true, 3 * 4096, 4096, 1000), { completeUs: 1040, cause: 'none' });
+    const mlc = createFlashDevice({ ...oneLun, profile: 'mlc', precondition: { fill: 1, randomOverwrites: 0 } });
+    // Consecutive LPNs were written to consecutive pages: a lower page, then an upper page.
+    const lower = mlc.submit(true, 0, 4096, 1000);
+    const upper = mlc.submit(true, 4096, 4096, 10_000);
+    assert.equal(lower.completeUs - 1000, flashProfiles.mlc.readUs[0]);
+    assert.equal(upper.completeUs - 10_000, flashProfiles.mlc.readUs[1]);
+  });
+
+  test('a read of pages still in the write buffer is served from DRAM', () => {
+    const device = smallDevice({ bufferLatencyUs: 3 });
+    device.submit(false, 0, 4096, 0);
+    assert.deepEqual(device.submit(true, 0, 4096, 50), { completeUs: 53, cause: 'none' });
+    assert.equal(device.counters().bufferHits, 1);
+  });
+
+  test('a read queued behind an erase waits for it and is attributed to it', () => {
+    const device = createFlashDevice({ ...oneLun, readPriority: false, idleBackgroundGc: false });
+    const at = writeUntilErase(device);
+    const { latency, cause } = readAt(device, at);
+    // Behind the GC copies, the 2 ms erase and the host program.
+    assert.ok(latency >= flashProfiles.femu.eraseUs + 40, `latency ${latency}`);
+    assert.equal(cause, 'erase');
+    const counters = device.counters();
+    assert.equal(counters.slowReads, 1);
+    assert.equal(counters.slowReadsByCause.erase, 1);
+    assert.ok(counters.slowWaitUsByCause.erase >= flashProfiles.femu.eraseUs);
+  });
+
+  test('read priority lets a read pass queued GC and erase work', () => {
+    const fifo = createFlashDevice({ ...oneLun, readPriority: false, idleBackgroundGc: false });
+    const prioritised = createFlashDevice({ ...oneLun, readPriority: true, idleBackgroundGc: false });
+    const at = writeUntilErase(fifo);
+    assert.equal(writeUntilErase(prioritised), at);
+    const slow = readAt(fifo, at);
+    const fast = readAt(prioritised, at);
+    assert.ok(fast.latency < slow.latency, `${fast.latency} should be below ${slow.latency}`);
+    // It waits at most for the one op already running (a copyback here).
+    assert.ok(fast.latency <= 40 + 240, `latency ${fast.latency}`);
+  });
+
+  test('suspension lets a read interrupt an erase in progress', () => {
+    const plain = createFlashDevice({ ...oneLun, suspension: false });
+    const suspending = createFlashDevice({ ...oneLun, suspension: true, suspendLatencyUs: 30 });
+    const at = writeUntilErase(plain);
+    assert.equal(writeUntilErase(suspending), at);
+    // Find a moment when the erase is running: a read would then wait most of 2 ms.
+    let during = -1;
+    for (let t = at; t < at + 5000; t += 10) {
+      if (plain.peekRead(0, 4096, t) - t > 1000) {
+        during = t;
+        break;
+      }
+    }
+    assert.ok(during >= 0, 'the erase should run within 5 ms of the write');
+    const waited = readAt(plain, during);
+    const suspended = readAt(suspending, during);
+    assert.equal(waited.cause, 'erase');
+    assert.ok(waited.latency > 1000);
+    assert.equal(suspended.latency, 30 + 40);
+    assert.equal(suspended.cause, 'erase');
+    assert.equal(suspending.counters().suspensions, 1);
+    // The suspended erase ends later by the read's time: a second read after it sees the shift.
+    const afterPlain = plain.peekRead(0, 4096, during + 100);
+    const afterSuspending = suspending.peekRead(0, 4096, during + 100);
+    assert.ok(afterSuspending < afterPlain + 40 + 1e-9 || afterSuspending > during + 100 + 70);
+  });
+
+  test('reads see varied latencies under load, not only the nominal time', () => {
+    const device = smallDevice();
+    const ops = randomOps(device, 4000, 5, 0.4, 60);
+    const latencies = new Set<number>();
+    for (const op of ops) {
+      const r = device.submit(op.read, op.offset, op.size, op.atUs);
+      if (op.read) latencies.add(Math.round(r.completeUs - op.atUs));
+    }
+    assert.ok(latencies.size > 20, `only ${latencies.size} distinct read latencies`);
+  });
+});
+
+describe('peek and determinism', () => {
+  test('peekRead predicts the submitted read and changes nothing', () => {
+    for (const options of [{}, { readPriority: false }, { suspension: true }, { gcUnit: 'line' as const }]) {
+      const peeked = smallDevice(options);
+      const plain = smallDevice(options);
+      const ops = randomOps(peeked, 3000, 9, 0.4, 50);
+      for (const op of ops) {
+        // Peeks at other offsets too must leave no trace.
+        peeked.peekRead((op.offset + 3 * 4096) % peeked.capacityBytes, 2 * 4096, op.atUs);
+        const predicted = op.read ? peeked.peekRead(op.offset, op.size, op.atUs) : Number.NaN;
+        const a = peeked.submit(op.read, op.offset, op.size, op.atUs);
+        const b = plain.submit(op.read, op.offset, op.size, op.atUs);
+        assert.deepEqual(a, b);
+        if (op.read) assert.equal(predicted, a.completeUs);
+      }
+      assert.deepEqual(peeked.counters(), plain.counters());
+    }
+  });
+
+  test('the same inputs give the same outputs', () => {
+    const options: FlashOptions = { precondition: { fill: 0.9, randomOverwrites: 1 }, seed: 4 };
+    const first = smallDevice(options);
+    const second = smallDevice(options);
+    const ops = randomOps(first, 3000, 21, 0.3, 40);
+    assert.deepEqual(run(first, ops), run(second, ops));
+    assert.deepEqual(first.counters(), second.counters());
+    const reseeded = smallDevice({ ...options, seed: 5 });
+    assert.notDeepEqual(run(reseeded, ops), run(smallDevice(options), ops));
+  });
+
+  test('time must not go backwards', () => {
+    const device = smallDevice();
+    device.submit(true, 0, 4096, 100);
+    assert.throws(() => device.submit(true, 0, 4096, 99), { code: 'LAKE_E_USAGE' });
+    assert.throws(() => device.peekRead(0, 4096, 50), { code: 'LAKE_E_USAGE' });
+  });
+
+  test('offsets wrap modulo the capacity', () => {
+    const a = smallDevice();
+    const b = smallDevice();
+    a.submit(false, 4096, 8192, 0);
+    b.submit(false, a.capacityBytes + 4096, 8192, 0);
+    assert.deepEqual(a.submit(true, 4096, 4096, 10), b.submit(true, 3 * a.capacityBytes + 4096, 4096, 10));
+  });
+});
