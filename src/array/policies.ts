@@ -28,8 +28,11 @@ export function hedgingPolicy(afterUs: number, name: string): AdmissionPolicy {
 
 /**
  * The oracle knows every device's completion time: it revokes a try whenever a later replica in the
- * failover chain would complete the read sooner (after the revoke costs). An upper bound for any
- * predictor that picks replicas one read at a time.
+ * failover chain would complete the read sooner, counting the revoke costs on the way. An upper bound for
+ * any predictor that picks replicas one read at a time. Devices are only asked about the present (a device
+ * model may not be asked about a time before one it has seen); a replica reached k revokes later is taken
+ * to complete k revoke costs later than it would now, which never flatters it (FEMU's model completes at
+ * max(t, lun_free_at) + latency, so waiting can only overlap its queue).
  */
 export function oraclePolicy(): AdmissionPolicy {
   return {
@@ -37,11 +40,11 @@ export function oraclePolicy(): AdmissionPolicy {
     admit(read: ReadTry, context: ArrayContext): boolean {
       const n = context.devices.length;
       const here = context.peekReadUs(read.device, read.offset, read.size, read.nowUs);
-      let at = read.nowUs;
+      let delay = 0;
       for (let attempt = read.attempt + 1; attempt < n; attempt++) {
-        at += context.revokeCostUs;
+        delay += context.revokeCostUs;
         const device = (read.home + attempt) % n;
-        if (context.peekReadUs(device, read.offset, read.size, at) < here) return true;
+        if (context.peekReadUs(device, read.offset, read.size, read.nowUs) + delay < here) return true;
       }
       return false;
     },

@@ -20,7 +20,7 @@ export interface ReadTry {
 export interface ArrayContext {
   readonly devices: readonly DeviceView[];
   readonly revokeCostUs: number;
-  /** Completion time a read would get on `device` if submitted at `atUs`; changes nothing. */
+  /** Completion time a read would get on `device` if submitted at `atUs` (never earlier than the current time); changes nothing. */
   peekReadUs(device: number, offset: number, size: number, atUs: number): number;
 }
 

@@ -32,9 +32,12 @@ export function registerConvert(program: Command, output: Output = stdout): void
     .description('convert a model: lake model file (.json) <-> LinnOS header (.h), and to ONNX (.onnx)')
     .argument('<in>', 'model to read: .json (lake model file) or .h (LinnOS w_<dev>.h or LAKE weights.h)')
     .argument('<out>', 'file to write: .json, .h or .onnx (by extension)')
-    .option('--device <name>', 'device suffix of the header arrays (default: from w_<dev>.h names or the model)')
+    .option(
+      '--device <name>',
+      'device suffix of the header arrays (default: from w_<dev>.h names or the model)',
+    )
     .option('--workload <name>', 'workload named in a written header', 'lake')
-    .option('--created-at <iso>', 'createdAt of a written model file (default: the input model\'s, else now)')
+    .option('--created-at <iso>', "createdAt of a written model file (default: the input model's, else now)")
     .action(async (input: string, out: string, flags: ConvertFlags) => {
       output.write(await convertModel(input, out, flags));
     });
@@ -62,12 +65,16 @@ export async function convertModel(input: string, out: string, flags: ConvertFla
   } else if (target === '.h') {
     const device = flags.device ?? deviceFromHeaderName(out) ?? deviceOf(source);
     if (device === undefined) {
-      throw usageError(`${out}: no device name for the header arrays: pass --device NAME or name the file w_<dev>.h`);
+      throw usageError(
+        `${out}: no device name for the header arrays: pass --device NAME or name the file w_<dev>.h`,
+      );
     }
     const model = source.kind === 'linnos-header' ? source.integer : source.dense;
     await writeLinnosHeader(out, model, { device, workload: flags.workload ?? 'lake' });
   } else {
-    await writeOnnx(out, source.dense, { metadata: { source: basename(input), shape: shapeOf(source.dense) } });
+    await writeOnnx(out, source.dense, {
+      metadata: { source: basename(input), shape: shapeOf(source.dense) },
+    });
   }
   lines.push(`wrote ${out} (${shapeOf(source.dense)}, from ${input})`);
   return `${lines.join('\n')}\n`;

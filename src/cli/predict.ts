@@ -44,7 +44,11 @@ export function registerPredict(program: Command, output: Output = stdout): void
 }
 
 /** Vectors of `inputs` digits parsed from text, back to back, with the line each came from. */
-export function parseDigitVectors(text: string, file: string, inputs = 31): { vectors: Uint8Array; lines: number[] } {
+export function parseDigitVectors(
+  text: string,
+  file: string,
+  inputs = 31,
+): { vectors: Uint8Array; lines: number[] } {
   const values: number[] = [];
   const lines: number[] = [];
   text.split('\n').forEach((raw, index) => {
@@ -60,7 +64,10 @@ export function parseDigitVectors(text: string, file: string, inputs = 31): { ve
     }
     fields.forEach((field, position) => {
       if (!/^\d$/.test(field)) {
-        throw new TraceParseError({ file, line, field: `digit ${position}` }, `"${field}" is not a digit 0-9`);
+        throw new TraceParseError(
+          { file, line, field: `digit ${position}` },
+          `"${field}" is not a digit 0-9`,
+        );
       }
       values.push(field.charCodeAt(0) - 48);
     });
@@ -91,7 +98,10 @@ export async function predictCommand(flags: PredictFlags): Promise<string> {
   if (choice !== 'default' && !BACKENDS.includes(choice as BackendChoice)) {
     throw usageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${choice}"`);
   }
-  const source = await readModelSource(flags.model, flags.device === undefined ? {} : { device: flags.device });
+  const source = await readModelSource(
+    flags.model,
+    flags.device === undefined ? {} : { device: flags.device },
+  );
   const backend: BackendChoice =
     choice === 'default' ? (source.kind === 'linnos-header' ? 'exact' : 'auto') : (choice as BackendChoice);
   const model = source.kind === 'linnos-header' && backend === 'exact' ? source.integer : source.dense;

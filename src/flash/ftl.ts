@@ -311,8 +311,13 @@ export class FlashTranslation {
     const blockIndex = g * this.#blocks + victim;
     const first = blockIndex * perLine;
     const last = first + perLine;
-    // Per-page timing detail is only needed with several LUNs per group or several page types.
-    const detailed = this.timed && (units > 1 || this.#pageTypes > 1);
+    const timed = this.timed;
+    // Per-copy accounting is needed with several LUNs per group; durations only with several page types.
+    const perUnit = timed && units > 1;
+    const typed = timed && this.#pageTypes > 1;
+    const unitMask = this.#pow2 ? units - 1 : -1;
+    const reads = this.#gcReads;
+    const programs = this.#gcPrograms;
     let left = this.blockValid[blockIndex]!;
     const copies = left;
     let dst = 0;
@@ -329,7 +334,15 @@ export class FlashTranslation {
       }
       p2l[dst] = lpn;
       l2p[lpn] = dst;
-      if (detailed) this.#noteCopy(src, dst);
+      if (perUnit) {
+        const su = unitMask >= 0 ? src & unitMask : src % units;
+        const du = unitMask >= 0 ? dst & unitMask : dst % units;
+        reads[su]!++;
+        programs[du]!++;
+        if (typed) this.#noteCopyTimes(src, su, dst, du);
+      } else if (typed) {
+        this.#noteCopyTimes(src, 0, dst, 0);
+      }
       dst++;
       left--;
     }
@@ -341,46 +354,45 @@ export class FlashTranslation {
     this.freeStack[g * this.#blocks + this.freeCount[g]!] = victim;
     this.freeCount[g]!++;
     this.#tally.erases += units;
-    if (!this.timed) return;
+    if (!timed) return;
     const timeline = this.#timeline;
-    if (!detailed) {
-      // One LUN, one page type: `copies` copybacks of identical duration.
-      const lun = g;
-      if (copies > 0) timeline.append(lun, queue, KIND_GC, this.#readUs[0]! + this.#programUs[0]!, copies, now);
-      timeline.append(lun, queue, KIND_ERASE, this.#eraseUs, 1, now);
+    const transfer = this.#transferUs;
+    const readUs0 = this.#readUs[0]!;
+    const programUs0 = this.#programUs[0]!;
+    if (units === 1) {
+      // Copyback: the data never leaves the die.
+      if (copies > 0) {
+        const unit = typed ? (this.#gcReadUs[0]! + this.#gcProgramUs[0]!) / copies : readUs0 + programUs0;
+        timeline.append(g, queue, KIND_GC, unit, copies, now);
+      }
+      this.#gcReadUs[0] = 0;
+      this.#gcProgramUs[0] = 0;
+      timeline.append(g, queue, KIND_ERASE, this.#eraseUs, 1, now);
       return;
     }
-    const transfer = this.#transferUs;
     for (let u = 0; u < units; u++) {
       const lun = g * units + u;
-      const reads = this.#gcReads[u]!;
-      const programs = this.#gcPrograms[u]!;
-      if (units === 1) {
-        // Copyback: the data never leaves the die.
-        if (reads > 0) {
-          timeline.append(lun, queue, KIND_GC, (this.#gcReadUs[u]! + this.#gcProgramUs[u]!) / reads, reads, now);
-        }
-      } else {
-        if (reads > 0) timeline.append(lun, queue, KIND_GC, this.#gcReadUs[u]! / reads + transfer, reads, now);
-        if (programs > 0) {
-          timeline.append(lun, queue, KIND_GC, this.#gcProgramUs[u]! / programs + transfer, programs, now);
-        }
+      const r = reads[u]!;
+      const p = programs[u]!;
+      if (r > 0) {
+        const unit = (typed ? this.#gcReadUs[u]! / r : readUs0) + transfer;
+        timeline.append(lun, queue, KIND_GC, unit, r, now);
       }
-      this.#gcReads[u] = 0;
+      if (p > 0) {
+        const unit = (typed ? this.#gcProgramUs[u]! / p : programUs0) + transfer;
+        timeline.append(lun, queue, KIND_GC, unit, p, now);
+      }
+      reads[u] = 0;
+      programs[u] = 0;
       this.#gcReadUs[u] = 0;
-      this.#gcPrograms[u] = 0;
       this.#gcProgramUs[u] = 0;
       timeline.append(lun, queue, KIND_ERASE, this.#eraseUs, 1, now);
     }
   }
 
-  /** Account one GC copy's read (on the source LUN) and program (on the destination LUN). */
-  #noteCopy(src: number, dst: number): void {
-    const srcUnit = src % this.#units;
-    const dstUnit = dst % this.#units;
-    this.#gcReads[srcUnit]!++;
-    this.#gcReadUs[srcUnit] = this.#gcReadUs[srcUnit]! + this.#readUs[this.pageTypeOf(src)]!;
-    this.#gcPrograms[dstUnit]!++;
-    this.#gcProgramUs[dstUnit] = this.#gcProgramUs[dstUnit]! + this.#programUs[this.pageTypeOf(dst)]!;
+  /** Add one GC copy's read time (on source unit su) and program time (on destination unit du). */
+  #noteCopyTimes(src: number, su: number, dst: number, du: number): void {
+    this.#gcReadUs[su] = this.#gcReadUs[su]! + this.#readUs[this.pageTypeOf(src)]!;
+    this.#gcProgramUs[du] = this.#gcProgramUs[du]! + this.#programUs[this.pageTypeOf(dst)]!;
   }
 }

@@ -26,6 +26,8 @@
  * module-level constants into index arithmetic.
  */
 
+import { LakeError } from '../errors.js';
+
 /** Op kinds; the numbers index slowCauses in types.ts ('none','read','program','erase','gc','flush'). */
 export const KIND_NONE = 0;
 export const KIND_READ = 1;
@@ -89,6 +91,8 @@ export class LunTimelines {
   /** Per LUN and kind: total duration queued in Q1 (for read attribution without read priority). */
   readonly #sum1: Float64Array;
 
+  /** Latest time seen: state is only valid going forward (a later call at an earlier time is a bug). */
+  #latest = 0;
   #cap1 = 16;
   #mask1 = 15;
   #q1End: Float64Array;
@@ -134,6 +138,8 @@ export class LunTimelines {
 
   /** Pop entries finished by `now`; if the front is idle, move the op executing at `now` into it. */
   advance(lun: number, now: number): void {
+    if (now < this.#latest) this.#timeWentBack(now);
+    this.#latest = now;
     if (this.#frontEnd[lun]! > now || this.#readsEnd[lun]! > now) return;
     let head = this.#q1Head[lun]!;
     let tail = this.#q1Tail[lun]!;
@@ -200,6 +206,10 @@ export class LunTimelines {
       }
       this.#q2Head[lun] = head;
     }
+  }
+
+  #timeWentBack(now: number): never {
+    throw new LakeError('LAKE_E_INTERNAL', `LUN timeline asked about ${now} us after ${this.#latest} us`);
   }
 
   /**

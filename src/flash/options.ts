@@ -37,7 +37,7 @@ export interface FlashOptions {
   pagesPerBlock?: number;
   /** Flash page and mapping unit in bytes. Default 4096. */
   pageBytes?: number;
-  /** Fraction of raw pages kept back from the exported capacity (0 < op < 0.9). Default 0.15. */
+  /** Fraction of raw pages kept back from the exported capacity (0 < op < 0.9). Default 0.22. */
   overProvisioning?: number;
   /** Per-page channel transfer time in us, added to each page read and program (no channel contention). Default 0 (as FEMU). */
   transferUs?: number;
@@ -51,7 +51,7 @@ export interface FlashOptions {
   gcThreshold?: number;
   /** Foreground (blocking) GC starts below this fraction. Default 0.02. */
   gcForegroundThreshold?: number;
-  /** Default 'lun'. */
+  /** Default 'line' (FEMU; superblocks across all dies, as most drives do). */
   gcUnit?: GcUnit;
   /** Background GC work runs only when the die has nothing else queued (true) or in FIFO order with host work (false). Default true. */
   idleBackgroundGc?: boolean;
@@ -79,16 +79,16 @@ export const flashDefaults = {
   profile: 'femu' as FlashProfileName,
   channels: 8,
   lunsPerChannel: 8,
-  blocksPerLun: 256,
+  blocksPerLun: 64,
   pagesPerBlock: 256,
   pageBytes: 4096,
-  overProvisioning: 0.15,
+  overProvisioning: 0.22,
   transferUs: 0,
   bufferBytes: 4 * 1024 * 1024,
   bufferLatencyUs: 3,
   gcThreshold: 0.05,
   gcForegroundThreshold: 0.02,
-  gcUnit: 'lun' as GcUnit,
+  gcUnit: 'line' as GcUnit,
   idleBackgroundGc: true,
   backgroundBacklogUs: 50_000,
   readPriority: true,

@@ -268,7 +268,7 @@ export class SimulatedSsd implements Device {
       if (buffer.full) at = buffer.waitForSpace(at);
       ftl.invalidate(lpn);
       buffer.insert(lpn);
-      if (buffer.dirtyPages >= buffer.flushPages) this.#flush(at);
+      if (buffer.dirtyPages >= buffer.flushPages) this.#flush(now, at);
     }
     if (at > now) {
       buffer.stallUntil = at;
@@ -279,13 +279,18 @@ export class SimulatedSsd implements Device {
     return { completeUs: at + this.#bufferUs, cause: 'none' };
   }
 
-  /** Send every dirty page to flash at time `at`, striped over the LUNs by the allocator. */
-  #flush(at: number): void {
+  /**
+   * Send every dirty page to flash, striped over the LUNs by the allocator. The programs are queued now
+   * even when a stalled write admitted the last pages at a later time `admittedAt`: LUN timelines only
+   * ever move forward with the device's clock (a LUN that happens to be idle may so start a program
+   * slightly before its data arrived); the batch's buffer space frees no earlier than `admittedAt`.
+   */
+  #flush(now: number, admittedAt: number): void {
     const buffer = this.#buffer;
     const ftl = this.#ftl;
-    let release = at;
+    let release = admittedAt;
     for (let seq = buffer.flushedSeq; seq < buffer.nextSeq; seq++) {
-      const end = ftl.program(buffer.lpnAt(seq), at, KIND_FLUSH);
+      const end = ftl.program(buffer.lpnAt(seq), now, KIND_FLUSH);
       if (end > release) release = end;
     }
     buffer.closeBatch(release);

@@ -1,6 +1,6 @@
 export { benchInference } from './bench.js';
 export { createPredictor } from './create.js';
-export { ExactPredictor, truncatingDivide } from './js/exact.js';
+export { ExactPredictor } from './js/exact.js';
 export { FloatPredictor } from './js/float.js';
 export { planInt16 } from './wasm/int16-plan.js';
 export { BATCH_CAPACITY, WasmInt16Predictor } from './wasm/int16-predictor.js';

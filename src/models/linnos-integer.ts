@@ -40,9 +40,10 @@ export const OUTPUT_SCALE = 1_000_000;
 /** The largest value the first layer's inputs may take (decimal digits). */
 export const MAX_DIGIT = 9;
 
-/** C's lround: half away from zero. */
+/** C's lround: half away from zero; never -0 (integers have none). */
 export function roundHalfAwayFromZero(value: number): number {
-  return value < 0 ? -Math.round(-value) : Math.round(value);
+  const rounded = value < 0 ? -Math.round(-value) : Math.round(value);
+  return rounded === 0 ? 0 : rounded;
 }
 
 export function biasScale(layerIndex: number): number {

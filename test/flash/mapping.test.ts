@@ -37,9 +37,9 @@ describe('page mapping', () => {
   });
 
   for (const variant of [
-    { name: 'buffered, per-LUN GC', options: {} },
+    { name: 'buffered, line GC', options: {} },
     { name: 'write-through', options: { bufferBytes: 0 } },
-    { name: 'line GC', options: { gcUnit: 'line' as const } },
+    { name: 'per-LUN GC', options: { gcUnit: 'lun' as const } },
     { name: 'MLC, no read priority', options: { profile: 'mlc' as const, readPriority: false } },
     { name: 'TLC, suspension, FIFO background GC', options: { profile: 'tlc' as const, suspension: true, idleBackgroundGc: false } },
     { name: 'non-power-of-two geometry', options: { channels: 3, lunsPerChannel: 1, blocksPerLun: 12, pagesPerBlock: 10, overProvisioning: 0.4 } },

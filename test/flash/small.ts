@@ -2,13 +2,18 @@
 import { createFlashDevice, type FlashOptions, type SimulatedSsd } from '../../src/flash/index.js';
 import { Random } from '../../src/random.js';
 
-/** 4 LUNs x 16 blocks x 16 pages x 4 KiB = 4 MiB raw; 25% over-provisioning leaves 4 spare blocks per LUN. */
+/**
+ * 4 LUNs x 32 blocks x 16 pages x 4 KiB = 8 MiB raw; 25% over-provisioning leaves 8 spare blocks per
+ * LUN: background GC below 4 free blocks, foreground below 2.
+ */
 export const smallGeometry: FlashOptions = {
   channels: 2,
   lunsPerChannel: 2,
-  blocksPerLun: 16,
+  blocksPerLun: 32,
   pagesPerBlock: 16,
   overProvisioning: 0.25,
+  gcThreshold: 0.1,
+  gcForegroundThreshold: 0.02,
   bufferBytes: 16 * 4096,
   precondition: false,
 };

@@ -89,7 +89,10 @@ export class ExactPredictor implements Predictor {
         for (let i = 0; i < inputs; i++) sum += input[i]! * weights[row + i]!;
         if (l === last) output[o] = sum;
         else if (sum <= 0) output[o] = 0;
-        else output[o] = l === 0 ? sum : truncatingDivide(sum, HIDDEN_RESCALE);
+        // C's integer division: the operand is non-negative, so it truncates like floor. For integers
+        // 0 <= a < 2^53 and d >= 1, a/d lies at least 1/d below the next integer while half an ulp of a/d is
+        // below (a/d) * 2^-53 < 1/d, so the rounded quotient never reaches it and floor is exact.
+        else output[o] = l === 0 ? sum : Math.floor(sum / HIDDEN_RESCALE);
       }
       input = output;
     }
@@ -97,11 +100,3 @@ export class ExactPredictor implements Predictor {
   }
 }
 
-/**
- * C's integer division of a non-negative integer below 2^53 by a positive integer. The double quotient can
- * round up to the next integer when it is just below it, so the floor is corrected with an exact product.
- */
-export function truncatingDivide(dividend: number, divisor: number): number {
-  const quotient = Math.floor(dividend / divisor);
-  return quotient * divisor > dividend ? quotient - 1 : quotient;
-}

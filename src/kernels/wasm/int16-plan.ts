@@ -159,6 +159,8 @@ function rowScaleLimit(
   let sum = Math.abs(layer.bias[j]!);
   let slack = 0.5;
   for (let k = 0; k < layer.inputs; k++) {
+    // A unit that is always 0 (bound 0) takes no weight, so its scale must not limit the others'.
+    if (inBounds[k] === 0) continue;
     const w = Math.abs(layer.weights[j * layer.inputs + k]!) / inScales[k]!;
     maxWeight = Math.max(maxWeight, w);
     sum += inBounds[k]! * w;
@@ -185,7 +187,7 @@ function quantizeRow(
   let absoluteSum = Math.abs(bias);
   let highest = bias;
   for (let k = 0; k < layer.inputs; k++) {
-    const q = roundHalfAwayFromZero((layer.weights[j * layer.inputs + k]! * scale) / inScales[k]!);
+    const q = inBounds[k] === 0 ? 0 : roundHalfAwayFromZero((layer.weights[j * layer.inputs + k]! * scale) / inScales[k]!);
     weights[row * width + k] = q;
     absoluteSum += inBounds[k]! * Math.abs(q);
     if (q > 0) highest += inBounds[k]! * q;

@@ -1,0 +1,289 @@
+import { LakeError } from '../../errors.js';
+import { type KernelSetSpec, kernelSetById } from '../backends/kernel-sets.js';
+import { decodeModelImage } from '../backends/model-image.js';
+import type { BackendDevice, DeviceInfo, DeviceModule } from '../backends/types.js';
+import type { ShmArena } from '../shm/arena.js';
+import type { CommandIo } from './channel.js';
+import { Api, apiName, LAUNCH_FIXED_ARGS, MAX_KERNEL_ARGS } from './protocol.js';
+
+/** How the executor reaches its host: lakeD beats and can hang or die; lakeLib's inline path cannot. */
+export interface ExecutorHost {
+  /** Called before every kernel block and every sleep slice: lakeD's heartbeat. */
+  beat(): void;
+  /** An injected hang (Api.debugHang). */
+  hang(): void;
+  /** An injected crash (Api.debugCrash). */
+  crash(): void;
+}
+
+interface Region {
+  readonly ptr: number;
+  readonly bytes: number;
+  readonly context: number;
+}
+
+interface LoadedModule {
+  readonly context: number;
+  readonly spec: KernelSetSpec;
+  readonly module: DeviceModule;
+}
+
+interface BoundFunction {
+  readonly module: number;
+  readonly index: number;
+}
+
+const MAX_GRID = 65_535;
+const SLEEP_SLICE_MS = 5;
+
+/**
+ * Runs commands against the backends: the body of lakeD, and of lakeLib's inline path (the same code, so
+ * that work finished inline after lakeD dies gives the same bytes). Ids (contexts, modules, functions,
+ * streams) are chosen by lakeLib, so that it can replay its state into a fresh executor. Every bad argument
+ * is a LakeError; the caller turns it into a status (lakeD) or throws it (inline).
+ */
+export class CommandExecutor {
+  readonly #arena: ShmArena;
+  readonly #devices: readonly BackendDevice[];
+  readonly #host: ExecutorHost;
+  readonly #contexts = new Map<number, number>();
+  /** Device memory regions by start, and the starts sorted for lookups of an inner pointer. */
+  readonly #regions = new Map<number, Region>();
+  #starts: number[] = [];
+  readonly #modules = new Map<number, LoadedModule>();
+  readonly #functions = new Map<number, BoundFunction>();
+  readonly #streams = new Map<number, number>();
+
+  constructor(arena: ShmArena, devices: readonly BackendDevice[], host: ExecutorHost) {
+    this.#arena = arena;
+    this.#devices = devices;
+    this.#host = host;
+  }
+
+  execute(io: CommandIo): void {
+    const a = io.args;
+    switch (io.api) {
+      case Api.noop:
+      case Api.contextSynchronize:
+      case Api.streamSynchronize:
+        // lakeD serves in order: by the time one of these runs, everything before it has.
+        return;
+      case Api.deviceCount:
+        io.result[0] = this.#devices.length;
+        return;
+      case Api.deviceGet:
+        io.writeText(JSON.stringify(this.deviceInfo(a[0]!)));
+        return;
+      case Api.contextCreate:
+        return this.#contextCreate(a[0]!, a[1]!);
+      case Api.contextDestroy:
+        return this.#contextDestroy(a[0]!);
+      case Api.moduleLoad:
+        return this.#moduleLoad(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!);
+      case Api.moduleUnload:
+        return this.#moduleUnload(a[0]!);
+      case Api.moduleGetFunction:
+        io.result[0] = this.#getFunction(a[0]!, a[1]!, io.readText());
+        return;
+      case Api.launch:
+        return this.#launch(a);
+      case Api.memAlloc:
+        return this.#memAlloc(a[0]!, a[1]!, a[2]!);
+      case Api.memFree:
+        return this.#memFree(a[0]!);
+      case Api.memcpyHtoD:
+      case Api.memcpyHtoDAsync:
+        return this.#copy('to-device', a[0]!, a[1]!, a[2]!);
+      case Api.memcpyDtoH:
+      case Api.memcpyDtoHAsync:
+        return this.#copy('from-device', a[0]!, a[1]!, a[2]!);
+      case Api.streamCreate:
+        this.#context(a[0]!);
+        if (this.#streams.has(a[1]!)) throw usage(`stream ${a[1]} exists`);
+        this.#streams.set(a[1]!, a[0]!);
+        return;
+      case Api.streamDestroy:
+        if (!this.#streams.delete(a[0]!)) throw usage(`stream ${a[0]} does not exist`);
+        return;
+      case Api.debugSleep:
+        return this.#sleep(a[0]!);
+      case Api.debugHang:
+        return this.#host.hang();
+      case Api.debugCrash:
+        return this.#host.crash();
+      default:
+        throw new LakeError('LAKE_E_USAGE', `unknown command ${apiName(io.api)}`);
+    }
+  }
+
+  deviceInfo(index: number): DeviceInfo {
+    const device = this.#devices[index];
+    if (device === undefined) throw usage(`device ${index} does not exist (${this.#devices.length} devices)`);
+    return {
+      index,
+      name: device.name,
+      backend: device.backend,
+      kind: device.kind,
+      capabilities: [...device.capabilities],
+    };
+  }
+
+  /** Unloads every module (a backend may hold native resources). */
+  close(): void {
+    for (const loaded of this.#modules.values()) loaded.module.unload();
+    this.#modules.clear();
+    for (const device of this.#devices) device.close();
+  }
+
+  #context(id: number): BackendDevice {
+    const device = this.#contexts.get(id);
+    if (device === undefined) throw usage(`context ${id} does not exist`);
+    return this.#devices[device]!;
+  }
+
+  #contextCreate(id: number, device: number): void {
+    if (this.#devices[device] === undefined) throw usage(`device ${device} does not exist (${this.#devices.length} devices)`);
+    if (this.#contexts.has(id)) throw usage(`context ${id} exists`);
+    this.#contexts.set(id, device);
+  }
+
+  #contextDestroy(id: number): void {
+    const device = this.#context(id);
+    for (const [moduleId, loaded] of this.#modules) if (loaded.context === id) this.#moduleUnload(moduleId);
+    for (const region of [...this.#regions.values()]) {
+      if (region.context === id) {
+        device.releaseMemory(region.ptr);
+        this.#regions.delete(region.ptr);
+      }
+    }
+    this.#starts = [...this.#regions.keys()].sort((x, y) => x - y);
+    for (const [stream, context] of this.#streams) if (context === id) this.#streams.delete(stream);
+    this.#contexts.delete(id);
+  }
+
+  #moduleLoad(context: number, id: number, kernelSetId: number, imagePtr: number, imageBytes: number): void {
+    const device = this.#context(context);
+    if (this.#modules.has(id)) throw usage(`module ${id} exists`);
+    const spec = kernelSetById(kernelSetId);
+    if (!this.#arena.inHeap(imagePtr, imageBytes)) throw usage(`module image [${imagePtr}, +${imageBytes}) is outside lakeShm`);
+    const model = decodeModelImage(this.#arena.bytes(imagePtr, imageBytes), `module ${id} image`);
+    this.#modules.set(id, { context, spec, module: device.loadModule(spec.name, model) });
+  }
+
+  #moduleUnload(id: number): void {
+    const loaded = this.#modules.get(id);
+    if (loaded === undefined) throw usage(`module ${id} is not loaded`);
+    loaded.module.unload();
+    this.#modules.delete(id);
+    for (const [fn, bound] of this.#functions) if (bound.module === id) this.#functions.delete(fn);
+  }
+
+  #getFunction(moduleId: number, fn: number, name: string): number {
+    const loaded = this.#modules.get(moduleId);
+    if (loaded === undefined) throw usage(`module ${moduleId} is not loaded`);
+    const index = loaded.spec.functions.findIndex((f) => f.name === name);
+    if (index < 0) {
+      const have = loaded.spec.functions.map((f) => f.name).join(', ');
+      throw usage(`module ${moduleId} (${loaded.spec.name}) has no function '${name}' (has ${have})`);
+    }
+    if (this.#functions.has(fn)) throw usage(`function ${fn} exists`);
+    this.#functions.set(fn, { module: moduleId, index });
+    return index;
+  }
+
+  #launch(a: Float64Array): void {
+    const bound = this.#functions.get(a[0]!);
+    if (bound === undefined) throw usage(`launch: function ${a[0]} does not exist`);
+    const loaded = this.#modules.get(bound.module)!;
+    const spec = loaded.spec.functions[bound.index]!;
+    const blocks = a[1]! * a[2]! * a[3]!;
+    for (let d = 1; d <= 3; d++) {
+      if (!Number.isSafeInteger(a[d]!) || a[d]! < 1 || a[d]! > MAX_GRID) {
+        throw usage(`launch ${spec.name}: grid dimension ${d - 1} is ${a[d]}, not in [1, ${MAX_GRID}]`);
+      }
+    }
+    const argc = a[4]!;
+    if (argc !== spec.params.length || argc > MAX_KERNEL_ARGS) {
+      throw usage(`launch ${spec.name}: ${argc} arguments for ${spec.params.length} parameters`);
+    }
+    const args = a.subarray(LAUNCH_FIXED_ARGS, LAUNCH_FIXED_ARGS + argc);
+    for (const range of loaded.module.ranges(bound.index, args)) {
+      this.#checkDevice(range.ptr, range.bytes, `launch ${loaded.spec.name}.${spec.name}: ${range.param}`);
+    }
+    for (let block = 0; block < blocks; block++) {
+      this.#host.beat();
+      loaded.module.runBlock(bound.index, args, block, blocks);
+    }
+  }
+
+  #memAlloc(context: number, ptr: number, bytes: number): void {
+    const device = this.#context(context);
+    if (!this.#arena.inHeap(ptr, bytes) || bytes <= 0) throw usage(`memAlloc: [${ptr}, +${bytes}) is not a lakeShm region`);
+    const overlapping = this.#regionAt(ptr) ?? this.#starts.find((start) => start > ptr && start < ptr + bytes);
+    if (overlapping !== undefined) throw usage(`memAlloc: [${ptr}, +${bytes}) overlaps device memory`);
+    device.adoptMemory(ptr, bytes);
+    this.#regions.set(ptr, { ptr, bytes, context });
+    this.#starts = [...this.#regions.keys()].sort((x, y) => x - y);
+  }
+
+  #memFree(ptr: number): void {
+    const region = this.#regions.get(ptr);
+    if (region === undefined) throw usage(`memFree: ${ptr} is not device memory`);
+    this.#context(region.context).releaseMemory(ptr);
+    this.#regions.delete(ptr);
+    this.#starts = [...this.#regions.keys()].sort((x, y) => x - y);
+  }
+
+  #copy(direction: 'to-device' | 'from-device', destination: number, source: number, bytes: number): void {
+    const name = direction === 'to-device' ? 'memcpyHtoD' : 'memcpyDtoH';
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw usage(`${name}: byte count ${bytes}`);
+    const devicePtr = direction === 'to-device' ? destination : source;
+    const hostPtr = direction === 'to-device' ? source : destination;
+    const region = this.#checkDevice(devicePtr, bytes, `${name}: device side`);
+    if (!this.#arena.inHeap(hostPtr, bytes)) throw usage(`${name}: host side [${hostPtr}, +${bytes}) is outside lakeShm`);
+    const device = this.#context(region.context);
+    if (direction === 'to-device') device.copyToDevice(devicePtr, hostPtr, bytes);
+    else device.copyFromDevice(hostPtr, devicePtr, bytes);
+  }
+
+  /** The region holding all of [ptr, ptr + bytes), or a LakeError naming `what`. */
+  #checkDevice(ptr: number, bytes: number, what: string): Region {
+    const region = this.#regionAt(ptr);
+    if (region === undefined || !Number.isSafeInteger(bytes) || ptr + bytes > region.ptr + region.bytes) {
+      throw usage(`${what}: [${ptr}, +${bytes}) is not inside device memory`);
+    }
+    return region;
+  }
+
+  #regionAt(ptr: number): Region | undefined {
+    const starts = this.#starts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid]! <= ptr) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    if (found < 0) return undefined;
+    const region = this.#regions.get(starts[found]!)!;
+    return ptr < region.ptr + region.bytes ? region : undefined;
+  }
+
+  #sleep(ms: number): void {
+    const wait = new Int32Array(new SharedArrayBuffer(4));
+    const end = performance.now() + ms;
+    for (let left = ms; left > 0; left = end - performance.now()) {
+      this.#host.beat();
+      Atomics.wait(wait, 0, 0, Math.min(left, SLEEP_SLICE_MS));
+    }
+  }
+}
+
+function usage(message: string): LakeError {
+  return new LakeError('LAKE_E_USAGE', message);
+}

@@ -1,0 +1,22 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the lake CLI from source (as `lake ...`) in a child process. */
+export function runLake(args: readonly string[], timeoutMs = 120_000): CliResult {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
