@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { type BenchResult, type BenchSuite, benchEnvironment, sampleCount } from '../bench/harness.js';
 import { benchSimulator, replayMemoryChild } from '../bench/simulator.js';
+import { benchInference } from '../kernels/bench.js';
 import { trainingBenchSuite } from '../learn/bench.js';
 import { markdownTable } from '../report/table.js';
 
@@ -16,6 +17,7 @@ type SuiteRunner = (samples: number) => Promise<BenchSuite>;
 export const benchSuites: Record<string, SuiteRunner> = {
   simulator: async (samples) => benchSimulator({ samples }),
   memory: async () => benchMemory(),
+  inference: async (samples) => benchInference({ samples }),
   training: async (samples) => trainingBenchSuite(samples),
 };
 

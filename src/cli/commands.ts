@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { registerBench } from './bench.js';
+import { registerConvert } from './convert.js';
 import { registerDemo } from './demo.js';
 import { registerFeatures } from './features.js';
 import { registerLabel } from './label.js';
+import { registerPredict } from './predict.js';
 import { registerSimulate } from './simulate.js';
 import { registerStats } from './stats.js';
 import { registerSynth } from './synth.js';
@@ -19,5 +21,7 @@ export const commands: RegisterCommand[] = [
   registerFeatures,
   registerLabel,
   registerTrain,
+  registerPredict,
+  registerConvert,
   registerBench,
 ];

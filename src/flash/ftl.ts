@@ -67,10 +67,10 @@ export class FlashTranslation {
   readonly #unitShift: number;
   readonly #lineShift: number;
   readonly #groupShift: number;
+  /** Written by prefetch() so that its loads are not optimised away as unused; means nothing. */
+  prefetchSink = 0;
   #cursor = 0;
   #claimed = 0;
-  /** Keeps prefetch loads alive (an unused load could be optimised away). */
-  #prefetchSink = 0;
 
   constructor(config: FlashConfig, timeline: LunTimelines, tally: FlashTally) {
     this.#config = config;
@@ -143,7 +143,7 @@ export class FlashTranslation {
    */
   prefetch(first: number, count: number): void {
     const l2p = this.l2p;
-    const n = count < PREFETCH_PAGES ? count : PREFETCH_PAGES;
+    const n = Math.min(count, PREFETCH_PAGES);
     const wrap = l2p.length;
     let lpn = first;
     let sink = 0;
@@ -151,7 +151,7 @@ export class FlashTranslation {
       if (lpn === wrap) lpn = 0;
       sink ^= l2p[lpn]!;
     }
-    this.#prefetchSink = sink;
+    this.prefetchSink = sink;
   }
 
   /** Drop the flash copy of an LPN (it was overwritten). */
@@ -184,6 +184,57 @@ export class FlashTranslation {
     );
   }
 
+  /**
+   * Program `count` LPNs from `lpns` (their old copies already invalidated) as program(), and return the
+   * latest end. With one GC group (lines) the pages go to consecutive places at the write pointer, so
+   * they are claimed a run at a time; GC, when a claim opened a block, runs after the run is queued.
+   */
+  programAll(lpns: Int32Array, count: number, now: number, kind: number): number {
+    let latest = now;
+    if (this.#groups !== 1 || !this.#pow2) {
+      for (let i = 0; i < count; i++) {
+        const end = this.program(lpns[i]!, now, kind);
+        if (end > latest) latest = end;
+      }
+      return latest;
+    }
+    const l2p = this.l2p;
+    const p2l = this.p2l;
+    const timeline = this.#timeline;
+    const timed = this.timed;
+    const unitMask = this.#units - 1;
+    const oneType = this.#pageTypes === 1;
+    const programUs0 = this.#programUs[0]! + this.#transferUs;
+    let i = 0;
+    while (i < count) {
+      const before = this.freeCount[0]!;
+      const first = this.#claim(0, count - i);
+      if (first < 0) this.#full();
+      const n = this.#claimed;
+      for (let k = 0; k < n; k++) {
+        const lpn = lpns[i + k]!;
+        const ppn = first + k;
+        l2p[lpn] = ppn;
+        p2l[ppn] = lpn;
+        if (!timed) continue;
+        const unitUs = oneType ? programUs0 : this.#programUs[this.pageTypeOf(ppn)]! + this.#transferUs;
+        const end = timeline.append(ppn & unitMask, 1, kind, unitUs, 1, now);
+        if (end > latest) latest = end;
+      }
+      this.#tally.hostPrograms += n;
+      i += n;
+      if (this.freeCount[0]! < before) this.#maybeCollect(0, now);
+    }
+    return latest;
+  }
+
+  #full(): never {
+    throw new LakeError(
+      'LAKE_E_INTERNAL',
+      `flash device ${this.#config.name} is full: garbage collection cannot free a block`,
+    );
+  }
+
   /** Next host page: round-robin over the groups, skipping any that cannot make room. */
   #allocateHost(now: number): number {
     for (let tries = 0; tries < this.#groups; tries++) {
@@ -195,10 +246,7 @@ export class FlashTranslation {
       if (this.freeCount[g]! < before) this.#maybeCollect(g, now);
       return ppn;
     }
-    throw new LakeError(
-      'LAKE_E_INTERNAL',
-      `flash device ${this.#config.name} is full: garbage collection cannot free a block`,
-    );
+    return this.#full();
   }
 
   /**
@@ -256,7 +304,8 @@ export class FlashTranslation {
         this.#tally.gcDeferred++;
       }
     }
-    if (this.timed && this.freeCount[g]! < this.#tally.minFreeBlocks) this.#tally.minFreeBlocks = this.freeCount[g]!;
+    if (this.timed && this.freeCount[g]! < this.#tally.minFreeBlocks)
+      this.#tally.minFreeBlocks = this.freeCount[g]!;
   }
 
   #backgroundBacklog(g: number, now: number): number {

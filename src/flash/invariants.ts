@@ -25,7 +25,8 @@ export function checkFlashInvariants(device: SimulatedSsd): void {
     mapped++;
     if (ppn >= p2l.length) report(`lpn ${lpn} maps to ppn ${ppn} beyond the device`);
     else if (p2l[ppn] !== lpn) report(`lpn ${lpn} maps to ppn ${ppn}, which belongs to lpn ${p2l[ppn]}`);
-    if (buffer.capacity > 0 && buffer.isDirty(lpn)) report(`lpn ${lpn} is dirty in the buffer but mapped to ppn ${ppn}`);
+    if (buffer.capacity > 0 && buffer.isDirty(lpn))
+      report(`lpn ${lpn} is dirty in the buffer but mapped to ppn ${ppn}`);
   }
   let valid = 0;
   const pagesPerLine = config.pagesPerBlock * config.unitsPerGroup;
@@ -39,7 +40,8 @@ export function checkFlashInvariants(device: SimulatedSsd): void {
       if (lpn < 0) continue;
       count++;
       if (p >= written) report(`ppn ${ppn} is valid past its block's write pointer ${written}`);
-      if (lpn >= l2p.length || l2p[lpn] !== ppn) report(`ppn ${ppn} holds lpn ${lpn}, which maps to ${l2p[lpn]}`);
+      if (lpn >= l2p.length || l2p[lpn] !== ppn)
+        report(`ppn ${ppn} holds lpn ${lpn}, which maps to ${l2p[lpn]}`);
     }
     valid += count;
     if (ftl.blockValid[block] !== count) {
@@ -58,7 +60,8 @@ export function checkFlashInvariants(device: SimulatedSsd): void {
       const b = ftl.freeStack[g * config.blocksPerLun + i]!;
       if (seen.has(b)) report(`group ${g} lists free block ${b} twice`);
       seen.add(b);
-      if (ftl.blockState[g * config.blocksPerLun + b] !== 0) report(`group ${g} lists block ${b} as free but it is not`);
+      if (ftl.blockState[g * config.blocksPerLun + b] !== 0)
+        report(`group ${g} lists block ${b} as free but it is not`);
     }
     let open = 0;
     let freeState = 0;

@@ -295,7 +295,12 @@ export class LunTimelines {
       const last = lun * this.#cap2 + ((tail - 1) & this.#mask2);
       const lastEnd = this.#q2End[last]! + shift;
       if (lastEnd > start) start = lastEnd;
-      if (!this.peeking && lastEnd === start && this.#q2Kind[last] === kind && this.#q2Unit[last] === unitUs) {
+      if (
+        !this.peeking &&
+        lastEnd === start &&
+        this.#q2Kind[last] === kind &&
+        this.#q2Unit[last] === unitUs
+      ) {
         const end = start + total;
         this.#q2End[last] = end - shift;
         this.#q2Count[last] = this.#q2Count[last]! + count;

@@ -3,17 +3,26 @@
  * user's partial options into a complete, checked configuration with the derived geometry, so the
  * simulator itself never looks at a default or an undefined field.
  *
- * Defaults and why (see also describeFlash):
- * - geometry 8 channels x 8 LUNs x 256 blocks x 256 pages x 4 KiB = 16 GiB raw (FEMU's 8 x 8 layout); the
- *   mapping tables of one device take ~45 MB, so three devices fit easily.
- * - over-provisioning 15% of raw pages (consumer drives 7%, enterprise up to 28%, Intel 750 22%).
- * - write buffer 4 MiB, flushed one stripe (one page per LUN) at a time; 3 us to accept a write or serve a
- *   read from DRAM.
- * - background GC below 5% free blocks (well under the over-provisioning: a threshold above it would keep
- *   GC running forever on nearly-full victims), foreground (blocking) GC below 2%, greedy victims, GC per
- *   LUN (each die collects its own blocks, copies with copyback, erases alone).
- * - read priority on (controllers serve reads ahead of queued programs/GC), suspension off (not all
- *   drives suspend; switch it on to model those that do), background GC waits for idle die time.
+ * Defaults, and why (chosen for realism, not to favour any admission policy):
+ * - Geometry: FEMU's 8 channels x 8 LUNs and 256 pages per block, but 64 blocks per LUN instead of 256:
+ *   4 GiB raw. The mapping tables (~7 MB per device) then stay in the CPU's last-level cache for three
+ *   devices, which roughly halves the time per command; GC bursts have FEMU's length (they scale with the
+ *   pages per block, not with the number of blocks).
+ * - Over-provisioning 22% of raw pages (Intel 750, REFERENCE.md; consumer drives 7%, enterprise up to
+ *   28%). Under uniformly random overwrites this gives a write amplification of ~3.
+ * - Write buffer 4 MiB, flushed one stripe (one page per LUN) at a time; 3 us to accept a write or to
+ *   serve a read from DRAM.
+ * - GC over lines (FEMU; also what drives with superblocks do): background GC below 5% free lines (well
+ *   under the over-provisioning — a threshold above it keeps GC running forever on nearly-full victims,
+ *   the FEMU 25% default does that here), foreground (blocking) GC below 2%, greedy victims. Line GC
+ *   makes a device busy as a whole for tens of milliseconds at a time, then idle: the device-level
+ *   busy periods that LinnOS exploits. gcUnit 'lun' (per-die GC) spreads the same work evenly instead.
+ * - Read priority on (controllers serve reads ahead of queued programs and GC work); background GC runs
+ *   at idle priority (after host programs), deferred while 50 ms of it are still queued on a die (then
+ *   foreground GC takes over at its floor). Suspension off: not every drive suspends, and with it on the
+ *   read tail nearly vanishes; switch it on to model drives that do.
+ * - FEMU exactly: { readPriority: false, idleBackgroundGc: false } — everything FIFO per LUN. Under the
+ *   Azure-like load this saturates (a line GC puts ~40 ms of work ahead of every read), as in FEMU.
  */
 import { usageError } from '../errors.js';
 import { type FlashProfile, type FlashProfileName, flashProfileNames, flashProfiles } from './profiles.js';
@@ -189,13 +198,19 @@ export function resolveFlashConfig(options: FlashOptions = {}): FlashConfig {
   const blocksPerLun = positiveInteger('blocksPerLun', options.blocksPerLun ?? d.blocksPerLun, 1 << 20);
   const pagesPerBlock = positiveInteger('pagesPerBlock', options.pagesPerBlock ?? d.pagesPerBlock, 1 << 16);
   const pageBytes = positiveInteger('pageBytes', options.pageBytes ?? d.pageBytes, 1 << 24);
-  if (pageBytes % 512 !== 0) throw usageError(`options.pageBytes must be a multiple of 512 (got ${pageBytes})`);
+  if (pageBytes % 512 !== 0)
+    throw usageError(`options.pageBytes must be a multiple of 512 (got ${pageBytes})`);
   const luns = channels * lunsPerChannel;
   const physicalPages = luns * blocksPerLun * pagesPerBlock;
   if (physicalPages > 0x7fffffff) {
     throw usageError(`geometry has ${physicalPages} pages; at most 2^31-1 are supported`);
   }
-  const overProvisioning = fraction('overProvisioning', options.overProvisioning ?? d.overProvisioning, 0, 0.9);
+  const overProvisioning = fraction(
+    'overProvisioning',
+    options.overProvisioning ?? d.overProvisioning,
+    0,
+    0.9,
+  );
   const gcUnit = options.gcUnit ?? d.gcUnit;
   if (gcUnit !== 'lun' && gcUnit !== 'line') {
     throw usageError(`options.gcUnit must be 'lun' or 'line' (got ${String(gcUnit)})`);
@@ -240,7 +255,9 @@ export function resolveFlashConfig(options: FlashOptions = {}): FlashConfig {
   const readPriority = options.readPriority ?? d.readPriority;
   const suspension = options.suspension ?? d.suspension;
   if (suspension && !readPriority) {
-    throw usageError('options.suspension needs options.readPriority (a read can only suspend the op it waits on)');
+    throw usageError(
+      'options.suspension needs options.readPriority (a read can only suspend the op it waits on)',
+    );
   }
   const precondition = options.precondition ?? d.precondition;
   if (precondition !== false) {

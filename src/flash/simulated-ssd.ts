@@ -2,11 +2,19 @@
  * A deterministic flash SSD after FEMU's black-box model (see options.ts for the defaults and why, ftl.ts
  * for mapping and GC, lun-timeline.ts for how LUN time is shared, write-buffer.ts for the DRAM buffer).
  *
- * submit() is the only method that changes what the device will do: it maps the command onto pages,
- * computes when each page completes from the LUNs' queued work, and queues the work the command causes.
- * peekRead() computes the same answer as a read submitted now, then puts every touched LUN back as it was
- * (it may drop queue entries that had already ended by nowUs, which changes no later answer).
- * Each call returns a fresh small result object; nothing else is allocated per call.
+ * submit() is the only method that changes what the device will do: it maps the command onto pages
+ * (offsets modulo the capacity), computes when each page completes from the LUNs' queued work, and
+ * queues the work the command causes; the command completes with its last page. peekRead() computes the
+ * same answer as a read submitted now, then puts every touched LUN back as it was (it may drop queue
+ * entries that had already ended by nowUs, which changes no later answer). Each call returns a fresh
+ * small result object; nothing else is allocated per call.
+ *
+ * A read's cause is what its slowest page waited behind longest:
+ * - 'flush': programs of host data written back from the DRAM buffer;
+ * - 'program': programs of host data written through (bufferBytes 0);
+ * - 'gc': GC copies (their reads and programs); 'erase': block erases;
+ * - 'read': other reads queued ahead on the same LUN; 'none': no wait.
+ * A write's cause is 'flush' when it waited for buffer space (a write stall), else 'none'.
  */
 import { usageError } from '../errors.js';
 import { Random } from '../random.js';
@@ -42,6 +50,8 @@ export class SimulatedSsd implements Device {
   readonly #bufferUs: number;
   readonly #slowUs: number;
   #lastNow = 0;
+  /** LPNs of the flush being written. */
+  readonly #flushLpns: Int32Array;
   /** Waits of the slowest page of the read being computed. */
   readonly #cmdWait = new Float64Array(KIND_COUNT);
   /** Peek bookkeeping: LUNs touched and their saved state. */
@@ -62,6 +72,7 @@ export class SimulatedSsd implements Device {
     this.#timeline = new LunTimelines(config);
     this.#ftl = new FlashTranslation(config, this.#timeline, this.#tally);
     this.#buffer = new WriteBuffer(config.bufferPages, config.flushPages);
+    this.#flushLpns = new Int32Array(Math.max(1, config.flushPages));
     this.#touchedMark = new Int32Array(config.luns);
     this.#touched = new Int32Array(config.luns);
     this.#saved = new Float64Array(config.luns * LUN_SAVE_SLOTS);
@@ -75,7 +86,7 @@ export class SimulatedSsd implements Device {
     this.#lastNow = nowUs;
     const off = this.#wrap(offset);
     const first = Math.floor(off / this.#pageBytes);
-    let count = Math.floor((off + (size > 1 ? size : 1) - 1) / this.#pageBytes) - first + 1;
+    let count = Math.floor((off + Math.max(size, 1) - 1) / this.#pageBytes) - first + 1;
     if (count > this.#logicalPages) count = this.#logicalPages;
     if (read) {
       const completeUs = this.#read(first, count, nowUs, true);
@@ -88,7 +99,7 @@ export class SimulatedSsd implements Device {
     if (!(nowUs >= this.#lastNow)) this.#badTime(nowUs);
     const off = this.#wrap(offset);
     const first = Math.floor(off / this.#pageBytes);
-    let count = Math.floor((off + (size > 1 ? size : 1) - 1) / this.#pageBytes) - first + 1;
+    let count = Math.floor((off + Math.max(size, 1) - 1) / this.#pageBytes) - first + 1;
     if (count > this.#logicalPages) count = this.#logicalPages;
     return this.#read(first, count, nowUs, false);
   }
@@ -123,7 +134,8 @@ export class SimulatedSsd implements Device {
   #wrap(offset: number): number {
     const cap = this.capacityBytes;
     if (offset >= 0 && offset < cap) return offset;
-    if (!Number.isFinite(offset)) throw usageError(`${this.name}: offset must be a finite number (got ${offset})`);
+    if (!Number.isFinite(offset))
+      throw usageError(`${this.name}: offset must be a finite number (got ${offset})`);
     const r = offset % cap;
     return r < 0 ? r + cap : r;
   }
@@ -255,7 +267,7 @@ export class SimulatedSsd implements Device {
     }
     const buffer = this.#buffer;
     buffer.releaseUpTo(now);
-    let at = buffer.stallUntil > now ? buffer.stallUntil : now;
+    let at = Math.max(buffer.stallUntil, now);
     let lpn = first;
     for (let i = 0; i < count; i++, lpn++) {
       if (lpn === this.#logicalPages) lpn = 0;
@@ -287,37 +299,51 @@ export class SimulatedSsd implements Device {
    */
   #flush(now: number, admittedAt: number): void {
     const buffer = this.#buffer;
-    const ftl = this.#ftl;
-    let release = admittedAt;
-    for (let seq = buffer.flushedSeq; seq < buffer.nextSeq; seq++) {
-      const end = ftl.program(buffer.lpnAt(seq), now, KIND_FLUSH);
-      if (end > release) release = end;
-    }
-    buffer.closeBatch(release);
+    const count = buffer.copyDirty(this.#flushLpns);
+    const end = this.#ftl.programAll(this.#flushLpns, count, now, KIND_FLUSH);
+    buffer.closeBatch(Math.max(end, admittedAt));
     this.#tally.flushes++;
   }
 
   /**
    * Age the device without timing: write `fill` of the logical pages in order, then `overwrites` x the
    * logical pages as random single-page overwrites of the filled range (GC runs as needed), then zero
-   * the counters. Leaves every GC unit at its background-GC threshold, so GC is active from the start.
+   * the counters. After a full fill and some overwrites every GC unit sits at its background-GC
+   * threshold with blocks of mixed valid and invalid pages, so GC is active from the first writes.
    */
   #precondition(fill: number, overwrites: number, seed: number): void {
     const ftl = this.#ftl;
     const filled = Math.round(fill * this.#logicalPages);
+    const chunk = new Int32Array(256);
     ftl.timed = false;
     try {
-      for (let lpn = 0; lpn < filled; lpn++) {
-        ftl.invalidate(lpn);
-        ftl.program(lpn, 0, KIND_PROGRAM);
+      for (let lpn = 0; lpn < filled; lpn += chunk.length) {
+        const n = Math.min(chunk.length, filled - lpn);
+        for (let i = 0; i < n; i++) chunk[i] = lpn + i;
+        ftl.programAll(chunk, n, 0, KIND_PROGRAM);
       }
-      const range = filled > 0 ? filled : this.#logicalPages;
       const random = new Random(seed);
-      const n = Math.round(overwrites * this.#logicalPages);
-      for (let i = 0; i < n; i++) {
-        const lpn = random.int(range);
-        ftl.invalidate(lpn);
-        ftl.program(lpn, 0, KIND_PROGRAM);
+      const total = Math.round(overwrites * this.#logicalPages);
+      if (filled === 0) {
+        // Nothing to overwrite: random first writes, one at a time.
+        for (let i = 0; i < total; i++) {
+          const lpn = random.int(this.#logicalPages);
+          ftl.invalidate(lpn);
+          ftl.program(lpn, 0, KIND_PROGRAM);
+        }
+      }
+      const range = filled;
+      for (let done = 0; filled > 0 && done < total; done += chunk.length) {
+        const n = Math.min(chunk.length, total - done);
+        // Distinct LPNs within a chunk: a repeat would be programmed twice with one invalidation.
+        let k = 0;
+        while (k < n) {
+          const lpn = random.int(range);
+          if (ftl.l2p[lpn]! < 0) continue;
+          ftl.invalidate(lpn);
+          chunk[k++] = lpn;
+        }
+        ftl.programAll(chunk, n, 0, KIND_PROGRAM);
       }
     } finally {
       ftl.timed = true;

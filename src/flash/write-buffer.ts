@@ -55,10 +55,10 @@ export class WriteBuffer {
     // At most one batch per page in the buffer, plus the slot that tells a full ring from an empty one.
     this.#batchEndSeq = new Int32Array(Math.max(1, capacity) + 1);
     this.#batchRelease = new Float64Array(Math.max(1, capacity) + 1);
-    // At least 4 slots per buffered page: live entries fill at most a quarter after a rebuild, and a
-    // rebuild comes when half the slots are used, so probes stay short.
-    let bits = 2;
-    while (1 << bits < 4 * Math.max(1, capacity)) bits++;
+    // At least 8 slots per buffered page: live entries fill at most an eighth after a rebuild, and a
+    // rebuild comes when half the slots are used, so probes stay short and rebuilds rare.
+    let bits = 3;
+    while (1 << bits < 8 * Math.max(1, capacity)) bits++;
     this.#keys = new Int32Array(1 << bits).fill(EMPTY);
     this.#seqs = new Int32Array(1 << bits);
     this.#spareKeys = new Int32Array(1 << bits);
@@ -137,7 +137,7 @@ export class WriteBuffer {
    */
   waitForSpace(at: number): number {
     const release = this.#releaseBatch();
-    return release > at ? release : at;
+    return Math.max(release, at);
   }
 
   /**
@@ -182,9 +182,13 @@ export class WriteBuffer {
     this.#used = used;
   }
 
-  /** LPN of the dirty page with sequence number seq (flushedSeq <= seq < nextSeq). */
-  lpnAt(seq: number): number {
-    return this.#ring[seq & this.#ringMask]!;
+  /** Copy the dirty pages' LPNs, oldest first, into `into`; returns how many. */
+  copyDirty(into: Int32Array): number {
+    const ring = this.#ring;
+    const mask = this.#ringMask;
+    let n = 0;
+    for (let seq = this.flushedSeq; seq < this.nextSeq; seq++) into[n++] = ring[seq & mask]!;
+    return n;
   }
 
   /** All dirty pages were sent to flash; their slots free at releaseUs (kept FIFO with earlier batches). */

@@ -1,6 +1,6 @@
 import { type BenchResult, type BenchSuite, summarise } from '../bench/harness.js';
-import { type LinnosShape, linnosLayerSizes } from '../models/dense.js';
 import type { DenseModel } from '../models/dense.js';
+import { type LinnosShape, linnosLayerSizes } from '../models/dense.js';
 import { Random } from '../random.js';
 import { createPredictor } from './create.js';
 import type { Backend, Predictor } from './types.js';
@@ -77,7 +77,13 @@ export function benchInference(options: InferenceBenchOptions = {}): InferenceBe
 }
 
 /** Runs of ~runMs each after a warm-up of about the same length; ns per prediction of each run. */
-function timeRuns(predictor: Predictor, pool: Uint8Array, batch: number, samples: number, runMs: number): number[] {
+function timeRuns(
+  predictor: Predictor,
+  pool: Uint8Array,
+  batch: number,
+  samples: number,
+  runMs: number,
+): number[] {
   const inputs = predictor.inputs;
   const vectors = pool.length / inputs;
   const views = Array.from({ length: vectors }, (_, v) => pool.subarray(v * inputs, (v + 1) * inputs));

@@ -26,18 +26,32 @@ export function checkVector(x: ArrayLike<number>, inputs: number): void {
   }
 }
 
-export function checkBatch(xs: ArrayLike<number>, n: number, inputs: number, outLength: number, per: number): void {
-  if (!Number.isSafeInteger(n) || n < 0) throw new LakeError('LAKE_E_USAGE', `n must be a non-negative integer, got ${n}`);
+export function checkBatch(
+  xs: ArrayLike<number>,
+  n: number,
+  inputs: number,
+  outLength: number,
+  per: number,
+): void {
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new LakeError('LAKE_E_USAGE', `n must be a non-negative integer, got ${n}`);
   if (xs.length < n * inputs) {
-    throw new LakeError('LAKE_E_USAGE', `a batch of ${n} vectors needs ${n * inputs} values, got ${xs.length}`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `a batch of ${n} vectors needs ${n * inputs} values, got ${xs.length}`,
+    );
   }
   if (outLength < n * per) {
-    throw new LakeError('LAKE_E_USAGE', `the output of a batch of ${n} needs ${n * per} slots, got ${outLength}`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `the output of a batch of ${n} needs ${n * per} slots, got ${outLength}`,
+    );
   }
 }
 
 export function checkScoresOut(out: ArrayLike<number>, outputs: number): void {
-  if (out.length < outputs) throw new LakeError('LAKE_E_USAGE', `scores need ${outputs} slots, got ${out.length}`);
+  if (out.length < outputs)
+    throw new LakeError('LAKE_E_USAGE', `scores need ${outputs} slots, got ${out.length}`);
 }
 
 export function disposedError(backend: Backend): LakeError {

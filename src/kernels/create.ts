@@ -22,10 +22,16 @@ const BACKENDS: readonly string[] = ['js', 'wasm', 'exact', 'auto'];
  * exact as it is and is divided back to floats for js and wasm. 'auto' is wasm where WebAssembly SIMD
  * runs, else js. The returned predictor is ready (a wasm one is initialised); dispose() it when done.
  */
-export function createPredictor(model: DenseModel | LinnosIntegerModel, options: PredictorOptions = {}): Predictor {
+export function createPredictor(
+  model: DenseModel | LinnosIntegerModel,
+  options: PredictorOptions = {},
+): Predictor {
   const choice = options.backend ?? 'auto';
   if (!BACKENDS.includes(choice)) {
-    throw new LakeError('LAKE_E_USAGE', `options.backend must be one of ${BACKENDS.join(', ')}, got ${String(choice)}`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `options.backend must be one of ${BACKENDS.join(', ')}, got ${String(choice)}`,
+    );
   }
   const backend: Backend = choice === 'auto' ? (wasmAvailable() ? 'wasm' : 'js') : choice;
   if (backend === 'exact') {
@@ -36,7 +42,9 @@ export function createPredictor(model: DenseModel | LinnosIntegerModel, options:
   }
   const float = isLinnosIntegerModel(model) ? dequantizeLinnos(validatedInteger(model)) : model;
   checkedFloat(float);
-  return backend === 'js' ? new FloatPredictor(float) : new WasmInt16Predictor(float, options.calibration).init();
+  return backend === 'js'
+    ? new FloatPredictor(float)
+    : new WasmInt16Predictor(float, options.calibration).init();
 }
 
 function checkedFloat(model: DenseModel): DenseModel {
@@ -52,6 +60,9 @@ function validatedInteger(model: LinnosIntegerModel): LinnosIntegerModel {
 
 function checkOutputs(outputs: number): void {
   if (outputs !== 2) {
-    throw new LakeError('LAKE_E_MODEL_FORMAT', `a predictor needs a model with 2 outputs (fast, slow), got ${outputs}`);
+    throw new LakeError(
+      'LAKE_E_MODEL_FORMAT',
+      `a predictor needs a model with 2 outputs (fast, slow), got ${outputs}`,
+    );
   }
 }

@@ -76,7 +76,8 @@ function tokenize(text: string, file: string): Token[] {
     if (ch === '"' || ch === "'") {
       let k = i + 1;
       while (k < text.length && text[k] !== ch && text[k] !== '\n') k += text[k] === '\\' ? 2 : 1;
-      if (text[k] !== ch) throw formatError(file, line, `unterminated ${ch === '"' ? 'string' : 'character'} literal`);
+      if (text[k] !== ch)
+        throw formatError(file, line, `unterminated ${ch === '"' ? 'string' : 'character'} literal`);
       tokens.push({ kind: ch === '"' ? 'string' : 'char', text: text.slice(i + 1, k), line });
       i = k + 1;
       continue;
@@ -174,7 +175,8 @@ function parseDimension(parser: Parser, context: string): number | undefined {
   for (;;) {
     const token = parser.next(context);
     const value = token.kind === 'number' ? integerLiteral(token.text) : undefined;
-    if (value === undefined) parser.fail(token.line, `${context}: dimension '${token.text}' is not an integer`);
+    if (value === undefined)
+      parser.fail(token.line, `${context}: dimension '${token.text}' is not an integer`);
     product *= value;
     if (parser.accept('*')) continue;
     total += product;
@@ -202,14 +204,20 @@ function parseInitializer(parser: Parser, context: string, values: number[]): vo
       const token = parser.next(context);
       const value = token.kind === 'number' ? integerLiteral(token.text) : undefined;
       if (value === undefined) {
-        parser.fail(token.line, `${context}: value ${values.length}: expected an integer, got '${token.text}'`);
+        parser.fail(
+          token.line,
+          `${context}: value ${values.length}: expected an integer, got '${token.text}'`,
+        );
       }
       values.push(sign * value);
     }
     if (parser.accept('}')) return;
     const separator = parser.next(context);
     if (separator.text !== ',') {
-      parser.fail(separator.line, `${context}: value ${values.length}: expected ',' or '}', got '${separator.text}'`);
+      parser.fail(
+        separator.line,
+        `${context}: value ${values.length}: expected ',' or '}', got '${separator.text}'`,
+      );
     }
   }
 }
@@ -233,7 +241,13 @@ export function parseCArrays(text: string, file: string): Map<string, CArray> {
     if (arrays.has(name)) parser.fail(nameToken.line, `${context} is declared twice`);
     const dims: (number | undefined)[] = [parseDimension(parser, context)];
     while (parser.accept('[')) dims.push(parseDimension(parser, context));
-    const array: CArray = { name, type: words.map((w) => w.text).join(' '), dims, values: [], line: nameToken.line };
+    const array: CArray = {
+      name,
+      type: words.map((w) => w.text).join(' '),
+      dims,
+      values: [],
+      line: nameToken.line,
+    };
     const initialised = parser.accept('=');
     if (initialised) {
       const next = parser.peek();
@@ -241,8 +255,15 @@ export function parseCArrays(text: string, file: string): Map<string, CArray> {
       else parseInitializer(parser, context, array.values);
     }
     parser.expect(';', context);
-    const declared = dims.every((d) => d !== undefined) ? dims.reduce<number>((a, d) => a * (d ?? 1), 1) : undefined;
-    if (initialised && declared !== undefined && array.text === undefined && array.values.length !== declared) {
+    const declared = dims.every((d) => d !== undefined)
+      ? dims.reduce<number>((a, d) => a * (d ?? 1), 1)
+      : undefined;
+    if (
+      initialised &&
+      declared !== undefined &&
+      array.text === undefined &&
+      array.values.length !== declared
+    ) {
       parser.fail(
         nameToken.line,
         `${context}: ${array.values.length} values for declared size ${dims.map((d) => `[${d}]`).join('')} = ${declared}`,

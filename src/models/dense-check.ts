@@ -16,11 +16,13 @@ export function checkDenseModel(model: DenseModel, source = 'model'): void {
   if (model.layers.length === 0) fail('has no layers');
   model.layers.forEach((layer, l) => {
     if (!Number.isSafeInteger(layer.inputs) || layer.inputs < 1) fail(`layer ${l}: inputs ${layer.inputs}`);
-    if (!Number.isSafeInteger(layer.outputs) || layer.outputs < 1) fail(`layer ${l}: outputs ${layer.outputs}`);
+    if (!Number.isSafeInteger(layer.outputs) || layer.outputs < 1)
+      fail(`layer ${l}: outputs ${layer.outputs}`);
     if (layer.weights.length !== layer.inputs * layer.outputs) {
       fail(`layer ${l}: ${layer.weights.length} weights for ${layer.outputs}x${layer.inputs}`);
     }
-    if (layer.bias.length !== layer.outputs) fail(`layer ${l}: ${layer.bias.length} biases for ${layer.outputs}`);
+    if (layer.bias.length !== layer.outputs)
+      fail(`layer ${l}: ${layer.bias.length} biases for ${layer.outputs}`);
     const previous = model.layers[l - 1];
     if (previous !== undefined && previous.outputs !== layer.inputs) {
       fail(`layer ${l} takes ${layer.inputs} inputs but layer ${l - 1} gives ${previous.outputs}`);

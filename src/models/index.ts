@@ -1,6 +1,9 @@
+export type { CArray } from './c-arrays.js';
 export { parseCArrays } from './c-arrays.js';
+export type { DenseLayer, DenseModel, LinnosShape } from './dense.js';
 export { linnosLayerSizes } from './dense.js';
 export { checkDenseModel, shapeOf } from './dense-check.js';
+export type { HeaderWriteOptions, LinnosHeader, LinnosHeaderFormat } from './linnos-header.js';
 export {
   formatLinnosHeader,
   parseLinnosHeader,
@@ -8,6 +11,7 @@ export {
   readLinnosHeader,
   writeLinnosHeader,
 } from './linnos-header.js';
+export type { LinnosIntegerLayer, LinnosIntegerModel } from './linnos-integer.js';
 export {
   dequantizeLinnos,
   FIRST_BIAS_SCALE,
@@ -21,6 +25,7 @@ export {
   validateIntegerModel,
   WEIGHT_SCALE,
 } from './linnos-integer.js';
+export type { JsonValue, LoadedModel, ModelMeta, SlotUpdate } from './model-file.js';
 export {
   canonicalJson,
   loadModel,
@@ -31,13 +36,14 @@ export {
   saveModel,
   serializeModel,
 } from './model-file.js';
-export { readModelSource } from './model-source.js';
-export { exportOnnx, ONNX_INPUT_NAME, ONNX_IR_VERSION, ONNX_OPSET, ONNX_OUTPUT_NAME, writeOnnx } from './onnx.js';
-
-export type { CArray } from './c-arrays.js';
-export type { DenseLayer, DenseModel, LinnosShape } from './dense.js';
-export type { HeaderWriteOptions, LinnosHeader, LinnosHeaderFormat } from './linnos-header.js';
-export type { LinnosIntegerLayer, LinnosIntegerModel } from './linnos-integer.js';
-export type { JsonValue, LoadedModel, ModelMeta, SlotUpdate } from './model-file.js';
 export type { ModelSource } from './model-source.js';
+export { readModelSource } from './model-source.js';
 export type { OnnxExportOptions } from './onnx.js';
+export {
+  exportOnnx,
+  ONNX_INPUT_NAME,
+  ONNX_IR_VERSION,
+  ONNX_OPSET,
+  ONNX_OUTPUT_NAME,
+  writeOnnx,
+} from './onnx.js';

@@ -45,13 +45,18 @@ function headerError(file: string, line: number | undefined, message: string): L
 function requireArray(arrays: Map<string, CArray>, name: string, file: string): CArray {
   const array = arrays.get(name);
   if (array === undefined) throw headerError(file, undefined, `array ${name} is missing`);
-  if (array.text !== undefined) throw headerError(file, array.line, `array ${name} is a string, not integers`);
+  if (array.text !== undefined)
+    throw headerError(file, array.line, `array ${name} is a string, not integers`);
   return array;
 }
 
 function requireLength(array: CArray, length: number, file: string, what: string): void {
   if (array.values.length !== length) {
-    throw headerError(file, array.line, `array ${array.name} holds ${array.values.length} values, expected ${length} (${what})`);
+    throw headerError(
+      file,
+      array.line,
+      `array ${array.name} holds ${array.values.length} values, expected ${length} (${what})`,
+    );
   }
 }
 
@@ -69,7 +74,11 @@ function devicesOf(arrays: Map<string, CArray>): string[] {
  * Parses a LinnOS weight header. `device` picks one model when a header holds several; otherwise the one
  * present is taken. Throws LAKE_E_MODEL_FORMAT naming the file, line and array on any problem.
  */
-export function parseLinnosHeader(text: string, file: string, options: { device?: string } = {}): LinnosHeader {
+export function parseLinnosHeader(
+  text: string,
+  file: string,
+  options: { device?: string } = {},
+): LinnosHeader {
   const arrays = parseCArrays(text, file);
   const devices = devicesOf(arrays);
   let header: LinnosHeader;
@@ -105,11 +114,19 @@ function parseWHeader(arrays: Map<string, CArray>, device: string, file: string)
   if (hidden === 0) throw headerError(file, b0.line, `array ${b0.name} is empty`);
   const inputs = w0.values.length / hidden;
   if (!Number.isInteger(inputs) || inputs === 0) {
-    throw headerError(file, w0.line, `array ${w0.name} holds ${w0.values.length} values, not a multiple of ${hidden}`);
+    throw headerError(
+      file,
+      w0.line,
+      `array ${w0.name} holds ${w0.values.length} values, not a multiple of ${hidden}`,
+    );
   }
   requireLength(b1, CLASSES, file, 'one bias per class');
   if (w1.values.length < CLASSES * hidden) {
-    throw headerError(file, w1.line, `array ${w1.name} holds ${w1.values.length} values, expected ${CLASSES * hidden} ([2][${hidden}])`);
+    throw headerError(
+      file,
+      w1.line,
+      `array ${w1.name} holds ${w1.values.length} values, expected ${CLASSES * hidden} ([2][${hidden}])`,
+    );
   }
   const notes: string[] = [];
   const longer = w1.values.length > CLASSES * hidden;
@@ -120,14 +137,23 @@ function parseWHeader(arrays: Map<string, CArray>, device: string, file: string)
         `its elements 0..${CLASSES * hidden - 1} are read as [2][${hidden}]`,
     );
   } else if (longer) {
-    notes.push(`${w1.name} holds ${w1.values.length} values; as the kernel does, only the first ${CLASSES * hidden} are read`);
+    notes.push(
+      `${w1.name} holds ${w1.values.length} values; as the kernel does, only the first ${CLASSES * hidden} are read`,
+    );
   }
   const name = arrays.get(`name_${device}`)?.text;
   return {
     format: 'linnos-w',
     device,
     ...(name === undefined ? {} : { name }),
-    model: twoLayerModel(inputs, hidden, w0.values, b0.values, w1.values.slice(0, CLASSES * hidden), b1.values),
+    model: twoLayerModel(
+      inputs,
+      hidden,
+      w0.values,
+      b0.values,
+      w1.values.slice(0, CLASSES * hidden),
+      b1.values,
+    ),
     artifactBug,
     notes,
   };
@@ -142,7 +168,11 @@ function parseLakeWeights(arrays: Map<string, CArray>, file: string): LinnosHead
   if (hidden === 0) throw headerError(file, b0.line, `array ${b0.name} is empty`);
   const inputs = w0.values.length / hidden;
   if (!Number.isInteger(inputs) || inputs === 0) {
-    throw headerError(file, w0.line, `array ${w0.name} holds ${w0.values.length} values, not a multiple of ${hidden}`);
+    throw headerError(
+      file,
+      w0.line,
+      `array ${w0.name} holds ${w0.values.length} values, not a multiple of ${hidden}`,
+    );
   }
   requireLength(b1, CLASSES, file, 'one bias per class');
   requireLength(w1, CLASSES * hidden, file, `[${hidden}][2], hidden-major`);
@@ -171,12 +201,20 @@ function twoLayerModel(
     kind: 'linnos-integer',
     layers: [
       { inputs, outputs: hidden, weights: Float64Array.from(w0), bias: Float64Array.from(b0) },
-      { inputs: hidden, outputs: CLASSES, weights: Float64Array.from(w1ClassMajor), bias: Float64Array.from(b1) },
+      {
+        inputs: hidden,
+        outputs: CLASSES,
+        weights: Float64Array.from(w1ClassMajor),
+        bias: Float64Array.from(b1),
+      },
     ],
   };
 }
 
-export async function readLinnosHeader(path: string, options: { device?: string } = {}): Promise<LinnosHeader> {
+export async function readLinnosHeader(
+  path: string,
+  options: { device?: string } = {},
+): Promise<LinnosHeader> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -204,7 +242,11 @@ export function parseTestVectors(
   }
   array.values.forEach((value, i) => {
     if (!(value >= 0 && value <= 9)) {
-      throw headerError(file, array.line, `array ${chosen}: row ${Math.floor(i / inputs)}, input ${i % inputs} is ${value}, not a digit`);
+      throw headerError(
+        file,
+        array.line,
+        `array ${chosen}: row ${Math.floor(i / inputs)}, input ${i % inputs} is ${value}, not a digit`,
+      );
     }
   });
   return { vectors: Uint8Array.from(array.values), count, inputs };
@@ -233,13 +275,20 @@ function formatRows(values: Float64Array, perRow: number): string {
  * real layer-1 weights, class-major [2][hidden], declared [2*hidden]: the kernel reads the same elements
  * 0..2*hidden-1 of it, now with the right values. Only 2-layer models with 2 outputs have this format.
  */
-export function formatLinnosHeader(model: DenseModel | LinnosIntegerModel, options: HeaderWriteOptions): string {
+export function formatLinnosHeader(
+  model: DenseModel | LinnosIntegerModel,
+  options: HeaderWriteOptions,
+): string {
   const { device } = options;
   if (!/^\w+$/.test(device)) {
-    throw new LakeError('LAKE_E_USAGE', `a device name for C arrays must hold only letters, digits and _, got "${device}"`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `a device name for C arrays must hold only letters, digits and _, got "${device}"`,
+    );
   }
   const workload = options.workload ?? 'lake';
-  if (/["\\\n*]/.test(workload)) throw new LakeError('LAKE_E_USAGE', `workload name "${workload}" cannot go in a C string`);
+  if (/["\\\n*]/.test(workload))
+    throw new LakeError('LAKE_E_USAGE', `workload name "${workload}" cannot go in a C string`);
   if (options.updatedAt !== undefined && /\*\/|\n/.test(options.updatedAt)) {
     throw new LakeError('LAKE_E_USAGE', `updatedAt "${options.updatedAt}" cannot go in a C comment`);
   }
@@ -252,7 +301,12 @@ export function formatLinnosHeader(model: DenseModel | LinnosIntegerModel, optio
   }
   validateIntegerModel(integer);
   const [first, second] = integer.layers;
-  if (integer.layers.length !== 2 || first === undefined || second === undefined || second.outputs !== CLASSES) {
+  if (
+    integer.layers.length !== 2 ||
+    first === undefined ||
+    second === undefined ||
+    second.outputs !== CLASSES
+  ) {
     throw new LakeError(
       'LAKE_E_MODEL_FORMAT',
       `a LinnOS header holds an inputs-hidden-2 model; this one has widths ${[first?.inputs, ...integer.layers.map((l) => l.outputs)].join('-')}`,
@@ -264,7 +318,9 @@ export function formatLinnosHeader(model: DenseModel | LinnosIntegerModel, optio
     `/* ${workload} */`,
     '',
     '/**',
-    options.updatedAt === undefined ? ' *  written by lake' : ` *  written by lake, updated on ${options.updatedAt}`,
+    options.updatedAt === undefined
+      ? ' *  written by lake'
+      : ` *  written by lake, updated on ${options.updatedAt}`,
     ' *  weight_1_T holds the real layer-1 weights, class-major [2][hidden] (the artifact copied weight_0_T).',
     ' */',
     '',

@@ -111,7 +111,8 @@ export function validateIntegerModel(model: LinnosIntegerModel, source = 'intege
     if (layer.weights.length !== layer.inputs * layer.outputs) {
       fail(`layer ${l}: ${layer.weights.length} weights for ${layer.outputs}x${layer.inputs}`);
     }
-    if (layer.bias.length !== layer.outputs) fail(`layer ${l}: ${layer.bias.length} biases for ${layer.outputs}`);
+    if (layer.bias.length !== layer.outputs)
+      fail(`layer ${l}: ${layer.bias.length} biases for ${layer.outputs}`);
     const previous = model.layers[l - 1];
     if (previous !== undefined && previous.outputs !== layer.inputs) {
       fail(`layer ${l} takes ${layer.inputs} inputs but layer ${l - 1} gives ${previous.outputs}`);

@@ -4,6 +4,7 @@ import { LakeError } from '../errors.js';
 import { writeFileAtomic } from '../report/write.js';
 import type { DenseModel } from './dense.js';
 import { checkDenseModel, shapeOf } from './dense-check.js';
+import { bytesToFloat32, float32ToBytes } from './float32-bytes.js';
 
 /**
  * lake's own model file: one JSON document.
@@ -86,21 +87,17 @@ function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-function encodeFloat32(values: Float32Array): string {
-  const bytes = new Uint8Array(values.length * 4);
-  const view = new DataView(bytes.buffer);
-  values.forEach((value, i) => view.setFloat32(i * 4, value, true));
-  return Buffer.from(bytes).toString('base64');
-}
-
-function decodeFloat32(text: string, count: number, fail: (message: string) => never, what: string): Float32Array {
+function decodeFloat32(
+  text: string,
+  count: number,
+  fail: (message: string) => never,
+  what: string,
+): Float32Array {
   if (typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) fail(`${what} is not base64`);
   const bytes = Buffer.from(text, 'base64');
-  if (bytes.length !== count * 4) fail(`${what} holds ${bytes.length} bytes, expected ${count * 4} (${count} float32)`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const values = new Float32Array(count);
-  for (let i = 0; i < count; i++) values[i] = view.getFloat32(i * 4, true);
-  return values;
+  if (bytes.length !== count * 4)
+    fail(`${what} holds ${bytes.length} bytes, expected ${count * 4} (${count} float32)`);
+  return bytesToFloat32(bytes);
 }
 
 /** The file's text for a model (pretty-printed JSON; the checksum covers the canonical form). */
@@ -118,8 +115,8 @@ export function serializeModel(model: DenseModel, meta: ModelMeta): string {
       inputs: layer.inputs,
       outputs: layer.outputs,
       activation: l < model.layers.length - 1 ? 'relu' : 'linear',
-      weights: encodeFloat32(layer.weights),
-      bias: encodeFloat32(layer.bias),
+      weights: Buffer.from(float32ToBytes(layer.weights)).toString('base64'),
+      bias: Buffer.from(float32ToBytes(layer.bias)).toString('base64'),
     })),
   };
   document.sha256 = sha256Hex(canonicalJson(document));
@@ -139,21 +136,31 @@ export function parseModel(text: string, file: string): LoadedModel {
   try {
     document = JSON.parse(text);
   } catch (cause) {
-    throw new LakeError('LAKE_E_MODEL_FORMAT', `${file}: not a complete JSON document (truncated?): ${(cause as Error).message}`, {
-      cause,
-    });
+    throw new LakeError(
+      'LAKE_E_MODEL_FORMAT',
+      `${file}: not a complete JSON document (truncated?): ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
   }
-  if (!isObject(document) || document['format'] !== MODEL_FORMAT) fail(`not a lake model file (format is not "${MODEL_FORMAT}")`);
+  if (!isObject(document) || document['format'] !== MODEL_FORMAT)
+    fail(`not a lake model file (format is not "${MODEL_FORMAT}")`);
   const doc = document as Record<string, unknown>;
   if (doc['formatVersion'] !== MODEL_FORMAT_VERSION) {
-    fail(`formatVersion ${JSON.stringify(doc['formatVersion'])} is not supported (this lake reads ${MODEL_FORMAT_VERSION})`);
+    fail(
+      `formatVersion ${JSON.stringify(doc['formatVersion'])} is not supported (this lake reads ${MODEL_FORMAT_VERSION})`,
+    );
   }
   const stored = doc['sha256'];
   if (typeof stored !== 'string') fail('sha256 is missing');
   const { sha256: _ignored, ...rest } = doc;
   const actual = sha256Hex(canonicalJson(rest));
   if (actual !== stored) {
-    throw new LakeError('LAKE_E_MODEL_CHECKSUM', `${file}: checksum mismatch (stored ${stored}, content ${actual}): the file is corrupt`);
+    throw new LakeError(
+      'LAKE_E_MODEL_CHECKSUM',
+      `${file}: checksum mismatch (stored ${stored}, content ${actual}): the file is corrupt`,
+    );
   }
   const meta = doc['meta'];
   if (!isObject(meta)) fail('meta is missing');
@@ -167,10 +174,13 @@ export function parseModel(text: string, file: string): LoadedModel {
     layers: (layers as unknown[]).map((layer, l) => {
       if (!isObject(layer)) fail(`layers[${l}] is not an object`);
       const { inputs, outputs, activation, weights, bias } = layer as Record<string, unknown>;
-      if (!Number.isSafeInteger(inputs) || (inputs as number) < 1) fail(`layers[${l}].inputs must be a positive integer`);
-      if (!Number.isSafeInteger(outputs) || (outputs as number) < 1) fail(`layers[${l}].outputs must be a positive integer`);
+      if (!Number.isSafeInteger(inputs) || (inputs as number) < 1)
+        fail(`layers[${l}].inputs must be a positive integer`);
+      if (!Number.isSafeInteger(outputs) || (outputs as number) < 1)
+        fail(`layers[${l}].outputs must be a positive integer`);
       const expected = l < (layers as unknown[]).length - 1 ? 'relu' : 'linear';
-      if (activation !== expected) fail(`layers[${l}].activation is ${JSON.stringify(activation)}, expected "${expected}"`);
+      if (activation !== expected)
+        fail(`layers[${l}].activation is ${JSON.stringify(activation)}, expected "${expected}"`);
       const i = inputs as number;
       const o = outputs as number;
       return {
@@ -182,8 +192,14 @@ export function parseModel(text: string, file: string): LoadedModel {
     }),
   };
   checkDenseModel(model, file);
-  if (m['shape'] !== shapeOf(model)) fail(`meta.shape is ${String(m['shape'])} but the layers are ${shapeOf(model)}`);
-  return { model, meta: meta as unknown as ModelMeta & { shape: string }, sha256: stored as string, path: file };
+  if (m['shape'] !== shapeOf(model))
+    fail(`meta.shape is ${String(m['shape'])} but the layers are ${shapeOf(model)}`);
+  return {
+    model,
+    meta: meta as unknown as ModelMeta & { shape: string },
+    sha256: stored as string,
+    path: file,
+  };
 }
 
 /** Writes the model file atomically (temporary file in the same folder, then rename). */
@@ -214,7 +230,10 @@ export class ModelSlot {
   #version = 0;
   #onSwap: ((model: LoadedModel, version: number) => void) | undefined;
 
-  constructor(initial?: LoadedModel, options: { onSwap?: (model: LoadedModel, version: number) => void } = {}) {
+  constructor(
+    initial?: LoadedModel,
+    options: { onSwap?: (model: LoadedModel, version: number) => void } = {},
+  ) {
     this.#current = initial;
     if (initial !== undefined) this.#version = 1;
     this.#onSwap = options.onSwap;
@@ -236,7 +255,10 @@ export class ModelSlot {
       loaded = await loadModel(path);
     } catch (error) {
       if (error instanceof LakeError) return { ok: false, error };
-      return { ok: false, error: new LakeError('LAKE_E_INTERNAL', `${path}: ${String(error)}`, { cause: error }) };
+      return {
+        ok: false,
+        error: new LakeError('LAKE_E_INTERNAL', `${path}: ${String(error)}`, { cause: error }),
+      };
     }
     this.#current = loaded;
     this.#version++;

@@ -1,8 +1,8 @@
 import { extname } from 'node:path';
 import { LakeError } from '../errors.js';
 import type { DenseModel } from './dense.js';
-import { type LinnosIntegerModel, dequantizeLinnos } from './linnos-integer.js';
 import { type LinnosHeader, readLinnosHeader } from './linnos-header.js';
+import { dequantizeLinnos, type LinnosIntegerModel } from './linnos-integer.js';
 import { type LoadedModel, loadModel } from './model-file.js';
 
 /**
@@ -12,7 +12,13 @@ import { type LoadedModel, loadModel } from './model-file.js';
  */
 export type ModelSource =
   | { kind: 'lake-model'; path: string; dense: DenseModel; file: LoadedModel }
-  | { kind: 'linnos-header'; path: string; dense: DenseModel; integer: LinnosIntegerModel; header: LinnosHeader };
+  | {
+      kind: 'linnos-header';
+      path: string;
+      dense: DenseModel;
+      integer: LinnosIntegerModel;
+      header: LinnosHeader;
+    };
 
 export async function readModelSource(path: string, options: { device?: string } = {}): Promise<ModelSource> {
   const extension = extname(path).toLowerCase();
@@ -22,7 +28,13 @@ export async function readModelSource(path: string, options: { device?: string }
   }
   if (extension === '.h') {
     const header = await readLinnosHeader(path, options);
-    return { kind: 'linnos-header', path, dense: dequantizeLinnos(header.model), integer: header.model, header };
+    return {
+      kind: 'linnos-header',
+      path,
+      dense: dequantizeLinnos(header.model),
+      integer: header.model,
+      header,
+    };
   }
   throw new LakeError(
     'LAKE_E_USAGE',

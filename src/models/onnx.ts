@@ -2,6 +2,7 @@ import onnxProto, { type onnx as OnnxTypes } from 'onnx-proto';
 import { writeFileAtomic } from '../report/write.js';
 import type { DenseModel } from './dense.js';
 import { checkDenseModel } from './dense-check.js';
+import { float32ToBytes } from './float32-bytes.js';
 
 const { onnx } = onnxProto;
 
@@ -27,13 +28,6 @@ export interface OnnxExportOptions {
   metadata?: Record<string, string>;
 }
 
-function float32Bytes(values: Float32Array): Uint8Array {
-  const bytes = new Uint8Array(values.length * 4);
-  const view = new DataView(bytes.buffer);
-  values.forEach((value, i) => view.setFloat32(i * 4, value, true));
-  return bytes;
-}
-
 function tensorType(dims: (number | string)[]): OnnxTypes.ITypeProto {
   return {
     tensorType: {
@@ -57,9 +51,14 @@ export function exportOnnx(model: DenseModel, options: OnnxExportOptions = {}): 
         name: weight,
         dataType: onnx.TensorProto.DataType.FLOAT,
         dims: [layer.outputs, layer.inputs],
-        rawData: float32Bytes(layer.weights),
+        rawData: float32ToBytes(layer.weights),
       },
-      { name: bias, dataType: onnx.TensorProto.DataType.FLOAT, dims: [layer.outputs], rawData: float32Bytes(layer.bias) },
+      {
+        name: bias,
+        dataType: onnx.TensorProto.DataType.FLOAT,
+        dims: [layer.outputs],
+        rawData: float32ToBytes(layer.bias),
+      },
     );
     const gemmOut = last ? ONNX_OUTPUT_NAME : `layer${l}.gemm`;
     nodes.push({
@@ -97,6 +96,10 @@ export function exportOnnx(model: DenseModel, options: OnnxExportOptions = {}): 
 }
 
 /** Writes exportOnnx's bytes atomically. */
-export async function writeOnnx(path: string, model: DenseModel, options: OnnxExportOptions = {}): Promise<void> {
+export async function writeOnnx(
+  path: string,
+  model: DenseModel,
+  options: OnnxExportOptions = {},
+): Promise<void> {
   await writeFileAtomic(path, exportOnnx(model, options));
 }

@@ -25,7 +25,11 @@ after(async () => {
 async function lake(...args: string[]): Promise<string> {
   let printed = '';
   const program = new Command().exitOverride();
-  registerConvert(program, { write: (text) => void (printed += text) });
+  registerConvert(program, {
+    write: (text) => {
+      printed += text;
+    },
+  });
   await program.parseAsync(['node', 'lake', 'convert', ...args]);
   return printed;
 }
@@ -65,11 +69,19 @@ test('header -> model file -> header round-trips, with metadata; --created-at ma
 test('model file -> ONNX and -> header (device from the file name, the flag or the model)', async () => {
   const json = join(dir, 'trained.json');
   const model = randomModel(2, [31, 256, 2]);
-  await saveModel(json, model, { kind: 'linnos', featureSchema: 'linnos-digits-31', createdAt: '2026-01-01T00:00:00Z', device: 'nvme1' });
+  await saveModel(json, model, {
+    kind: 'linnos',
+    featureSchema: 'linnos-digits-31',
+    createdAt: '2026-01-01T00:00:00Z',
+    device: 'nvme1',
+  });
   const onnxPath = join(dir, 'trained.onnx');
   await lake(json, onnxPath);
   const proto = onnxProto.onnx.ModelProto.decode(await readFile(onnxPath));
-  assert.deepEqual(proto.graph!.node.map((n) => n.opType), ['Gemm', 'Relu', 'Gemm']);
+  assert.deepEqual(
+    (proto.graph?.node ?? []).map((n) => n.opType),
+    ['Gemm', 'Relu', 'Gemm'],
+  );
   await lake(json, join(dir, 'from-model.h'));
   assert.equal((await readLinnosHeader(join(dir, 'from-model.h'))).device, 'nvme1');
   await lake(json, join(dir, 'other.h'), '--device', 'sdz');
@@ -79,11 +91,21 @@ test('model file -> ONNX and -> header (device from the file name, the flag or t
 test('refusals', async () => {
   const usage = (pattern: RegExp) => (error: unknown) =>
     error instanceof LakeError && error.code === 'LAKE_E_USAGE' && pattern.test(error.message);
-  await assert.rejects(lake(join(fixtures, 'w_sde.h'), join(dir, 'x.txt')), usage(/cannot write "\.txt" files/));
+  await assert.rejects(
+    lake(join(fixtures, 'w_sde.h'), join(dir, 'x.txt')),
+    usage(/cannot write "\.txt" files/),
+  );
   await assert.rejects(lake(join(dir, 'model.onnx'), join(dir, 'x.json')), usage(/export only/));
   await assert.rejects(lake(join(fixtures, 'weights.h'), join(dir, 'plain.h')), usage(/no device name/));
-  await assert.rejects(lake(join(fixtures, 'w_sde.h'), join(dir, 'y.json'), '--created-at', 'yesterday'), usage(/ISO 8601/));
+  await assert.rejects(
+    lake(join(fixtures, 'w_sde.h'), join(dir, 'y.json'), '--created-at', 'yesterday'),
+    usage(/ISO 8601/),
+  );
   const nn1 = join(dir, 'nn1.json');
-  await saveModel(nn1, randomModel(1, [31, 16, 16, 2]), { kind: 'linnos', featureSchema: 'linnos-digits-31', createdAt: '2026-01-01T00:00:00Z' });
+  await saveModel(nn1, randomModel(1, [31, 16, 16, 2]), {
+    kind: 'linnos',
+    featureSchema: 'linnos-digits-31',
+    createdAt: '2026-01-01T00:00:00Z',
+  });
   await assert.rejects(lake(nn1, join(dir, 'w_a.h')), /a LinnOS header holds an inputs-hidden-2 model/);
 });

@@ -28,7 +28,8 @@ describe('garbage collection', () => {
       const op = ops[i]!;
       device.submit(op.read, op.offset, op.size, op.atUs);
       // After every command each LUN has at least the floor, minus the block a write may just have opened.
-      for (const free of freeBlocks(device)) assert.ok(free >= config.gcForegroundFreeBlocks - 1, `free ${free}`);
+      for (const free of freeBlocks(device))
+        assert.ok(free >= config.gcForegroundFreeBlocks - 1, `free ${free}`);
     }
     const counters = device.counters();
     assert.ok(counters.gcRunsBackground > 0, 'background GC ran');
@@ -54,7 +55,10 @@ describe('garbage collection', () => {
     run(device, randomOps(device, 3000, 8, 0, 100));
     const counters = device.counters();
     assert.ok(counters.writeAmplification > 1.2, `WA ${counters.writeAmplification}`);
-    assert.equal(counters.writeAmplification, (counters.hostPagesProgrammed + counters.gcPagesProgrammed) / counters.hostPagesProgrammed);
+    assert.equal(
+      counters.writeAmplification,
+      (counters.hostPagesProgrammed + counters.gcPagesProgrammed) / counters.hostPagesProgrammed,
+    );
   });
 
   test('line GC erases a whole line, on every LUN at once', () => {

@@ -41,8 +41,14 @@ describe('page mapping', () => {
     { name: 'write-through', options: { bufferBytes: 0 } },
     { name: 'per-LUN GC', options: { gcUnit: 'lun' as const } },
     { name: 'MLC, no read priority', options: { profile: 'mlc' as const, readPriority: false } },
-    { name: 'TLC, suspension, FIFO background GC', options: { profile: 'tlc' as const, suspension: true, idleBackgroundGc: false } },
-    { name: 'non-power-of-two geometry', options: { channels: 3, lunsPerChannel: 1, blocksPerLun: 12, pagesPerBlock: 10, overProvisioning: 0.4 } },
+    {
+      name: 'TLC, suspension, FIFO background GC',
+      options: { profile: 'tlc' as const, suspension: true, idleBackgroundGc: false },
+    },
+    {
+      name: 'non-power-of-two geometry',
+      options: { channels: 3, lunsPerChannel: 1, blocksPerLun: 12, pagesPerBlock: 10, overProvisioning: 0.4 },
+    },
   ]) {
     test(`mapping stays consistent through many random writes and GC (${variant.name})`, () => {
       const device = smallDevice(variant.options);

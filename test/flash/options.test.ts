@@ -16,7 +16,10 @@ describe('flash options', () => {
     assert.equal(config.pageBytes, 4096);
     assert.equal(config.capacityBytes, config.logicalPages * 4096);
     assert.ok(config.logicalPages < config.physicalPages);
-    assert.ok(config.gcFreeBlocks / config.blocksPerLun < config.overProvisioning, 'background GC stays below OP');
+    assert.ok(
+      config.gcFreeBlocks / config.blocksPerLun < config.overProvisioning,
+      'background GC stays below OP',
+    );
     assert.equal(config.flushPages, config.luns);
   });
 
@@ -29,21 +32,31 @@ describe('flash options', () => {
     ['thresholds the wrong way round', { gcThreshold: 0.02, gcForegroundThreshold: 0.05 }, /must not exceed/],
     ['a buffer smaller than a page', { bufferBytes: 100 }, /bufferBytes/],
     ['a bad precondition', { precondition: { fill: 2, randomOverwrites: 0 } }, /precondition.fill/],
-    ['a profile with mismatched tables', { profile: { name: 'x', readUs: [1, 2], programUs: [3], eraseUs: 4 } }, /same/],
+    [
+      'a profile with mismatched tables',
+      { profile: { name: 'x', readUs: [1, 2], programUs: [3], eraseUs: 4 } },
+      /same/,
+    ],
   ] as const) {
     test(`rejects ${name} with a usage error`, () => {
-      assert.throws(() => createFlashDevice({ precondition: false, ...options }), (error: unknown) => {
-        assert.ok(error instanceof Error);
-        assert.equal((error as { code?: string }).code, 'LAKE_E_USAGE');
-        assert.match(error.message, message);
-        return true;
-      });
+      assert.throws(
+        () => createFlashDevice({ precondition: false, ...options }),
+        (error: unknown) => {
+          assert.ok(error instanceof Error);
+          assert.equal((error as { code?: string }).code, 'LAKE_E_USAGE');
+          assert.match(error.message, message);
+          return true;
+        },
+      );
     });
   }
 
   test('describeFlash prints geometry, timing and GC policy', () => {
     const text = describeFlash({ profile: 'mlc', suspension: true });
-    assert.match(text, /mlc flash, 8 ch x 8 LUN x 64 blocks x 256 pages x 4 KiB = 4 GiB raw, 3.1 GiB exported/);
+    assert.match(
+      text,
+      /mlc flash, 8 ch x 8 LUN x 64 blocks x 256 pages x 4 KiB = 4 GiB raw, 3.1 GiB exported/,
+    );
     assert.match(text, /read 48\/64 us, program 850\/2300 us, erase 3000 us/);
     assert.match(text, /GC: per line/);
     assert.match(text, /suspension on \(30 us/);

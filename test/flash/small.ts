@@ -30,7 +30,13 @@ export interface Op {
 }
 
 /** Random 4 KiB-aligned I/Os of 1-4 pages over the device, `gapUs` apart on average. */
-export function randomOps(device: SimulatedSsd, count: number, seed: number, readShare = 0.3, gapUs = 100): Op[] {
+export function randomOps(
+  device: SimulatedSsd,
+  count: number,
+  seed: number,
+  readShare = 0.3,
+  gapUs = 100,
+): Op[] {
   const random = new Random(seed);
   const pages = device.capacityBytes / 4096;
   const ops: Op[] = [];

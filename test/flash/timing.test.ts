@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createFlashDevice, type FlashOptions, flashProfiles, type SimulatedSsd } from '../../src/flash/index.js';
+import {
+  createFlashDevice,
+  type FlashOptions,
+  flashProfiles,
+  type SimulatedSsd,
+} from '../../src/flash/index.js';
 import { Random } from '../../src/random.js';
 import { randomOps, run, smallDevice } from './small.js';
 
@@ -44,7 +49,11 @@ describe('read timing', () => {
   test('a read on an idle LUN takes the nominal read time', () => {
     const femu = createFlashDevice({ ...oneLun, precondition: { fill: 1, randomOverwrites: 0 } });
     assert.deepEqual(femu.submit(true, 3 * 4096, 4096, 1000), { completeUs: 1040, cause: 'none' });
-    const mlc = createFlashDevice({ ...oneLun, profile: 'mlc', precondition: { fill: 1, randomOverwrites: 0 } });
+    const mlc = createFlashDevice({
+      ...oneLun,
+      profile: 'mlc',
+      precondition: { fill: 1, randomOverwrites: 0 },
+    });
     // Consecutive LPNs were written to consecutive pages: a lower page, then an upper page.
     const lower = mlc.submit(true, 0, 4096, 1000);
     const upper = mlc.submit(true, 4096, 4096, 10_000);
@@ -88,7 +97,12 @@ describe('read timing', () => {
 
   test('suspension lets a read interrupt an erase in progress', () => {
     const plain = createFlashDevice({ ...oneLun, suspension: false });
-    const suspending = createFlashDevice({ ...oneLun, suspension: true, suspendLatencyUs: 30, maxSuspendsPerOp: 1 });
+    const suspending = createFlashDevice({
+      ...oneLun,
+      suspension: true,
+      suspendLatencyUs: 30,
+      maxSuspendsPerOp: 1,
+    });
     const at = writeUntilErase(plain);
     assert.equal(writeUntilErase(suspending), at);
     // Find a moment when the erase is running: a read would then wait most of 2 ms.

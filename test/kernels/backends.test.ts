@@ -59,7 +59,12 @@ for (const backend of BACKENDS) {
       const model: DenseModel = {
         layers: [
           { inputs: 31, outputs: 8, weights: new Float32Array(248).fill(0.25), bias: new Float32Array(8) },
-          { inputs: 8, outputs: 2, weights: new Float32Array(16).fill(0.5), bias: Float32Array.from([0.125, 0.125]) },
+          {
+            inputs: 8,
+            outputs: 2,
+            weights: new Float32Array(16).fill(0.5),
+            bias: Float32Array.from([0.125, 0.125]),
+          },
         ],
       };
       const predictor = createPredictor(model, { backend });
@@ -74,7 +79,9 @@ for (const backend of BACKENDS) {
       const predictor = createPredictor(firstDigitModel(1), { backend });
       const n = 300;
       const bytes = uniformDigits(4, n);
-      const single = Uint8Array.from({ length: n }, (_, v) => predictor.predict(bytes.subarray(v * 31, (v + 1) * 31)));
+      const single = Uint8Array.from({ length: n }, (_, v) =>
+        predictor.predict(bytes.subarray(v * 31, (v + 1) * 31)),
+      );
       for (const xs of [bytes, Int32Array.from(bytes), Float32Array.from(bytes), Array.from(bytes)]) {
         const out = new Uint8Array(n);
         predictor.predictBatch(xs, n, out);
@@ -101,7 +108,9 @@ for (const backend of BACKENDS) {
         assert.throws(
           () => predictor.predict(bad),
           (error: unknown) =>
-            error instanceof LakeError && error.code === 'LAKE_E_USAGE' && error.message.includes(`input ${position}`),
+            error instanceof LakeError &&
+            error.code === 'LAKE_E_USAGE' &&
+            error.message.includes(`input ${position}`),
         );
       }
       const tooBig = Uint8Array.from(good);
@@ -116,7 +125,10 @@ for (const backend of BACKENDS) {
     test('wrong lengths are refused', () => {
       const predictor = createPredictor(firstDigitModel(0), { backend });
       assert.throws(() => predictor.predict(new Uint8Array(30)), /must hold 31 values, got 30/);
-      assert.throws(() => predictor.predictBatch(new Uint8Array(31), 2, new Uint8Array(2)), /needs 62 values/);
+      assert.throws(
+        () => predictor.predictBatch(new Uint8Array(31), 2, new Uint8Array(2)),
+        /needs 62 values/,
+      );
       assert.throws(() => predictor.predictBatch(new Uint8Array(62), 2, new Uint8Array(1)), /needs 2 slots/);
       assert.throws(() => predictor.scores(new Uint8Array(31), new Float64Array(1)), /scores need 2 slots/);
       predictor.dispose();
@@ -135,7 +147,10 @@ for (const backend of BACKENDS) {
         () => predictor.predictBatch(x, 1, new Uint8Array(1)),
         () => predictor.scoresBatch(x, 1, new Float64Array(2)),
       ]) {
-        assert.throws(call, (error: unknown) => error instanceof LakeError && /used after dispose/.test(error.message));
+        assert.throws(
+          call,
+          (error: unknown) => error instanceof LakeError && /used after dispose/.test(error.message),
+        );
       }
     });
 

@@ -54,7 +54,9 @@ for (const [shapeName, sizes, vectors, wasmAgreement, wasmTolerance] of shapes) 
         const exact = createPredictor(model, { backend: 'exact' });
         const jsScores = new Float64Array(2 * n);
         js.scoresBatch(xs, n, jsScores);
-        const reference = Uint8Array.from({ length: n }, (_, v) => (jsScores[2 * v + 1]! > jsScores[2 * v]! ? 1 : 0));
+        const reference = Uint8Array.from({ length: n }, (_, v) =>
+          jsScores[2 * v + 1]! > jsScores[2 * v]! ? 1 : 0,
+        );
         assert.deepEqual(decisions(js, xs.subarray(0, 100 * 31)), reference.subarray(0, 100));
         const slow = reference.reduce((sum, d) => sum + d, 0);
         assert.ok(slow > n * 0.2 && slow < n * 0.8, `both classes present: ${slow} of ${n} slow`);
@@ -110,7 +112,8 @@ describe('exact backend equals a BigInt port of the C integer path', () => {
     test(sizes.join('-'), () => {
       const xs = realisticDigits(21, 120);
       const model = randomModel(sizes.length, [...sizes], xs);
-      for (const layer of model.layers) for (let i = 0; i < layer.weights.length; i++) layer.weights[i]! *= scale;
+      for (const layer of model.layers)
+        for (let i = 0; i < layer.weights.length; i++) layer.weights[i]! *= scale;
       const exact = createPredictor(model, { backend: 'exact' });
       const raw = new Float64Array(2);
       for (let v = 0; v < 120; v++) {

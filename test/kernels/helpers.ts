@@ -93,7 +93,10 @@ export function temp1Digits(): Uint8Array {
   const text = readFileSync(new URL('../../../shared/fixtures/linnos/temp1', import.meta.url), 'utf8');
   const out: number[] = [];
   for (const line of text.split('\n')) {
-    const fields = line.trim().split(/[\s,]+/).filter((field) => field !== '');
+    const fields = line
+      .trim()
+      .split(/[\s,]+/)
+      .filter((field) => field !== '');
     if (fields.length < 9) continue;
     const values = fields.map(Number);
     for (let k = 0; k < 5; k++) pushDigits(out, values[k]!, 3);

@@ -12,7 +12,9 @@ function extremeVectors(model: DenseModel): Uint8Array[] {
   const vectors: Uint8Array[] = [];
   for (let j = 0; j < outputs; j++) {
     for (const sign of [1, -1]) {
-      vectors.push(Uint8Array.from({ length: inputs }, (_, i) => (sign * weights[j * inputs + i]! > 0 ? 9 : 0)));
+      vectors.push(
+        Uint8Array.from({ length: inputs }, (_, i) => (sign * weights[j * inputs + i]! > 0 ? 9 : 0)),
+      );
     }
   }
   return vectors;
@@ -49,7 +51,10 @@ test('layer 0: every unit sum for every digit vector fits int16 (checked at the 
     js.scores(x, a);
     wasm.scores(x, b);
     const scale = 1 + Math.abs(a[0]!) + Math.abs(a[1]!);
-    assert.ok(Math.abs(a[0]! - b[0]!) / scale < 1e-2 && Math.abs(a[1]! - b[1]!) / scale < 1e-2, `${[...a]} vs ${[...b]}`);
+    assert.ok(
+      Math.abs(a[0]! - b[0]!) / scale < 1e-2 && Math.abs(a[1]! - b[1]!) / scale < 1e-2,
+      `${[...a]} vs ${[...b]}`,
+    );
   }
   js.dispose();
   wasm.dispose();
@@ -60,7 +65,10 @@ test('layer 0: every unit sum for every digit vector fits int16 (checked at the 
  * layer 0 in exact integers (then checked to lie in int16), later layers with int32 accumulators, the
  * arithmetic shift, saturation to int16 and ReLU.
  */
-function emulate(plan: Int16Plan, x: Uint8Array): { outputs: number[]; largestSum: number; largestLayer0: number } {
+function emulate(
+  plan: Int16Plan,
+  x: Uint8Array,
+): { outputs: number[]; largestSum: number; largestLayer0: number } {
   let largestSum = 0;
   let largestLayer0 = 0;
   let h: number[] = [];
@@ -108,7 +116,10 @@ test('the kernel computes exactly the planned integer arithmetic, and no sum lea
     const model = randomModel(sizes.length + 7, sizes);
     const plan = planInt16(model);
     const wasm = createPredictor(model, { backend: 'wasm' });
-    const vectors = [...extremeVectors(model).slice(0, 64), ...Array.from({ length: 30 }, () => uniformDigits(random.int(1000), 1))];
+    const vectors = [
+      ...extremeVectors(model).slice(0, 64),
+      ...Array.from({ length: 30 }, () => uniformDigits(random.int(1000), 1)),
+    ];
     const raw = new Float64Array(2);
     for (const x of vectors) {
       const expected = emulate(plan, x);
@@ -131,15 +142,22 @@ test('adversarial inputs: all-nine and all-zero vectors and random extremes agre
     const model = randomModel(sizes.length + 40, sizes);
     const wasm = createPredictor(model, { backend: 'wasm' });
     const vectors = [new Uint8Array(31).fill(9), new Uint8Array(31)];
-    for (let v = 0; v < 50; v++) vectors.push(Uint8Array.from({ length: 31 }, () => (random.next() < 0.5 ? 0 : 9)));
+    for (let v = 0; v < 50; v++)
+      vectors.push(Uint8Array.from({ length: 31 }, () => (random.next() < 0.5 ? 0 : 9)));
     const scores = new Float64Array(2);
     for (const x of vectors) {
       const expected = floatForward(model, x);
       wasm.scores(x, scores);
       const scale = 1 + Math.abs(expected[0]!) + Math.abs(expected[1]!);
       // Saturation may clip hidden units beyond 4x the calibrated range: a bounded, not a wrapped, error.
-      assert.ok(Math.abs(scores[0]! - expected[0]!) / scale < 0.05, `${sizes}: ${scores[0]} vs ${expected[0]}`);
-      assert.ok(Math.abs(scores[1]! - expected[1]!) / scale < 0.05, `${sizes}: ${scores[1]} vs ${expected[1]}`);
+      assert.ok(
+        Math.abs(scores[0]! - expected[0]!) / scale < 0.05,
+        `${sizes}: ${scores[0]} vs ${expected[0]}`,
+      );
+      assert.ok(
+        Math.abs(scores[1]! - expected[1]!) / scale < 0.05,
+        `${sizes}: ${scores[1]} vs ${expected[1]}`,
+      );
     }
     wasm.dispose();
   }

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LakeError } from '../../src/errors.js';
 import { createPredictor } from '../../src/kernels/create.js';
+import type { BackendChoice } from '../../src/kernels/types.js';
 import { WasmInt16Predictor } from '../../src/kernels/wasm/int16-predictor.js';
 import { wasmAvailable } from '../../src/kernels/wasm/module.js';
-import type { BackendChoice } from '../../src/kernels/types.js';
 import { randomModel, uniformDigits } from './helpers.js';
 
 const model = randomModel(5, [31, 64, 2]);
@@ -22,7 +22,8 @@ test('wasm predictor used before init: a clear error, then it works after init()
   assert.equal(predictor.initialized, false);
   assert.throws(
     () => predictor.predict(x),
-    (error: unknown) => error instanceof LakeError && error.code === 'LAKE_E_USAGE' && /before init\(\)/.test(error.message),
+    (error: unknown) =>
+      error instanceof LakeError && error.code === 'LAKE_E_USAGE' && /before init\(\)/.test(error.message),
   );
   assert.throws(() => predictor.predictBatch(x, 1, new Uint8Array(1)), /before init\(\)/);
   predictor.init();
@@ -76,7 +77,8 @@ test('option and model checks', () => {
   for (const backend of ['js', 'wasm', 'exact'] as const) {
     assert.throws(
       () => createPredictor(threeClasses, { backend }),
-      (error: unknown) => error instanceof LakeError && error.code === 'LAKE_E_MODEL_FORMAT' && /2 outputs/.test(error.message),
+      (error: unknown) =>
+        error instanceof LakeError && error.code === 'LAKE_E_MODEL_FORMAT' && /2 outputs/.test(error.message),
     );
   }
   const broken = randomModel(1, [31, 16, 2]);

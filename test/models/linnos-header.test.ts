@@ -14,7 +14,11 @@ import {
   readLinnosHeader,
   writeLinnosHeader,
 } from '../../src/models/linnos-header.js';
-import { dequantizeLinnos, type LinnosIntegerModel, quantizeLinnos } from '../../src/models/linnos-integer.js';
+import {
+  dequantizeLinnos,
+  type LinnosIntegerModel,
+  quantizeLinnos,
+} from '../../src/models/linnos-integer.js';
 import { randomModel } from '../kernels/helpers.js';
 
 const fixtures = new URL('../../../shared/fixtures/linnos/', import.meta.url);
@@ -151,21 +155,50 @@ describe('reading headers', () => {
 
   const cases: [string, string, RegExp][] = [
     ['a missing array', minimal({ b1: '' }), /^w_d\.h: array bias_1_d is missing$/],
-    ['a count that does not match the declaration', minimal({ w1: 'long weight_1_T_d[2*2] = {1,2,3};' }), /^w_d\.h:2: array weight_1_T_d: 3 values for declared size \[4\] = 4$/],
-    ['a value that is not an integer', minimal({ b0: '\nlong bias_0_d[2] = {1, 2.5};' }), /^w_d\.h:4: array bias_0_d: value 1: expected an integer, got '2.5'$/],
-    ['a missing comma', minimal({ b0: 'long bias_0_d[2] = {1 2};' }), /^w_d\.h:3: array bias_0_d: value 1: expected ',' or '}', got '2'$/],
-    ['a truncated file', 'long weight_0_T_d[2*3] = {1,2,3,\n4,', /^w_d\.h:2: array weight_0_T_d: unexpected end of file \(truncated\?\)$/],
+    [
+      'a count that does not match the declaration',
+      minimal({ w1: 'long weight_1_T_d[2*2] = {1,2,3};' }),
+      /^w_d\.h:2: array weight_1_T_d: 3 values for declared size \[4\] = 4$/,
+    ],
+    [
+      'a value that is not an integer',
+      minimal({ b0: '\nlong bias_0_d[2] = {1, 2.5};' }),
+      /^w_d\.h:4: array bias_0_d: value 1: expected an integer, got '2.5'$/,
+    ],
+    [
+      'a missing comma',
+      minimal({ b0: 'long bias_0_d[2] = {1 2};' }),
+      /^w_d\.h:3: array bias_0_d: value 1: expected ',' or '}', got '2'$/,
+    ],
+    [
+      'a truncated file',
+      'long weight_0_T_d[2*3] = {1,2,3,\n4,',
+      /^w_d\.h:2: array weight_0_T_d: unexpected end of file \(truncated\?\)$/,
+    ],
     ['an unterminated comment', `${minimal()}\n/* never closed`, /^w_d\.h:5: unterminated \/\* comment$/],
-    ['a layer-1 array too short', minimal({ w1: 'long weight_1_T_d[3] = {1,2,3};' }), /^w_d\.h:2: array weight_1_T_d holds 3 values, expected 4/],
-    ['a weight_0_T length that is not a multiple of the hidden width', minimal({ w0: 'long weight_0_T_d[5] = {1,2,3,4,5};' }), /not a multiple of 2/],
+    [
+      'a layer-1 array too short',
+      minimal({ w1: 'long weight_1_T_d[3] = {1,2,3};' }),
+      /^w_d\.h:2: array weight_1_T_d holds 3 values, expected 4/,
+    ],
+    [
+      'a weight_0_T length that is not a multiple of the hidden width',
+      minimal({ w0: 'long weight_0_T_d[5] = {1,2,3,4,5};' }),
+      /not a multiple of 2/,
+    ],
     ['no weight arrays at all', 'long x[1] = {1};', /no LinnOS weight arrays/],
-    ['an array declared twice', `${minimal()}\nlong bias_1_d[2] = {1,2};`, /^w_d\.h:5: array bias_1_d is declared twice$/],
+    [
+      'an array declared twice',
+      `${minimal()}\nlong bias_1_d[2] = {1,2};`,
+      /^w_d\.h:5: array bias_1_d is declared twice$/,
+    ],
   ];
   for (const [what, text, message] of cases) {
     test(`error names file, line and array: ${what}`, () => {
       assert.throws(
         () => parseLinnosHeader(text, 'w_d.h'),
-        (error: unknown) => error instanceof LakeError && error.code === 'LAKE_E_MODEL_FORMAT' && message.test(error.message),
+        (error: unknown) =>
+          error instanceof LakeError && error.code === 'LAKE_E_MODEL_FORMAT' && message.test(error.message),
       );
     });
   }
@@ -189,7 +222,11 @@ describe('reading headers', () => {
 
   test('a missing file is LAKE_E_IO naming it', async () => {
     await assert.rejects(readLinnosHeader('/nonexistent/w_x.h'), (error: unknown) => {
-      return error instanceof LakeError && error.code === 'LAKE_E_IO' && error.message.startsWith('/nonexistent/w_x.h');
+      return (
+        error instanceof LakeError &&
+        error.code === 'LAKE_E_IO' &&
+        error.message.startsWith('/nonexistent/w_x.h')
+      );
     });
   });
 });
@@ -229,7 +266,13 @@ describe('writing headers', () => {
   test('refuses what the format cannot hold', () => {
     const model = randomModel(1, [31, 16, 2]);
     assert.throws(() => formatLinnosHeader(model, { device: 'sd-a' }), /only letters, digits and _/);
-    assert.throws(() => formatLinnosHeader(model, { device: 'a', workload: 'x"y' }), /cannot go in a C string/);
-    assert.throws(() => formatLinnosHeader(randomModel(1, [31, 16, 16, 2]), { device: 'a' }), /widths 31-16-16-2/);
+    assert.throws(
+      () => formatLinnosHeader(model, { device: 'a', workload: 'x"y' }),
+      /cannot go in a C string/,
+    );
+    assert.throws(
+      () => formatLinnosHeader(randomModel(1, [31, 16, 16, 2]), { device: 'a' }),
+      /widths 31-16-16-2/,
+    );
   });
 });

@@ -200,7 +200,8 @@ describe('ModelSlot', () => {
     await writeFile(bad, (await readFile(good, 'utf8')).slice(0, 100));
     const swaps: number[] = [];
     const slot = new ModelSlot(undefined, { onSwap: (_model, version) => swaps.push(version) });
-    assert.equal(slot.current, undefined);
+    const empty = slot.current;
+    assert.equal(empty, undefined);
     assert.equal(slot.version, 0);
 
     const first = await slot.tryUpdate(good);

@@ -15,6 +15,12 @@ function decode(bytes: Uint8Array): OnnxTypes.ModelProto {
   return onnx.ModelProto.decode(bytes);
 }
 
+/** The decoded messages type every repeated field as optional; they are always present after decode. */
+function all<T>(items: T[] | null | undefined): T[] {
+  assert.ok(Array.isArray(items));
+  return items;
+}
+
 function floats(tensor: OnnxTypes.ITensorProto): Float32Array {
   const raw = tensor.rawData!;
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -25,21 +31,21 @@ function floats(tensor: OnnxTypes.ITensorProto): Float32Array {
 function run(model: OnnxTypes.ModelProto, x: ArrayLike<number>): Float64Array {
   const graph = model.graph!;
   const values = new Map<string, { data: Float64Array; dims: number[] }>();
-  values.set(graph.input[0]!.name!, { data: Float64Array.from(x), dims: [1, x.length] });
-  for (const tensor of graph.initializer) {
-    values.set(tensor.name!, { data: Float64Array.from(floats(tensor)), dims: tensor.dims.map(Number) });
+  values.set(all(graph.input)[0]!.name!, { data: Float64Array.from(x), dims: [1, x.length] });
+  for (const tensor of all(graph.initializer)) {
+    values.set(tensor.name!, { data: Float64Array.from(floats(tensor)), dims: all(tensor.dims).map(Number) });
   }
-  for (const node of graph.node) {
-    const input = values.get(node.input[0]!)!;
+  for (const node of all(graph.node)) {
+    const input = values.get(all(node.input)[0]!)!;
     if (node.opType === 'Relu') {
-      values.set(node.output[0]!, { data: input.data.map((v) => Math.max(0, v)), dims: input.dims });
+      values.set(all(node.output)[0]!, { data: input.data.map((v) => Math.max(0, v)), dims: input.dims });
       continue;
     }
     assert.equal(node.opType, 'Gemm');
-    const attributes = Object.fromEntries(node.attribute.map((a) => [a.name, Number(a.i)]));
+    const attributes = Object.fromEntries(all(node.attribute).map((a) => [a.name, Number(a.i)]));
     assert.deepEqual(attributes, { transB: 1 });
-    const b = values.get(node.input[1]!)!;
-    const c = values.get(node.input[2]!)!;
+    const b = values.get(all(node.input)[1]!)!;
+    const c = values.get(all(node.input)[2]!)!;
     const [outputs, inputs] = b.dims as [number, number];
     const y = new Float64Array(outputs);
     for (let o = 0; o < outputs; o++) {
@@ -47,9 +53,9 @@ function run(model: OnnxTypes.ModelProto, x: ArrayLike<number>): Float64Array {
       for (let i = 0; i < inputs; i++) sum += b.data[o * inputs + i]! * input.data[i]!;
       y[o] = sum;
     }
-    values.set(node.output[0]!, { data: y, dims: [1, outputs] });
+    values.set(all(node.output)[0]!, { data: y, dims: [1, outputs] });
   }
-  return values.get(graph.output[0]!.name!)!.data;
+  return values.get(all(graph.output)[0]!.name!)!.data;
 }
 
 function dims(info: OnnxTypes.IValueInfoProto): (number | string)[] {
@@ -65,38 +71,38 @@ for (const sizes of [
     const proto = decode(exportOnnx(model, { metadata: { device: 'sde' } }));
     assert.equal(Number(proto.irVersion), 7);
     assert.deepEqual(
-      proto.opsetImport.map((o) => [o.domain, Number(o.version)]),
+      all(proto.opsetImport).map((o) => [o.domain, Number(o.version)]),
       [['', 13]],
     );
     assert.equal(proto.producerName, 'lake');
     assert.deepEqual(
-      proto.metadataProps.map((p) => [p.key, p.value]),
+      all(proto.metadataProps).map((p) => [p.key, p.value]),
       [['device', 'sde']],
     );
     const graph = proto.graph!;
     const hidden = sizes.length - 2;
     assert.deepEqual(
-      graph.node.map((n) => n.opType),
+      all(graph.node).map((n) => n.opType),
       [...Array.from({ length: hidden }, () => ['Gemm', 'Relu']).flat(), 'Gemm'],
     );
-    assert.equal(graph.input.length, 1);
-    assert.equal(graph.input[0]!.name, 'features');
-    assert.equal(graph.input[0]!.type!.tensorType!.elemType, onnx.TensorProto.DataType.FLOAT);
-    assert.deepEqual(dims(graph.input[0]!), ['N', 31]);
-    assert.equal(graph.output[0]!.name, 'logits');
-    assert.deepEqual(dims(graph.output[0]!), ['N', 2]);
+    assert.equal(all(graph.input).length, 1);
+    assert.equal(all(graph.input)[0]!.name, 'features');
+    assert.equal(all(graph.input)[0]!.type!.tensorType!.elemType, onnx.TensorProto.DataType.FLOAT);
+    assert.deepEqual(dims(all(graph.input)[0]!), ['N', 31]);
+    assert.equal(all(graph.output)[0]!.name, 'logits');
+    assert.deepEqual(dims(all(graph.output)[0]!), ['N', 2]);
     // Every tensor a node reads is the graph input, an initialiser or an earlier node's output.
-    const known = new Set([graph.input[0]!.name!, ...graph.initializer.map((t) => t.name!)]);
-    for (const node of graph.node) {
-      for (const name of node.input) assert.ok(known.has(name!), `${node.name} reads ${name}`);
-      for (const name of node.output) known.add(name!);
+    const known = new Set([all(graph.input)[0]!.name!, ...all(graph.initializer).map((t) => t.name!)]);
+    for (const node of all(graph.node)) {
+      for (const name of all(node.input)) assert.ok(known.has(name!), `${node.name} reads ${name}`);
+      for (const name of all(node.output)) known.add(name!);
     }
     assert.ok(known.has('logits'));
     model.layers.forEach((layer, l) => {
-      const weight = graph.initializer.find((t) => t.name === `layer${l}.weight`)!;
-      const bias = graph.initializer.find((t) => t.name === `layer${l}.bias`)!;
-      assert.deepEqual(weight.dims.map(Number), [layer.outputs, layer.inputs]);
-      assert.deepEqual(bias.dims.map(Number), [layer.outputs]);
+      const weight = all(graph.initializer).find((t) => t.name === `layer${l}.weight`)!;
+      const bias = all(graph.initializer).find((t) => t.name === `layer${l}.bias`)!;
+      assert.deepEqual(all(weight.dims).map(Number), [layer.outputs, layer.inputs]);
+      assert.deepEqual(all(bias.dims).map(Number), [layer.outputs]);
       assert.equal(weight.dataType, onnx.TensorProto.DataType.FLOAT);
       assert.deepEqual(floats(weight), layer.weights);
       assert.deepEqual(floats(bias), layer.bias);

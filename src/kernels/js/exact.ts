@@ -99,4 +99,3 @@ export class ExactPredictor implements Predictor {
     return this.#activations[last]!;
   }
 }
-

@@ -79,7 +79,11 @@ export function writeInt16Model(memory: WasmMemory, plan: Int16Plan, batchCapaci
 
   new Int16Array(buffer, tablePtr, plan.table.length).set(plan.table);
   new Int16Array(buffer, bias0Ptr, plan.bias0.length).set(plan.bias0);
-  const hiddenDesc = new Int32Array(buffer, hiddenDescPtr, (plan.hidden.length * HIDDEN_DESCRIPTOR_BYTES) / 4);
+  const hiddenDesc = new Int32Array(
+    buffer,
+    hiddenDescPtr,
+    (plan.hidden.length * HIDDEN_DESCRIPTOR_BYTES) / 4,
+  );
   plan.hidden.forEach((layer, l) => {
     const at = hiddenPtrs[l]!;
     new Int16Array(buffer, at.weights, layer.weights.length).set(layer.weights);

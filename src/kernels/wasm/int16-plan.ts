@@ -124,7 +124,8 @@ function planFirstLayer(layer: DenseLayer) {
       let max = roundHalfAwayFromZero(bias[j]! * scale);
       let min = max;
       for (let i = 0; i < inputs; i++) {
-        const top = roundHalfAwayFromZero(MAX_DIGIT * weights[j * inputs + i]! * scale);
+        // The same expression as the table entry for digit 9 below, so the bound is the entry's exact value.
+        const top = roundHalfAwayFromZero(MAX_DIGIT * (weights[j * inputs + i]! * scale));
         if (top > 0) max += top;
         else min += top;
       }
@@ -145,8 +146,9 @@ function planFirstLayer(layer: DenseLayer) {
 }
 
 /**
- * Integer weights of one row (unit j) of a layer fed by units with the given scales and bounds, at the
- * largest row scale whose int32 sums cannot overflow and whose weights fit int16; returned with the bound.
+ * The largest scale for row j of a layer fed by units with the given scales and bounds at which its weights
+ * fit int16 (weightLimit) and its int32 sums, less `headroom`, cannot overflow (sumLimit), allowing for
+ * rounding; quantizeRow then checks the rounded row.
  */
 function rowScaleLimit(
   layer: DenseLayer,
@@ -187,7 +189,10 @@ function quantizeRow(
   let absoluteSum = Math.abs(bias);
   let highest = bias;
   for (let k = 0; k < layer.inputs; k++) {
-    const q = inBounds[k] === 0 ? 0 : roundHalfAwayFromZero((layer.weights[j * layer.inputs + k]! * scale) / inScales[k]!);
+    const q =
+      inBounds[k] === 0
+        ? 0
+        : roundHalfAwayFromZero((layer.weights[j * layer.inputs + k]! * scale) / inScales[k]!);
     weights[row * width + k] = q;
     absoluteSum += inBounds[k]! * Math.abs(q);
     if (q > 0) highest += inBounds[k]! * q;
@@ -240,7 +245,9 @@ function planHiddenLayer(
   const half = shift > 0 ? 2 ** (shift - 1) : 0;
   for (let j = 0; j < layer.outputs; j++) bias[j] = bias[j]! + half;
   const scales = rowScales.map((scale) => scale / 2 ** shift);
-  const bounds = highest.map((value) => Math.min(INT16_MAX, Math.max(0, Math.floor((value + half) / 2 ** shift))));
+  const bounds = highest.map((value) =>
+    Math.min(INT16_MAX, Math.max(0, Math.floor((value + half) / 2 ** shift))),
+  );
   return { layer: { inputs: inWidth, outputs: width, weights, bias, shift }, scales, bounds };
 }
 

@@ -30,7 +30,8 @@ let compiled: object | undefined;
 
 function webAssembly(): WebAssemblyApi {
   const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
-  if (api === undefined) throw new LakeError('LAKE_E_WASM_UNAVAILABLE', 'WebAssembly is not available in this runtime');
+  if (api === undefined)
+    throw new LakeError('LAKE_E_WASM_UNAVAILABLE', 'WebAssembly is not available in this runtime');
   return api;
 }
 

@@ -20,7 +20,6 @@ import {
   S_SEQ,
   S_STATE,
   S_STATUS,
-  S_TEXT_LENGTH,
   SlotState,
   STATUS_OK,
   statusOf,
@@ -86,7 +85,6 @@ function serveLoop(channel: Channel, arena: ShmArena, options: ServeOptions): vo
       Atomics.store(words, C_BUSY, 1);
       const started = performance.now();
       let status = STATUS_OK;
-      words[base + S_TEXT_LENGTH] = 0;
       try {
         executor.execute(channel.io(slot));
       } catch (thrown) {
