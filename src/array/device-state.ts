@@ -51,7 +51,13 @@ export class DeviceState implements DeviceView {
   }
 
   /** An I/O completes. For reads, pendingAtIssue is what submit() returned. */
-  complete(read: boolean, bytes: number, pendingAtIssue: number, latencyUs: number, completeUs: number): void {
+  complete(
+    read: boolean,
+    bytes: number,
+    pendingAtIssue: number,
+    latencyUs: number,
+    completeUs: number,
+  ): void {
     this.pendingPages -= pagesOf(bytes);
     this.inFlight--;
     if (read) {

@@ -47,7 +47,7 @@ export interface ReplayResult {
   endUs: number;
 }
 
-const KIND_ARRIVAL = 0;
+// Event kinds on the queue (arrivals come from the input stream, not the queue).
 const KIND_RETRY = 1;
 const KIND_HEDGE = 2;
 const KIND_COMPLETE = 3;

@@ -80,7 +80,8 @@ export function parsePolicySpec(text: string): PolicySpec {
   const hedging = /^hedging(\d+(?:\.\d+)?)$/.exec(name);
   if (hedging) {
     const percentile = Number(hedging[1]);
-    if (!(percentile > 0 && percentile < 100)) throw usageError(`policy ${name}: percentile must be in (0, 100)`);
+    if (!(percentile > 0 && percentile < 100))
+      throw usageError(`policy ${name}: percentile must be in (0, 100)`);
     return { kind: 'hedging', name, percentile };
   }
   throw usageError(

@@ -86,7 +86,11 @@ export async function runPolicies(options: RunPoliciesOptions): Promise<PolicyRu
   return runs;
 }
 
-async function runOne(spec: PolicySpec, policy: AdmissionPolicy, options: RunPoliciesOptions): Promise<PolicyRun> {
+async function runOne(
+  spec: PolicySpec,
+  policy: AdmissionPolicy,
+  options: RunPoliciesOptions,
+): Promise<PolicyRun> {
   const devices = options.makeDevices();
   const read = new LatencyRecorder();
   const write = new LatencyRecorder();

@@ -51,7 +51,12 @@ export function median(values: readonly number[]): number {
 }
 
 /** Summarise repeated measurements into a result. */
-export function summarise(name: string, unit: string, values: readonly number[], details?: Record<string, unknown>): BenchResult {
+export function summarise(
+  name: string,
+  unit: string,
+  values: readonly number[],
+  details?: Record<string, unknown>,
+): BenchResult {
   return {
     name,
     unit,
@@ -65,11 +70,24 @@ export function summarise(name: string, unit: string, values: readonly number[],
 }
 
 /** Run one measurement, turning a failure into an errored result instead of stopping the suite. */
-export async function measure(name: string, unit: string, run: () => Promise<BenchResult> | BenchResult): Promise<BenchResult> {
+export async function measure(
+  name: string,
+  unit: string,
+  run: () => Promise<BenchResult> | BenchResult,
+): Promise<BenchResult> {
   try {
     return await run();
   } catch (error) {
-    return { name, unit, median: Number.NaN, min: Number.NaN, max: Number.NaN, samples: 0, state: 'errored', error: String(error) };
+    return {
+      name,
+      unit,
+      median: Number.NaN,
+      min: Number.NaN,
+      max: Number.NaN,
+      samples: 0,
+      state: 'errored',
+      error: String(error),
+    };
   }
 }
 
@@ -77,7 +95,9 @@ export async function measure(name: string, unit: string, run: () => Promise<Ben
 export function withRatios(results: BenchResult[], reference: string): BenchResult[] {
   const ref = results.find((r) => r.name === reference);
   if (ref === undefined || !(ref.median > 0)) return results;
-  return results.map((r) => (r.state === 'completed' ? { ...r, ratio: r.median / ref.median, reference } : r));
+  return results.map((r) =>
+    r.state === 'completed' ? { ...r, ratio: r.median / ref.median, reference } : r,
+  );
 }
 
 /** Samples per measurement: LAKE_BENCH_SAMPLES overrides the suite's default. */

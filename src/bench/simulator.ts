@@ -1,4 +1,4 @@
-import { replay, mergeStreams } from '../array/engine.js';
+import { mergeStreams, replay } from '../array/engine.js';
 import { baselinePolicy } from '../array/policies.js';
 import { createFlashDevice } from '../flash/index.js';
 import type { Device, SubmitResult } from '../flash/types.js';
@@ -43,7 +43,12 @@ function timeReplay(ios: number, makeDevices: () => Device[], samples: number): 
     const read = new LatencyRecorder();
     const write = new LatencyRecorder();
     const started = performance.now();
-    const result = replay(benchArrivals(ios), { devices, policy: baselinePolicy(), readLatency: read, writeLatency: write });
+    const result = replay(benchArrivals(ios), {
+      devices,
+      policy: baselinePolicy(),
+      readLatency: read,
+      writeLatency: write,
+    });
     const seconds = (performance.now() - started) / 1000;
     rates.push(result.ios / seconds);
   }
@@ -72,7 +77,12 @@ export async function benchSimulator(options: { ios?: number; samples?: number }
   );
   results.push(
     await measure('engine + fifo devices', 'ios/s', () =>
-      summarise('engine + fifo devices', 'ios/s', timeReplay(ios, () => [new FifoDevice(), new FifoDevice(), new FifoDevice()], samples), { ios }),
+      summarise(
+        'engine + fifo devices',
+        'ios/s',
+        timeReplay(ios, () => [new FifoDevice(), new FifoDevice(), new FifoDevice()], samples),
+        { ios },
+      ),
     ),
   );
   results.push(
@@ -80,7 +90,11 @@ export async function benchSimulator(options: { ios?: number; samples?: number }
       summarise(
         'engine + 3 femu SSDs (baseline)',
         'ios/s',
-        timeReplay(ios, () => [0, 1, 2].map((i) => createFlashDevice({ profile: 'femu', name: `ssd${i}`, seed: i + 1 })), samples),
+        timeReplay(
+          ios,
+          () => [0, 1, 2].map((i) => createFlashDevice({ profile: 'femu', name: `ssd${i}`, seed: i + 1 })),
+          samples,
+        ),
         { ios },
       ),
     ),

@@ -4,9 +4,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { Command } from 'commander';
-import { usageError } from '../errors.js';
 import { type BenchResult, type BenchSuite, benchEnvironment, sampleCount } from '../bench/harness.js';
 import { benchSimulator, replayMemoryChild } from '../bench/simulator.js';
+import { usageError } from '../errors.js';
 import { benchInference } from '../kernels/bench.js';
 import { trainingBenchSuite } from '../learn/bench.js';
 import { markdownTable } from '../report/table.js';
@@ -35,7 +35,8 @@ export function registerBench(program: Command): void {
       }
       const names = name === undefined ? Object.keys(benchSuites) : [name];
       for (const n of names) {
-        if (!(n in benchSuites)) throw usageError(`unknown benchmark "${n}" (have ${Object.keys(benchSuites).join(', ')})`);
+        if (!(n in benchSuites))
+          throw usageError(`unknown benchmark "${n}" (have ${Object.keys(benchSuites).join(', ')})`);
       }
       const samples = sampleCount(3);
       const suites: BenchSuite[] = [];
@@ -46,7 +47,9 @@ export function registerBench(program: Command): void {
         if (flags.json !== true) process.stdout.write(`${suiteTable(suite)}\n\n`);
       }
       if (flags.json === true) {
-        process.stdout.write(`${JSON.stringify({ environment: benchEnvironment(samples), suites }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ environment: benchEnvironment(samples), suites }, null, 2)}\n`,
+        );
       }
     });
 }
@@ -80,10 +83,18 @@ async function benchMemory(): Promise<BenchSuite> {
   if (script === undefined) throw new Error('cannot find the lake script to re-run');
   const results: BenchResult[] = [];
   for (const ios of [1_000_000, 10_000_000]) {
-    const out = execFileSync(process.execPath, [...process.execArgv, script, 'bench', '--memory-child', String(ios)], {
-      maxBuffer: 1 << 20,
-    }).toString();
-    const child = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { ios: number; maxRssBytes: number; seconds: number };
+    const out = execFileSync(
+      process.execPath,
+      [...process.execArgv, script, 'bench', '--memory-child', String(ios)],
+      {
+        maxBuffer: 1 << 20,
+      },
+    ).toString();
+    const child = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
+      ios: number;
+      maxRssBytes: number;
+      seconds: number;
+    };
     results.push({
       name: `peak RSS, ${ios.toLocaleString('en-US')} I/Os streamed`,
       unit: 'bytes',
@@ -96,5 +107,8 @@ async function benchMemory(): Promise<BenchSuite> {
     });
   }
   const base = results[0]!.median;
-  return { suite: 'memory', results: results.map((r) => ({ ...r, ratio: r.median / base, reference: results[0]!.name })) };
+  return {
+    suite: 'memory',
+    results: results.map((r) => ({ ...r, ratio: r.median / base, reference: results[0]!.name })),
+  };
 }

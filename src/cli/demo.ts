@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { mergeStreams, replay } from '../array/engine.js';
 import { parsePolicyList } from '../array/policies.js';
-import { runPolicies, type Workload } from '../array/run.js';
+import { policyReport, runPolicies, type Workload } from '../array/run.js';
 import type { IoRecord } from '../array/types.js';
 import { usageError } from '../errors.js';
 import { createFlashDevice, describeFlash, type FlashOptions } from '../flash/index.js';
@@ -20,7 +20,6 @@ import type { TraceRecord } from '../trace/types.js';
 import { parseIntOption, parseNumberOption } from './options.js';
 import { emitRunReport, policyJson, round3 } from './run-report.js';
 import { causesMarkdown, describeDevice } from './simulate.js';
-import { policyReport } from '../array/run.js';
 
 interface DemoFlags {
   seed: string;
@@ -42,9 +41,14 @@ const QUICK = { trainS: 6, testS: 4, epochs: 6 };
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('LinnOS end to end on 3 simulated SSDs: trace, label, train, quantise, replay under each policy')
+    .description(
+      'LinnOS end to end on 3 simulated SSDs: trace, label, train, quantise, replay under each policy',
+    )
     .option('--seed <n>', 'seed of every random choice', '7')
-    .option('--quick', `a short run (${QUICK.trainS} s traced, ${QUICK.testS} s replayed, ${QUICK.epochs} epochs)`)
+    .option(
+      '--quick',
+      `a short run (${QUICK.trainS} s traced, ${QUICK.testS} s replayed, ${QUICK.epochs} epochs)`,
+    )
     .option('--train-duration <seconds>', `traced stretch (default ${FULL.trainS})`)
     .option('--test-duration <seconds>', `replayed, unseen stretch (default ${FULL.testS})`)
     .option('--epochs <n>', `training epochs (default ${FULL.epochs})`)
@@ -64,12 +68,19 @@ function log(quiet: boolean, text: string): void {
 async function demoCommand(flags: DemoFlags): Promise<void> {
   const seed = parseIntOption('--seed', flags.seed, 0);
   const preset = flags.quick === true ? QUICK : FULL;
-  const trainS = flags.trainDuration !== undefined ? parseNumberOption('--train-duration', flags.trainDuration, 1) : preset.trainS;
-  const testS = flags.testDuration !== undefined ? parseNumberOption('--test-duration', flags.testDuration, 1) : preset.testS;
+  const trainS =
+    flags.trainDuration !== undefined
+      ? parseNumberOption('--train-duration', flags.trainDuration, 1)
+      : preset.trainS;
+  const testS =
+    flags.testDuration !== undefined
+      ? parseNumberOption('--test-duration', flags.testDuration, 1)
+      : preset.testS;
   const epochs = flags.epochs !== undefined ? parseIntOption('--epochs', flags.epochs, 1) : preset.epochs;
   const revokeCostUs = parseNumberOption('--revoke-cost', flags.revokeCost, 0);
   const shape = flags.shape;
-  if (shape !== 'nn' && shape !== 'nn+1' && shape !== 'nn+2') throw usageError(`--shape must be nn, nn+1 or nn+2, got "${shape}"`);
+  if (shape !== 'nn' && shape !== 'nn+1' && shape !== 'nn+2')
+    throw usageError(`--shape must be nn, nn+1 or nn+2, got "${shape}"`);
   const quiet = flags.json === true;
   const started = performance.now();
 
@@ -81,7 +92,9 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
   const testMs = testS * 1000;
   // One continuous workload per device; the first stretch trains, the later one is replayed unseen.
   const streams = () =>
-    DEMO_PROFILES.map((profile, i) => synthesize(profile, { durationMs: trainMs + testMs, seed: seed * 1000 + i }));
+    DEMO_PROFILES.map((profile, i) =>
+      synthesize(profile, { durationMs: trainMs + testMs, seed: seed * 1000 + i }),
+    );
   const trainArrivals = (): Iterable<TraceRecord> => takeWhileBefore(mergeStreams(streams()), trainMs);
   const testArrivals = (): Iterable<TraceRecord> => shiftFrom(mergeStreams(streams()), trainMs);
 
@@ -97,7 +110,12 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
 
   // 1. Trace the first stretch on the plain path.
   const records: IoRecord[] = [];
-  const traced = replay(trainArrivals(), { devices: makeDevices(), policy: { name: 'baseline' }, revokeCostUs, onRecord: (r) => records.push(r) });
+  const traced = replay(trainArrivals(), {
+    devices: makeDevices(),
+    policy: { name: 'baseline' },
+    revokeCostUs,
+    onRecord: (r) => records.push(r),
+  });
   log(quiet, `traced ${traced.ios} I/Os (${traced.reads} reads)`);
 
   // 2-4. Label, train and quantise one model per device.
@@ -121,7 +139,10 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
         `accuracy ${pct(q.accuracy)} vs majority ${pct(q.majorityRate)}, ROC-AUC ${q.rocAuc.toFixed(3)}`,
     );
   }
-  const predictors = Array.from({ length: deviceCount }, (_, d) => models.find((m) => m.device === d)?.predictor);
+  const predictors = Array.from(
+    { length: deviceCount },
+    (_, d) => models.find((m) => m.device === d)?.predictor,
+  );
   let slowHeld = 0;
   let missedHeld = 0;
   for (const m of models) {
@@ -149,7 +170,11 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
         if (baseline === undefined) return undefined;
         hedgeAfterUs = baseline.read.percentileUs(hedgePercentile);
       }
-      const policy = new LinnosPolicy({ name: spec.name, predictors, ...(hedgeAfterUs !== undefined ? { hedgeAfterUs } : {}) });
+      const policy = new LinnosPolicy({
+        name: spec.name,
+        predictors,
+        ...(hedgeAfterUs !== undefined ? { hedgeAfterUs } : {}),
+      });
       linnosPolicies.push(policy);
       return policy;
     },
@@ -180,18 +205,36 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
     tool: 'lake',
     command: 'demo',
     params,
-    policies: Object.fromEntries(runs.map((run) => [run.spec.name, policyJson(run, policyReport(run), describeDevice)])),
+    policies: Object.fromEntries(
+      runs.map((run) => [run.spec.name, policyJson(run, policyReport(run), describeDevice)]),
+    ),
     models: Object.fromEntries(models.map((m) => [`ssd${m.device}`, modelJson(m)])),
     linnos: {
       falseSubmitRatePct: round3(falseSubmitPct),
       hedgePercentile: round3(hedgePercentile),
       online: Object.fromEntries(linnosPolicies.map((p) => [p.name, p.stats])),
     },
-    inference: { nsPerPrediction: round3(nsPerPrediction), backend: probe?.predictor.backend ?? null, batch: 1 },
+    inference: {
+      nsPerPrediction: round3(nsPerPrediction),
+      backend: probe?.predictor.backend ?? null,
+      batch: 1,
+    },
   };
   const qualityTable: Table = {
     title: 'model quality per device (held-back last 20% of the traced stretch, time-ordered)',
-    headers: ['device', 'threshold (us)', 'pct', 'slow %', 'accuracy', 'majority', 'false submit', 'false revoke', 'ROC-AUC', 'PR-AUC', 'serving = float'],
+    headers: [
+      'device',
+      'threshold (us)',
+      'pct',
+      'slow %',
+      'accuracy',
+      'majority',
+      'false submit',
+      'false revoke',
+      'ROC-AUC',
+      'PR-AUC',
+      'serving = float',
+    ],
     rows: models.map((m) => {
       const q = m.report.quality;
       return [
@@ -215,15 +258,23 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
   if (baselineRun && linnosRun) {
     const b = baselineRun.read.summary();
     const l = linnosRun.read.summary();
-    summaryLines.push(`- linnos average read latency ${Math.round(l.avgUs)} us vs baseline ${Math.round(b.avgUs)} us (${signedPct(l.avgUs / b.avgUs - 1)}); p99.9 ${Math.round(l.p999Us)} vs ${Math.round(b.p999Us)} us.`);
+    summaryLines.push(
+      `- linnos average read latency ${Math.round(l.avgUs)} us vs baseline ${Math.round(b.avgUs)} us (${signedPct(l.avgUs / b.avgUs - 1)}); p99.9 ${Math.round(l.p999Us)} vs ${Math.round(b.p999Us)} us.`,
+    );
     if (oracle) {
       const o = oracle.read.summary();
       const gap = b.avgUs - o.avgUs;
-      summaryLines.push(`- gap to the oracle: the oracle averages ${Math.round(o.avgUs)} us; linnos reaches ${gap > 0 ? pct((b.avgUs - l.avgUs) / gap) : '-'} of the oracle's average-latency gain.`);
+      summaryLines.push(
+        `- gap to the oracle: the oracle averages ${Math.round(o.avgUs)} us; linnos reaches ${gap > 0 ? pct((b.avgUs - l.avgUs) / gap) : '-'} of the oracle's average-latency gain.`,
+      );
     }
   }
-  summaryLines.push(`- linnos+hl hedges at p${hedgePercentile.toFixed(1)} of the baseline's read latency (pooled false-submit rate ${falseSubmitPct.toFixed(1)}%).`);
-  summaryLines.push(`- inference: ${nsPerPrediction.toFixed(0)} ns per prediction at batch 1 (${probe?.predictor.backend ?? 'none'} backend, measured on held-back vectors).`);
+  summaryLines.push(
+    `- linnos+hl hedges at p${hedgePercentile.toFixed(1)} of the baseline's read latency (pooled false-submit rate ${falseSubmitPct.toFixed(1)}%).`,
+  );
+  summaryLines.push(
+    `- inference: ${nsPerPrediction.toFixed(0)} ns per prediction at batch 1 (${probe?.predictor.backend ?? 'none'} backend, measured on held-back vectors).`,
+  );
   summaryLines.push(`- wall time ${((performance.now() - started) / 1000).toFixed(1)} s.`);
   const summary = summaryLines.join('\n');
   await emitRunReport({

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { LakeError, toError } from '../errors.js';
-import { exitCodes, GENERIC_FAILURE } from './exit-codes.js';
 import { commands } from './commands.js';
+import { exitCodes, GENERIC_FAILURE } from './exit-codes.js';
 
 /** The only place that catches everything: print `code: message` and exit with the code's status. */
 async function main(argv: string[]): Promise<void> {

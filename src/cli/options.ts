@@ -4,7 +4,8 @@ import { type TraceFormat, traceFormats } from '../trace/types.js';
 /** Option parsers shared by the commands; each names the option in its error. */
 export function parseIntOption(name: string, value: string, min = 0): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw usageError(`${name} must be an integer >= ${min}, got "${value}"`);
+  if (!Number.isInteger(n) || n < min)
+    throw usageError(`${name} must be an integer >= ${min}, got "${value}"`);
   return n;
 }
 
@@ -17,7 +18,8 @@ export function parseNumberOption(name: string, value: string, min = 0): number 
 export function parseFormatOption(value: string | undefined): TraceFormat | undefined {
   if (value === undefined) return undefined;
   const format = traceFormats.find((f) => f === value);
-  if (format === undefined) throw usageError(`--format must be one of ${traceFormats.join(', ')}, got "${value}"`);
+  if (format === undefined)
+    throw usageError(`--format must be one of ${traceFormats.join(', ')}, got "${value}"`);
   return format;
 }
 

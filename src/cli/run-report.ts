@@ -1,7 +1,7 @@
-import { type PolicyRun, policyReport } from '../array/run.js';
 import type { ReplayResult } from '../array/engine.js';
+import { type PolicyRun, policyReport } from '../array/run.js';
+import { type ReportParams, type ReportSection, reportHtml } from '../report/html.js';
 import { cdfSpec, renderSvg, svgToPng } from '../report/plot.js';
-import { reportHtml, type ReportParams, type ReportSection } from '../report/html.js';
 import { latencyTables, type Table, tableToMarkdown } from '../report/table.js';
 import type { LatencySummary, PolicyReport } from '../report/types.js';
 import { writeReportFiles } from '../report/write.js';
@@ -20,7 +20,11 @@ export interface PolicyJson {
   devices: unknown[];
 }
 
-export function policyJson(run: PolicyRun, report: PolicyReport, describeDevice: (run: PolicyRun, i: number) => unknown): PolicyJson {
+export function policyJson(
+  run: PolicyRun,
+  report: PolicyReport,
+  describeDevice: (run: PolicyRun, i: number) => unknown,
+): PolicyJson {
   const r: ReplayResult = run.result;
   return {
     read: report.read,

@@ -55,7 +55,11 @@ export function registerSimulate(program: Command): void {
   program
     .command('simulate')
     .description('replay a workload on simulated SSD replicas under each admission policy')
-    .option('--profile <names>', `workload profile per device, cycled: ${profileNames.join(', ')}`, DEFAULT_SIMULATE.profile)
+    .option(
+      '--profile <names>',
+      `workload profile per device, cycled: ${profileNames.join(', ')}`,
+      DEFAULT_SIMULATE.profile,
+    )
     .option('--trace <files>', 'replay trace files instead, one per device (comma-separated)')
     .option('--format <format>', 'trace format (detected when absent)')
     .option('--skip-bad', 'skip and count malformed trace lines')
@@ -63,8 +67,16 @@ export function registerSimulate(program: Command): void {
     .option('--policies <list>', 'baseline, random, random@P, hedgingNN, oracle', DEFAULT_SIMULATE.policies)
     .option('--duration <seconds>', 'generated workload length', DEFAULT_SIMULATE.duration)
     .option('--seed <n>', 'seed of every random choice', DEFAULT_SIMULATE.seed)
-    .option('--flash <profile>', `SSD timing profile: ${flashProfileNames.join(', ')}`, DEFAULT_SIMULATE.flash)
-    .option('--revoke-cost <us>', 'cost of revoking a read and re-issuing it on the next replica', DEFAULT_SIMULATE.revokeCost)
+    .option(
+      '--flash <profile>',
+      `SSD timing profile: ${flashProfileNames.join(', ')}`,
+      DEFAULT_SIMULATE.flash,
+    )
+    .option(
+      '--revoke-cost <us>',
+      'cost of revoking a read and re-issuing it on the next replica',
+      DEFAULT_SIMULATE.revokeCost,
+    )
     .option('--rate-scale <x>', 'multiply the generated arrival rate', DEFAULT_SIMULATE.rateScale)
     .option('--write-bursts', 'add periodic write bursts to the generated workload')
     .option('--out <dir>', 'write results.json, cdf.svg, cdf.png and report.html here')
@@ -82,7 +94,8 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
   const rateScale = parseNumberOption('--rate-scale', flags.rateScale, 0);
   const specs = parsePolicyList(flags.policies);
   for (const s of specs) {
-    if (s.kind === 'linnos') throw usageError(`policy ${s.name} needs trained models: run it through lake demo`);
+    if (s.kind === 'linnos')
+      throw usageError(`policy ${s.name} needs trained models: run it through lake demo`);
   }
   const flashProfile = parseFlashProfile(flags.flash);
   const quiet = flags.json === true;
@@ -94,7 +107,9 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
     const paths = splitList(flags.trace);
     if (paths.length === 0) throw usageError('--trace must name at least one file');
     if (paths.length !== 1 && paths.length !== deviceCount) {
-      throw usageError(`--trace names ${paths.length} files for ${deviceCount} devices: give one, or one per device`);
+      throw usageError(
+        `--trace names ${paths.length} files for ${deviceCount} devices: give one, or one per device`,
+      );
     }
     const format = parseFormatOption(flags.format);
     const readOptions = { ...(format ? { format } : {}), skipBad: flags.skipBad === true };
@@ -115,17 +130,26 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
     const arrivals = (): Iterable<TraceRecord> =>
       mergeStreams(
         perDevice.map((profile, i) =>
-          synthesize(profile, { durationMs, seed: seed * 1000 + i, rateScale, writeBursts: flags.writeBursts === true }),
+          synthesize(profile, {
+            durationMs,
+            seed: seed * 1000 + i,
+            rateScale,
+            writeBursts: flags.writeBursts === true,
+          }),
         ),
       );
     workload = { kind: 'memory', arrivals };
-    expectedIos = Math.round(perDevice.reduce((sum, p) => sum + (durationMs * 1000 * rateScale) / profiles[p].meanInterArrivalUs, 0));
+    expectedIos = Math.round(
+      perDevice.reduce((sum, p) => sum + (durationMs * 1000 * rateScale) / profiles[p].meanInterArrivalUs, 0),
+    );
     workloadDescription = `${perDevice.join(', ')} for ${durationS} s${flags.writeBursts ? ' with write bursts' : ''}${rateScale !== 1 ? ` at ${rateScale}x rate` : ''}`;
   }
 
   const flashOptions = { profile: flashProfile };
   const makeDevices = () =>
-    Array.from({ length: deviceCount }, (_, i) => createFlashDevice({ ...flashOptions, name: `ssd${i}`, seed: seed + i }));
+    Array.from({ length: deviceCount }, (_, i) =>
+      createFlashDevice({ ...flashOptions, name: `ssd${i}`, seed: seed + i }),
+    );
   let progress: Progress | undefined;
   const started = performance.now();
   const runs = await runPolicies({
@@ -146,7 +170,10 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
   progress?.stop();
   const wallS = (performance.now() - started) / 1000;
   const ios = runs.reduce((sum, r) => sum + r.result.ios, 0);
-  if (!quiet) process.stderr.write(`replayed ${ios} I/Os in ${wallS.toFixed(1)} s (${Math.round(ios / wallS)} I/Os/s)\n`);
+  if (!quiet)
+    process.stderr.write(
+      `replayed ${ios} I/Os in ${wallS.toFixed(1)} s (${Math.round(ios / wallS)} I/Os/s)\n`,
+    );
 
   const deviceText = describeFlash(flashOptions);
   const params = {
@@ -162,7 +189,9 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
     tool: 'lake',
     command: 'simulate',
     params,
-    policies: Object.fromEntries(runs.map((run) => [run.spec.name, policyJson(run, policyReport(run), describeDevice)])),
+    policies: Object.fromEntries(
+      runs.map((run) => [run.spec.name, policyJson(run, policyReport(run), describeDevice)]),
+    ),
   };
   await emitRunReport({
     title: 'lake simulate: read latency by admission policy',
@@ -178,7 +207,8 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
 
 function parseFlashProfile(value: string): FlashProfileName {
   const found = flashProfileNames.find((p) => p === value);
-  if (found === undefined) throw usageError(`--flash must be one of ${flashProfileNames.join(', ')}, got "${value}"`);
+  if (found === undefined)
+    throw usageError(`--flash must be one of ${flashProfileNames.join(', ')}, got "${value}"`);
   return found;
 }
 

@@ -21,7 +21,10 @@ export function spawnWorker(base: string | URL, name: string, options: WorkerOpt
     const boot = `import(${JSON.stringify(loader)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ts.href)}); })`;
     worker = new Worker(boot, { ...options, eval: true });
   } else {
-    throw new LakeError('LAKE_E_INTERNAL', `worker module ${name}.js (or .ts) not found next to ${String(base)}`);
+    throw new LakeError(
+      'LAKE_E_INTERNAL',
+      `worker module ${name}.js (or .ts) not found next to ${String(base)}`,
+    );
   }
   worker.unref();
   return worker;

@@ -136,7 +136,9 @@ export function measureInferenceNs(predictor: Predictor, vectors: Uint8Array, re
   const n = Math.floor(vectors.length / LINNOS_FEATURES);
   if (n === 0) return Number.NaN;
   const count = Math.min(n, 20000);
-  const views = Array.from({ length: count }, (_, i) => vectors.subarray(i * LINNOS_FEATURES, (i + 1) * LINNOS_FEATURES));
+  const views = Array.from({ length: count }, (_, i) =>
+    vectors.subarray(i * LINNOS_FEATURES, (i + 1) * LINNOS_FEATURES),
+  );
   let sink = 0;
   for (let i = 0; i < count; i++) sink += predictor.predict(views[i]!); // warm-up
   const samples: number[] = [];

@@ -8,7 +8,13 @@ import type { TraceRecord } from '../../src/trace/types.js';
 import { QueueDevice } from '../helpers/queue-device.js';
 
 function reads(count: number, gapMs: number, device = 0, size = 4096): TraceRecord[] {
-  return Array.from({ length: count }, (_, i) => ({ arrivalMs: i * gapMs, device, offset: i * 4096, size, read: true }));
+  return Array.from({ length: count }, (_, i) => ({
+    arrivalMs: i * gapMs,
+    device,
+    offset: i * 4096,
+    size,
+    read: true,
+  }));
 }
 
 function collect(): { sink: LatencySink; values: number[] } {
@@ -44,7 +50,11 @@ describe('replay engine', () => {
       { arrivalMs: 0.01, device: 0, offset: 0, size: 4096, read: true },
       { arrivalMs: 0.02, device: 0, offset: 0, size: 512, read: true },
     ];
-    replay(arrivals, { devices: [new QueueDevice('a', 1000)], policy: baselinePolicy(), onRecord: (r) => records.push(r) });
+    replay(arrivals, {
+      devices: [new QueueDevice('a', 1000)],
+      policy: baselinePolicy(),
+      onRecord: (r) => records.push(r),
+    });
     const byIndex = records.sort((a, b) => a.index - b.index).map((r) => r.pendingAtIssue);
     assert.deepEqual(byIndex, [2, 3, 4]);
   });
@@ -69,7 +79,13 @@ describe('replay engine', () => {
 
   test('writes are never offered to the policy', () => {
     let asked = 0;
-    const policy: AdmissionPolicy = { name: 'count', admit: () => (asked++, false) };
+    const policy: AdmissionPolicy = {
+      name: 'count',
+      admit: () => {
+        asked++;
+        return false;
+      },
+    };
     replay([{ arrivalMs: 0, device: 0, offset: 0, size: 4096, read: false }], {
       devices: [new QueueDevice('a', 10), new QueueDevice('b', 10)],
       policy,
@@ -84,7 +100,10 @@ describe('replay engine', () => {
         throw new Error('boom');
       },
     };
-    const result = replay(reads(3, 1), { devices: [new QueueDevice('a', 10), new QueueDevice('b', 10)], policy });
+    const result = replay(reads(3, 1), {
+      devices: [new QueueDevice('a', 10), new QueueDevice('b', 10)],
+      policy,
+    });
     assert.equal(result.policyFaults, 3);
     assert.equal(result.revokes, 0);
   });
@@ -92,7 +111,11 @@ describe('replay engine', () => {
   test('hedging duplicates a slow read to the next replica and the first completion wins', () => {
     const devices = [new QueueDevice('slow', 5000), new QueueDevice('fast', 50)];
     const out = collect();
-    const result = replay(reads(1, 1), { devices, policy: hedgingPolicy(200, 'hedge'), readLatency: out.sink });
+    const result = replay(reads(1, 1), {
+      devices,
+      policy: hedgingPolicy(200, 'hedge'),
+      readLatency: out.sink,
+    });
     assert.equal(result.extraIos, 1);
     assert.equal(result.hedgedReads, 1);
     assert.deepEqual(out.values, [250]);

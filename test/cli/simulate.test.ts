@@ -28,7 +28,10 @@ describe('lake simulate', () => {
       ]) {
         const r = runLake(args);
         assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
-        assert.match(r.stderr, new RegExp(`${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4: field ${field}`));
+        assert.match(
+          r.stderr,
+          new RegExp(`${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4: field ${field}`),
+        );
       }
     });
   }
@@ -36,7 +39,17 @@ describe('lake simulate', () => {
   test('--skip-bad replays the good lines and counts the bad one', () => {
     const path = join(dir, 'skip.trace');
     writeFileSync(path, `${good}0.300 0 4096 4x96 1\n`);
-    const r = runLake(['simulate', '--trace', path, '--format', 'linnos-input', '--skip-bad', '--policies', 'baseline', '--json']);
+    const r = runLake([
+      'simulate',
+      '--trace',
+      path,
+      '--format',
+      'linnos-input',
+      '--skip-bad',
+      '--policies',
+      'baseline',
+      '--json',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     const json = JSON.parse(r.stdout) as { policies: { baseline: { read: { count: number } } } };
     assert.equal(json.policies.baseline.read.count, 2);

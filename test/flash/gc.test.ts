@@ -100,6 +100,22 @@ describe('preconditioning', () => {
     assert.ok(device.counters().gcRunsBackground > 0, 'background GC ran');
   });
 
+  test('a partial fill maps exactly the pages it wrote; overwrites of an empty device write random pages', () => {
+    const half = smallDevice({ precondition: { fill: 0.5, randomOverwrites: 0 } });
+    const { ftl } = half[flashInternals]();
+    const filled = Math.round(ftl.l2p.length * 0.5);
+    assert.ok(
+      ftl.l2p.every((ppn, lpn) => (lpn < filled ? ppn >= 0 : ppn < 0)),
+      'the first half mapped, the rest not',
+    );
+    checkFlashInvariants(half);
+    const scattered = smallDevice({ precondition: { fill: 0, randomOverwrites: 0.3 } });
+    const mapped = scattered[flashInternals]().ftl.l2p.filter((ppn) => ppn >= 0).length;
+    const pages = scattered.capacityBytes / 4096;
+    assert.ok(mapped > pages * 0.2 && mapped < pages * 0.3, `mapped ${mapped} of ${pages}`);
+    checkFlashInvariants(scattered);
+  });
+
   test('a fresh device has nothing mapped', () => {
     const device = smallDevice({ precondition: false });
     assert.ok(device[flashInternals]().ftl.l2p.every((ppn) => ppn < 0));

@@ -172,6 +172,16 @@ describe('peek and determinism', () => {
     assert.notDeepEqual(run(reseeded, ops), run(smallDevice(options), ops));
   });
 
+  test('resetCounters starts the counts again', () => {
+    const device = smallDevice();
+    run(device, randomOps(device, 200, 2, 0.5, 50));
+    assert.ok(device.counters().reads > 0, 'reads counted');
+    device.resetCounters();
+    const counters = device.counters();
+    assert.equal(counters.reads + counters.writes + counters.readLatencyUsSum, 0);
+    assert.equal(counters.minFreeBlocks, -1);
+  });
+
   test('time must not go backwards', () => {
     const device = smallDevice();
     device.submit(true, 0, 4096, 100);

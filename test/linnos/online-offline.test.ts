@@ -30,7 +30,12 @@ test('online and offline LinnOS vectors are identical on the same replay', () =>
   const records: IoRecord[] = [];
   const arrivals = mergeStreams(
     ['azure', 'bing-i', 'cosmos'].map((p, i) =>
-      synthesize(p as 'azure', { durationMs: 400, seed: 40 + i, spanBytes: 64 * 1024 * 1024, rateScale: 0.5 }),
+      synthesize(p as 'azure', {
+        durationMs: 400,
+        seed: 40 + i,
+        spanBytes: 64 * 1024 * 1024,
+        rateScale: 0.5,
+      }),
     ),
   );
   // lcReads on and 3 devices: every first try of a read is offered to the policy (attempt 0 < 2).

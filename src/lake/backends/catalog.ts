@@ -15,7 +15,10 @@ export function listBackends(): BackendReport[] {
 export function backendByName(name: string): ComputeBackend {
   const backend = BACKENDS.find((b) => b.name === name);
   if (backend === undefined) {
-    throw new LakeError('LAKE_E_USAGE', `unknown backend '${name}' (have ${BACKENDS.map((b) => b.name).join(', ')})`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `unknown backend '${name}' (have ${BACKENDS.map((b) => b.name).join(', ')})`,
+    );
   }
   return backend;
 }

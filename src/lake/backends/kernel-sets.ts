@@ -64,7 +64,10 @@ export const KERNEL_SETS: readonly KernelSetSpec[] = [
 export function kernelSetByName(name: string): KernelSetSpec {
   const set = KERNEL_SETS.find((s) => s.name === name);
   if (set === undefined) {
-    throw new LakeError('LAKE_E_USAGE', `unknown kernel set '${name}' (have ${KERNEL_SETS.map((s) => s.name).join(', ')})`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `unknown kernel set '${name}' (have ${KERNEL_SETS.map((s) => s.name).join(', ')})`,
+    );
   }
   return set;
 }

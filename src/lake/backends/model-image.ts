@@ -20,7 +20,8 @@ export function modelImageBytes(model: DenseModel): number {
 export function writeModelImage(model: DenseModel, out: Uint8Array): number {
   checkDenseModel(model);
   const bytes = modelImageBytes(model);
-  if (out.length < bytes) throw new LakeError('LAKE_E_USAGE', `a model image needs ${bytes} bytes, got ${out.length}`);
+  if (out.length < bytes)
+    throw new LakeError('LAKE_E_USAGE', `a model image needs ${bytes} bytes, got ${out.length}`);
   const view = new DataView(out.buffer, out.byteOffset, bytes);
   let at = 0;
   const u32 = (value: number): void => {

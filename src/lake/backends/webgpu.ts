@@ -14,10 +14,19 @@ export class WebGpuBackend implements ComputeBackend {
   readonly kind = 'gpu';
 
   probe(): BackendReport {
-    const base = { name: NAME, kind: 'gpu', capabilities: [], description: 'GPU kernels through WebGPU (Dawn)' } as const;
+    const base = {
+      name: NAME,
+      kind: 'gpu',
+      capabilities: [],
+      description: 'GPU kernels through WebGPU (Dawn)',
+    } as const;
     const reason = unavailableReason();
     return reason === undefined
-      ? { ...base, available: false, reason: 'not available here: a WebGPU runtime is present but lake has no WebGPU kernels yet' }
+      ? {
+          ...base,
+          available: false,
+          reason: 'not available here: a WebGPU runtime is present but lake has no WebGPU kernels yet',
+        }
       : { ...base, available: false, reason: `not available here: ${reason}` };
   }
 

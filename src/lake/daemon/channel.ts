@@ -43,7 +43,10 @@ export class Channel {
 
   constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(CHANNEL_BYTES)) {
     if (buffer.byteLength !== CHANNEL_BYTES) {
-      throw new LakeError('LAKE_E_INTERNAL', `a command channel is ${CHANNEL_BYTES} bytes, got ${buffer.byteLength}`);
+      throw new LakeError(
+        'LAKE_E_INTERNAL',
+        `a command channel is ${CHANNEL_BYTES} bytes, got ${buffer.byteLength}`,
+      );
     }
     this.buffer = buffer;
     this.words = new Int32Array(buffer);

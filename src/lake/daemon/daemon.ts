@@ -74,7 +74,10 @@ function serveLoop(channel: Channel, arena: ShmArena, options: ServeOptions): vo
     const base = channel.slotWord(slot);
     if (Atomics.load(words, base + S_STATE) === SlotState.submitted) {
       if (words[base + S_SEQ] !== (next | 0)) {
-        throw new LakeError('LAKE_E_INTERNAL', `lakeD: slot ${slot} holds seq ${words[base + S_SEQ]}, expected ${next | 0}`);
+        throw new LakeError(
+          'LAKE_E_INTERNAL',
+          `lakeD: slot ${slot} holds seq ${words[base + S_SEQ]}, expected ${next | 0}`,
+        );
       }
       const api = words[base + S_API]!;
       if (api === Api.shutdown) {
@@ -95,7 +98,11 @@ function serveLoop(channel: Channel, arena: ShmArena, options: ServeOptions): vo
       }
       const finished = performance.now();
       words[base + S_STATUS] = status;
-      Atomics.store(words, C_BUSY_MICROS, (Atomics.load(words, C_BUSY_MICROS) + Math.round((finished - started) * 1000)) | 0);
+      Atomics.store(
+        words,
+        C_BUSY_MICROS,
+        (Atomics.load(words, C_BUSY_MICROS) + Math.round((finished - started) * 1000)) | 0,
+      );
       Atomics.store(words, C_BUSY, 0);
       Atomics.add(words, C_COMMANDS_DONE, 1);
       Atomics.store(words, base + S_STATE, SlotState.done);
@@ -108,7 +115,8 @@ function serveLoop(channel: Channel, arena: ShmArena, options: ServeOptions): vo
     // Sleep: announce it, then re-check the slot, so a command published meanwhile is never missed.
     Atomics.store(words, C_DAEMON_SLEEPING, 1);
     const bell = Atomics.load(words, C_DOORBELL);
-    if (Atomics.load(words, base + S_STATE) !== SlotState.submitted) Atomics.wait(words, C_DOORBELL, bell, IDLE_WAIT_MS);
+    if (Atomics.load(words, base + S_STATE) !== SlotState.submitted)
+      Atomics.wait(words, C_DOORBELL, bell, IDLE_WAIT_MS);
     Atomics.store(words, C_DAEMON_SLEEPING, 0);
     beat();
     lastWork = performance.now();

@@ -142,7 +142,8 @@ export class CommandExecutor {
   }
 
   #contextCreate(id: number, device: number): void {
-    if (this.#devices[device] === undefined) throw usage(`device ${device} does not exist (${this.#devices.length} devices)`);
+    if (this.#devices[device] === undefined)
+      throw usage(`device ${device} does not exist (${this.#devices.length} devices)`);
     if (this.#contexts.has(id)) throw usage(`context ${id} exists`);
     this.#contexts.set(id, device);
   }
@@ -165,7 +166,8 @@ export class CommandExecutor {
     const device = this.#context(context);
     if (this.#modules.has(id)) throw usage(`module ${id} exists`);
     const spec = kernelSetById(kernelSetId);
-    if (!this.#arena.inHeap(imagePtr, imageBytes)) throw usage(`module image [${imagePtr}, +${imageBytes}) is outside lakeShm`);
+    if (!this.#arena.inHeap(imagePtr, imageBytes))
+      throw usage(`module image [${imagePtr}, +${imageBytes}) is outside lakeShm`);
     const model = decodeModelImage(this.#arena.bytes(imagePtr, imageBytes), `module ${id} image`);
     this.#modules.set(id, { context, spec, module: device.loadModule(spec.name, model) });
   }
@@ -218,8 +220,10 @@ export class CommandExecutor {
 
   #memAlloc(context: number, ptr: number, bytes: number): void {
     const device = this.#context(context);
-    if (!this.#arena.inHeap(ptr, bytes) || bytes <= 0) throw usage(`memAlloc: [${ptr}, +${bytes}) is not a lakeShm region`);
-    const overlapping = this.#regionAt(ptr) ?? this.#starts.find((start) => start > ptr && start < ptr + bytes);
+    if (!this.#arena.inHeap(ptr, bytes) || bytes <= 0)
+      throw usage(`memAlloc: [${ptr}, +${bytes}) is not a lakeShm region`);
+    const overlapping =
+      this.#regionAt(ptr) ?? this.#starts.find((start) => start > ptr && start < ptr + bytes);
     if (overlapping !== undefined) throw usage(`memAlloc: [${ptr}, +${bytes}) overlaps device memory`);
     device.adoptMemory(ptr, bytes);
     this.#regions.set(ptr, { ptr, bytes, context });
@@ -240,7 +244,8 @@ export class CommandExecutor {
     const devicePtr = direction === 'to-device' ? destination : source;
     const hostPtr = direction === 'to-device' ? source : destination;
     const region = this.#checkDevice(devicePtr, bytes, `${name}: device side`);
-    if (!this.#arena.inHeap(hostPtr, bytes)) throw usage(`${name}: host side [${hostPtr}, +${bytes}) is outside lakeShm`);
+    if (!this.#arena.inHeap(hostPtr, bytes))
+      throw usage(`${name}: host side [${hostPtr}, +${bytes}) is outside lakeShm`);
     const device = this.#context(region.context);
     if (direction === 'to-device') device.copyToDevice(devicePtr, hostPtr, bytes);
     else device.copyFromDevice(hostPtr, devicePtr, bytes);

@@ -2,15 +2,20 @@ import type { Worker } from 'node:worker_threads';
 import { LakeError } from '../../errors.js';
 import type { DenseModel } from '../../models/dense.js';
 import { listBackends, openDevices } from '../backends/catalog.js';
-import { type KernelFunctionSpec, type KernelSetName, type KernelSetSpec, kernelSetByName } from '../backends/kernel-sets.js';
+import {
+  type KernelFunctionSpec,
+  type KernelSetName,
+  type KernelSetSpec,
+  kernelSetByName,
+} from '../backends/kernel-sets.js';
 import { modelImageBytes, writeModelImage } from '../backends/model-image.js';
 import type { BackendReport, DeviceInfo } from '../backends/types.js';
 import { Channel, LocalCommand } from '../daemon/channel.js';
 import { CommandExecutor, type ExecutorHost } from '../daemon/executor.js';
 import {
+  Api,
   ARG_COUNT,
   ASYNC_APIS,
-  Api,
   apiName,
   C_BUSY,
   C_BUSY_MICROS,
@@ -170,8 +175,13 @@ export class LakeLib {
   private constructor(options: LakeLibOptions) {
     this.arena = options.arena ?? ShmArenaClass.create({ bytes: options.arenaBytes ?? DEFAULT_ARENA_BYTES });
     this.#spin = options.spin ?? process.env['LAKE_DISABLE_SPIN'] !== '1';
-    this.#clientSpinMs = positive(options.clientSpinMicros, DEFAULT_CLIENT_SPIN_MICROS, 'clientSpinMicros') / 1000;
-    this.#daemonSpinMicros = positive(options.daemonSpinMicros, DEFAULT_DAEMON_SPIN_MICROS, 'daemonSpinMicros');
+    this.#clientSpinMs =
+      positive(options.clientSpinMicros, DEFAULT_CLIENT_SPIN_MICROS, 'clientSpinMicros') / 1000;
+    this.#daemonSpinMicros = positive(
+      options.daemonSpinMicros,
+      DEFAULT_DAEMON_SPIN_MICROS,
+      'daemonSpinMicros',
+    );
     this.#hangTimeoutMs = positive(options.hangTimeoutMs, DEFAULT_HANG_TIMEOUT_MS, 'hangTimeoutMs');
     this.#ringFullWaitMs = positive(options.ringFullWaitMs, DEFAULT_RING_FULL_WAIT_MS, 'ringFullWaitMs');
     this.#maxRestarts = positive(options.maxRestarts, DEFAULT_MAX_RESTARTS, 'maxRestarts');
@@ -186,7 +196,10 @@ export class LakeLib {
     while (Atomics.load(link.words, C_DAEMON_STATE) !== DaemonState.ready) {
       if (link.exited !== undefined || performance.now() > deadline) {
         void link.worker.terminate();
-        throw new LakeError('LAKE_E_WORKER_CRASH', `lakeD did not start: ${link.exited ?? `not ready after ${startTimeoutMs} ms`}`);
+        throw new LakeError(
+          'LAKE_E_WORKER_CRASH',
+          `lakeD did not start: ${link.exited ?? `not ready after ${startTimeoutMs} ms`}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
@@ -299,13 +312,20 @@ export class LakeLib {
    * `stream`. A call that cannot be a launch at all (unknown function, wrong argument kinds or count, bad
    * grid) throws here, as cuLaunchKernel returns such errors at once.
    */
-  launch(fn: FunctionHandle, grid: Grid, args: readonly KernelArg[], stream: StreamHandle = DEFAULT_STREAM): void {
+  launch(
+    fn: FunctionHandle,
+    grid: Grid,
+    args: readonly KernelArg[],
+    stream: StreamHandle = DEFAULT_STREAM,
+  ): void {
     const record = this.#functions.get(fn);
     if (record === undefined) throw usage(`launch: function ${fn} does not exist`);
     this.#streamRecord(stream);
     const params = record.spec.params;
     if (args.length !== params.length || args.length > MAX_KERNEL_ARGS) {
-      throw usage(`launch ${record.name}: ${args.length} arguments for ${params.length} parameters (${params.map((p) => p.name).join(', ')})`);
+      throw usage(
+        `launch ${record.name}: ${args.length} arguments for ${params.length} parameters (${params.map((p) => p.name).join(', ')})`,
+      );
     }
     const g = typeof grid === 'number' ? { x: grid } : grid;
     const a = this.#args;
@@ -314,13 +334,17 @@ export class LakeLib {
     a[2] = g.y ?? 1;
     a[3] = g.z ?? 1;
     for (let d = 1; d <= 3; d++) {
-      if (!Number.isSafeInteger(a[d]!) || a[d]! < 1) throw usage(`launch ${record.name}: grid dimension ${a[d]} is not a positive integer`);
+      if (!Number.isSafeInteger(a[d]!) || a[d]! < 1)
+        throw usage(`launch ${record.name}: grid dimension ${a[d]} is not a positive integer`);
     }
     a[4] = args.length;
     for (let i = 0; i < args.length; i++) {
       const arg = args[i]!;
       const param = params[i]!;
-      if (arg.kind !== param.kind) throw usage(`launch ${record.name}: argument ${i} (${param.name}) must be a ${param.kind}, got a ${arg.kind}`);
+      if (arg.kind !== param.kind)
+        throw usage(
+          `launch ${record.name}: argument ${i} (${param.name}) must be a ${param.kind}, got a ${arg.kind}`,
+        );
       a[LAUNCH_FIXED_ARGS + i] = arg.kind === 'ptr' ? arg.ptr : arg.value;
     }
     this.#submitAsync(Api.launch, stream, LAUNCH_FIXED_ARGS + args.length);
@@ -370,13 +394,23 @@ export class LakeLib {
     this.#call(Api.memcpyDtoH, DEFAULT_STREAM, 3);
   }
 
-  memcpyHtoDAsync(device: DevicePtr, host: HostPtr, bytes: number, stream: StreamHandle = DEFAULT_STREAM): void {
+  memcpyHtoDAsync(
+    device: DevicePtr,
+    host: HostPtr,
+    bytes: number,
+    stream: StreamHandle = DEFAULT_STREAM,
+  ): void {
     this.#streamRecord(stream);
     this.#copyArgs(device, host, bytes);
     this.#submitAsync(Api.memcpyHtoDAsync, stream, 3);
   }
 
-  memcpyDtoHAsync(host: HostPtr, device: DevicePtr, bytes: number, stream: StreamHandle = DEFAULT_STREAM): void {
+  memcpyDtoHAsync(
+    host: HostPtr,
+    device: DevicePtr,
+    bytes: number,
+    stream: StreamHandle = DEFAULT_STREAM,
+  ): void {
     this.#streamRecord(stream);
     this.#copyArgs(host, device, bytes);
     this.#submitAsync(Api.memcpyDtoHAsync, stream, 3);
@@ -514,8 +548,13 @@ export class LakeLib {
       const link = this.#daemon;
       if (link === undefined) return undefined;
       if (link.state === 'ready') {
-        if (link.exited === undefined && Atomics.load(link.words, C_DAEMON_STATE) === DaemonState.ready) return link;
-        this.#recover(link, link.exited === undefined ? 'crash' : 'exit', link.exited ?? 'lakeD reported a crash');
+        if (link.exited === undefined && Atomics.load(link.words, C_DAEMON_STATE) === DaemonState.ready)
+          return link;
+        this.#recover(
+          link,
+          link.exited === undefined ? 'crash' : 'exit',
+          link.exited ?? 'lakeD reported a crash',
+        );
         continue;
       }
       // Starting: inline until it is up, then replay the state into it.
@@ -529,10 +568,14 @@ export class LakeLib {
       link.lastBeatAt = performance.now();
       this.#lastBusyMicros = Atomics.load(link.words, C_BUSY_MICROS) >>> 0;
       const replayed = this.#replay((command) => {
-        if (!this.#callOn(link, command.api, DEFAULT_STREAM, command.args, command.args.length, command.text)) return false;
+        if (!this.#callOn(link, command.api, DEFAULT_STREAM, command.args, command.args.length, command.text))
+          return false;
         if (link.state === 'dead') return false;
         if (this.#outStatus !== STATUS_OK) {
-          throw new LakeError('LAKE_E_INTERNAL', `lakeLib: replaying ${apiName(command.api)} into lakeD failed: ${this.#outText}`);
+          throw new LakeError(
+            'LAKE_E_INTERNAL',
+            `lakeLib: replaying ${apiName(command.api)} into lakeD failed: ${this.#outText}`,
+          );
         }
         return true;
       });
@@ -544,7 +587,14 @@ export class LakeLib {
   }
 
   /** Runs one command on lakeD and waits for it; false when lakeD died before it could be submitted. */
-  #callOn(link: DaemonLink, api: number, stream: number, args: ArrayLike<number>, argc: number, text?: string): boolean {
+  #callOn(
+    link: DaemonLink,
+    api: number,
+    stream: number,
+    args: ArrayLike<number>,
+    argc: number,
+    text?: string,
+  ): boolean {
     if (link.state === 'dead') return false;
     const seq = this.#submit(link, api, stream, args, argc, text);
     if (seq < 0) return false;
@@ -569,7 +619,14 @@ export class LakeLib {
   }
 
   /** Publishes a command; its seq, or -1 when lakeD died while the ring was full. */
-  #submit(link: DaemonLink, api: number, stream: number, args: ArrayLike<number>, argc: number, text?: string): number {
+  #submit(
+    link: DaemonLink,
+    api: number,
+    stream: number,
+    args: ArrayLike<number>,
+    argc: number,
+    text?: string,
+  ): number {
     if (link.state === 'dead') return -1;
     const words = link.words;
     if (link.nextSeq - link.reapSeq >= MAX_IN_FLIGHT) {
@@ -612,7 +669,10 @@ export class LakeLib {
       if (Atomics.load(words, base + S_STATE) !== SlotState.done) return;
       const status = words[base + S_STATUS]!;
       if (status !== STATUS_OK && ASYNC_APIS.has(words[base + S_API]!)) {
-        this.#recordAsyncError(words[base + S_STREAM]!, new LakeError(codeOf(status), asyncMessage(words[base + S_API]!, link.channel.readText(slot))));
+        this.#recordAsyncError(
+          words[base + S_STREAM]!,
+          new LakeError(codeOf(status), asyncMessage(words[base + S_API]!, link.channel.readText(slot))),
+        );
       }
       Atomics.store(words, base + S_STATE, SlotState.free);
       link.reapSeq++;
@@ -648,7 +708,8 @@ export class LakeLib {
   }
 
   #alive(link: DaemonLink, now: number): boolean {
-    if (link.exited !== undefined || Atomics.load(link.words, C_DAEMON_STATE) === DaemonState.crashed) return false;
+    if (link.exited !== undefined || Atomics.load(link.words, C_DAEMON_STATE) === DaemonState.crashed)
+      return false;
     const beat = Atomics.load(link.words, C_HEARTBEAT);
     if (beat !== link.lastBeat) {
       link.lastBeat = beat;
@@ -661,7 +722,8 @@ export class LakeLib {
   #declareDead(link: DaemonLink): void {
     if (link.state === 'dead') return;
     if (link.exited !== undefined) this.#recover(link, 'exit', link.exited);
-    else if (Atomics.load(link.words, C_DAEMON_STATE) === DaemonState.crashed) this.#recover(link, 'crash', 'lakeD reported a crash');
+    else if (Atomics.load(link.words, C_DAEMON_STATE) === DaemonState.crashed)
+      this.#recover(link, 'crash', 'lakeD reported a crash');
     else {
       const silent = Math.round(performance.now() - link.lastBeatAt);
       this.#recover(link, 'hang', `no heartbeat for ${silent} ms (limit ${this.#hangTimeoutMs} ms)`);
@@ -674,7 +736,8 @@ export class LakeLib {
     if (this.#closed || link === undefined || link.state !== 'ready') return;
     this.#reap(link);
     const now = performance.now();
-    if (link.exited !== undefined || (link.nextSeq > link.reapSeq && !this.#alive(link, now))) this.#declareDead(link);
+    if (link.exited !== undefined || (link.nextSeq > link.reapSeq && !this.#alive(link, now)))
+      this.#declareDead(link);
     else if (link.nextSeq === link.reapSeq) this.#alive(link, now);
   }
 
@@ -710,7 +773,11 @@ export class LakeLib {
           outcome = this.#execute(executor, command);
         }
         if (async) {
-          if (outcome.status !== STATUS_OK) this.#recordAsyncError(stream, new LakeError(codeOf(outcome.status), asyncMessage(api, outcome.text)));
+          if (outcome.status !== STATUS_OK)
+            this.#recordAsyncError(
+              stream,
+              new LakeError(codeOf(outcome.status), asyncMessage(api, outcome.text)),
+            );
         } else {
           link.outcomes.set(seq, outcome);
         }
@@ -734,7 +801,10 @@ export class LakeLib {
       arena: this.arena.buffer,
       spinMicros: this.#spin ? this.#daemonSpinMicros : 0,
     };
-    const worker = spawnWorker(new URL('../daemon/', import.meta.url), 'worker', { workerData: data, name: 'lakeD' });
+    const worker = spawnWorker(new URL('../daemon/', import.meta.url), 'worker', {
+      workerData: data,
+      name: 'lakeD',
+    });
     const link = new DaemonLink(worker, channel);
     worker.on('error', (error: Error) => {
       link.exited ??= `lakeD thread error: ${error.message}`;
@@ -756,7 +826,10 @@ export class LakeLib {
       local.args.set(command.args);
       const outcome = this.#execute(executor, local);
       if (outcome.status !== STATUS_OK) {
-        throw new LakeError('LAKE_E_INTERNAL', `lakeLib: replaying ${apiName(command.api)} inline failed: ${outcome.text}`);
+        throw new LakeError(
+          'LAKE_E_INTERNAL',
+          `lakeLib: replaying ${apiName(command.api)} inline failed: ${outcome.text}`,
+        );
       }
       return true;
     });
@@ -765,13 +838,24 @@ export class LakeLib {
     return executor;
   }
 
-  #runInline(api: number, stream: number, args: ArrayLike<number>, argc: number, text: string | undefined, async: boolean): void {
+  #runInline(
+    api: number,
+    stream: number,
+    args: ArrayLike<number>,
+    argc: number,
+    text: string | undefined,
+    async: boolean,
+  ): void {
     const executor = this.#inlineExecutor();
     const command = new LocalCommand(api, stream, text);
     for (let i = 0; i < argc; i++) command.args[i] = args[i]!;
     const outcome = this.#execute(executor, command);
     if (async) {
-      if (outcome.status !== STATUS_OK) this.#recordAsyncError(stream, new LakeError(codeOf(outcome.status), asyncMessage(api, outcome.text)));
+      if (outcome.status !== STATUS_OK)
+        this.#recordAsyncError(
+          stream,
+          new LakeError(codeOf(outcome.status), asyncMessage(api, outcome.text)),
+        );
       return;
     }
     this.#outStatus = outcome.status;
@@ -786,20 +870,31 @@ export class LakeLib {
       return { status: STATUS_OK, result0: command.result[0]!, text: command.text };
     } catch (thrown) {
       const error = thrown instanceof Error ? thrown : new Error(String(thrown));
-      return { status: statusOf(error instanceof LakeError ? error.code : 'LAKE_E_INTERNAL'), result0: 0, text: error.message };
+      return {
+        status: statusOf(error instanceof LakeError ? error.code : 'LAKE_E_INTERNAL'),
+        result0: 0,
+        text: error.message,
+      };
     }
   }
 
   /** Sends every state-building command, in dependency order; false as soon as one reports lakeD gone. */
   #replay(send: (command: ReplayCommand) => boolean): boolean {
     const commands: ReplayCommand[] = [];
-    for (const [id, context] of this.#contexts) commands.push({ api: Api.contextCreate, args: [id, context.device] });
-    for (const [ptr, region] of this.#regions) commands.push({ api: Api.memAlloc, args: [region.context, ptr, region.bytes] });
+    for (const [id, context] of this.#contexts)
+      commands.push({ api: Api.contextCreate, args: [id, context.device] });
+    for (const [ptr, region] of this.#regions)
+      commands.push({ api: Api.memAlloc, args: [region.context, ptr, region.bytes] });
     for (const [id, module] of this.#modules) {
-      commands.push({ api: Api.moduleLoad, args: [module.context, id, module.spec.id, module.image, module.imageBytes] });
+      commands.push({
+        api: Api.moduleLoad,
+        args: [module.context, id, module.spec.id, module.image, module.imageBytes],
+      });
     }
-    for (const [id, fn] of this.#functions) commands.push({ api: Api.moduleGetFunction, args: [fn.module, id], text: fn.name });
-    for (const [id, stream] of this.#streams) commands.push({ api: Api.streamCreate, args: [stream.context, id] });
+    for (const [id, fn] of this.#functions)
+      commands.push({ api: Api.moduleGetFunction, args: [fn.module, id], text: fn.name });
+    for (const [id, stream] of this.#streams)
+      commands.push({ api: Api.streamCreate, args: [stream.context, id] });
     for (const command of commands) if (!send(command)) return false;
     return true;
   }
@@ -846,7 +941,8 @@ export class LakeLib {
   }
 
   #streamRecord(stream: StreamHandle): void {
-    if (stream !== DEFAULT_STREAM && !this.#streams.has(stream)) throw usage(`stream ${stream} does not exist`);
+    if (stream !== DEFAULT_STREAM && !this.#streams.has(stream))
+      throw usage(`stream ${stream} does not exist`);
   }
 
   #dropRegion(ptr: DevicePtr): void {
@@ -877,6 +973,7 @@ function usage(message: string): LakeError {
 
 function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value < 0) throw usage(`options.${name} must be a non-negative number, got ${value}`);
+  if (!Number.isFinite(value) || value < 0)
+    throw usage(`options.${name} must be a non-negative number, got ${value}`);
   return value;
 }

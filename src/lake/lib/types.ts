@@ -15,7 +15,9 @@ export const DEFAULT_STREAM: StreamHandle = 0;
 export type Grid = number | { readonly x: number; readonly y?: number; readonly z?: number };
 
 /** One entry of a launch's argument descriptor: a device pointer (a lakeShm handle) or a scalar. */
-export type KernelArg = { readonly kind: 'ptr'; readonly ptr: DevicePtr } | { readonly kind: 'scalar'; readonly value: number };
+export type KernelArg =
+  | { readonly kind: 'ptr'; readonly ptr: DevicePtr }
+  | { readonly kind: 'scalar'; readonly value: number };
 
 export function ptrArg(ptr: DevicePtr): KernelArg {
   return { kind: 'ptr', ptr };

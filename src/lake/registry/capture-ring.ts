@@ -78,8 +78,35 @@ export class CaptureWriter {
     return this;
   }
 
+  /** Writes element i of a field. */
+  set(name: string, i: number, value: number): this {
+    if (this.ticket === undefined) throw new LakeError('LAKE_E_USAGE', 'set() outside begin()/commit()');
+    this.#ring.writeElement(this.payload, this.#ring.field(name), i, value);
+    return this;
+  }
+
   commit(): void {
     this.#ring.commit(this);
+  }
+}
+
+/** An entry read in place by drain(); valid only during the visit. */
+export class EntryReader {
+  readonly #ring: CaptureRing;
+  ticket = 0;
+  timestamp = 0;
+  payload = 0;
+
+  constructor(ring: CaptureRing) {
+    this.#ring = ring;
+  }
+
+  /** Element i (default 0) of a field. */
+  get(field: CompiledField | string, i = 0): number {
+    const compiled = typeof field === 'string' ? this.#ring.field(field) : field;
+    if (!(i >= 0 && i < compiled.length))
+      throw new LakeError('LAKE_E_USAGE', `field ${compiled.name} has no element ${i}`);
+    return this.#ring.readField(this.payload, compiled, i);
   }
 }
 
@@ -94,6 +121,7 @@ export class CaptureRing {
   readonly #u8: Uint8Array;
   readonly #fields: Map<string, CompiledField>;
   readonly #writer: CaptureWriter;
+  readonly #reader: EntryReader;
   readonly #clock: () => number;
 
   private constructor(layout: SchemaLayout, buffer: SharedArrayBuffer, clock: () => number) {
@@ -107,6 +135,7 @@ export class CaptureRing {
     this.#slotBytes = slotBytes(layout);
     this.#fields = new Map(layout.fields.map((f) => [f.name, f]));
     this.#writer = new CaptureWriter(this);
+    this.#reader = new EntryReader(this);
     this.#clock = clock;
   }
 
@@ -114,8 +143,16 @@ export class CaptureRing {
   static create(schema: FeatureSchema, options: { capacity: number; clock?: () => number }): CaptureRing {
     const layout = compileSchema(schema);
     const { capacity } = options;
-    if (!Number.isSafeInteger(capacity) || capacity < 2 || capacity > MAX_CAPACITY || (capacity & (capacity - 1)) !== 0) {
-      throw new LakeError('LAKE_E_USAGE', `options.capacity must be a power of two in [2, ${MAX_CAPACITY}], got ${capacity}`);
+    if (
+      !Number.isSafeInteger(capacity) ||
+      capacity < 2 ||
+      capacity > MAX_CAPACITY ||
+      (capacity & (capacity - 1)) !== 0
+    ) {
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `options.capacity must be a power of two in [2, ${MAX_CAPACITY}], got ${capacity}`,
+      );
     }
     const buffer = new SharedArrayBuffer(CONTROL_BYTES + capacity * slotBytes(layout));
     const words = new Int32Array(buffer);
@@ -126,12 +163,21 @@ export class CaptureRing {
 
   static attach(shared: CaptureRingShared, clock: () => number = sharedClock): CaptureRing {
     const layout = compileSchema(shared.schema);
-    if (!(shared.buffer instanceof SharedArrayBuffer) || new Int32Array(shared.buffer)[C_MAGIC] !== RING_MAGIC) {
-      throw new LakeError('LAKE_E_USAGE', `CaptureRing.attach: not a capture ring for schema ${shared.schema.name}`);
+    if (
+      !(shared.buffer instanceof SharedArrayBuffer) ||
+      new Int32Array(shared.buffer)[C_MAGIC] !== RING_MAGIC
+    ) {
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `CaptureRing.attach: not a capture ring for schema ${shared.schema.name}`,
+      );
     }
     const ring = new CaptureRing(layout, shared.buffer, clock);
     if (shared.buffer.byteLength !== CONTROL_BYTES + ring.capacity * slotBytes(layout)) {
-      throw new LakeError('LAKE_E_USAGE', `CaptureRing.attach: the buffer does not fit schema ${shared.schema.name}`);
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `CaptureRing.attach: the buffer does not fit schema ${shared.schema.name}`,
+      );
     }
     return ring;
   }
@@ -156,7 +202,8 @@ export class CaptureRing {
    */
   begin(timestamp: number = this.#clock()): CaptureWriter | undefined {
     const writer = this.#writer;
-    if (writer.ticket !== undefined) throw new LakeError('LAKE_E_USAGE', `begin() on ${this.name} before the previous commit()`);
+    if (writer.ticket !== undefined)
+      throw new LakeError('LAKE_E_USAGE', `begin() on ${this.name} before the previous commit()`);
     const words = this.#i32;
     let ticket: number;
     for (;;) {
@@ -179,7 +226,8 @@ export class CaptureRing {
   /** Publishes the entry: readers see all of it from now on, or none of it before. */
   commit(writer: CaptureWriter): void {
     const ticket = writer.ticket;
-    if (writer !== this.#writer || ticket === undefined) throw new LakeError('LAKE_E_USAGE', `commit() on ${this.name} without begin()`);
+    if (writer !== this.#writer || ticket === undefined)
+      throw new LakeError('LAKE_E_USAGE', `commit() on ${this.name} without begin()`);
     Atomics.store(this.#i32, (writer.payload - SLOT_HEADER) >> 2, (ticket + 1) | 0);
     writer.ticket = undefined;
   }
@@ -197,7 +245,10 @@ export class CaptureRing {
   #checkValue(field: CompiledField, value: number | ArrayLike<number>): void {
     const length = typeof value === 'number' ? 1 : value.length;
     if (length > field.length) {
-      throw new LakeError('LAKE_E_USAGE', `field ${field.name} of ${this.name} holds ${field.length} values, got ${length}`);
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `field ${field.name} of ${this.name} holds ${field.length} values, got ${length}`,
+      );
     }
   }
 
@@ -210,6 +261,14 @@ export class CaptureRing {
       return;
     }
     for (let i = 0; i < value.length; i++) this.#put(field, at, i, value[i]!);
+  }
+
+  /** @internal Writes element i of one field at a payload offset. */
+  writeElement(payload: number, field: CompiledField, i: number, value: number): void {
+    if (!(i >= 0 && i < field.length && Number.isInteger(i))) {
+      throw new LakeError('LAKE_E_USAGE', `field ${field.name} of ${this.name} has no element ${i}`);
+    }
+    this.#put(field, payload + field.offset, i, value);
   }
 
   #put(field: CompiledField, at: number, i: number, value: number): void {
@@ -260,6 +319,52 @@ export class CaptureRing {
       }
       if (ticket === tail) return 0;
       if (Atomics.compareExchange(words, C_TAIL, tail, ticket) === tail) return (ticket - tail) | 0;
+    }
+  }
+
+  /**
+   * For a single consumer: visits the committed entries oldest first, up to the first unfinished one (at
+   * most `max`), then truncates them. Visited entries cannot be overwritten during the visit (producers
+   * never pass the tail), so the reader reads them in place, without copies.
+   */
+  drain(visit: (entry: EntryReader) => void, max = Number.POSITIVE_INFINITY): number {
+    const words = this.#i32;
+    const tail = Atomics.load(words, C_TAIL);
+    const end = Atomics.load(words, C_RESERVE);
+    const reader = this.#reader;
+    let ticket = tail;
+    let count = 0;
+    while (((end - ticket) | 0) > 0 && count < max) {
+      const slot = CONTROL_BYTES + (ticket & (this.capacity - 1)) * this.#slotBytes;
+      if (Atomics.load(words, slot >> 2) !== ((ticket + 1) | 0)) break;
+      reader.ticket = ticket;
+      reader.timestamp = this.#f64[(slot + 8) >> 3]!;
+      reader.payload = slot + SLOT_HEADER;
+      visit(reader);
+      ticket = (ticket + 1) | 0;
+      count++;
+    }
+    if (count > 0 && Atomics.compareExchange(words, C_TAIL, tail, ticket) !== tail) {
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `drain() on ${this.name} raced another truncation: drain needs a single consumer`,
+      );
+    }
+    return count;
+  }
+
+  /** @internal Element i of a field of the entry whose payload starts at `payload`. */
+  readField(payload: number, field: CompiledField, i: number): number {
+    const at = payload + field.offset;
+    switch (field.type) {
+      case 'f32':
+        return this.#f32[(at >> 2) + i]!;
+      case 'f64':
+        return this.#f64[(at >> 3) + i]!;
+      case 'i32':
+        return this.#i32[(at >> 2) + i]!;
+      case 'u8':
+        return this.#u8[at + i]!;
     }
   }
 

@@ -92,7 +92,8 @@ export class FeatureRegistry {
 
   /** A capture ring for the schema, `capacity` entries (a power of two). */
   register(schema: FeatureSchema, options: { capacity: number; clock?: () => number }): CaptureRing {
-    if (this.#rings.has(schema.name)) throw new LakeError('LAKE_E_USAGE', `feature schema ${schema.name} is registered`);
+    if (this.#rings.has(schema.name))
+      throw new LakeError('LAKE_E_USAGE', `feature schema ${schema.name} is registered`);
     return this.#add(CaptureRing.create(schema, options));
   }
 
@@ -111,7 +112,8 @@ export class FeatureRegistry {
   }
 
   registerClassifier(name: string, classifier: Classifier): void {
-    if (classifier.kind === 'model' && typeof classifier.model !== 'string') checkDenseModel(classifier.model, `classifier ${name}`);
+    if (classifier.kind === 'model' && typeof classifier.model !== 'string')
+      checkDenseModel(classifier.model, `classifier ${name}`);
     this.#classifiers.set(name, classifier);
     this.#runners.get(name)?.dispose();
     this.#runners.delete(name);
@@ -142,17 +144,28 @@ export class FeatureRegistry {
       const window = this.window(schema, after);
       const raw = spec.score(window);
       if (raw.length !== window.entries.length) {
-        throw new LakeError('LAKE_E_USAGE', `classifier ${classifier} gave ${raw.length} scores for ${window.entries.length} entries`);
+        throw new LakeError(
+          'LAKE_E_USAGE',
+          `classifier ${classifier} gave ${raw.length} scores for ${window.entries.length} entries`,
+        );
       }
       const scores = Float64Array.from(raw);
       const threshold = spec.threshold ?? 0.5;
-      return { entries: window.entries, scores, outputs: 1, decisions: Uint8Array.from(scores, (s) => (s > threshold ? 1 : 0)) };
+      return {
+        entries: window.entries,
+        scores,
+        outputs: 1,
+        decisions: Uint8Array.from(scores, (s) => (s > threshold ? 1 : 0)),
+      };
     }
     const window = this.window(schema, after, spec.fields);
     const runner = this.#runner(classifier, spec);
     const inputs = typeof spec.model === 'string' ? undefined : spec.model.layers[0]!.inputs;
     if (inputs !== undefined && inputs !== window.width) {
-      throw new LakeError('LAKE_E_USAGE', `classifier ${classifier} takes ${inputs} inputs, the window rows have ${window.width}`);
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `classifier ${classifier} takes ${inputs} inputs, the window rows have ${window.width}`,
+      );
     }
     const n = window.entries.length;
     const scores = new Float64Array(n * runner.outputs);
@@ -175,7 +188,8 @@ export class FeatureRegistry {
     let model: DenseModel;
     if (typeof spec.model === 'string') {
       const stored = this.models.get(spec.model);
-      if (stored === undefined) throw new LakeError('LAKE_E_USAGE', `classifier ${name}: model ${spec.model} is not in the store`);
+      if (stored === undefined)
+        throw new LakeError('LAKE_E_USAGE', `classifier ${name}: model ${spec.model} is not in the store`);
       version = stored.version;
       if (cached !== undefined && cached.version === version) return cached;
       model = stored.model;
@@ -204,7 +218,10 @@ function denseRunner(model: DenseModel, version: number): Runner {
     outputs: forward.outputs,
     run(inputs, n, out) {
       if (inputs.length !== n * forward.inputs) {
-        throw new LakeError('LAKE_E_USAGE', `the model takes ${forward.inputs} inputs per entry, the window has ${inputs.length / Math.max(1, n)}`);
+        throw new LakeError(
+          'LAKE_E_USAGE',
+          `the model takes ${forward.inputs} inputs per entry, the window has ${inputs.length / Math.max(1, n)}`,
+        );
       }
       const ys = new Float32Array(n * forward.outputs);
       forward.run(inputs, ys, 0, n);
@@ -220,7 +237,7 @@ function linnosRunner(model: DenseModel, version: number): Runner {
     version,
     outputs: predictor.outputs,
     run(inputs, n, out) {
-      predictor.scoresBatch(Uint8Array.from(inputs), n, out);
+      predictor.scoresBatch(inputs, n, out);
     },
     dispose() {
       predictor.dispose();

@@ -92,7 +92,10 @@ export class ModelStore {
   static create(options: ModelStoreOptions = {}): ModelStore {
     const entries = options.maxModels ?? 32;
     if (!Number.isSafeInteger(entries) || entries < 1 || entries > 4096) {
-      throw new LakeError('LAKE_E_USAGE', `options.maxModels must be an integer in [1, 4096], got ${entries}`);
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `options.maxModels must be an integer in [1, 4096], got ${entries}`,
+      );
     }
     const control = new SharedArrayBuffer(ENTRY_BYTES * (entries + 1));
     const words = new Int32Array(control);
@@ -102,7 +105,10 @@ export class ModelStore {
   }
 
   static attach(shared: ModelStoreShared): ModelStore {
-    if (!(shared.control instanceof SharedArrayBuffer) || new Int32Array(shared.control)[W_MAGIC] !== STORE_MAGIC) {
+    if (
+      !(shared.control instanceof SharedArrayBuffer) ||
+      new Int32Array(shared.control)[W_MAGIC] !== STORE_MAGIC
+    ) {
       throw new LakeError('LAKE_E_USAGE', 'ModelStore.attach: not a model store');
     }
     return new ModelStore(shared.control, ShmArena.attach(shared.arena));
@@ -132,7 +138,10 @@ export class ModelStore {
   load(name: string, image: Uint8Array, sha256: string): ModelVersion {
     const actual = sha256Hex(image);
     if (actual !== sha256.toLowerCase()) {
-      throw new LakeError('LAKE_E_MODEL_CHECKSUM', `model ${name}: image sha256 ${actual} does not match the expected ${sha256}; keeping the current version`);
+      throw new LakeError(
+        'LAKE_E_MODEL_CHECKSUM',
+        `model ${name}: image sha256 ${actual} does not match the expected ${sha256}; keeping the current version`,
+      );
     }
     decodeModelImage(image, `model ${name}`);
     return this.#install(name, image.slice(), actual, 'load');
@@ -142,7 +151,8 @@ export class ModelStore {
   delete(name: string): void {
     this.#lock.with(() => {
       const entry = this.#find(name);
-      if (entry < 0 || this.#word(entry, E_LIVE) !== 1) throw new LakeError('LAKE_E_USAGE', `model ${name} does not exist`);
+      if (entry < 0 || this.#word(entry, E_LIVE) !== 1)
+        throw new LakeError('LAKE_E_USAGE', `model ${name} does not exist`);
       Atomics.store(this.#words, this.#index(entry, E_LIVE), 0);
       for (let b = 0; b < 2; b++) {
         const meta = this.#meta(entry, b);
@@ -181,12 +191,24 @@ export class ModelStore {
         continue; // a writer moved the buffer under us
       }
       const sha = this.#bytes.slice((meta << 2) + SHA_OFFSET, (meta << 2) + SHA_OFFSET + 32);
-      if (Atomics.load(words, this.#index(entry, E_VERSION)) !== version || words[meta + M_VERSION] !== version) continue;
+      if (
+        Atomics.load(words, this.#index(entry, E_VERSION)) !== version ||
+        words[meta + M_VERSION] !== version
+      )
+        continue;
       const sha256 = Buffer.from(sha).toString('hex');
       if (sha256Hex(image) !== sha256) {
-        throw new LakeError('LAKE_E_MODEL_CHECKSUM', `model ${name} version ${version}: stored image fails its checksum`);
+        throw new LakeError(
+          'LAKE_E_MODEL_CHECKSUM',
+          `model ${name} version ${version}: stored image fails its checksum`,
+        );
       }
-      const stored = { name, version, sha256, model: decodeModelImage(image, `model ${name} version ${version}`) };
+      const stored = {
+        name,
+        version,
+        sha256,
+        model: decodeModelImage(image, `model ${name} version ${version}`),
+      };
       this.#cache.set(entry, stored);
       return stored;
     }
@@ -198,7 +220,8 @@ export class ModelStore {
     for (let entry = 0; entry < this.#entries; entry++) {
       if (Atomics.load(this.#words, this.#index(entry, E_LIVE)) !== 1) continue;
       const stored = this.get(this.#name(entry));
-      if (stored !== undefined) out.push({ name: stored.name, version: stored.version, sha256: stored.sha256 });
+      if (stored !== undefined)
+        out.push({ name: stored.name, version: stored.version, sha256: stored.sha256 });
     }
     return out;
   }
@@ -206,13 +229,18 @@ export class ModelStore {
   #install(name: string, image: Uint8Array, sha256: string, how: 'create' | 'update' | 'load'): ModelVersion {
     const nameBytes = encoder.encode(name);
     if (nameBytes.length === 0 || nameBytes.length > NAME_BYTES) {
-      throw new LakeError('LAKE_E_USAGE', `a model name must have 1 to ${NAME_BYTES} bytes, got ${JSON.stringify(name)}`);
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `a model name must have 1 to ${NAME_BYTES} bytes, got ${JSON.stringify(name)}`,
+      );
     }
     return this.#lock.with(() => {
       let entry = this.#find(name);
       const live = entry >= 0 && this.#word(entry, E_LIVE) === 1;
-      if (how === 'create' && live) throw new LakeError('LAKE_E_USAGE', `model ${name} exists (update it instead)`);
-      if (how === 'update' && !live) throw new LakeError('LAKE_E_USAGE', `model ${name} does not exist (create it first)`);
+      if (how === 'create' && live)
+        throw new LakeError('LAKE_E_USAGE', `model ${name} exists (update it instead)`);
+      if (how === 'update' && !live)
+        throw new LakeError('LAKE_E_USAGE', `model ${name} does not exist (create it first)`);
       if (entry < 0) entry = this.#claim(name, nameBytes);
       const words = this.#words;
       const version = this.#word(entry, E_VERSION) + 1;

@@ -54,7 +54,8 @@ export function compileSchema(schema: FeatureSchema): SchemaLayout {
     if (seen.has(field.name)) fail(`field ${field.name} appears twice`);
     seen.add(field.name);
     const elementBytes = ELEMENT_BYTES[field.type];
-    if (elementBytes === undefined) fail(`field ${field.name}: type ${String(field.type)} is not one of f32, f64, i32, u8`);
+    if (elementBytes === undefined)
+      fail(`field ${field.name}: type ${String(field.type)} is not one of f32, f64, i32, u8`);
     const length = field.length ?? 1;
     if (!Number.isSafeInteger(length) || length < 1 || length > MAX_FIELD_LENGTH) {
       fail(`field ${field.name}: length ${length} is not an integer in [1, ${MAX_FIELD_LENGTH}]`);

@@ -92,7 +92,10 @@ export class ShmArena {
   static create(options: ShmArenaOptions): ShmArena {
     const { bytes } = options;
     if (!Number.isSafeInteger(bytes) || bytes < MIN_BLOCK || bytes > MAX_ARENA_BYTES) {
-      throw new LakeError('LAKE_E_USAGE', `options.bytes must be an integer in [${MIN_BLOCK}, ${MAX_ARENA_BYTES}], got ${bytes}`);
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `options.bytes must be an integer in [${MIN_BLOCK}, ${MAX_ARENA_BYTES}], got ${bytes}`,
+      );
     }
     // Heap: one free block from heapStart (= CONTROL_BYTES + 56, after the prologue footer) to heapEnd,
     // then the 8-byte epilogue header; heapEnd keeps the block phase, so the total is a multiple of 64.
@@ -144,7 +147,10 @@ export class ShmArena {
   /** As alloc, but 0 when the arena cannot hold the request (counted as a failure). */
   tryAlloc(bytes: number): ShmHandle {
     if (!Number.isSafeInteger(bytes) || bytes < 0) {
-      throw new LakeError('LAKE_E_USAGE', `an allocation must be a non-negative integer of bytes, got ${bytes}`);
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `an allocation must be a non-negative integer of bytes, got ${bytes}`,
+      );
     }
     if (bytes > MAX_ARENA_BYTES) {
       this.#lock.with(() => this.#count(FAILURES, 1));
@@ -293,7 +299,8 @@ export class ShmArena {
           fail(`block at ${block} has size ${size}`);
         }
         const footer = block + size - TAG_BYTES;
-        if (words[footer >> 2] !== size || words[(footer >> 2) + 1] !== tag) fail(`block at ${block}: footer differs`);
+        if (words[footer >> 2] !== size || words[(footer >> 2) + 1] !== tag)
+          fail(`block at ${block}: footer differs`);
         if ((tag & ~1) !== TAG_MARKER) fail(`block at ${block}: bad tag ${tag}`);
         const allocated = (tag & 1) === TAG_ALLOCATED;
         if (!allocated) {
@@ -316,7 +323,8 @@ export class ShmArena {
         }
       }
       if (listed !== freeSet.size) fail(`${freeSet.size} free blocks, ${listed} listed`);
-      if (words[FREE_BLOCKS] !== freeSet.size) fail(`free-block count ${words[FREE_BLOCKS]}, found ${freeSet.size}`);
+      if (words[FREE_BLOCKS] !== freeSet.size)
+        fail(`free-block count ${words[FREE_BLOCKS]}, found ${freeSet.size}`);
       return blocks;
     });
   }
@@ -335,12 +343,19 @@ export class ShmArena {
 
   #checkedBlock(handle: ShmHandle, what: string): number {
     const block = handle - TAG_BYTES;
-    if (!Number.isSafeInteger(handle) || handle % ALIGNMENT !== 0 || block < this.#heapStart || block >= this.#heapEnd) {
+    if (
+      !Number.isSafeInteger(handle) ||
+      handle % ALIGNMENT !== 0 ||
+      block < this.#heapStart ||
+      block >= this.#heapEnd
+    ) {
       throw new LakeError('LAKE_E_USAGE', `${what}: ${handle} is not a lakeShm handle`);
     }
     const tag = this.#words[(block >> 2) + 1]!;
-    if (tag === (TAG_MARKER | TAG_FREE)) throw new LakeError('LAKE_E_USAGE', `${what}: block ${handle} is not allocated (double free?)`);
-    if (tag !== (TAG_MARKER | TAG_ALLOCATED)) throw new LakeError('LAKE_E_USAGE', `${what}: ${handle} is not a lakeShm handle`);
+    if (tag === (TAG_MARKER | TAG_FREE))
+      throw new LakeError('LAKE_E_USAGE', `${what}: block ${handle} is not allocated (double free?)`);
+    if (tag !== (TAG_MARKER | TAG_ALLOCATED))
+      throw new LakeError('LAKE_E_USAGE', `${what}: ${handle} is not a lakeShm handle`);
     return block;
   }
 
@@ -368,7 +383,8 @@ export class ShmArena {
     if (map === 0) return 0;
     const bin = 31 - Math.clz32(map);
     let largest = 0;
-    for (let b = words[BIN_HEADS + bin]!; b !== 0; b = words[(b >> 2) + 2]!) largest = Math.max(largest, words[b >> 2]!);
+    for (let b = words[BIN_HEADS + bin]!; b !== 0; b = words[(b >> 2) + 2]!)
+      largest = Math.max(largest, words[b >> 2]!);
     return largest - 2 * TAG_BYTES;
   }
 

@@ -35,7 +35,10 @@ export class ShmLock {
     while (state !== 0) {
       const left = deadline - performance.now();
       if (left <= 0) {
-        throw new LakeError('LAKE_E_INTERNAL', `shared-memory lock not released within ${timeoutMs} ms (its holder died?)`);
+        throw new LakeError(
+          'LAKE_E_INTERNAL',
+          `shared-memory lock not released within ${timeoutMs} ms (its holder died?)`,
+        );
       }
       Atomics.wait(words, index, 2, left);
       state = Atomics.exchange(words, index, 2);

@@ -28,8 +28,8 @@ export class CpuWasmBackend implements ComputeBackend {
       available: true,
       capabilities: [simd ? 'wasm-simd' : 'js', 'int16', 'f32', 'linnos', 'dense-f32', 'shared-memory'],
       description: simd
-        ? 'kernels on lakeD\'s own core: int16 WASM SIMD (LinnOS) and f32 loops (dense)'
-        : 'kernels on lakeD\'s own core: WebAssembly SIMD missing, LinnOS runs the js reference',
+        ? "kernels on lakeD's own core: int16 WASM SIMD (LinnOS) and f32 loops (dense)"
+        : "kernels on lakeD's own core: WebAssembly SIMD missing, LinnOS runs the js reference",
     };
   }
 
@@ -89,7 +89,8 @@ function share(n: number, block: number, blocks: number): [number, number] {
 
 function batchCount(args: Float64Array): number {
   const n = args[2]!;
-  if (!Number.isSafeInteger(n) || n < 0) throw new LakeError('LAKE_E_USAGE', `kernel argument n must be a count, got ${n}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new LakeError('LAKE_E_USAGE', `kernel argument n must be a count, got ${n}`);
   return n;
 }
 

@@ -1,0 +1,88 @@
+/**
+ * lake's public API: one export list, values by name, types apart (after tinybench). Each concern keeps
+ * its own index; this file names what a user of the library needs.
+ */
+
+export type { DeviceView } from './array/device-state.js';
+export { DeviceState, pagesOf, RECENT_READS } from './array/device-state.js';
+export type { LatencySink, ReplayEngine, ReplayOptions, ReplayResult } from './array/engine.js';
+// Replay engine, admission policies, runs
+export {
+  createReplayEngine,
+  mergeBatchStreams,
+  mergeStreams,
+  replay,
+  replayBatches,
+} from './array/engine.js';
+export type { PolicySpec } from './array/policies.js';
+export {
+  baselinePolicy,
+  hedgingPolicy,
+  oraclePolicy,
+  parsePolicyList,
+  parsePolicySpec,
+  randomPolicy,
+} from './array/policies.js';
+export type { AdmissionPolicy, ArrayContext, ReadTry } from './array/policy.js';
+export type { PolicyRun, Workload } from './array/run.js';
+export { builtinPolicy, policyReport, runPolicies } from './array/run.js';
+export type { IoRecord } from './array/types.js';
+export type { LakeErrorCode } from './errors.js';
+// Errors and randomness
+export { LakeError, TraceParseError } from './errors.js';
+export type { Device, FlashCounters, FlashOptions, SlowCause, SubmitResult } from './flash/index.js';
+// Simulated flash
+export {
+  createFlashDevice,
+  describeFlash,
+  flashProfileNames,
+  flashProfiles,
+  SimulatedSsd,
+} from './flash/index.js';
+export type { Backend, Decision, Predictor, PredictorOptions } from './kernels/index.js';
+// Inference kernels and models
+export { benchInference, createPredictor } from './kernels/index.js';
+// Learning
+export {
+  extractLinnosDataset,
+  fixedPercentileThreshold,
+  inflectionPoint,
+  labelByThreshold,
+  linnosFeatures,
+  refineThreshold,
+  rocAuc,
+  trainLinnos,
+} from './learn/index.js';
+export type { DeviceModel, TrainArrayOptions } from './linnos/pipeline.js';
+export { measureInferenceNs, trainLinnosArray } from './linnos/pipeline.js';
+export type { LinnosOnlineStats, LinnosPolicyOptions } from './linnos/policy.js';
+// LinnOS assembled
+export { LinnosPolicy } from './linnos/policy.js';
+export type { DenseLayer, DenseModel, LinnosShape } from './models/index.js';
+export {
+  exportOnnx,
+  linnosLayerSizes,
+  loadModel,
+  ModelSlot,
+  parseLinnosHeader,
+  quantizeLinnos,
+  readLinnosHeader,
+  saveModel,
+  writeLinnosHeader,
+} from './models/index.js';
+export { Random } from './random.js';
+// Reports
+export {
+  cdfSpec,
+  LatencyRecorder,
+  latencyTables,
+  renderSvg,
+  reportHtml,
+  svgToPng,
+  writeReportFiles,
+} from './report/index.js';
+export type { CdfPoint, LatencySummary, PolicyReport } from './report/types.js';
+// Traces and workloads
+export { openTrace, readTrace, readTraceAll, traceStats, writeTrace } from './trace/index.js';
+export { profileNames, profiles, synthesize, synthesizeMix } from './trace/synth.js';
+export type { TraceFormat, TraceRecord } from './trace/types.js';
