@@ -30,8 +30,13 @@ const PREFETCH_PAGES = 64;
 export class FlashTranslation {
   /** LPN -> PPN, -1 when the LPN has no flash copy (never written, or its newest data is in the buffer). */
   readonly l2p: Int32Array;
-  /** PPN -> LPN, -1 when the page is free or invalid. */
+  /** PPN -> the LPN last written there; meaningful only while the page is valid (see ownerOf). */
   readonly p2l: Int32Array;
+  /**
+   * Valid-page bitmap, bit ppn & 31 of word ppn >>> 5. Invalidating a page clears a bit in this small
+   * array (128 KB for 4 GiB of flash) instead of storing into p2l, which would miss the cache.
+   */
+  readonly valid: Uint32Array;
   /** Per block (group * blocksPerLun + block): valid pages, pages written, state. */
   readonly blockValid: Int32Array;
   readonly blockWritten: Int32Array;
@@ -98,6 +103,7 @@ export class FlashTranslation {
     this.#gcProgramUs = new Float64Array(this.#units);
     this.l2p = new Int32Array(config.logicalPages).fill(-1);
     this.p2l = new Int32Array(config.physicalPages).fill(-1);
+    this.valid = new Uint32Array(Math.ceil(config.physicalPages / 32));
     const allBlocks = this.#groups * this.#blocks;
     this.blockValid = new Int32Array(allBlocks);
     this.blockWritten = new Int32Array(allBlocks);
@@ -154,11 +160,16 @@ export class FlashTranslation {
     this.prefetchSink = sink;
   }
 
+  /** The LPN whose valid data a physical page holds, -1 when the page is free or invalid. */
+  ownerOf(ppn: number): number {
+    return (this.valid[ppn >>> 5]! >>> (ppn & 31)) & 1 ? this.p2l[ppn]! : -1;
+  }
+
   /** Drop the flash copy of an LPN (it was overwritten). */
   invalidate(lpn: number): void {
     const ppn = this.l2p[lpn]!;
     if (ppn < 0) return;
-    this.p2l[ppn] = -1;
+    this.valid[ppn >>> 5] = this.valid[ppn >>> 5]! & ~(1 << (ppn & 31));
     this.blockValid[this.blockOf(ppn)]!--;
     this.l2p[lpn] = -1;
   }
@@ -171,6 +182,7 @@ export class FlashTranslation {
     const ppn = this.#allocateHost(now);
     this.l2p[lpn] = ppn;
     this.p2l[ppn] = lpn;
+    this.valid[ppn >>> 5] = this.valid[ppn >>> 5]! | (1 << (ppn & 31));
     this.blockValid[this.blockOf(ppn)]!++;
     this.#tally.hostPrograms++;
     if (!this.timed) return now;
@@ -200,6 +212,7 @@ export class FlashTranslation {
     }
     const l2p = this.l2p;
     const p2l = this.p2l;
+    const valid = this.valid;
     const timeline = this.#timeline;
     const timed = this.timed;
     const unitMask = this.#units - 1;
@@ -216,6 +229,7 @@ export class FlashTranslation {
         const ppn = first + k;
         l2p[lpn] = ppn;
         p2l[ppn] = lpn;
+        valid[ppn >>> 5] = valid[ppn >>> 5]! | (1 << (ppn & 31));
         if (!timed) continue;
         const unitUs = oneType ? programUs0 : this.#programUs[this.pageTypeOf(ppn)]! + this.#transferUs;
         const end = timeline.append(ppn & unitMask, 1, kind, unitUs, 1, now);
@@ -357,6 +371,7 @@ export class FlashTranslation {
     const perLine = this.#pagesPerLine;
     const p2l = this.p2l;
     const l2p = this.l2p;
+    const valid = this.valid;
     const blockIndex = g * this.#blocks + victim;
     const first = blockIndex * perLine;
     const last = first + perLine;
@@ -372,8 +387,8 @@ export class FlashTranslation {
     let dst = 0;
     let dstEnd = 0;
     for (let src = first; src < last && left > 0; src++) {
+      if (((valid[src >>> 5]! >>> (src & 31)) & 1) === 0) continue;
       const lpn = p2l[src]!;
-      if (lpn < 0) continue;
       if (dst === dstEnd) {
         dst = this.#claim(g, left);
         if (dst < 0) {
@@ -382,6 +397,7 @@ export class FlashTranslation {
         dstEnd = dst + this.#claimed;
       }
       p2l[dst] = lpn;
+      valid[dst >>> 5] = valid[dst >>> 5]! | (1 << (dst & 31));
       l2p[lpn] = dst;
       if (perUnit) {
         const su = unitMask >= 0 ? src & unitMask : src % units;
@@ -395,7 +411,7 @@ export class FlashTranslation {
       dst++;
       left--;
     }
-    p2l.fill(-1, first, last);
+    clearBits(valid, first, last);
     this.#tally.gcPrograms += copies;
     this.blockValid[blockIndex] = 0;
     this.blockWritten[blockIndex] = 0;
@@ -443,5 +459,23 @@ export class FlashTranslation {
   #noteCopyTimes(src: number, su: number, dst: number, du: number): void {
     this.#gcReadUs[su] = this.#gcReadUs[su]! + this.#readUs[this.pageTypeOf(src)]!;
     this.#gcProgramUs[du] = this.#gcProgramUs[du]! + this.#programUs[this.pageTypeOf(dst)]!;
+  }
+}
+
+/** Clear bits [from, to) of a bitmap. */
+function clearBits(bits: Uint32Array, from: number, to: number): void {
+  let i = from;
+  while (i < to && (i & 31) !== 0) {
+    bits[i >>> 5] = bits[i >>> 5]! & ~(1 << (i & 31));
+    i++;
+  }
+  if (to - i >= 32) {
+    const words = (to - i) >>> 5;
+    bits.fill(0, i >>> 5, (i >>> 5) + words);
+    i += words * 32;
+  }
+  while (i < to) {
+    bits[i >>> 5] = bits[i >>> 5]! & ~(1 << (i & 31));
+    i++;
   }
 }

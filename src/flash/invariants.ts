@@ -1,6 +1,7 @@
 /**
  * A full consistency check of a simulated SSD's mapping structures, for tests and debugging (O(pages)):
- * - l2p and p2l are inverse: no two LPNs map to one PPN, every valid PPN belongs to the LPN that maps to it;
+ * - l2p and p2l are inverse on valid pages: no two LPNs map to one PPN, every valid PPN belongs to the LPN
+ *   that maps to it;
  * - every block's valid count equals its valid pages, no page past its write pointer is valid;
  * - free blocks are empty and listed once in their group's free pool, each group has at most one open block;
  * - an LPN whose newest data is dirty in the write buffer has no flash copy.
@@ -24,7 +25,9 @@ export function checkFlashInvariants(device: SimulatedSsd): void {
     if (ppn < 0) continue;
     mapped++;
     if (ppn >= p2l.length) report(`lpn ${lpn} maps to ppn ${ppn} beyond the device`);
-    else if (p2l[ppn] !== lpn) report(`lpn ${lpn} maps to ppn ${ppn}, which belongs to lpn ${p2l[ppn]}`);
+    else if (ftl.ownerOf(ppn) !== lpn) {
+      report(`lpn ${lpn} maps to ppn ${ppn}, which belongs to lpn ${ftl.ownerOf(ppn)}`);
+    }
     if (buffer.capacity > 0 && buffer.isDirty(lpn))
       report(`lpn ${lpn} is dirty in the buffer but mapped to ppn ${ppn}`);
   }
@@ -36,7 +39,7 @@ export function checkFlashInvariants(device: SimulatedSsd): void {
     const written = ftl.blockWritten[block]!;
     for (let p = 0; p < pagesPerLine; p++) {
       const ppn = block * pagesPerLine + p;
-      const lpn = p2l[ppn]!;
+      const lpn = ftl.ownerOf(ppn);
       if (lpn < 0) continue;
       count++;
       if (p >= written) report(`ppn ${ppn} is valid past its block's write pointer ${written}`);

@@ -91,6 +91,8 @@ export class LunTimelines {
   /** Per LUN and kind: total duration queued in Q1 (for read attribution without read priority). */
   readonly #sum1: Float64Array;
 
+  /** KIND_COUNT, as a field: V8 does not fold module constants into index arithmetic. */
+  readonly #kinds = KIND_COUNT;
   /** Latest time seen: state is only valid going forward (a later call at an earlier time is a bug). */
   #latest = 0;
   #cap1 = 16;
@@ -149,7 +151,7 @@ export class LunTimelines {
       const mask = this.#mask1;
       const ends = this.#q1End;
       const sums = this.#sum1;
-      const sumBase = lun * KIND_COUNT;
+      const sumBase = lun * this.#kinds;
       while (head < tail) {
         const i = base + (head & mask);
         const end = ends[i]! + shift;
@@ -170,7 +172,7 @@ export class LunTimelines {
       }
       if (head === tail) {
         // Clear float drift once the queue is empty.
-        for (let k = 0; k < KIND_COUNT; k++) sums[sumBase + k] = 0;
+        for (let k = 0; k < this.#kinds; k++) sums[sumBase + k] = 0;
       }
       if (head >= 0x40000000) {
         head -= 0x20000000;
@@ -264,7 +266,7 @@ export class LunTimelines {
     }
     if (queue === 1) {
       const end = start + total;
-      const s = lun * KIND_COUNT + kind;
+      const s = lun * this.#kinds + kind;
       this.#sum1[s] = this.#sum1[s]! + total;
       // Everything in Q2 now starts after these ops.
       this.#shift2[lun] = this.#shift2[lun]! + total;
@@ -354,7 +356,7 @@ export class LunTimelines {
       if (fe > now) wait[this.#frontKind[lun]!] = fe - now;
       if (this.#q1Head[lun]! < this.#q1Tail[lun]!) {
         const sums = this.#sum1;
-        const sumBase = lun * KIND_COUNT;
+        const sumBase = lun * this.#kinds;
         for (let k = 1; k < wait.length; k++) {
           const queued = sums[sumBase + k]!;
           if (queued > 0) wait[k] = wait[k]! + queued;
@@ -368,11 +370,12 @@ export class LunTimelines {
       // Reads already placed and not finished: queue behind them.
       start = re;
       const rs = this.#readsStart[lun]!;
+      // (Index 1 is KIND_READ, written out: V8 does not fold module constants into indices.)
       if (rs > now) {
         wait[this.#frontKind[lun]!] = rs - now;
-        wait[KIND_READ] = re - rs;
+        wait[1] = re - rs;
       } else {
-        wait[KIND_READ] = re - now;
+        wait[1] = re - now;
       }
       // Still suspended: the op resumes after this read too.
       if (this.#suspended[lun] === 1) this.#frontEnd[lun] = fe + readUs;
@@ -381,7 +384,7 @@ export class LunTimelines {
       const kind = this.#frontKind[lun]!;
       if (
         this.#suspension &&
-        kind !== KIND_READ &&
+        kind !== 1 && // a read is never suspended
         fe - now > this.#suspendLatencyUs &&
         this.#suspends[lun]! < this.#maxSuspends
       ) {

@@ -17,7 +17,7 @@ describe('page mapping', () => {
     device.submit(true, 0, 4096, 1_000_000);
     const flash = device.locate(5 * 4096);
     assert.ok(typeof flash === 'object', `expected a flash location, got ${String(flash)}`);
-    assert.equal(ftl.p2l[flash.ppn], 5);
+    assert.equal(ftl.ownerOf(flash.ppn), 5);
     assert.equal(ftl.lunOf(flash.ppn), flash.lun);
     checkFlashInvariants(device);
   });
@@ -31,8 +31,8 @@ describe('page mapping', () => {
     const second = device.locate(7 * 4096);
     assert.ok(typeof first === 'object' && typeof second === 'object');
     assert.notEqual(first.ppn, second.ppn);
-    assert.equal(ftl.p2l[first.ppn], -1);
-    assert.equal(ftl.p2l[second.ppn], 7);
+    assert.equal(ftl.ownerOf(first.ppn), -1);
+    assert.equal(ftl.ownerOf(second.ppn), 7);
     checkFlashInvariants(device);
   });
 

@@ -633,7 +633,9 @@ export class LakeLib {
       this.#reap(link);
       if (link.nextSeq - link.reapSeq >= MAX_IN_FLIGHT) {
         const oldest = link.channel.slotWord(link.reapSeq % RING_SLOTS) + S_STATE;
-        const waited = this.#waitDone(link, oldest, performance.now() + this.#ringFullWaitMs);
+        // A sync call waits for its reply anyway: only async submissions give up after ringFullWaitMs.
+        const limit = ASYNC_APIS.has(api) ? this.#ringFullWaitMs : Number.POSITIVE_INFINITY;
+        const waited = this.#waitDone(link, oldest, performance.now() + limit);
         if (waited === 'dead') {
           this.#declareDead(link);
           return -1;

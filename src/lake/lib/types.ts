@@ -48,8 +48,9 @@ export interface LakeLibOptions {
    */
   hangTimeoutMs?: number;
   /**
-   * When MAX_IN_FLIGHT (1024) commands are in flight, the next call waits this long for the oldest to
-   * complete, then throws RingFullError (default 10,000 ms; 0 throws at once).
+   * When MAX_IN_FLIGHT (1024) commands are in flight, the next async call (launch, async copy) waits this
+   * long for the oldest to complete, then throws RingFullError (default 10,000 ms; 0 throws at once). A sync
+   * call (synchronise included) always waits for a slot, as it waits for its reply.
    */
   ringFullWaitMs?: number;
   /** lakeD restarts after deaths before lakeLib stays inline for good (default 5). */

@@ -1,5 +1,5 @@
 import type { CaptureRing, EntryReader, FeatureEntry } from './capture-ring.js';
-import type { FeatureSchema } from './schema.js';
+import type { CompiledField, FeatureSchema } from './schema.js';
 
 /**
  * Recognisable entries for checking concurrent capture: each producer writes its id, a sequence number,
@@ -39,15 +39,43 @@ export function checkValue(producer: number, seq: number): number {
   return h | 0;
 }
 
+interface CheckFields {
+  producer: CompiledField;
+  seq: CompiledField;
+  pattern: CompiledField;
+  small: CompiledField;
+  bytes: CompiledField;
+  check: CompiledField;
+}
+
+const fieldsByRing = new WeakMap<CaptureRing, CheckFields>();
+
+function checkFields(ring: CaptureRing): CheckFields {
+  let fields = fieldsByRing.get(ring);
+  if (fields === undefined) {
+    fields = {
+      producer: ring.field('producer'),
+      seq: ring.field('seq'),
+      pattern: ring.field('pattern'),
+      small: ring.field('small'),
+      bytes: ring.field('bytes'),
+      check: ring.field('check'),
+    };
+    fieldsByRing.set(ring, fields);
+  }
+  return fields;
+}
+
 /** Captures entry `seq` of `producer`; false when the ring is full. */
 export function captureCheckEntry(ring: CaptureRing, producer: number, seq: number): boolean {
+  const f = checkFields(ring);
   const writer = ring.begin();
   if (writer === undefined) return false;
-  writer.capture('producer', producer).capture('seq', seq);
-  for (let k = 0; k < 4; k++) writer.set('pattern', k, patternValue(producer, seq, k));
-  for (let k = 0; k < 3; k++) writer.set('small', k, smallValue(producer, seq, k));
-  for (let k = 0; k < 12; k++) writer.set('bytes', k, byteValue(producer, seq, k));
-  writer.capture('check', checkValue(producer, seq));
+  writer.capture(f.producer, producer).capture(f.seq, seq);
+  for (let k = 0; k < 4; k++) writer.set(f.pattern, k, patternValue(producer, seq, k));
+  for (let k = 0; k < 3; k++) writer.set(f.small, k, smallValue(producer, seq, k));
+  for (let k = 0; k < 12; k++) writer.set(f.bytes, k, byteValue(producer, seq, k));
+  writer.capture(f.check, checkValue(producer, seq));
   writer.commit();
   return true;
 }

@@ -72,16 +72,16 @@ export class CaptureWriter {
   }
 
   /** Writes a field: a number for a scalar (or the first element), an array for all its elements. */
-  capture(name: string, value: number | ArrayLike<number>): this {
+  capture(field: CompiledField | string, value: number | ArrayLike<number>): this {
     if (this.ticket === undefined) throw new LakeError('LAKE_E_USAGE', 'capture() outside begin()/commit()');
-    this.#ring.writeField(this.payload, this.#ring.field(name), value);
+    this.#ring.writeField(this.payload, typeof field === 'string' ? this.#ring.field(field) : field, value);
     return this;
   }
 
-  /** Writes element i of a field. */
-  set(name: string, i: number, value: number): this {
+  /** Writes element i of a field (pass the CompiledField from ring.field() on hot paths). */
+  set(field: CompiledField | string, i: number, value: number): this {
     if (this.ticket === undefined) throw new LakeError('LAKE_E_USAGE', 'set() outside begin()/commit()');
-    this.#ring.writeElement(this.payload, this.#ring.field(name), i, value);
+    this.#ring.writeElement(this.payload, typeof field === 'string' ? this.#ring.field(field) : field, i, value);
     return this;
   }
 
@@ -265,7 +265,7 @@ export class CaptureRing {
 
   /** @internal Writes element i of one field at a payload offset. */
   writeElement(payload: number, field: CompiledField, i: number, value: number): void {
-    if (!(i >= 0 && i < field.length && Number.isInteger(i))) {
+    if (!(i >= 0 && i < field.length) || i % 1 !== 0) {
       throw new LakeError('LAKE_E_USAGE', `field ${field.name} of ${this.name} has no element ${i}`);
     }
     this.#put(field, payload + field.offset, i, value);
