@@ -152,7 +152,7 @@ describe('lakeLib on lakeD: kernels, copies, streams, errors', () => {
     for (let i = 0; i < 5; i++) lib.launch(fn, 4, [ptrArg(device), ptrArg(device + n * 31), scalarArg(n)]);
     lib.contextSynchronize(context);
     const sample = lib.utilisation();
-    assert.equal(sample.mode, 'daemon');
+    assert.equal(sample.mode, 'daemon', JSON.stringify(lib.stats().failures));
     assert.ok(sample.busy > 0 && sample.busy <= 1, `busy ${sample.busy}`);
     assert.equal(sample.inFlight, 0);
     lib.contextDestroy(context);

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runLake } from '../helpers/cli.js';
+
+interface DemoJson {
+  params: { seed: number; writeBursts: boolean };
+  policies: Record<
+    string,
+    { read: { count: number; avgUs: number; p999Us: number }; extraIos: number; revokes: number }
+  >;
+  models: Record<
+    string,
+    {
+      accuracy: number;
+      majorityRate: number;
+      falseSubmitRate: number;
+      falseRevokeRate: number;
+      rocAuc: number;
+      thresholdUs: number;
+    }
+  >;
+  inference: { nsPerPrediction: number };
+}
+
+test('lake demo --quick traces, trains a model per device and replays every policy', () => {
+  const out = mkdtempSync(join(tmpdir(), 'lake-demo-'));
+  const r = runLake(['demo', '--quick', '--json', '--out', out, '--seed', '3']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '', 'no progress output with --json');
+  const json = JSON.parse(r.stdout) as DemoJson;
+  assert.deepEqual(Object.keys(json.policies), ['baseline', 'hedging95', 'linnos', 'linnos+hl', 'oracle']);
+  const counts = new Set(Object.values(json.policies).map((p) => p.read.count));
+  assert.equal(counts.size, 1, 'every policy replays the same reads');
+  assert.equal(json.policies['baseline']!.revokes, 0);
+  assert.ok(json.policies['linnos']!.revokes > 0, 'linnos revokes some reads');
+  assert.ok(json.policies['linnos+hl']!.extraIos > 0, 'linnos+hl hedges');
+  assert.deepEqual(Object.keys(json.models), ['ssd0', 'ssd1', 'ssd2']);
+  for (const m of Object.values(json.models)) {
+    for (const key of ['accuracy', 'majorityRate', 'falseSubmitRate', 'falseRevokeRate', 'rocAuc'] as const) {
+      assert.ok(m[key] >= 0 && m[key] <= 1, `${key} = ${m[key]}`);
+    }
+    assert.ok(m.thresholdUs > 0);
+  }
+  assert.ok(json.inference.nsPerPrediction > 0);
+  assert.ok(json.policies['oracle']!.read.avgUs < json.policies['baseline']!.read.avgUs);
+  const written = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as DemoJson;
+  assert.deepEqual(written.models, json.models);
+  assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /model quality per device/);
+});
