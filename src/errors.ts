@@ -11,6 +11,8 @@ export type LakeErrorCode =
   | 'LAKE_E_MODEL_CHECKSUM'
   | 'LAKE_E_WASM_UNAVAILABLE'
   | 'LAKE_E_WORKER_CRASH'
+  | 'LAKE_E_SHM_EXHAUSTED'
+  | 'LAKE_E_BUSY'
   | 'LAKE_E_INTERNAL';
 
 export class LakeError extends Error {

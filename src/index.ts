@@ -42,6 +42,8 @@ export {
 export type { Backend, Decision, Predictor, PredictorOptions } from './kernels/index.js';
 // Inference kernels and models
 export { benchInference, createPredictor } from './kernels/index.js';
+// The LAKE runtime: lakeShm, lakeLib, lakeD, the feature registry and model store
+export { CaptureRing, FeatureRegistry, LakeLib, listBackends, ModelStore, ShmArena } from './lake/index.js';
 // Learning
 export {
   extractLinnosDataset,

@@ -11,5 +11,7 @@ export const exitCodes: Readonly<Record<LakeErrorCode, number>> = {
   LAKE_E_MODEL_CHECKSUM: 65,
   LAKE_E_WASM_UNAVAILABLE: 69,
   LAKE_E_WORKER_CRASH: 70,
+  LAKE_E_SHM_EXHAUSTED: 70,
+  LAKE_E_BUSY: 75,
   LAKE_E_INTERNAL: 70,
 };

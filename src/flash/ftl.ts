@@ -6,9 +6,9 @@
  * that arrive later queue behind it.
  *
  * Blocks are grouped into GC units:
- * - gcUnit 'lun': each LUN is a group of its own blocks. Host pages go round-robin over the LUNs (in
- *   channel-first order, so consecutive pages use different channels); GC collects one LUN's block,
- *   copying its valid pages within the LUN (copyback: read + program on the same die) and erasing it.
+ * - gcUnit 'lun': each LUN is a group of its own blocks. Host pages go round-robin over the LUNs; GC
+ *   collects one LUN's block, copying its valid pages within the LUN (copyback: read + program on the
+ *   same die) and erasing it.
  * - gcUnit 'line': FEMU's lines. The whole device is one group whose "blocks" are lines (block b of every
  *   LUN); the write pointer moves across the LUNs page by page, GC copies go to that write pointer on
  *   whichever LUN it points at, and a collected line is erased on all LUNs at once.

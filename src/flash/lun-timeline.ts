@@ -17,9 +17,15 @@
  * the front ("materialised"), because a started op does not move. Finished entries are popped lazily,
  * each once, so every operation is O(1) amortised.
  *
+ * Read priority: a read waits for the op executing now and for reads placed before it, never for queued
+ * work. Suspension: a read arriving while a program, erase or GC op runs (and no read waits) starts
+ * suspendLatencyUs later; the op resumes after the reads and ends later by their time; an op is suspended
+ * at most maxSuspendsPerOp times. Without read priority a read is one more Q1 op (FEMU's FIFO).
+ *
  * Invariant that makes this work: a queue op is appended at max(now, end of everything before it), so the
  * busy stretch has no gaps after `now`, and after popping the finished entries the head of the first
- * non-empty queue (when the front is idle) started at or before `now`.
+ * non-empty queue (when the front is idle) started at or before `now`. Time must therefore never go back:
+ * advance() throws (LAKE_E_INTERNAL) if asked about an earlier time than before.
  *
  * Layout: one typed array per field, indexed by LUN (and LUN * KIND_COUNT + kind for the per-kind sums).
  * Field-offset constants into one shared array were tried first and cost twice the time: V8 does not fold
@@ -39,8 +45,6 @@ export const KIND_COUNT = 6;
 
 /** Floats one LUN's state takes in a save() buffer. */
 export const LUN_SAVE_SLOTS = 12 + KIND_COUNT;
-
-/** Ring counters are renormalised at 2^30 by 2^29 (a multiple of any ring size), written out in advance(). */
 
 export interface TimelineConfig {
   readonly luns: number;
@@ -174,6 +178,7 @@ export class LunTimelines {
         // Clear float drift once the queue is empty.
         for (let k = 0; k < this.#kinds; k++) sums[sumBase + k] = 0;
       }
+      // Renormalise the ring counters at 2^30 by 2^29, a multiple of every ring size.
       if (head >= 0x40000000) {
         head -= 0x20000000;
         tail -= 0x20000000;
@@ -326,19 +331,6 @@ export class LunTimelines {
     if (this.#q2Head[lun]! >= tail) return 0;
     const e = this.#q2End[lun * this.#cap2 + ((tail - 1) & this.#mask2)]! + this.#shift2[lun]!;
     return e > now ? e - now : 0;
-  }
-
-  /** Real end of all work placed on the LUN (FEMU's lun_free_at), at least now. */
-  freeAt(lun: number, now: number): number {
-    let t = now;
-    if (this.#frontEnd[lun]! > t) t = this.#frontEnd[lun]!;
-    if (this.#readsEnd[lun]! > t) t = this.#readsEnd[lun]!;
-    const tail1 = this.#q1Tail[lun]!;
-    if (this.#q1Head[lun]! < tail1) {
-      const e = this.#q1End[lun * this.#cap1 + ((tail1 - 1) & this.#mask1)]! + this.#shift1[lun]!;
-      if (e > t) t = e;
-    }
-    return t + this.backgroundBacklog(lun, t);
   }
 
   /**

@@ -78,6 +78,12 @@ export interface FlashOptions {
   slowReadMultiple?: number;
   /** Age the device before use (untimed). false = fresh device. Default { fill: 1, randomOverwrites: 0.5 }. */
   precondition?: PreconditionOptions | false;
+  /**
+   * Return the same SubmitResult object from every submit(), overwritten each time (saves an allocation
+   * per command, ~5% of a submit). Only for callers that read the result before the next submit.
+   * Default false.
+   */
+  reuseResult?: boolean;
   /** Seed for preconditioning's random overwrites. Default 1. */
   seed?: number;
   /** Device name. Default 'ssd'. */
@@ -106,6 +112,7 @@ export const flashDefaults = {
   maxSuspendsPerOp: 4,
   slowReadMultiple: 4,
   precondition: { fill: 1, randomOverwrites: 0.5 } as PreconditionOptions,
+  reuseResult: false,
   seed: 1,
   name: 'ssd',
 } as const;
@@ -147,6 +154,7 @@ export interface FlashConfig {
   /** Slowest unqueued page read: max read time over page types plus transfer. */
   readonly nominalReadUs: number;
   readonly precondition: PreconditionOptions | false;
+  readonly reuseResult: boolean;
   readonly seed: number;
 }
 
@@ -303,6 +311,7 @@ export function resolveFlashConfig(options: FlashOptions = {}): FlashConfig {
     slowReadMultiple: finiteAtLeast('slowReadMultiple', options.slowReadMultiple ?? d.slowReadMultiple, 1),
     nominalReadUs: Math.max(...profile.readUs) + transferUs,
     precondition,
+    reuseResult: options.reuseResult ?? d.reuseResult,
     seed,
   };
 }

@@ -6,8 +6,9 @@
  * (offsets modulo the capacity), computes when each page completes from the LUNs' queued work, and
  * queues the work the command causes; the command completes with its last page. peekRead() computes the
  * same answer as a read submitted now, then puts every touched LUN back as it was (it may drop queue
- * entries that had already ended by nowUs, which changes no later answer). Each call returns a fresh
- * small result object; nothing else is allocated per call.
+ * entries that had already ended by nowUs, which changes no later answer). Each submit returns a fresh
+ * small result object (or, with reuseResult, the same one overwritten); nothing else is allocated per
+ * call.
  *
  * A read's cause is what its slowest page waited behind longest:
  * - 'flush': programs of host data written back from the DRAM buffer;
@@ -59,6 +60,8 @@ export class SimulatedSsd implements Device {
   readonly #touched: Int32Array;
   readonly #saved: Float64Array;
   #peekId = 0;
+  /** The result object handed out again and again when config.reuseResult is set. */
+  readonly #reused: SubmitResult | undefined;
 
   constructor(config: FlashConfig) {
     this.config = config;
@@ -76,6 +79,7 @@ export class SimulatedSsd implements Device {
     this.#touchedMark = new Int32Array(config.luns);
     this.#touched = new Int32Array(config.luns);
     this.#saved = new Float64Array(config.luns * LUN_SAVE_SLOTS);
+    this.#reused = config.reuseResult ? { completeUs: 0, cause: 'none' } : undefined;
     if (config.precondition !== false) {
       this.#precondition(config.precondition.fill, config.precondition.randomOverwrites, config.seed);
     }
@@ -90,9 +94,17 @@ export class SimulatedSsd implements Device {
     if (count > this.#logicalPages) count = this.#logicalPages;
     if (read) {
       const completeUs = this.#read(first, count, nowUs, true);
-      return { completeUs, cause: this.#causeOfLastRead(completeUs - nowUs) };
+      return this.#result(completeUs, this.#causeOfLastRead(completeUs - nowUs));
     }
     return this.#write(first, count, nowUs);
+  }
+
+  #result(completeUs: number, cause: SlowCause): SubmitResult {
+    const r = this.#reused;
+    if (r === undefined) return { completeUs, cause };
+    r.completeUs = completeUs;
+    r.cause = cause;
+    return r;
   }
 
   peekRead(offset: number, size: number, nowUs: number): number {
@@ -263,7 +275,7 @@ export class SimulatedSsd implements Device {
         const end = ftl.program(lpn, now, KIND_PROGRAM);
         if (end > done) done = end;
       }
-      return { completeUs: done, cause: 'none' };
+      return this.#result(done, 'none');
     }
     const buffer = this.#buffer;
     buffer.releaseUpTo(now);
@@ -286,9 +298,9 @@ export class SimulatedSsd implements Device {
       buffer.stallUntil = at;
       tally.writeStalls++;
       tally.writeStallUs += at - now;
-      return { completeUs: at + this.#bufferUs, cause: 'flush' };
+      return this.#result(at + this.#bufferUs, 'flush');
     }
-    return { completeUs: at + this.#bufferUs, cause: 'none' };
+    return this.#result(at + this.#bufferUs, 'none');
   }
 
   /**

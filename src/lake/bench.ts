@@ -1,8 +1,8 @@
 import type { Worker } from 'node:worker_threads';
 import { LakeError } from '../errors.js';
 import { LakeLib } from './lib/lake-lib.js';
-import { CaptureRing } from './registry/capture-ring.js';
 import { CHECK_SCHEMA, verifyCheckReader } from './registry/capture-check.js';
+import { CaptureRing } from './registry/capture-ring.js';
 import { PRODUCER_GO, PRODUCER_STOP, type ProducerData, producerWord } from './registry/producer-protocol.js';
 import { spawnWorker } from './spawn-worker.js';
 
@@ -45,7 +45,8 @@ export interface RegistryBench {
 
 function summarise(times: Float64Array): TimingSummary {
   const sorted = Float64Array.from(times).sort();
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 1000;
+  const at = (q: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 1000;
   let sum = 0;
   for (const t of sorted) sum += t;
   return {
@@ -78,7 +79,9 @@ async function timeNoops(spin: boolean, calls: number): Promise<TimingSummary> {
  * LAKE's remoting benchmark: the round trip of a no-op sync call through the command ring, spin-then-sleep
  * against sleep only (medians of many calls, each timed alone).
  */
-export async function benchRemoting(options: { calls?: number; sleepCalls?: number } = {}): Promise<RemotingBench> {
+export async function benchRemoting(
+  options: { calls?: number; sleepCalls?: number } = {},
+): Promise<RemotingBench> {
   const calls = options.calls ?? 50_000;
   const sleepCalls = options.sleepCalls ?? 2_000;
   const spinThenSleep = await timeNoops(true, calls);
@@ -101,7 +104,9 @@ export async function benchRemoting(options: { calls?: number; sleepCalls?: numb
  * Registry capture throughput: `producers` threads capture check entries into one ring as fast as they can
  * for `seconds` while this thread drains and verifies every entry; none may be lost or torn.
  */
-export async function benchRegistry(options: { seconds?: number; producers?: number; capacity?: number } = {}): Promise<RegistryBench> {
+export async function benchRegistry(
+  options: { seconds?: number; producers?: number; capacity?: number } = {},
+): Promise<RegistryBench> {
   const seconds = options.seconds ?? 2;
   const producers = options.producers ?? 2;
   const capacity = options.capacity ?? 1 << 16;
@@ -110,20 +115,32 @@ export async function benchRegistry(options: { seconds?: number; producers?: num
   const workers: Worker[] = [];
   try {
     for (let p = 0; p < producers; p++) {
-      const data: ProducerData = { ring: ring.shared(), control: control.buffer as SharedArrayBuffer, producer: p, count: 0 };
-      const worker = spawnWorker(new URL('./registry/', import.meta.url), 'producer-worker', { workerData: data });
+      const data: ProducerData = {
+        ring: ring.shared(),
+        control: control.buffer as SharedArrayBuffer,
+        producer: p,
+        count: 0,
+      };
+      const worker = spawnWorker(new URL('./registry/', import.meta.url), 'producer-worker', {
+        workerData: data,
+      });
       worker.on('error', () => {});
       workers.push(worker);
     }
     const deadline = performance.now() + 60_000;
     while (!workersAt(control, producers, 1)) {
-      if (performance.now() > deadline) throw new LakeError('LAKE_E_WORKER_CRASH', 'benchRegistry: producers did not start');
+      if (performance.now() > deadline)
+        throw new LakeError('LAKE_E_WORKER_CRASH', 'benchRegistry: producers did not start');
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     const next = new Array<number>(producers).fill(0);
     let torn = 0;
     let outOfOrder = 0;
-    const visit = verifyingVisitor(next, () => torn++, () => outOfOrder++);
+    const visit = verifyingVisitor(
+      next,
+      () => torn++,
+      () => outOfOrder++,
+    );
     const start = performance.now();
     Atomics.store(control, PRODUCER_GO, 1);
     Atomics.notify(control, PRODUCER_GO);
@@ -133,7 +150,8 @@ export async function benchRegistry(options: { seconds?: number; producers?: num
     const finishBy = performance.now() + 10_000;
     while (!workersAt(control, producers, 2)) {
       ring.drain(visit);
-      if (performance.now() > finishBy) throw new LakeError('LAKE_E_WORKER_CRASH', 'benchRegistry: producers did not stop');
+      if (performance.now() > finishBy)
+        throw new LakeError('LAKE_E_WORKER_CRASH', 'benchRegistry: producers did not stop');
     }
     const elapsed = (performance.now() - start) / 1000;
     while (ring.drain(visit) > 0) {}
@@ -163,7 +181,8 @@ export async function benchRegistry(options: { seconds?: number; producers?: num
 }
 
 function workersAt(control: Int32Array, producers: number, state: number): boolean {
-  for (let p = 0; p < producers; p++) if (Atomics.load(control, producerWord(p, 'ready')) !== state) return false;
+  for (let p = 0; p < producers; p++)
+    if (Atomics.load(control, producerWord(p, 'ready')) !== state) return false;
   return true;
 }
 

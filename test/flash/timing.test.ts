@@ -172,6 +172,19 @@ describe('peek and determinism', () => {
     assert.notDeepEqual(run(reseeded, ops), run(smallDevice(options), ops));
   });
 
+  test('reuseResult hands back one object with the same values a fresh one would have', () => {
+    const reusing = smallDevice({ reuseResult: true });
+    const plain = smallDevice();
+    const ops = randomOps(plain, 500, 12, 0.4, 50);
+    const first = reusing.submit(ops[0]!.read, ops[0]!.offset, ops[0]!.size, ops[0]!.atUs);
+    plain.submit(ops[0]!.read, ops[0]!.offset, ops[0]!.size, ops[0]!.atUs);
+    for (const op of ops.slice(1)) {
+      const r = reusing.submit(op.read, op.offset, op.size, op.atUs);
+      assert.equal(r, first);
+      assert.deepEqual({ ...r }, plain.submit(op.read, op.offset, op.size, op.atUs));
+    }
+  });
+
   test('resetCounters starts the counts again', () => {
     const device = smallDevice();
     run(device, randomOps(device, 200, 2, 0.5, 50));

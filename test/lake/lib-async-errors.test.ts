@@ -16,7 +16,10 @@ describe('async failures surface at the next synchronise', () => {
 
   test('a kernel failing inside lakeD returns nothing at launch and throws at streamSynchronize, once', () => {
     const context = lib.contextCreate();
-    const fn = lib.moduleGetFunction(lib.moduleLoad(context, 'linnos', randomDenseModel(4, [31, 256, 2])), 'predict');
+    const fn = lib.moduleGetFunction(
+      lib.moduleLoad(context, 'linnos', randomDenseModel(4, [31, 256, 2])),
+      'predict',
+    );
     const failing = lib.streamCreate(context);
     const healthy = lib.streamCreate(context);
     const n = 16;
@@ -34,7 +37,9 @@ describe('async failures surface at the next synchronise', () => {
     assert.throws(
       () => lib.streamSynchronize(failing),
       (error: unknown) =>
-        error instanceof LakeError && error.code === 'LAKE_E_USAGE' && /async launch failed: vector 5, input 3 is 42, not a digit/.test(error.message),
+        error instanceof LakeError &&
+        error.code === 'LAKE_E_USAGE' &&
+        /async launch failed: vector 5, input 3 is 42, not a digit/.test(error.message),
     );
     // Reported once: the next synchronise is clean.
     assert.doesNotThrow(() => lib.streamSynchronize(failing));
@@ -53,7 +58,9 @@ describe('async failures surface at the next synchronise', () => {
       () => lib.contextSynchronize(context),
       (error: unknown) =>
         error instanceof LakeError &&
-        /^async memcpyHtoDAsync failed: memcpyHtoD: device side: .* is not inside device memory \(and 1 more async failures\)$/.test(error.message),
+        /^async memcpyHtoDAsync failed: memcpyHtoD: device side: .* is not inside device memory \(and 1 more async failures\)$/.test(
+          error.message,
+        ),
     );
     assert.doesNotThrow(() => lib.contextSynchronize(context));
     lib.contextDestroy(context);

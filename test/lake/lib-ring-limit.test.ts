@@ -26,7 +26,10 @@ test('the 1025th command in flight is refused at once with ringFullWaitMs 0', as
     const { device, host } = await fillRing(lib);
     assert.throws(
       () => lib.memcpyHtoDAsync(device, host, 8),
-      (error: unknown) => error instanceof RingFullError && error instanceof LakeError && /1024 commands in flight/.test(error.message),
+      (error: unknown) =>
+        error instanceof RingFullError &&
+        error instanceof LakeError &&
+        /1024 commands in flight/.test(error.message),
     );
     assert.equal(lib.stats().inFlight, MAX_IN_FLIGHT);
     lib.streamSynchronize();

@@ -32,13 +32,31 @@ for (const spin of [true, false]) {
       assert.equal(device.backend, 'cpu-wasm');
       assert.equal(device.kind, 'cpu');
       assert.ok(device.capabilities.includes('linnos'));
-      assert.throws(() => lib.getDevice(1), (error: unknown) => error instanceof LakeError && /device 1 does not exist/.test(error.message));
+      assert.throws(
+        () => lib.getDevice(1),
+        (error: unknown) => error instanceof LakeError && /device 1 does not exist/.test(error.message),
+      );
       const webgpu = lib.listBackends().find((b) => b.name === 'webgpu');
       assert.equal(webgpu?.available, false);
       assert.match(webgpu?.reason ?? '', /^not available here: /);
     });
   });
 }
+
+test('LAKE_DISABLE_SPIN=1 turns spinning off unless options.spin says otherwise', async () => {
+  const saved = process.env['LAKE_DISABLE_SPIN'];
+  process.env['LAKE_DISABLE_SPIN'] = '1';
+  const lib = await LakeLib.open({ arenaBytes: 1 << 20 });
+  try {
+    assert.equal(lib.spinning, false);
+    lib.noop();
+    assert.equal(lib.stats().daemonCommands, 1);
+  } finally {
+    await lib.close();
+    if (saved === undefined) delete process.env['LAKE_DISABLE_SPIN'];
+    else process.env['LAKE_DISABLE_SPIN'] = saved;
+  }
+});
 
 describe('lakeLib on lakeD: kernels, copies, streams, errors', () => {
   let lib: LakeLib;
@@ -102,7 +120,8 @@ describe('lakeLib on lakeD: kernels, copies, streams, errors', () => {
     lib.contextSynchronize(context);
     const got = lib.arena.f32(host, n * 3);
     const expected = referenceForward(model, xs, n);
-    for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(got[i]! - expected[i]!) < 1e-4, `output ${i}`);
+    for (let i = 0; i < expected.length; i++)
+      assert.ok(Math.abs(got[i]! - expected[i]!) < 1e-4, `output ${i}`);
     lib.contextDestroy(context);
     lib.hostFree(host);
   });
@@ -112,14 +131,23 @@ describe('lakeLib on lakeD: kernels, copies, streams, errors', () => {
     const module = lib.moduleLoad(context, 'linnos', randomDenseModel(1, [31, 256, 2]));
     assert.throws(
       () => lib.moduleGetFunction(module, 'train'),
-      (error: unknown) => error instanceof LakeError && error.code === 'LAKE_E_USAGE' && /has no function 'train' \(has predict, scores\)/.test(error.message),
+      (error: unknown) =>
+        error instanceof LakeError &&
+        error.code === 'LAKE_E_USAGE' &&
+        /has no function 'train' \(has predict, scores\)/.test(error.message),
     );
     const device = lib.memAlloc(context, 64);
     const host = lib.hostAlloc(256);
-    assert.throws(() => lib.memcpyHtoD(device, host, 256), /memcpyHtoD: device side: \[\d+, \+256\) is not inside device memory/);
+    assert.throws(
+      () => lib.memcpyHtoD(device, host, 256),
+      /memcpyHtoD: device side: \[\d+, \+256\) is not inside device memory/,
+    );
     assert.throws(() => lib.memcpyDtoH(host, host, 16), /not inside device memory/);
     assert.throws(() => lib.contextCreate(5), /device 5 does not exist/);
-    assert.throws(() => lib.moduleLoad(context, 'linnos', randomDenseModel(1, [31, 8, 3])), (error: unknown) => error instanceof LakeError && error.code === 'LAKE_E_MODEL_FORMAT');
+    assert.throws(
+      () => lib.moduleLoad(context, 'linnos', randomDenseModel(1, [31, 8, 3])),
+      (error: unknown) => error instanceof LakeError && error.code === 'LAKE_E_MODEL_FORMAT',
+    );
     // The ring is intact after errors.
     lib.noop();
     assert.equal(lib.stats().inFlight, 0);
@@ -129,11 +157,37 @@ describe('lakeLib on lakeD: kernels, copies, streams, errors', () => {
     lib.hostFree(host);
   });
 
+  test('unloading a module and destroying a context release their lakeShm regions', () => {
+    const baseline = lib.arena.stats().liveBlocks;
+    const context = lib.contextCreate();
+    const module = lib.moduleLoad(context, 'dense-f32', randomDenseModel(2, [4, 4, 2]));
+    const fn = lib.moduleGetFunction(module, 'forward');
+    lib.memAlloc(context, 4096);
+    lib.streamCreate(context);
+    assert.equal(lib.arena.stats().liveBlocks, baseline + 2, 'the module image and the device memory');
+    lib.moduleUnload(module);
+    assert.equal(lib.arena.stats().liveBlocks, baseline + 1);
+    assert.throws(
+      () => lib.launch(fn, 1, [ptrArg(0), ptrArg(0), scalarArg(0)]),
+      /function \d+ does not exist/,
+    );
+    assert.throws(() => lib.moduleUnload(module), /is not loaded/);
+    lib.contextDestroy(context);
+    assert.equal(lib.arena.stats().liveBlocks, baseline);
+    assert.throws(() => lib.streamCreate(context), /context \d+ does not exist/);
+  });
+
   test('a launch that cannot be one is refused at once', () => {
     const context = lib.contextCreate();
-    const fn = lib.moduleGetFunction(lib.moduleLoad(context, 'linnos', randomDenseModel(1, [31, 256, 2])), 'predict');
+    const fn = lib.moduleGetFunction(
+      lib.moduleLoad(context, 'linnos', randomDenseModel(1, [31, 256, 2])),
+      'predict',
+    );
     assert.throws(() => lib.launch(fn, 1, [scalarArg(1)]), /1 arguments for 3 parameters/);
-    assert.throws(() => lib.launch(fn, 1, [scalarArg(1), scalarArg(2), scalarArg(3)]), /argument 0 \(xs\) must be a ptr/);
+    assert.throws(
+      () => lib.launch(fn, 1, [scalarArg(1), scalarArg(2), scalarArg(3)]),
+      /argument 0 \(xs\) must be a ptr/,
+    );
     assert.throws(() => lib.launch(fn, 0, [ptrArg(1), ptrArg(2), scalarArg(3)]), /grid dimension/);
     assert.throws(() => lib.launch(999, 1, []), /function 999 does not exist/);
     lib.contextDestroy(context);
@@ -141,7 +195,10 @@ describe('lakeLib on lakeD: kernels, copies, streams, errors', () => {
 
   test('utilisation reports lakeD busy after work, idle fraction otherwise', () => {
     const context = lib.contextCreate();
-    const fn = lib.moduleGetFunction(lib.moduleLoad(context, 'linnos', randomDenseModel(2, [31, 256, 256, 2])), 'predict');
+    const fn = lib.moduleGetFunction(
+      lib.moduleLoad(context, 'linnos', randomDenseModel(2, [31, 256, 256, 2])),
+      'predict',
+    );
     const n = 2000;
     const device = lib.memAlloc(context, n * 32);
     const host = lib.hostAlloc(n * 31);

@@ -25,9 +25,15 @@ describe('feature schemas', () => {
   });
 
   test('bad schemas are refused with the field named', () => {
-    assert.throws(() => compileSchema({ name: '', fields: [{ name: 'a', type: 'f32' }] }), /name must be a non-empty string/);
+    assert.throws(
+      () => compileSchema({ name: '', fields: [{ name: 'a', type: 'f32' }] }),
+      /name must be a non-empty string/,
+    );
     assert.throws(() => compileSchema({ name: 's', fields: [] }), /non-empty array/);
-    assert.throws(() => compileSchema({ name: 's', fields: [{ name: 'a', type: 'f16' as 'f32' }] }), /field a: type f16/);
+    assert.throws(
+      () => compileSchema({ name: 's', fields: [{ name: 'a', type: 'f16' as 'f32' }] }),
+      /field a: type f16/,
+    );
     assert.throws(
       () =>
         compileSchema({
@@ -39,7 +45,10 @@ describe('feature schemas', () => {
         }),
       /field a appears twice/,
     );
-    assert.throws(() => compileSchema({ name: 's', fields: [{ name: 'a', type: 'u8', length: 0 }] }), /length 0/);
+    assert.throws(
+      () => compileSchema({ name: 's', fields: [{ name: 'a', type: 'u8', length: 0 }] }),
+      /length 0/,
+    );
   });
 });
 
@@ -48,7 +57,10 @@ describe('capture rings', () => {
     const ring = CaptureRing.create(SCHEMA, { capacity: 16 });
     for (let i = 0; i < 5; i++) {
       const writer = ring.begin(100 + i)!;
-      writer.capture('size', 4096 * i).capture('latency', 80.5 + i).capture('digits', [i, 9, 0]);
+      writer
+        .capture('size', 4096 * i)
+        .capture('latency', 80.5 + i)
+        .capture('digits', [i, 9, 0]);
       writer.set('weights', 2, i / 4);
       writer.commit();
     }
@@ -120,8 +132,14 @@ describe('capture rings', () => {
     assert.throws(() => ring.begin(2), /before the previous commit/);
     assert.throws(() => writer.set('weights', 3, 1), /no element 3/);
     writer.commit();
-    assert.throws(() => writer.capture('size', 1), (error: unknown) => error instanceof LakeError && /outside begin/.test(error.message));
-    assert.throws(() => CaptureRing.attach({ schema: SCHEMA, buffer: new SharedArrayBuffer(512) }), /not a capture ring/);
+    assert.throws(
+      () => writer.capture('size', 1),
+      (error: unknown) => error instanceof LakeError && /outside begin/.test(error.message),
+    );
+    assert.throws(
+      () => CaptureRing.attach({ schema: SCHEMA, buffer: new SharedArrayBuffer(512) }),
+      /not a capture ring/,
+    );
   });
 
   test('a second handle attached to the same buffer shares the entries', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Worker } from 'node:worker_threads';
 import { test } from 'node:test';
+import type { Worker } from 'node:worker_threads';
 import { verifyingVisitor } from '../../src/lake/bench.js';
 import { CHECK_SCHEMA, verifyCheckEntry } from '../../src/lake/registry/capture-check.js';
 import { CaptureRing } from '../../src/lake/registry/capture-ring.js';
@@ -17,8 +17,15 @@ async function withProducers(ring: CaptureRing, read: () => void): Promise<void>
   const errors: Error[] = [];
   try {
     for (let producer = 0; producer < 2; producer++) {
-      const data: ProducerData = { ring: ring.shared(), control: control.buffer as SharedArrayBuffer, producer, count: PER_PRODUCER };
-      const worker = spawnWorker(new URL('../../src/lake/registry/', import.meta.url), 'producer-worker', { workerData: data });
+      const data: ProducerData = {
+        ring: ring.shared(),
+        control: control.buffer as SharedArrayBuffer,
+        producer,
+        count: PER_PRODUCER,
+      };
+      const worker = spawnWorker(new URL('../../src/lake/registry/', import.meta.url), 'producer-worker', {
+        workerData: data,
+      });
       worker.on('error', (error) => errors.push(error));
       workers.push(worker);
     }

@@ -51,7 +51,10 @@ describe('model store', () => {
     corrupt[100]! ^= 0x40; // one flipped bit in a weight
     assert.throws(
       () => store.load('m', corrupt, sha),
-      (error: unknown) => error instanceof LakeError && error.code === 'LAKE_E_MODEL_CHECKSUM' && /keeping the current version/.test(error.message),
+      (error: unknown) =>
+        error instanceof LakeError &&
+        error.code === 'LAKE_E_MODEL_CHECKSUM' &&
+        /keeping the current version/.test(error.message),
     );
     const truncated = next.slice(0, next.length - 4);
     assert.throws(
@@ -108,14 +111,26 @@ describe('scoring a window with a registered classifier', () => {
     const registry = new FeatureRegistry();
     const ring = registry.register(schema, { capacity: 64 });
     const digits = randomDigits(3, 40);
-    for (let i = 0; i < 40; i++) ring.capture({ digits: digits.subarray(i * 31, (i + 1) * 31), latency: i * 10 }, i);
-    registry.registerClassifier('slow-latency', { kind: 'function', score: (w) => w.entries.map((e) => e.fields['latency']![0]! / 300) });
+    for (let i = 0; i < 40; i++)
+      ring.capture({ digits: digits.subarray(i * 31, (i + 1) * 31), latency: i * 10 }, i);
+    registry.registerClassifier('slow-latency', {
+      kind: 'function',
+      score: (w) => w.entries.map((e) => e.fields['latency']![0]! / 300),
+    });
     const byLatency = registry.score('reads', 'slow-latency', 19.5);
     assert.equal(byLatency.entries.length, 20);
-    assert.deepEqual([...byLatency.decisions], Array.from({ length: 20 }, (_, i) => ((20 + i) * 10 > 150 ? 1 : 0)));
+    assert.deepEqual(
+      [...byLatency.decisions],
+      Array.from({ length: 20 }, (_, i) => ((20 + i) * 10 > 150 ? 1 : 0)),
+    );
 
     const linnos = randomDenseModel(8, [31, 256, 2]);
-    registry.registerClassifier('linnos', { kind: 'model', model: linnos, fields: ['digits'], kernel: 'linnos' });
+    registry.registerClassifier('linnos', {
+      kind: 'model',
+      model: linnos,
+      fields: ['digits'],
+      kernel: 'linnos',
+    });
     const predicted = registry.score('reads', 'linnos');
     const expected = new Uint8Array(40);
     const predictor = createPredictor(linnos, { backend: 'auto' });
@@ -131,11 +146,16 @@ describe('scoring a window with a registered classifier', () => {
     const reference = referenceForward(dense, window.inputs, window.entries.length);
     for (let i = 0; i < reference.length; i++) assert.ok(Math.abs(scored.scores[i]! - reference[i]!) < 1e-4);
     assert.throws(() => registry.score('reads', 'nope'), /classifier nope is not registered/);
+    registry.registerClassifier('wide', { kind: 'model', model: linnos, kernel: 'linnos' });
+    assert.throws(() => registry.score('reads', 'wide'), /takes 31 inputs, the window rows of reads have 32/);
   });
 
   test('a classifier naming a stored model follows its updates, and a refused update changes nothing', () => {
     const registry = new FeatureRegistry();
-    const ring = registry.register({ name: 'x', fields: [{ name: 'v', type: 'f32', length: 4 }] }, { capacity: 8 });
+    const ring = registry.register(
+      { name: 'x', fields: [{ name: 'v', type: 'f32', length: 4 }] },
+      { capacity: 8 },
+    );
     ring.capture({ v: [1, 2, 3, 4] }, 1);
     registry.models.create('clf', constantModel(1));
     registry.registerClassifier('clf', { kind: 'model', model: 'clf' });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LakeError } from '../../src/errors.js';
-import { Random } from '../../src/random.js';
 import { ShmArena } from '../../src/lake/shm/arena.js';
 import { isShmExhausted, ShmExhaustedError } from '../../src/lake/shm/errors.js';
+import { Random } from '../../src/random.js';
 
 interface Live {
   handle: number;
@@ -54,7 +54,8 @@ describe('lakeShm allocator', () => {
     }
     // No two live blocks overlap (checked on addresses as well as through the stamps).
     const sorted = [...live].sort((a, b) => a.handle - b.handle);
-    for (let i = 1; i < sorted.length; i++) assert.ok(sorted[i - 1]!.handle + sorted[i - 1]!.bytes <= sorted[i]!.handle);
+    for (let i = 1; i < sorted.length; i++)
+      assert.ok(sorted[i - 1]!.handle + sorted[i - 1]!.bytes <= sorted[i]!.handle);
     for (const entry of live) assert.ok(intact(arena, entry));
     const stats = arena.stats();
     assert.equal(stats.liveBlocks, live.length);
@@ -117,7 +118,7 @@ describe('lakeShm allocator', () => {
         error instanceof ShmExhaustedError &&
         isShmExhausted(error) &&
         error instanceof LakeError &&
-        error.code === 'LAKE_E_INTERNAL' &&
+        error.code === 'LAKE_E_SHM_EXHAUSTED' &&
         error.requested === 6000 &&
         /lakeShm exhausted: 6000 bytes requested/.test(error.message),
     );

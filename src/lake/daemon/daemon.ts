@@ -85,7 +85,7 @@ function serveLoop(channel: Channel, arena: ShmArena, options: ServeOptions): vo
         break;
       }
       Atomics.store(words, base + S_STATE, SlotState.running);
-      Atomics.store(words, C_BUSY, 1);
+      Atomics.store(words, C_BUSY, api);
       const started = performance.now();
       let status = STATUS_OK;
       try {

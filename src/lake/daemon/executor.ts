@@ -75,28 +75,37 @@ export class CommandExecutor {
         io.writeText(JSON.stringify(this.deviceInfo(a[0]!)));
         return;
       case Api.contextCreate:
-        return this.#contextCreate(a[0]!, a[1]!);
+        this.#contextCreate(a[0]!, a[1]!);
+        return;
       case Api.contextDestroy:
-        return this.#contextDestroy(a[0]!);
+        this.#contextDestroy(a[0]!);
+        return;
       case Api.moduleLoad:
-        return this.#moduleLoad(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!);
+        this.#moduleLoad(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!);
+        return;
       case Api.moduleUnload:
-        return this.#moduleUnload(a[0]!);
+        this.#moduleUnload(a[0]!);
+        return;
       case Api.moduleGetFunction:
         io.result[0] = this.#getFunction(a[0]!, a[1]!, io.readText());
         return;
       case Api.launch:
-        return this.#launch(a);
+        this.#launch(a);
+        return;
       case Api.memAlloc:
-        return this.#memAlloc(a[0]!, a[1]!, a[2]!);
+        this.#memAlloc(a[0]!, a[1]!, a[2]!);
+        return;
       case Api.memFree:
-        return this.#memFree(a[0]!);
+        this.#memFree(a[0]!);
+        return;
       case Api.memcpyHtoD:
       case Api.memcpyHtoDAsync:
-        return this.#copy('to-device', a[0]!, a[1]!, a[2]!);
+        this.#copy('to-device', a[0]!, a[1]!, a[2]!);
+        return;
       case Api.memcpyDtoH:
       case Api.memcpyDtoHAsync:
-        return this.#copy('from-device', a[0]!, a[1]!, a[2]!);
+        this.#copy('from-device', a[0]!, a[1]!, a[2]!);
+        return;
       case Api.streamCreate:
         this.#context(a[0]!);
         if (this.#streams.has(a[1]!)) throw usage(`stream ${a[1]} exists`);
@@ -106,11 +115,14 @@ export class CommandExecutor {
         if (!this.#streams.delete(a[0]!)) throw usage(`stream ${a[0]} does not exist`);
         return;
       case Api.debugSleep:
-        return this.#sleep(a[0]!);
+        this.#sleep(a[0]!);
+        return;
       case Api.debugHang:
-        return this.#host.hang();
+        this.#host.hang();
+        return;
       case Api.debugCrash:
-        return this.#host.crash();
+        this.#host.crash();
+        return;
       default:
         throw new LakeError('LAKE_E_USAGE', `unknown command ${apiName(io.api)}`);
     }

@@ -22,7 +22,10 @@ import type { LakeErrorCode } from '../../errors.js';
  */
 
 // --- control words (Int32 indices) ---
-/** Bumped by lakeD at least every IDLE_WAIT_MS and before every kernel block: its sign of life. */
+/**
+ * Bumped by lakeD at least every IDLE_WAIT_MS and before every kernel block: its sign of life. A module
+ * load is one step that cannot beat (building a predictor), so clients allow it a longer silence.
+ */
 export const C_HEARTBEAT = 0;
 /** DaemonState below. */
 export const C_DAEMON_STATE = 1;
@@ -32,7 +35,7 @@ export const C_DOORBELL = 2;
 export const C_DAEMON_SLEEPING = 3;
 /** 1 while the client sleeps (or is about to) on a slot's state word. */
 export const C_CLIENT_WAITING = 4;
-/** 1 while lakeD executes a command. */
+/** The API id of the command lakeD is executing; 0 when none. */
 export const C_BUSY = 5;
 /** Microseconds lakeD spent executing commands, wrapping at 2^32 (read as unsigned, compare deltas). */
 export const C_BUSY_MICROS = 6;
@@ -145,6 +148,8 @@ export const ERROR_CODES = [
   'LAKE_E_WASM_UNAVAILABLE',
   'LAKE_E_WORKER_CRASH',
   'LAKE_E_INTERNAL',
+  'LAKE_E_SHM_EXHAUSTED',
+  'LAKE_E_BUSY',
 ] as const satisfies readonly LakeErrorCode[];
 
 export function statusOf(code: string): number {

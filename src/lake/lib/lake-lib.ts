@@ -43,7 +43,7 @@ import {
   STATUS_OK,
   statusOf,
 } from '../daemon/protocol.js';
-import { type ShmArena, ShmArena as ShmArenaClass } from '../shm/arena.js';
+import { ShmArena } from '../shm/arena.js';
 import { spawnWorker } from '../spawn-worker.js';
 import { RingFullError } from './errors.js';
 import {
@@ -63,7 +63,8 @@ import {
 } from './types.js';
 
 const DEFAULT_ARENA_BYTES = 64 << 20;
-const DEFAULT_HANG_TIMEOUT_MS = 250;
+const DEFAULT_HANG_TIMEOUT_MS = 1000;
+const DEFAULT_LOAD_TIMEOUT_MS = 10_000;
 const DEFAULT_RING_FULL_WAIT_MS = 10_000;
 const DEFAULT_MAX_RESTARTS = 5;
 const DEFAULT_START_TIMEOUT_MS = 30_000;
@@ -147,6 +148,7 @@ export class LakeLib {
   readonly #clientSpinMs: number;
   readonly #daemonSpinMicros: number;
   readonly #hangTimeoutMs: number;
+  readonly #loadTimeoutMs: number;
   readonly #ringFullWaitMs: number;
   readonly #maxRestarts: number;
   #daemon: DaemonLink | undefined;
@@ -173,7 +175,7 @@ export class LakeLib {
   #lastSampleAt = performance.now();
 
   private constructor(options: LakeLibOptions) {
-    this.arena = options.arena ?? ShmArenaClass.create({ bytes: options.arenaBytes ?? DEFAULT_ARENA_BYTES });
+    this.arena = options.arena ?? ShmArena.create({ bytes: options.arenaBytes ?? DEFAULT_ARENA_BYTES });
     this.#spin = options.spin ?? process.env['LAKE_DISABLE_SPIN'] !== '1';
     this.#clientSpinMs =
       positive(options.clientSpinMicros, DEFAULT_CLIENT_SPIN_MICROS, 'clientSpinMicros') / 1000;
@@ -183,6 +185,7 @@ export class LakeLib {
       'daemonSpinMicros',
     );
     this.#hangTimeoutMs = positive(options.hangTimeoutMs, DEFAULT_HANG_TIMEOUT_MS, 'hangTimeoutMs');
+    this.#loadTimeoutMs = positive(options.loadTimeoutMs, DEFAULT_LOAD_TIMEOUT_MS, 'loadTimeoutMs');
     this.#ringFullWaitMs = positive(options.ringFullWaitMs, DEFAULT_RING_FULL_WAIT_MS, 'ringFullWaitMs');
     this.#maxRestarts = positive(options.maxRestarts, DEFAULT_MAX_RESTARTS, 'maxRestarts');
   }
@@ -208,6 +211,11 @@ export class LakeLib {
     lib.#watchdog = setInterval(() => lib.#tick(), interval);
     lib.#watchdog.unref();
     return lib;
+  }
+
+  /** Whether calls spin before sleeping (options.spin, else not LAKE_DISABLE_SPIN=1). */
+  get spinning(): boolean {
+    return this.#spin;
   }
 
   // --- devices ---
@@ -461,7 +469,7 @@ export class LakeLib {
     return {
       busy: windowMs > 0 ? Math.min(1, delta / 1000 / windowMs) : 0,
       windowMs,
-      busyNow: Atomics.load(link.words, C_BUSY) === 1,
+      busyNow: Atomics.load(link.words, C_BUSY) !== 0,
       inFlight: link.nextSeq - link.reapSeq,
       mode: 'daemon',
     };
@@ -718,7 +726,14 @@ export class LakeLib {
       link.lastBeatAt = now;
       return true;
     }
-    return now - link.lastBeatAt < this.#hangTimeoutMs;
+    return now - link.lastBeatAt < this.#silenceLimit(link);
+  }
+
+  /** How long lakeD may stay silent now: longer while it loads a module (one step that cannot beat). */
+  #silenceLimit(link: DaemonLink): number {
+    return Atomics.load(link.words, C_BUSY) === Api.moduleLoad
+      ? Math.max(this.#hangTimeoutMs, this.#loadTimeoutMs)
+      : this.#hangTimeoutMs;
   }
 
   #declareDead(link: DaemonLink): void {
@@ -728,7 +743,7 @@ export class LakeLib {
       this.#recover(link, 'crash', 'lakeD reported a crash');
     else {
       const silent = Math.round(performance.now() - link.lastBeatAt);
-      this.#recover(link, 'hang', `no heartbeat for ${silent} ms (limit ${this.#hangTimeoutMs} ms)`);
+      this.#recover(link, 'hang', `no heartbeat for ${silent} ms (limit ${this.#silenceLimit(link)} ms)`);
     }
   }
 

@@ -43,10 +43,17 @@ export interface LakeLibOptions {
   daemonSpinMicros?: number;
   /**
    * lakeD is declared hung when its heartbeat has not moved for this long while work is outstanding
-   * (default 250 ms). A waiting call notices within hangTimeoutMs + 5 ms; the watchdog timer, for work
-   * nobody waits on, within 1.5 x hangTimeoutMs plus event-loop delay.
+   * (default 1000 ms: on a busy 2-core VM a thread can go unscheduled for 100-250 ms, and a false alarm
+   * costs a restart). A waiting call notices within hangTimeoutMs + 5 ms; the watchdog timer, for work
+   * nobody waits on, within 1.5 x hangTimeoutMs plus event-loop delay. A crash that lakeD survives long
+   * enough to report (an exception in its loop) is noticed at once, without waiting for silence.
    */
   hangTimeoutMs?: number;
+  /**
+   * The silence allowed while lakeD loads a module (default 10,000 ms): building a predictor (quantising,
+   * instantiating WASM) is one step that cannot beat, and takes 100+ ms for NN+2 on a busy core.
+   */
+  loadTimeoutMs?: number;
   /**
    * When MAX_IN_FLIGHT (1024) commands are in flight, the next async call (launch, async copy) waits this
    * long for the oldest to complete, then throws RingFullError (default 10,000 ms; 0 throws at once). A sync

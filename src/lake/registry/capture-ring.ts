@@ -81,7 +81,12 @@ export class CaptureWriter {
   /** Writes element i of a field (pass the CompiledField from ring.field() on hot paths). */
   set(field: CompiledField | string, i: number, value: number): this {
     if (this.ticket === undefined) throw new LakeError('LAKE_E_USAGE', 'set() outside begin()/commit()');
-    this.#ring.writeElement(this.payload, typeof field === 'string' ? this.#ring.field(field) : field, i, value);
+    this.#ring.writeElement(
+      this.payload,
+      typeof field === 'string' ? this.#ring.field(field) : field,
+      i,
+      value,
+    );
     return this;
   }
 

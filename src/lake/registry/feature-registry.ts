@@ -59,6 +59,7 @@ export interface RegistryShared {
 
 interface Runner {
   readonly version: number;
+  readonly inputs: number;
   readonly outputs: number;
   run(inputs: Float32Array, n: number, out: Float64Array): void;
   dispose(): void;
@@ -160,11 +161,10 @@ export class FeatureRegistry {
     }
     const window = this.window(schema, after, spec.fields);
     const runner = this.#runner(classifier, spec);
-    const inputs = typeof spec.model === 'string' ? undefined : spec.model.layers[0]!.inputs;
-    if (inputs !== undefined && inputs !== window.width) {
+    if (runner.inputs !== window.width) {
       throw new LakeError(
         'LAKE_E_USAGE',
-        `classifier ${classifier} takes ${inputs} inputs, the window rows have ${window.width}`,
+        `classifier ${classifier} takes ${runner.inputs} inputs, the window rows of ${schema} have ${window.width}`,
       );
     }
     const n = window.entries.length;
@@ -215,14 +215,9 @@ function denseRunner(model: DenseModel, version: number): Runner {
   const forward = new DenseForward(model);
   return {
     version,
+    inputs: forward.inputs,
     outputs: forward.outputs,
     run(inputs, n, out) {
-      if (inputs.length !== n * forward.inputs) {
-        throw new LakeError(
-          'LAKE_E_USAGE',
-          `the model takes ${forward.inputs} inputs per entry, the window has ${inputs.length / Math.max(1, n)}`,
-        );
-      }
       const ys = new Float32Array(n * forward.outputs);
       forward.run(inputs, ys, 0, n);
       out.set(ys);
@@ -235,6 +230,7 @@ function linnosRunner(model: DenseModel, version: number): Runner {
   const predictor: Predictor = createPredictor(model, { backend: 'auto' });
   return {
     version,
+    inputs: predictor.inputs,
     outputs: predictor.outputs,
     run(inputs, n, out) {
       predictor.scoresBatch(inputs, n, out);

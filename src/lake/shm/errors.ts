@@ -1,10 +1,7 @@
 import { LakeError } from '../../errors.js';
 
-/**
- * The code an exhausted arena reports. src/errors.ts has no dedicated code yet (LAKE_E_SHM_EXHAUSTED is
- * proposed); until it has, exhaustion is LAKE_E_INTERNAL told apart by this class and `isShmExhausted`.
- */
-export const SHM_EXHAUSTED_CODE = 'LAKE_E_INTERNAL';
+/** The code an exhausted arena reports. */
+export const SHM_EXHAUSTED_CODE = 'LAKE_E_SHM_EXHAUSTED';
 
 /** No free block can hold the request: callers turn this into the inline fallback. */
 export class ShmExhaustedError extends LakeError {

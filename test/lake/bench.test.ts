@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { benchRegistry, benchRemoting } from '../../src/lake/bench.js';
+
+// Shape and correctness only: speed belongs to the benchmark runs, not to unit tests.
+
+test('benchRemoting returns both paths as plain data', async () => {
+  const result = await benchRemoting({ calls: 500, sleepCalls: 100 });
+  assert.equal(result.spinThenSleep.samples, 500);
+  assert.equal(result.sleepOnly.samples, 100);
+  for (const summary of [result.spinThenSleep, result.sleepOnly]) {
+    assert.ok(summary.minUs > 0 && summary.minUs <= summary.medianUs && summary.medianUs <= summary.p99Us);
+  }
+  assert.equal(result.targetUs, 2);
+  assert.doesNotThrow(() => JSON.stringify(result));
+});
+
+test('benchRegistry loses and tears nothing', async () => {
+  const result = await benchRegistry({ seconds: 0.3, capacity: 256 });
+  assert.equal(result.producers, 2);
+  assert.ok(result.captures > 0);
+  assert.equal(result.lost, 0);
+  assert.equal(result.torn, 0);
+});
