@@ -35,8 +35,8 @@ export function describeConfig(c: FlashConfig): string {
         `${c.bufferLatencyUs} us DRAM latency`
       : '  write buffer: none (write-through)',
     `  GC: per ${c.gcUnit === 'lun' ? 'LUN (copyback, per-LUN erase)' : 'line (erases the whole line on all LUNs)'}, ` +
-      `greedy, background < ${c.gcFreeBlocks} free blocks${c.idleBackgroundGc ? ' (idle priority)' : ''}, ` +
-      `foreground < ${c.gcForegroundFreeBlocks}`,
+      `greedy, background < ${c.gcFreeBlocks} free ${c.gcUnit === 'lun' ? 'blocks per LUN' : 'lines'}` +
+      `${c.idleBackgroundGc ? ' (idle priority)' : ''}, foreground < ${c.gcForegroundFreeBlocks}`,
     `  reads: priority ${c.readPriority ? 'on' : 'off'}, suspension ` +
       (c.suspension ? `on (${c.suspendLatencyUs} us, up to ${c.maxSuspendsPerOp} per op)` : 'off') +
       `; slow above ${c.slowReadMultiple * c.nominalReadUs} us`,
