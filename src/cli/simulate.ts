@@ -148,7 +148,7 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
   const flashOptions = { profile: flashProfile };
   const makeDevices = () =>
     Array.from({ length: deviceCount }, (_, i) =>
-      createFlashDevice({ ...flashOptions, name: `ssd${i}`, seed: seed + i }),
+      createFlashDevice({ ...flashOptions, name: `ssd${i}`, seed: seed + i, reuseResult: true }),
     );
   let progress: Progress | undefined;
   const started = performance.now();
