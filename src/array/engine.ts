@@ -2,7 +2,7 @@ import type { Device } from '../flash/types.js';
 import type { TraceRecord } from '../trace/types.js';
 import { DeviceState } from './device-state.js';
 import { ACTION, COMPLETION, EventQueue } from './event-queue.js';
-import type { AdmissionPolicy, ArrayContext, ReadTry } from './policy.js';
+import type { AdmissionPolicy, ArrayContext, ReadTry, TimedDecisions } from './policy.js';
 import type { IoRecord } from './types.js';
 
 /** Where latencies go; a LatencyRecorder from src/report satisfies it. */
@@ -41,8 +41,10 @@ export interface ReplayResult {
   failedOver: number;
   /** Arrivals earlier than the previous one (trace out of order), replayed at the current time. */
   reorderedArrivals: number;
-  /** Times the policy threw; each was treated as submit. */
+  /** Times the policy threw (each try was submitted), or left a held try unreleased at the end. */
   policyFaults: number;
+  /** Read tries the policy held (ArrayContext.hold) and released later: batching, inference time. */
+  heldTries?: number;
   /** Virtual time of the last completion, us. */
   endUs: number;
 }
@@ -51,6 +53,11 @@ export interface ReplayResult {
 const KIND_RETRY = 1;
 const KIND_HEDGE = 2;
 const KIND_COMPLETE = 3;
+const KIND_RELEASE = 4;
+const KIND_TIMER = 5;
+
+const HELD = 1;
+const RELEASED = 2;
 
 const DEFAULT_REVOKE_COST_US = 5;
 
@@ -88,6 +95,12 @@ function grown<T extends Float64Array | Int32Array | Uint8Array>(a: T, n: number
  * Event order contract (offline feature extraction depends on it): events run in virtual-time order; at
  * equal times completions run before submissions, and events of one class run in the order they were
  * scheduled. Every device submission gets the next `submitSeq`.
+ *
+ * Decisions that take time: a policy may hold the try it is admitting (ArrayContext.hold) and release it
+ * later with its verdict at a chosen virtual time (release), setting its own virtual-time timers (wakeAt).
+ * This is how batching (a read waits up to a window for others) and inference time are charged to a read's
+ * latency. A held try is neither submitted nor revoked until released; tries still held at the end are
+ * submitted and counted as policy faults, so no read is ever lost.
  */
 /** A replay in progress: feed arrivals in order, then finish. */
 export interface ReplayEngine {
@@ -131,12 +144,42 @@ export function createReplayEngine(options: ReplayOptions): ReplayEngine {
   const onReadComplete = policy.onReadComplete?.bind(policy);
 
   const states = devices.map((_, i) => new DeviceState(i));
-  const context: ArrayContext = {
+  const queue = new EventQueue();
+  // Held tries: the try being admitted (while admit runs), how many wait for release, policy timers.
+  let admitting = -1;
+  let heldDuringAdmit = false;
+  let heldWaiting = 0;
+  const timers: (((nowUs: number) => void) | undefined)[] = [];
+  const freeTimers: number[] = [];
+  const context: ArrayContext & TimedDecisions = {
     devices: states,
     revokeCostUs,
     peekReadUs: (device, offset, size, atUs) => devices[device]!.peekRead(offset, size, atUs),
+    hold(): number {
+      if (admitting < 0) throw new RangeError('hold() may only be called from admit()');
+      if (!heldDuringAdmit) {
+        heldDuringAdmit = true;
+        ioHeld[admitting] = HELD;
+        ioOutstanding[admitting]!++;
+        heldWaiting++;
+        result.heldTries = (result.heldTries ?? 0) + 1;
+      }
+      return admitting;
+    },
+    release(ticket: number, revoke: boolean, atUs: number): void {
+      if (!(ticket >= 0 && ticket < ios.capacity) || ioHeld[ticket] !== HELD)
+        throw new RangeError(`release(${ticket}): no read try is held with this ticket`);
+      ioHeld[ticket] = RELEASED;
+      ioRevoke[ticket] = revoke ? 1 : 0;
+      heldWaiting--;
+      queue.push(Math.max(nowUs, atUs), ACTION, KIND_RELEASE, ticket);
+    },
+    wakeAt(atUs: number, fire: (nowUs: number) => void): void {
+      const id = freeTimers.pop() ?? timers.length;
+      timers[id] = fire;
+      queue.push(Math.max(nowUs, atUs), ACTION, KIND_TIMER, id);
+    },
   };
-  policy.start?.(context);
 
   // Application I/Os in flight.
   const ios = new Pool();
@@ -151,6 +194,8 @@ export function createReplayEngine(options: ReplayOptions): ReplayEngine {
   let ioHedged = new Uint8Array(0);
   let ioOutstanding = new Int32Array(0); // device tries + pending timers
   let ioServing = new Int32Array(0); // device of the latest submitted try
+  let ioHeld = new Uint8Array(0); // 0, HELD (waiting for release) or RELEASED (its event is queued)
+  let ioRevoke = new Uint8Array(0); // a released try's verdict
   const growIos = (c: number): void => {
     ioArrivalUs = grown(ioArrivalUs, c);
     ioOffset = grown(ioOffset, c);
@@ -163,6 +208,8 @@ export function createReplayEngine(options: ReplayOptions): ReplayEngine {
     ioHedged = grown(ioHedged, c);
     ioOutstanding = grown(ioOutstanding, c);
     ioServing = grown(ioServing, c);
+    ioHeld = grown(ioHeld, c);
+    ioRevoke = grown(ioRevoke, c);
   };
   // Device tries in flight.
   const tries = new Pool();
@@ -179,7 +226,6 @@ export function createReplayEngine(options: ReplayOptions): ReplayEngine {
     trySeq = grown(trySeq, c);
   };
 
-  const queue = new EventQueue();
   const streamIndex = new Float64Array(n);
   const readTry: ReadTry = { index: 0, home: 0, device: 0, offset: 0, size: 0, nowUs: 0, attempt: 0 };
   const result: ReplayResult = {
@@ -192,6 +238,7 @@ export function createReplayEngine(options: ReplayOptions): ReplayEngine {
     failedOver: 0,
     reorderedArrivals: 0,
     policyFaults: 0,
+    heldTries: 0,
     endUs: 0,
   };
   let submitSeq = 0;
@@ -214,30 +261,47 @@ export function createReplayEngine(options: ReplayOptions): ReplayEngine {
   /** A read try on ioAttempt[io]'s replica: ask the policy unless it is the last replica. */
   const tryRead = (io: number): void => {
     const attempt = ioAttempt[io]!;
-    const device = (ioHome[io]! + attempt) % n;
+    let revoke = false;
     if (admit !== undefined && lcReads && attempt < n - 1) {
       readTry.index = ioIndex[io]!;
       readTry.home = ioHome[io]!;
-      readTry.device = device;
+      readTry.device = (ioHome[io]! + attempt) % n;
       readTry.offset = ioOffset[io]!;
       readTry.size = ioSize[io]!;
       readTry.nowUs = nowUs;
       readTry.attempt = attempt;
-      let revoke = false;
+      admitting = io;
+      heldDuringAdmit = false;
       try {
         revoke = admit(readTry, context);
       } catch {
         result.policyFaults++;
+        revoke = false;
+        if (heldDuringAdmit && ioHeld[io] === HELD) {
+          // A policy that held the try and then threw will not release it: take it back.
+          ioHeld[io] = 0;
+          ioOutstanding[io]!--;
+          heldWaiting--;
+          result.heldTries = (result.heldTries ?? 1) - 1;
+          heldDuringAdmit = false;
+        }
       }
-      if (revoke) {
-        result.revokes++;
-        ioAttempt[io] = attempt + 1;
-        ioOutstanding[io]!++;
-        queue.push(nowUs + revokeCostUs, ACTION, KIND_RETRY, io);
-        return;
-      }
+      admitting = -1;
+      if (heldDuringAdmit) return;
     }
-    submitTry(io, device);
+    act(io, revoke);
+  };
+
+  /** A try's verdict: revoke (retry on the next replica after the revoke cost) or submit (and hedge). */
+  const act = (io: number, revoke: boolean): void => {
+    if (revoke) {
+      result.revokes++;
+      ioAttempt[io]!++;
+      ioOutstanding[io]!++;
+      queue.push(nowUs + revokeCostUs, ACTION, KIND_RETRY, io);
+      return;
+    }
+    submitTry(io, (ioHome[io]! + ioAttempt[io]!) % n);
     if (hedging) {
       ioOutstanding[io]!++;
       queue.push(nowUs + hedgeAfterUs, ACTION, KIND_HEDGE, io);
@@ -323,6 +387,22 @@ export function createReplayEngine(options: ReplayOptions): ReplayEngine {
         case KIND_HEDGE:
           hedge(payload);
           break;
+        case KIND_RELEASE:
+          ioHeld[payload] = 0;
+          ioOutstanding[payload]!--;
+          act(payload, ioRevoke[payload] === 1);
+          break;
+        case KIND_TIMER: {
+          const fire = timers[payload]!;
+          timers[payload] = undefined;
+          freeTimers.push(payload);
+          try {
+            fire(nowUs);
+          } catch {
+            result.policyFaults++;
+          }
+          break;
+        }
       }
     }
   };
@@ -366,6 +446,18 @@ export function createReplayEngine(options: ReplayOptions): ReplayEngine {
       if (!finished) {
         finished = true;
         runUntil(Number.POSITIVE_INFINITY);
+        if (heldWaiting > 0) {
+          // The policy never released these: submit them now rather than lose their reads.
+          for (let io = 0; io < ios.capacity; io++) {
+            if (ioHeld[io] !== HELD) continue;
+            result.policyFaults++;
+            heldWaiting--;
+            ioHeld[io] = 0;
+            ioOutstanding[io]!--;
+            act(io, false);
+          }
+          runUntil(Number.POSITIVE_INFINITY);
+        }
         result.endUs = nowUs;
         onProgress?.(result.ios);
       }

@@ -16,8 +16,36 @@ export interface ReadTry {
   attempt: number;
 }
 
+/**
+ * Decisions that take virtual time: batching (a read waits for others) and inference cost. An engine that
+ * offers them (the virtual-clock replay engine does) puts all three on its ArrayContext; `timedDecisions`
+ * tells a policy whether it may use them.
+ */
+export interface TimedDecisions {
+  /**
+   * Called during `admit`: holds the read try being admitted. The array ignores admit's return value and
+   * parks the try until `release`. Returns the ticket to release it with. Throws outside `admit`.
+   */
+  hold(): number;
+  /**
+   * Acts on a held try at virtual time `atUs` (the current time if earlier): revoke it (fail over to the next
+   * replica after the revoke cost) or submit it; its latency includes the wait. Each ticket exactly once; a
+   * try still held when the replay finishes is submitted and counted as a policy fault.
+   */
+  release(ticket: number, revoke: boolean, atUs: number): void;
+  /** Calls `fire` at virtual time `atUs` (the current time if earlier), after completions at that time. */
+  wakeAt(atUs: number, fire: (nowUs: number) => void): void;
+}
+
+/** The context with its timed decisions, or undefined when its engine does not offer them. */
+export function timedDecisions(context: ArrayContext): (ArrayContext & TimedDecisions) | undefined {
+  return context.hold !== undefined && context.release !== undefined && context.wakeAt !== undefined
+    ? (context as ArrayContext & TimedDecisions)
+    : undefined;
+}
+
 /** What a policy may consult: every device's live view, and (for the oracle only) the devices' future. */
-export interface ArrayContext {
+export interface ArrayContext extends Partial<TimedDecisions> {
   readonly devices: readonly DeviceView[];
   readonly revokeCostUs: number;
   /** Completion time a read would get on `device` if submitted at `atUs` (never earlier than the current time); changes nothing. */

@@ -1,0 +1,338 @@
+import { type ReplayResult, replay } from '../../array/engine.js';
+import type { AdmissionPolicy } from '../../array/policy.js';
+import type { Device } from '../../flash/types.js';
+import type { DenseModel, LinnosShape } from '../../models/dense.js';
+import { LatencyRecorder } from '../../report/histogram.js';
+import type { Table } from '../../report/table.js';
+import type { LatencySummary } from '../../report/types.js';
+import type { TraceRecord } from '../../trace/types.js';
+import type { BackendReport } from '../backends/types.js';
+import { LakeLib } from '../lib/lake-lib.js';
+import type { LakeLibOptions, LakeLibStats } from '../lib/types.js';
+import { FeatureRegistry } from '../registry/feature-registry.js';
+import type { BatchingOptions, HoldRule } from '../policy/batcher.js';
+import { type CalibrateOptions, type CalibrationTable, DEFAULT_CALIBRATION_SIZES } from '../policy/calibration.js';
+import { INLINE, LAKE_BATCHING } from '../policy/constants.js';
+import { ContentionPolicy } from '../policy/contention.js';
+import type { GuardedPlacement, PlacementFault } from '../policy/placement.js';
+import { UtilisationMonitor, type UtilisationMonitorOptions } from '../policy/utilisation.js';
+import { LinnosBatchRunner } from './batch-runner.js';
+import { calibrateLinnos } from './calibrate.js';
+import { type LakeBatchEvent, type LakeLinnosStats, LakeLinnosPolicy } from './policy.js';
+
+/**
+ * The runs of LAKE's end-to-end LinnOS table, per model shape:
+ * - 'cpu': every read predicted inline the moment it arrives (LAKE's "NN CPU");
+ * - 'lakeD': LAKE's block-layer batching (every read waits for its window or a full batch) and every
+ *   batch on lakeD (LAKE's "NN GPU");
+ * - 'lake': the contention policy: lone reads inline at once, batches from the calibrated crossover on
+ *   lakeD, inline while others keep lakeD busy (or a user policy).
+ */
+export type LakeVariant = 'cpu' | 'lakeD' | 'lake';
+export const LAKE_VARIANTS: readonly LakeVariant[] = ['cpu', 'lakeD', 'lake'];
+
+export interface LakeShapeModels {
+  shape: LinnosShape;
+  /** One model per device (undefined: no model there, reads always submitted). */
+  models: readonly (DenseModel | undefined)[];
+}
+
+export interface RunLakeLinnosOptions {
+  shapes: readonly LakeShapeModels[];
+  /** The stretch to replay; each call gives a fresh, identical stream. */
+  arrivals: () => Iterable<TraceRecord>;
+  /** Fresh, identical devices for each replay. */
+  makeDevices: () => Device[];
+  revokeCostUs?: number;
+  variants?: readonly LakeVariant[];
+  /** A lakeLib to use (left open); default: one opened with `lakeLibOptions` and closed at the end. */
+  lib?: LakeLib;
+  lakeLibOptions?: LakeLibOptions;
+  /** Calibration tables to use instead of measuring (one per shape, by model name): reproducible runs. */
+  calibration?: readonly CalibrationTable[];
+  /** How to measure the tables that are not given (default sizes up to 64). */
+  calibrate?: CalibrateOptions;
+  /** A user placement policy for the 'lake' runs (loadUserPolicy). */
+  userPolicy?: GuardedPlacement;
+  onUserPolicyFault?: (fault: PlacementFault) => void;
+  /** Batching per shape, over LAKE's defaults (window, max batch) and the 'likely' hold rule. */
+  batching?: Partial<Record<LinnosShape, Partial<BatchingOptions>>>;
+  /** lakeD utilisation sampling (default LAKE's 20 ms / 70%); false: none. */
+  utilisation?: UtilisationMonitorOptions | false;
+  onRunStart?: (shape: LinnosShape, variant: LakeVariant) => void;
+  onBatch?: (shape: LinnosShape, variant: LakeVariant, event: LakeBatchEvent) => void;
+}
+
+export interface LakeVariantRun {
+  shape: LinnosShape;
+  variant: LakeVariant;
+  /** e.g. 'nn/lake'. */
+  name: string;
+  /** 'auto' for the contention policy, else where every batch ran. */
+  placement: string;
+  batching: BatchingOptions;
+  read: LatencySummary;
+  revokes: number;
+  replay: ReplayResult;
+  stats: LakeLinnosStats;
+  batches: number;
+  meanBatch: number;
+  largestBatch: number;
+  /** Calibrated inference time charged per batch, mean, us. */
+  meanInferenceUs: number;
+  /** Wall-clock time per batch's inference call, mean, us. */
+  meanWallUs: number;
+  /** Mean virtual time a predicted read waited for its decision (batching + inference), us. */
+  meanWaitUs: number;
+}
+
+export interface LakeShapeResult {
+  shape: LinnosShape;
+  calibration: CalibrationTable;
+  crossovers: Record<string, number | null>;
+  runs: LakeVariantRun[];
+  /** Variants that could not run here, and why. */
+  skipped: { variant: LakeVariant; reason: string }[];
+}
+
+export interface LakeLinnosResult {
+  baseline: LatencySummary;
+  backends: BackendReport[];
+  shapes: LakeShapeResult[];
+  lakeLib: LakeLibStats;
+  userPolicy?: { name: string; faults: number; firstFault?: string };
+  /** LAKE's end-to-end table: latency and inference placement per shape and run. */
+  table: Table;
+}
+
+const DEFAULT_DEMO_CALIBRATION_SIZES = DEFAULT_CALIBRATION_SIZES.filter((s) => s <= 64);
+
+/**
+ * LinnOS on LAKE end to end: replays the stretch under the baseline, then for each shape under each
+ * variant, on fresh devices, with every prediction going through the feature registry and the contention
+ * policy to inline or lakeD; returns latency and inference placement per run, and LAKE's table.
+ */
+export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<LakeLinnosResult> {
+  const variants = options.variants ?? LAKE_VARIANTS;
+  const revokeCostUs = options.revokeCostUs ?? 5;
+  const lib = options.lib ?? (await LakeLib.open(options.lakeLibOptions));
+  const runners: LinnosBatchRunner[] = [];
+  try {
+    const backends = lib.listBackends();
+    const baseline = replayOnce(options, { name: 'baseline' }, revokeCostUs).read;
+    const tables = options.shapes.map((s) => {
+      const given = options.calibration?.find((t) => t.model === s.shape);
+      if (given !== undefined) return given;
+      const model = s.models.find((m) => m !== undefined);
+      if (model === undefined) throw new Error(`no model for shape ${s.shape}`);
+      return calibrateLinnos(lib, model, {
+        name: s.shape,
+        batchSizes: DEFAULT_DEMO_CALIBRATION_SIZES,
+        ...options.calibrate,
+      });
+    });
+    const monitor =
+      options.utilisation === false ? undefined : new UtilisationMonitor(lib, options.utilisation ?? {});
+    const contention = new ContentionPolicy({
+      tables,
+      backends,
+      ...(monitor !== undefined ? { monitor } : {}),
+      ...(options.userPolicy !== undefined ? { user: options.userPolicy } : {}),
+      ...(options.onUserPolicyFault !== undefined ? { onFault: options.onUserPolicyFault } : {}),
+    });
+    const registry = new FeatureRegistry();
+    const shapes: LakeShapeResult[] = [];
+    for (const [i, { shape, models }] of options.shapes.entries()) {
+      const batching: BatchingOptions = {
+        windowUs: LAKE_BATCHING[shape].windowUs,
+        maxBatch: LAKE_BATCHING[shape].maxBatch,
+        hold: 'likely',
+        ...options.batching?.[shape],
+      };
+      const shapeRunners = models.map((model) => {
+        if (model === undefined) return undefined;
+        const runner = LinnosBatchRunner.open(lib, model, { name: shape, capacity: batching.maxBatch });
+        runners.push(runner);
+        return runner;
+      });
+      const backend = shapeRunners.find((r) => r !== undefined)?.backends[0]?.name;
+      const result: LakeShapeResult = {
+        shape,
+        calibration: tables[i]!,
+        crossovers: contention.crossovers(shape),
+        runs: [],
+        skipped: [],
+      };
+      for (const variant of variants) {
+        const plan = variantPlan(variant, batching, backend);
+        if (plan === undefined) {
+          const reasons = backends.filter((b) => !b.available).map((b) => `${b.name}: ${b.reason ?? ''}`);
+          result.skipped.push({ variant, reason: `no lakeD backend is usable (${reasons.join('; ')})` });
+          continue;
+        }
+        options.onRunStart?.(shape, variant);
+        const onBatch = options.onBatch;
+        const policy = new LakeLinnosPolicy({
+          name: `${shape}/${variant}`,
+          model: shape,
+          runners: shapeRunners,
+          contention,
+          registry,
+          batching: plan.batching,
+          placement: plan.placement,
+          ...(onBatch !== undefined ? { onBatch: (event) => onBatch(shape, variant, event) } : {}),
+        });
+        const run = replayOnce(options, policy, revokeCostUs);
+        result.runs.push(variantRun(shape, variant, plan, policy.stats, run.read, run.result));
+      }
+      for (const runner of shapeRunners) runner?.close();
+      shapes.push(result);
+    }
+    const guard = contention.guard;
+    return {
+      baseline,
+      backends,
+      shapes,
+      lakeLib: lib.stats(),
+      ...(guard !== undefined
+        ? {
+            userPolicy: {
+              name: guard.policy.name,
+              faults: guard.faults,
+              ...(guard.firstFault !== undefined ? { firstFault: guard.firstFault } : {}),
+            },
+          }
+        : {}),
+      table: lakeTable(baseline, shapes),
+    };
+  } finally {
+    if (options.lib === undefined) await lib.close();
+    else for (const runner of runners) runner.close();
+  }
+}
+
+interface VariantPlan {
+  placement: string;
+  batching: BatchingOptions;
+}
+
+function variantPlan(
+  variant: LakeVariant,
+  batching: BatchingOptions,
+  backend: string | undefined,
+): VariantPlan | undefined {
+  switch (variant) {
+    case 'cpu':
+      return { placement: INLINE, batching: { ...batching, hold: 'never' } };
+    case 'lakeD':
+      return backend === undefined ? undefined : { placement: backend, batching: { ...batching, hold: 'always' } };
+    case 'lake':
+      return { placement: 'auto', batching };
+  }
+}
+
+function replayOnce(
+  options: RunLakeLinnosOptions,
+  policy: AdmissionPolicy,
+  revokeCostUs: number,
+): { read: LatencySummary; result: ReplayResult } {
+  const read = new LatencyRecorder();
+  const result = replay(options.arrivals(), {
+    devices: options.makeDevices(),
+    policy,
+    revokeCostUs,
+    readLatency: read,
+  });
+  return { read: read.summary(), result };
+}
+
+function variantRun(
+  shape: LinnosShape,
+  variant: LakeVariant,
+  plan: VariantPlan,
+  stats: LakeLinnosStats,
+  read: LatencySummary,
+  result: ReplayResult,
+): LakeVariantRun {
+  let batches = 0;
+  let largest = 0;
+  stats.batchSizes.forEach((count, size) => {
+    batches += count;
+    if (count > 0) largest = size;
+  });
+  return {
+    shape,
+    variant,
+    name: `${shape}/${variant}`,
+    placement: plan.placement,
+    batching: plan.batching,
+    read,
+    revokes: result.revokes,
+    replay: result,
+    stats,
+    batches,
+    meanBatch: batches > 0 ? stats.decisions / batches : 0,
+    largestBatch: largest,
+    meanInferenceUs: batches > 0 ? stats.chargedUs / batches : 0,
+    meanWallUs: batches > 0 ? stats.wallUs / batches : 0,
+    meanWaitUs: stats.decisions > 0 ? stats.waitedUs / stats.decisions : 0,
+  };
+}
+
+function fixed(x: number, digits = 1): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : '-';
+}
+
+/** LAKE's end-to-end table: one row per shape and run, latency and where inference ran. */
+export function lakeTable(baseline: LatencySummary, shapes: readonly LakeShapeResult[]): Table {
+  const rows: string[][] = [
+    ['baseline', '-', fixed(baseline.avgUs), fixed(baseline.p99Us), fixed(baseline.p999Us), '1.000'],
+  ];
+  for (const shape of shapes) {
+    for (const run of shape.runs) {
+      const inline = run.stats.decisionsBy[INLINE] ?? 0;
+      const onLakeD = run.stats.decisions - inline;
+      rows.push([
+        run.shape,
+        run.variant,
+        fixed(run.read.avgUs),
+        fixed(run.read.p99Us),
+        fixed(run.read.p999Us),
+        (run.read.avgUs / baseline.avgUs).toFixed(3),
+        String(inline),
+        String(onLakeD),
+        String(run.batches),
+        fixed(run.meanBatch, 2),
+        String(run.largestBatch),
+        fixed(run.meanInferenceUs, 2),
+        fixed(run.meanWallUs, 2),
+        fixed(run.meanWaitUs, 2),
+        String(run.revokes),
+      ]);
+    }
+  }
+  const crossovers = shapes
+    .map((s) => `${s.shape} ${Object.entries(s.crossovers).map(([b, c]) => `${b} ${c ?? 'never'}`).join(', ')}`)
+    .join('; ');
+  return {
+    title: `LinnOS on LAKE: read latency (us) and where inference ran (calibrated crossovers: ${crossovers})`,
+    headers: [
+      'model',
+      'run',
+      'avg',
+      'p99',
+      'p99.9',
+      'avg vs baseline',
+      'inline decisions',
+      'lakeD decisions',
+      'batches',
+      'mean batch',
+      'max batch',
+      'inference us/batch',
+      'wall us/batch',
+      'wait us/read',
+      'revokes',
+    ],
+    rows: rows.map((r) => (r.length < 15 ? [...r, ...new Array<string>(15 - r.length).fill('')] : r)),
+  };
+}

@@ -1,0 +1,203 @@
+import { LakeError } from '../../errors.js';
+import type { BackendName } from '../backends/types.js';
+import { INLINE } from './constants.js';
+
+/**
+ * The crossover between inline inference and each lakeD backend, measured at start-up (LAKE hard-codes
+ * it: 8 for NN on its GPU). A table holds microseconds per batch for a list of batch sizes, inline and on
+ * each backend; a backend's crossover is the smallest measured batch size from which it beats inline at
+ * every larger measured size too (one lucky point below the real crossover does not count).
+ */
+
+/**
+ * How a backend runs a batch. 'split': a CPU co-processor (lakeD's core) takes part of the batch while the
+ * caller runs the rest inline, then both join (LinnOS's second core). 'offload': the backend runs all of it
+ * and the caller waits (LAKE's GPU: copy in, launch, copy out).
+ */
+export type BatchMode = 'split' | 'offload';
+
+export interface BackendCalibration {
+  readonly backend: BackendName;
+  readonly mode: BatchMode;
+  /** Microseconds per batch, one per batch size of the table. */
+  readonly usPerBatch: readonly number[];
+  /** Smallest batch from which this backend wins; null when it never does within the table. */
+  readonly crossover: number | null;
+}
+
+export interface CalibrationTable {
+  /** The model the table was measured for (e.g. 'nn', 'nn+1', 'nn+2'). */
+  readonly model: string;
+  /** Ascending batch sizes. */
+  readonly batchSizes: readonly number[];
+  /** Microseconds per batch inline, one per batch size. */
+  readonly inlineUs: readonly number[];
+  readonly backends: readonly BackendCalibration[];
+  /** 'measured' at start-up on this machine, or 'injected' (tests, replays that must be reproducible). */
+  readonly source: 'measured' | 'injected';
+}
+
+export interface CalibrationInput {
+  readonly model: string;
+  readonly batchSizes: readonly number[];
+  readonly inlineUs: readonly number[];
+  readonly backends: readonly {
+    readonly backend: BackendName;
+    readonly mode?: BatchMode;
+    readonly usPerBatch: readonly number[];
+  }[];
+}
+
+/** The smallest batch size from which `backendUs` beats `inlineUs` at every larger size; null if none. */
+export function crossoverFrom(
+  batchSizes: readonly number[],
+  inlineUs: readonly number[],
+  backendUs: readonly number[],
+): number | null {
+  let crossover: number | null = null;
+  for (let i = batchSizes.length - 1; i >= 0; i--) {
+    if (!(backendUs[i]! < inlineUs[i]!)) break;
+    crossover = batchSizes[i]!;
+  }
+  return crossover;
+}
+
+/** A checked table from timings (measured or given), with each backend's crossover computed. */
+export function calibrationTable(
+  input: CalibrationInput,
+  source: CalibrationTable['source'] = 'injected',
+): CalibrationTable {
+  const fail = (message: string): never => {
+    throw new LakeError('LAKE_E_USAGE', `calibration table for ${input.model}: ${message}`);
+  };
+  const sizes = input.batchSizes;
+  if (sizes.length === 0) fail('no batch sizes');
+  sizes.forEach((size, i) => {
+    if (!Number.isSafeInteger(size) || size < 1) fail(`batch size ${size} is not a positive integer`);
+    if (i > 0 && size <= sizes[i - 1]!) fail('batch sizes must be ascending');
+  });
+  const checkTimes = (what: string, times: readonly number[]): void => {
+    if (times.length !== sizes.length) fail(`${what}: ${times.length} timings for ${sizes.length} batch sizes`);
+    for (const t of times) if (!(t > 0 && Number.isFinite(t))) fail(`${what}: timing ${t} is not positive`);
+  };
+  checkTimes(INLINE, input.inlineUs);
+  const backends = input.backends.map((b) => {
+    checkTimes(b.backend, b.usPerBatch);
+    return {
+      backend: b.backend,
+      mode: b.mode ?? 'split',
+      usPerBatch: [...b.usPerBatch],
+      crossover: crossoverFrom(sizes, input.inlineUs, b.usPerBatch),
+    };
+  });
+  return {
+    model: input.model,
+    batchSizes: [...sizes],
+    inlineUs: [...input.inlineUs],
+    backends,
+    source,
+  };
+}
+
+export function backendCalibration(table: CalibrationTable, backend: string): BackendCalibration | undefined {
+  return table.backends.find((b) => b.backend === backend);
+}
+
+/**
+ * Microseconds a batch of `batchSize` costs on `placement` ('inline' or a backend of the table): the
+ * measured figure, linear between measured sizes, and extrapolated from the last two beyond them.
+ */
+export function batchCostUs(table: CalibrationTable, placement: string, batchSize: number): number {
+  const times = placement === INLINE ? table.inlineUs : backendCalibration(table, placement)?.usPerBatch;
+  if (times === undefined)
+    throw new LakeError('LAKE_E_USAGE', `calibration table for ${table.model} has no placement ${placement}`);
+  const sizes = table.batchSizes;
+  const exact = sizes.indexOf(batchSize);
+  if (exact >= 0) return times[exact]!;
+  if (sizes.length === 1 || batchSize < sizes[0]!) return (times[0]! * batchSize) / sizes[0]!;
+  let hi = sizes.findIndex((s) => s > batchSize);
+  if (hi < 0) hi = sizes.length - 1;
+  const lo = hi - 1;
+  const slope = (times[hi]! - times[lo]!) / (sizes[hi]! - sizes[lo]!);
+  return Math.max(times[lo]! + slope * (batchSize - sizes[lo]!), Number.MIN_VALUE);
+}
+
+/** What calibration times: one model's batch inference, inline and on each backend. */
+export interface BatchRunner {
+  readonly model: string;
+  /** The largest batch the runner holds inputs for. */
+  readonly capacity: number;
+  readonly backends: readonly { readonly name: BackendName; readonly mode: BatchMode }[];
+  runInline(n: number): void;
+  runOn(backend: BackendName, n: number): void;
+  /** Wakes a backend before its timings (lakeD sleeps after ~50 us idle; calibration measures it hot). */
+  warm(backend: BackendName): void;
+}
+
+/** 1..16 one by one (where LAKE's thresholds live), then powers of two to 1024 (LAKE's figure). */
+export const DEFAULT_CALIBRATION_SIZES: readonly number[] = [
+  1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 32, 64, 128, 256, 512, 1024,
+];
+
+export interface CalibrateOptions {
+  /** Default DEFAULT_CALIBRATION_SIZES up to the runner's capacity. */
+  batchSizes?: readonly number[];
+  /** Interleaved rounds of inline then backend timings per size (default 5). */
+  trials?: number;
+  /** Timed calls per round are chosen so that a round takes about this long (default 300 us). */
+  roundUs?: number;
+}
+
+/**
+ * Measures the table: for each batch size, `trials` rounds that time inline and then each backend (woken
+ * first), every call timed alone; the median call of each placement is its figure (medians shrug off the
+ * preemptions of a busy machine).
+ */
+export function calibrate(runner: BatchRunner, options: CalibrateOptions = {}): CalibrationTable {
+  const sizes = (options.batchSizes ?? DEFAULT_CALIBRATION_SIZES).filter((s) => s <= runner.capacity);
+  const trials = options.trials ?? 5;
+  const roundUs = options.roundUs ?? 300;
+  if (!(trials >= 1)) throw new LakeError('LAKE_E_USAGE', `options.trials must be >= 1, got ${trials}`);
+  const inlineUs: number[] = [];
+  const backendUs: number[][] = runner.backends.map(() => []);
+  for (const size of sizes) {
+    const first = timeOnce(() => runner.runInline(size));
+    const calls = Math.max(1, Math.min(64, Math.round(roundUs / Math.max(first, 0.05))));
+    const inline: number[] = [];
+    const on: number[][] = runner.backends.map(() => []);
+    for (let t = 0; t < trials; t++) {
+      for (let c = 0; c < calls; c++) inline.push(timeOnce(() => runner.runInline(size)));
+      runner.backends.forEach((backend, b) => {
+        runner.warm(backend.name);
+        for (let c = 0; c < calls; c++) on[b]!.push(timeOnce(() => runner.runOn(backend.name, size)));
+      });
+    }
+    inlineUs.push(median(inline));
+    on.forEach((samples, b) => backendUs[b]!.push(median(samples)));
+  }
+  return calibrationTable(
+    {
+      model: runner.model,
+      batchSizes: sizes,
+      inlineUs,
+      backends: runner.backends.map((backend, b) => ({
+        backend: backend.name,
+        mode: backend.mode,
+        usPerBatch: backendUs[b]!,
+      })),
+    },
+    'measured',
+  );
+}
+
+function timeOnce(run: () => void): number {
+  const start = performance.now();
+  run();
+  return Math.max((performance.now() - start) * 1000, 0.001);
+}
+
+function median(values: number[]): number {
+  values.sort((a, b) => a - b);
+  const mid = values.length >> 1;
+  return values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
+}

@@ -1,0 +1,138 @@
+import { LakeError } from '../../errors.js';
+import type { BackendReport } from '../backends/types.js';
+import { backendCalibration, batchCostUs, type CalibrationTable } from './calibration.js';
+import { INLINE } from './constants.js';
+import {
+  type BackendState,
+  defaultPlacement,
+  defaultReason,
+  type GuardedPlacement,
+  type PlacementFault,
+  PlacementGuard,
+  type PlacementInput,
+  type PlacementReason,
+} from './placement.js';
+import type { UtilisationMonitor } from './utilisation.js';
+
+export interface ContentionPolicyOptions {
+  /** One calibration table per model. */
+  tables: readonly CalibrationTable[];
+  /** Every backend with its capability detection (LakeLib.listBackends()). */
+  backends: readonly BackendReport[];
+  /** lakeD's utilisation (default: none sampled, i.e. never busy). */
+  monitor?: UtilisationMonitor;
+  /** A user placement policy (validated on every call); default: defaultPlacement. */
+  user?: GuardedPlacement;
+  /** Told once of the first fault of the user policy. */
+  onFault?: (fault: PlacementFault) => void;
+}
+
+/** Where a closing batch runs, what that costs by the calibration, and why. */
+export interface PlacementChoice {
+  placement: string;
+  costUs: number;
+  reason: PlacementReason;
+}
+
+/**
+ * LAKE's contention policy, the part that places a closed batch: the calibrated crossover between inline
+ * and each backend, the utilisation check, and an optional user policy in place of the default. Batching
+ * itself (window, maximum size) is the batcher's; the caller runs the batch where this says.
+ */
+export class ContentionPolicy {
+  readonly monitor: UtilisationMonitor | undefined;
+  readonly guard: PlacementGuard | undefined;
+  readonly #tables = new Map<string, CalibrationTable>();
+  readonly #reports: readonly BackendReport[];
+
+  constructor(options: ContentionPolicyOptions) {
+    for (const table of options.tables) this.#tables.set(table.model, table);
+    this.#reports = options.backends;
+    this.monitor = options.monitor;
+    this.guard = options.user === undefined ? undefined : new PlacementGuard(options.user, options.onFault);
+  }
+
+  table(model: string): CalibrationTable {
+    const table = this.#tables.get(model);
+    if (table === undefined) {
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `no calibration for model ${model} (have ${[...this.#tables.keys()].join(', ') || 'none'})`,
+      );
+    }
+    return table;
+  }
+
+  /** Every backend as the placement function sees it for a batch of `batchSize` of `model`. */
+  backendStates(model: string, batchSize: number): BackendState[] {
+    const table = this.table(model);
+    const foreign = this.monitor?.foreign() ?? 0;
+    return this.#reports.map((report) => {
+      const calibration = backendCalibration(table, report.name);
+      const usable = report.available && calibration !== undefined;
+      const base = {
+        name: report.name,
+        kind: report.kind,
+        usable,
+        crossover: calibration?.crossover ?? null,
+        batchUs: usable ? batchCostUs(table, report.name, batchSize) : undefined,
+        utilisation: usable ? foreign : 0,
+      };
+      if (usable) return base;
+      return { ...base, reason: report.reason ?? `not calibrated for ${model}` };
+    });
+  }
+
+  /** Places a closing batch of `batchSize` reads of `model` on a device with the given inter-arrival time. */
+  choose(model: string, batchSize: number, interArrivalUs: number): PlacementChoice {
+    const input = this.input(model, batchSize, interArrivalUs);
+    let placement: string;
+    let reason: PlacementReason;
+    if (this.guard !== undefined) {
+      const chosen = this.guard.choose(input);
+      placement = chosen.placement;
+      reason = chosen.faulted ? 'user-fallback' : 'user';
+    } else {
+      placement = defaultPlacement(input);
+      reason = defaultReason(input, placement);
+    }
+    const costUs = placement === INLINE ? input.inlineUs : batchCostUs(this.table(model), placement, batchSize);
+    return { placement, costUs, reason };
+  }
+
+  input(model: string, batchSize: number, interArrivalUs: number): PlacementInput {
+    const backends = this.backendStates(model, batchSize);
+    let utilisation = 0;
+    for (const b of backends) if (b.usable && b.utilisation > utilisation) utilisation = b.utilisation;
+    return {
+      batchSize,
+      model,
+      interArrivalUs,
+      utilisation,
+      inlineUs: batchCostUs(this.table(model), INLINE, batchSize),
+      backends,
+    };
+  }
+
+  /** Each backend's calibrated crossover for `model` (null: never wins, or not calibrated). */
+  crossovers(model: string): Record<string, number | null> {
+    const table = this.table(model);
+    return Object.fromEntries(
+      this.#reports.map((r) => [r.name, backendCalibration(table, r.name)?.crossover ?? null]),
+    );
+  }
+
+  /**
+   * The smallest batch worth holding reads back for: the lowest crossover among usable backends that other
+   * clients do not keep busy; null when no backend wins at any batch size the table knows.
+   */
+  worthBatching(model: string): number | null {
+    let best: number | null = null;
+    for (const b of this.backendStates(model, 1)) {
+      if (!b.usable || b.crossover === null) continue;
+      if (this.monitor !== undefined && b.utilisation > this.monitor.threshold) continue;
+      if (best === null || b.crossover < best) best = b.crossover;
+    }
+    return best;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * A workload loaded into columns before a real-clock replay starts (as LinnOS's replayer parses its whole
+ * trace first): reading and parsing during the replay would steal time from the I/O path.
+ */
+import type { Workload } from '../array/run.js';
+import type { TraceRecord } from '../trace/types.js';
+
+export interface ArrivalColumns {
+  count: number;
+  /** Scheduled times in us, non-decreasing (earlier ones are moved up to the previous time). */
+  arrivalUs: Float64Array;
+  /** Device number as the trace gives it; the engine takes it modulo the number of devices. */
+  device: Int32Array;
+  offset: Float64Array;
+  size: Float64Array;
+  /** 1 = read. */
+  read: Uint8Array;
+  /** Arrivals earlier than the one before them (replayed at the earlier one's time). */
+  reordered: number;
+  /** The largest size, bytes. */
+  maxSize: number;
+  writes: number;
+}
+
+export interface LoadArrivalsOptions {
+  /** Keep arrivals before this time (ms, on the trace's clock). */
+  untilMs?: number;
+  /** Keep at most this many I/Os. */
+  limit?: number;
+  /** Divide arrival times by this (2 = twice the rate). */
+  rateScale?: number;
+}
+
+class Builder {
+  count = 0;
+  arrivalUs = new Float64Array(1024);
+  device = new Int32Array(1024);
+  offset = new Float64Array(1024);
+  size = new Float64Array(1024);
+  read = new Uint8Array(1024);
+  reordered = 0;
+  maxSize = 0;
+  writes = 0;
+  #last = Number.NEGATIVE_INFINITY;
+
+  add(r: TraceRecord, rateScale: number): void {
+    if (this.count === this.arrivalUs.length) this.#grow();
+    let us = (r.arrivalMs * 1000) / rateScale;
+    if (us < this.#last) {
+      this.reordered++;
+      us = this.#last;
+    }
+    this.#last = us;
+    const i = this.count++;
+    this.arrivalUs[i] = us;
+    this.device[i] = r.device;
+    this.offset[i] = r.offset;
+    this.size[i] = r.size;
+    this.read[i] = r.read ? 1 : 0;
+    if (!r.read) this.writes++;
+    if (r.size > this.maxSize) this.maxSize = r.size;
+  }
+
+  #grow(): void {
+    const n = this.arrivalUs.length * 2;
+    const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, b: T): T => {
+      b.set(a);
+      return b;
+    };
+    this.arrivalUs = grow(this.arrivalUs, new Float64Array(n));
+    this.device = grow(this.device, new Int32Array(n));
+    this.offset = grow(this.offset, new Float64Array(n));
+    this.size = grow(this.size, new Float64Array(n));
+    this.read = grow(this.read, new Uint8Array(n));
+  }
+
+  build(): ArrivalColumns {
+    const n = this.count;
+    return {
+      count: n,
+      arrivalUs: this.arrivalUs.slice(0, n),
+      device: this.device.slice(0, n),
+      offset: this.offset.slice(0, n),
+      size: this.size.slice(0, n),
+      read: this.read.slice(0, n),
+      reordered: this.reordered,
+      maxSize: this.maxSize,
+      writes: this.writes,
+    };
+  }
+}
+
+/** Loads a workload (records in memory or streamed trace batches) into columns. */
+export async function loadArrivals(workload: Workload, options: LoadArrivalsOptions = {}): Promise<ArrivalColumns> {
+  const builder = new Builder();
+  const untilMs = options.untilMs ?? Number.POSITIVE_INFINITY;
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  const rateScale = options.rateScale ?? 1;
+  const take = (r: TraceRecord): boolean => {
+    if (builder.count >= limit || r.arrivalMs >= untilMs) return false;
+    builder.add(r, rateScale);
+    return true;
+  };
+  if (workload.kind === 'memory') {
+    for (const r of workload.arrivals()) if (!take(r)) break;
+  } else {
+    outer: for await (const batch of workload.batches()) {
+      for (const r of batch) if (!take(r)) break outer;
+    }
+  }
+  return builder.build();
+}
+
+/** Columns from records in memory (tests, benchmarks). */
+export function arrivalsOf(records: Iterable<TraceRecord>): ArrivalColumns {
+  const builder = new Builder();
+  for (const r of records) builder.add(r, 1);
+  return builder.build();
+}

@@ -1,0 +1,86 @@
+/**
+ * What every pipeline's evaluation reports, and the time-ordered split they share.
+ *
+ * The split: the first half of the trace's I/Os in submit order trains, the second half tests; only reads
+ * are predicted. A training read counts only if it completed before the first test I/O was submitted (a
+ * model trained at that moment could not have seen the others' latencies); the extractor state simply runs
+ * on, so the first test reads see the history an online predictor would have.
+ */
+import { type ClassifierReport, evaluateScores } from '../learn/metrics.js';
+import type { IoTable } from './io-table.js';
+
+export type PipelineName = 'linnos' | 'heimdall' | 'lake';
+export const pipelineNames: readonly PipelineName[] = ['linnos', 'heimdall', 'lake'];
+
+export interface LabelSummary {
+  /** How reads were labelled slow. */
+  method: string;
+  /** The latency threshold behind the labels, us (for period labels: the latency knee). */
+  thresholdUs: number;
+  /** Its percentile in the training latencies (0-100). */
+  percentile: number;
+  /** Fractions of training / test reads labelled slow. */
+  trainSlowFraction: number;
+  testSlowFraction: number;
+}
+
+/** Quality of a joint (batched) predictor deciding P reads at once. */
+export interface JointEvaluation {
+  p: number;
+  groups: number;
+  metrics: ClassifierReport;
+  /** ns per decision of P reads, and per read. */
+  servingNsPerGroup: number;
+  servingNsPerRead: number;
+}
+
+export interface PipelineEvaluation {
+  pipeline: PipelineName;
+  /** 'causal' (features from completed I/Os only) or 'as-published' (Heimdall's offline protocol). */
+  variant: 'causal' | 'as-published';
+  /** True when features use latencies not yet known at submit time. */
+  leaksFuture: boolean;
+  /** Why, when they do (printed in every output). */
+  leakNote?: string;
+  split: 'time' | 'random';
+  features: readonly string[];
+  model: string;
+  trainCount: number;
+  testCount: number;
+  labels: LabelSummary;
+  /** Score above which a read is predicted slow. */
+  decisionThreshold: number;
+  /** How the decision threshold was chosen. */
+  thresholdRule: string;
+  /** At the decision threshold, plus ROC-AUC and PR-AUC over all thresholds. */
+  metrics: ClassifierReport;
+  /** Serving cost of one prediction at P = 1 (model only), ns. */
+  servingNs: number;
+  /** What the serving number measures. */
+  servingPath: string;
+  trainSeconds: number;
+  joint: JointEvaluation[];
+  /** Test reads (I/O indices), their scores and labels, for further analysis. */
+  test: { rows: Int32Array; scores: Float64Array; labels: Uint8Array };
+}
+
+/** The index of the first test I/O: the first half (in submit order) trains. */
+export function splitIndex(table: IoTable): number {
+  return Math.floor(table.count / 2);
+}
+
+/** Whether I/O `io` had completed when the I/O `at` was submitted (at equal times it had, if earlier). */
+export function completedBefore(table: IoTable, io: number, at: number): boolean {
+  if (at >= table.count) return true;
+  const c = table.completeUs[io]!;
+  const t = table.submitUs[at]!;
+  return c < t || (c === t && io < at);
+}
+
+export function fraction(labels: Uint8Array): number {
+  let s = 0;
+  for (let i = 0; i < labels.length; i++) s += labels[i]!;
+  return labels.length === 0 ? Number.NaN : s / labels.length;
+}
+
+export { evaluateScores };
