@@ -9,25 +9,11 @@
  * Per layer the parameter block holds the weights then the bias, each padded to 64 bytes. Hidden layers are
  * input-major ([inputs][outputs]); the output layer is class-major ([outputs][inputs]).
  */
-import { LakeError } from '../errors.js';
+import { compiles, lazyWasmModule, type WasmMemory, webAssembly } from '../kernels/wasm/compile.js';
 import { base64 } from '../kernels/wasm/generated/mlp-train.js';
 import type { DenseLayer, DenseModel } from '../models/dense.js';
 import type { Random } from '../random.js';
 import { type LossKind, lossGradient, type NetworkSnapshot, type TrainableNetwork } from './mlp.js';
-
-/**
- * The slice of the WebAssembly JS API used here. The project compiles against lib ES2022 and @types/node,
- * neither of which declares WebAssembly (lib.dom does), so it is typed here and reached through globalThis.
- */
-interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: unknown };
-}
-
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
 
 interface MlpTrainExports {
   memory: WasmMemory;
@@ -77,39 +63,12 @@ interface MlpTrainExports {
   ): void;
 }
 
-let compiled: object | undefined;
-
-function webAssembly(): WebAssemblyApi {
-  const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
-  if (api === undefined)
-    throw new LakeError('LAKE_E_WASM_UNAVAILABLE', 'WebAssembly is not available in this runtime');
-  return api;
-}
-
-/** Compiled once per process, synchronously (about 2 KB). */
-function trainingModule(): object {
-  if (compiled !== undefined) return compiled;
-  const api = webAssembly();
-  try {
-    compiled = new api.Module(Buffer.from(base64, 'base64'));
-  } catch (error) {
-    throw new LakeError(
-      'LAKE_E_WASM_UNAVAILABLE',
-      `the training kernel does not compile here (WebAssembly SIMD missing?): ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-  return compiled;
-}
+/** The training kernel, compiled once per process. */
+const trainingModule = lazyWasmModule(base64, 'the training kernel');
 
 /** Whether the WASM trainer runs here (WebAssembly with SIMD). */
 export function wasmTrainingAvailable(): boolean {
-  try {
-    trainingModule();
-    return true;
-  } catch {
-    return false;
-  }
+  return compiles(trainingModule);
 }
 
 /** Whether a layer shape fits the WASM trainer: >= 1 hidden layer, hidden widths multiples of 16. */
