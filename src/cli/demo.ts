@@ -87,7 +87,9 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
   const deviceCount = DEMO_PROFILES.length;
   const flash: FlashOptions = { profile: 'femu' };
   const makeDevices = () =>
-    DEMO_PROFILES.map((_, i) => createFlashDevice({ ...flash, name: `ssd${i}`, seed: seed * 10 + i + 1, reuseResult: true }));
+    DEMO_PROFILES.map((_, i) =>
+      createFlashDevice({ ...flash, name: `ssd${i}`, seed: seed * 10 + i + 1, reuseResult: true }),
+    );
   const trainMs = trainS * 1000;
   const testMs = testS * 1000;
   // One continuous workload per device; the first stretch trains, the later one is replayed unseen.

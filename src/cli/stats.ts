@@ -3,10 +3,11 @@
  * where the format records it, read/write latency percentiles. One streaming pass; memory stays flat.
  */
 import type { Command } from 'commander';
-import { usageError } from '../errors.js';
+import { markdownTable } from '../report/table.js';
 import type { Distribution } from '../trace/quantiles.js';
 import { type TraceStats, traceStats } from '../trace/stats.js';
-import { type TraceFormat, traceFormats } from '../trace/types.js';
+import { traceFormats } from '../trace/types.js';
+import { parseFormatOption } from './options.js';
 
 interface StatsFlags {
   format?: string;
@@ -29,7 +30,7 @@ export function registerStats(program: Command, output: { write(text: string): v
     .option('--skip-bad', 'skip and count malformed lines instead of stopping at the first')
     .option('--json', 'print JSON instead of tables')
     .action(async (file: string, flags: StatsFlags) => {
-      const format = parseFormat(flags.format);
+      const format = parseFormatOption(flags.format);
       const stats = await traceStats(file, {
         ...(format ? { format } : {}),
         skipBad: flags.skipBad === true,
@@ -38,20 +39,12 @@ export function registerStats(program: Command, output: { write(text: string): v
     });
 }
 
-function parseFormat(value: string | undefined): TraceFormat | undefined {
-  if (value === undefined) return undefined;
-  const format = traceFormats.find((f) => f === value);
-  if (format === undefined)
-    throw usageError(`--format must be one of ${traceFormats.join(', ')}, got "${value}"`);
-  return format;
-}
-
 /** Markdown tables (readable as plain text). */
 export function formatStats(s: TraceStats): string {
   const lines: string[] = [];
   lines.push(`# ${s.file}`, '');
   lines.push(
-    table(
+    markdownTable(
       [
         'format',
         'records',
@@ -82,7 +75,7 @@ export function formatStats(s: TraceStats): string {
   );
   lines.push('', '## Size (bytes)', '');
   lines.push(
-    table(
+    markdownTable(
       ['op', 'count', 'mean', 'p50', 'p90', 'p99', 'max', 'total MiB'],
       [
         sizeRow('read', s.reads.sizeBytes, s.reads.bytes),
@@ -95,7 +88,7 @@ export function formatStats(s: TraceStats): string {
   if (readLatency !== null || writeLatency !== null) {
     lines.push('', '## Latency (us)', '');
     lines.push(
-      table(
+      markdownTable(
         ['op', 'count', 'mean', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max'],
         [latencyRow('read', readLatency), latencyRow('write', writeLatency)],
       ),
@@ -142,13 +135,4 @@ function micros(us: number): string {
 
 function rate(value: number | null): string {
   return value === null ? '-' : value.toFixed(2);
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  // First column left-aligned (names), the others right-aligned (numbers).
-  const pad = (c: string, i: number): string => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!));
-  const line = (cells: string[]): string => `| ${cells.map(pad).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
-  return [line(header), rule, ...rows.map(line)].join('\n');
 }

@@ -46,6 +46,10 @@ export const SLACK_GAP_US = 100_000;
 const EARLY_WAKE_US = 200;
 /** With nothing in flight and nothing due for this long, sleep on the event loop (frees the CPU). */
 const IDLE_SLEEP_US = 5000;
+/** The longest single wait in the backend. */
+const MAX_WAIT_US = 1_000_000;
+/** Arrivals taken per round at most before the engine submits and looks at completions again. */
+const TAKE_PER_ROUND = 64;
 /** Let the event loop run at least this often. */
 const YIELD_EVERY_US = 100_000;
 
@@ -130,10 +134,26 @@ export interface RealReplayResult extends ReplayResult {
   deviceTime: DeviceTime[];
   /** Wall time from the first arrival to the last completion, ms. */
   wallMs: number;
-  /** With measureOverhead: the engine's own time per device try beyond the device's, us. */
-  overhead?: LagSummary & { count: number };
-  /** With measureOverhead: engine time outside waits per device try, us. */
-  busyUsPerTry?: number;
+  /** With measureOverhead: where the engine's time went (see EngineCost). */
+  cost?: EngineCost;
+}
+
+/**
+ * The engine's own cost, measured with measureOverhead. Per device try:
+ * - engineUsPerTry: time the engine's thread spent in JavaScript (arrivals, admission, bookkeeping,
+ *   records) — everything but the backend's calls (submission syscalls, waits, polls);
+ * - submitDelay: from the moment a try left its FIFO (admission included) to just before its batch
+ *   entered the kernel: what the engine adds to an I/O's latency on the way in;
+ * - syscallUsPerTry: time in the backend's submission calls (the kernel's issue path, which fio pays as
+ *   submission latency too).
+ */
+export interface EngineCost {
+  tries: number;
+  engineUsPerTry: number;
+  submitDelay: LagSummary;
+  syscallUsPerTry: number;
+  /** Time waiting for the device or the clock, per try. */
+  waitUsPerTry: number;
 }
 
 /** A growable FIFO of try slots (one per device). */
@@ -310,7 +330,9 @@ export async function replayReal(arrivals: ArrivalColumns, options: RealReplayOp
   const batch: number[] = [];
   const readTry: ReadTry = { index: 0, home: 0, device: 0, offset: 0, size: 0, nowUs: 0, attempt: 0 };
   const lag = new LatencyRecorder();
-  const overhead = measure ? new LatencyRecorder() : undefined;
+  const submitDelay = measure ? new LatencyRecorder() : undefined;
+  let syscallUs = 0;
+  let waitedUs = 0;
   const deviceReads = new Float64Array(n);
   const deviceReadUs = new Float64Array(n);
   const deviceWrites = new Float64Array(n);
@@ -443,7 +465,9 @@ export async function replayReal(arrivals: ArrivalColumns, options: RealReplayOp
   const flush = (): void => {
     if (batch.length === 0) return;
     const at = backend.flush();
+    if (measure) syscallUs += clock() - at;
     for (const t of batch) {
+      if (measure) submitDelay!.record(Math.max(0, at - tryPickedUs[t]!));
       trySubmitUs[t] = at;
       trySeq[t] = submitSeq++;
       if (hedging && tryHedge[t] === 0 && arrivals.read[tryIo[t]!] === 1)
@@ -539,31 +563,26 @@ export async function replayReal(arrivals: ArrivalColumns, options: RealReplayOp
   };
 
   const completions = backend.completions;
-  let partial = new Float64Array(64);
   const processCompletions = (k: number): void => {
     if (k === 0) return;
-    if (measure && partial.length < k) partial = new Float64Array(k * 2);
-    for (let i = 0; i < k; i++) {
-      const t = completions[i * 3]!;
-      const completeUs = completions[i * 3 + 2]!;
-      if (measure) partial[i] = trySubmitUs[t]! - tryPickedUs[t]! - completeUs;
-      complete(t, completions[i * 3 + 1]!, completeUs);
-    }
+    for (let i = 0; i < k; i++) complete(completions[i * 3]!, completions[i * 3 + 1]!, completions[i * 3 + 2]!);
     // Freed slots go to waiting tries.
     for (let d = 0; d < n; d++) if (waiting[d]!.size > 0) pump(d);
-    if (measure) {
-      const done = clock();
-      for (let i = 0; i < k; i++) overhead!.record(Math.max(0, partial[i]! + done));
-    }
+  };
+  const poll = (): number => {
+    if (!measure) return backend.poll();
+    const before = clock();
+    const k = backend.poll();
+    waitedUs += clock() - before;
+    return k;
   };
 
   let next = 0;
   let carried = 0;
-  let waitedUs = 0;
   const started = origin + firstUs;
   let lastYield = clock();
   for (;;) {
-    processCompletions(carried > 0 ? carried : backend.poll());
+    processCompletions(carried > 0 ? carried : poll());
     carried = 0;
     now = clock();
     while (timers.size > 0 && timers.peekTime() <= now) {
@@ -601,7 +620,10 @@ export async function replayReal(arrivals: ArrivalColumns, options: RealReplayOp
         }
       }
     }
-    while (next < count && origin + arrivals.arrivalUs[next]! <= now) take(next++);
+    // Tries freed by completions and timers go in first; arrivals are taken after.
+    flush();
+    const takeUntil = Math.min(count, next + TAKE_PER_ROUND);
+    while (next < takeUntil && origin + arrivals.arrivalUs[next]! <= now) take(next++);
     flush();
     if (next >= count && timers.size === 0 && busyTotal === 0) {
       if (heldWaiting === 0) break;
@@ -617,6 +639,7 @@ export async function replayReal(arrivals: ArrivalColumns, options: RealReplayOp
       continue;
     }
 
+    if (next < count && origin + arrivals.arrivalUs[next]! <= now) continue; // more due: submit them first
     const nextDue = Math.min(
       next < count ? origin + arrivals.arrivalUs[next]! : Number.POSITIVE_INFINITY,
       timers.peekTime(),
@@ -634,7 +657,8 @@ export async function replayReal(arrivals: ArrivalColumns, options: RealReplayOp
       if (measure) waitedUs += lastYield - now;
       continue;
     }
-    const until = ahead > EARLY_WAKE_US ? nextDue - EARLY_WAKE_US : nextDue;
+    // Nothing due (only completions to wait for): wake at least every MAX_WAIT_US anyway.
+    const until = ahead > EARLY_WAKE_US ? Math.min(nextDue - EARLY_WAKE_US, now + MAX_WAIT_US) : nextDue;
     const spin = ahead > EARLY_WAKE_US ? spinUs : Math.max(0, ahead);
     const waitStart = measure ? now : 0;
     const waited = backend.wait(until, spin);
@@ -652,10 +676,15 @@ export async function replayReal(arrivals: ArrivalColumns, options: RealReplayOp
     writes: deviceWrites[d]!,
     writeMeanUs: deviceWrites[d]! > 0 ? deviceWriteUs[d]! / deviceWrites[d]! : 0,
   }));
-  if (overhead !== undefined) {
-    result.overhead = { ...summary(overhead), count: overhead.count };
-    const tries = result.ios + result.extraIos;
-    result.busyUsPerTry = tries > 0 ? (ended - started - waitedUs) / tries : 0;
+  if (submitDelay !== undefined) {
+    const tries = Math.max(1, submitDelay.count);
+    result.cost = {
+      tries: submitDelay.count,
+      engineUsPerTry: (ended - started - waitedUs - syscallUs) / tries,
+      submitDelay: summary(submitDelay),
+      syscallUsPerTry: syscallUs / tries,
+      waitUsPerTry: waitedUs / tries,
+    };
   }
   for (const s of states) {
     if (s.pendingPages !== 0 || s.inFlight !== 0)

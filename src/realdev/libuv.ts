@@ -106,7 +106,7 @@ export class LibuvBackend implements IoBackend {
         this.#wake = undefined;
         resolve(this.#drain());
       };
-      if (left > TIMER_WAIT_US) timer = setTimeout(fire, (left - 1000) / 1000);
+      if (left > TIMER_WAIT_US) timer = setTimeout(fire, Math.min(left - 1000, 1e6) / 1000);
       else immediate = setImmediate(fire);
     });
   }

@@ -62,6 +62,11 @@ export const LAKE_FEATURES: readonly string[] = [
   'mean_thpt_last8',
   'ewma_completion_gap_us',
   'since_completion_per_gap',
+  'lat_c2',
+  'lat_c3',
+  'lat_c4',
+  'last_thpt',
+  'last_latency_trend',
 ];
 
 export class LakeExtractor implements CausalFeatureExtractor {
@@ -221,6 +226,12 @@ export class LakeExtractor implements CausalFeatureExtractor {
     out[o++] = sumT / 8;
     out[o++] = this.#ewmaGap;
     out[o++] = (Number.isNaN(this.#lastCompleteAt) ? 0 : timeUs - this.#lastCompleteAt) / Math.max(1, this.#ewmaGap);
+    const c = this.#completed;
+    out[o++] = this.#lat[(c - 2) % RING]!;
+    out[o++] = this.#lat[(c - 3) % RING]!;
+    out[o++] = this.#lat[(c - 4) % RING]!;
+    out[o++] = this.#thpt[(c - 1) % RING]!;
+    out[o++] = this.#lat[(c - 1) % RING]! - this.#lat[(c - 2) % RING]!;
     return true;
   }
 

@@ -80,9 +80,14 @@ export function latencyTable(policies: PolicyReport[], options: LatencyTableOpti
 export function markdownTable(headers: string[], rows: string[][], align?: ColumnAlign[]): string {
   checkShape(headers, rows, align);
   const aligns = headers.map((_, i) => align?.[i] ?? (i === 0 ? 'left' : 'right'));
-  const line = (cells: string[]): string => `| ${cells.map(escapeMarkdownCell).join(' | ')} |`;
-  const rule = `|${aligns.map((a) => (a === 'right' ? '---:' : ':---')).join('|')}|`;
-  return [line(headers), rule, ...rows.map(line)].join('\n');
+  // Cells are padded to their column's width so the table also reads well as plain text on a terminal.
+  const escaped = [headers, ...rows].map((r) => r.map(escapeMarkdownCell));
+  const widths = headers.map((_, i) => Math.max(3, ...escaped.map((r) => r[i]!.length)));
+  const pad = (cell: string, i: number): string =>
+    aligns[i] === 'right' ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!);
+  const line = (cells: string[]): string => `| ${cells.map(pad).join(' | ')} |`;
+  const rule = `|${aligns.map((a, i) => (a === 'right' ? `${'-'.repeat(widths[i]! + 1)}:` : `:${'-'.repeat(widths[i]! + 1)}`)).join('|')}|`;
+  return [line(escaped[0]!), rule, ...escaped.slice(1).map(line)].join('\n');
 }
 
 /** A Table as Markdown, with its title (if any) as a bold line above. */

@@ -158,6 +158,15 @@ export function calibrate(runner: BatchRunner, options: CalibrateOptions = {}): 
   const trials = options.trials ?? 5;
   const roundUs = options.roundUs ?? 300;
   if (!(trials >= 1)) throw new LakeError('LAKE_E_USAGE', `options.trials must be >= 1, got ${trials}`);
+  // Warm-up: compile the hot paths (JIT, WASM tiers) before the first timing counts.
+  const largest = sizes[sizes.length - 1] ?? 1;
+  for (let i = 0; i < 200; i++) runner.runInline(1);
+  for (let i = 0; i < 3; i++) runner.runInline(largest);
+  for (const backend of runner.backends) {
+    runner.warm(backend.name);
+    for (let i = 0; i < 20; i++) runner.runOn(backend.name, Math.min(2, largest));
+    runner.runOn(backend.name, largest);
+  }
   const inlineUs: number[] = [];
   const backendUs: number[][] = runner.backends.map(() => []);
   for (const size of sizes) {
