@@ -50,6 +50,8 @@ struct Ring {
   unsigned* sq_tail = nullptr;
   unsigned* sq_mask = nullptr;
   unsigned* sq_array = nullptr;
+  unsigned* sq_flags = nullptr;
+  bool sqpoll = false;
   struct io_uring_sqe* sqes = nullptr;
   size_t sqes_size = 0;
   // CQ ring (may share the SQ mapping)
@@ -90,10 +92,16 @@ void Unmap(Ring* r) {
 }
 
 // Returns 0 or -errno.
-int Setup(Ring* r, unsigned entries) {
+int Setup(Ring* r, unsigned entries, bool sqpoll) {
   struct io_uring_params p;
   memset(&p, 0, sizeof p);
   p.flags = IORING_SETUP_CQSIZE;
+  if (sqpoll) {
+    // A kernel thread takes submissions from the ring: no system call per batch. It sleeps after 50 ms idle.
+    p.flags |= IORING_SETUP_SQPOLL;
+    p.sq_thread_idle = 50;
+  }
+  r->sqpoll = sqpoll;
   p.cq_entries = entries * 2;
   int fd = SysSetup(entries, &p);
   if (fd < 0) return -errno;
@@ -142,6 +150,7 @@ int Setup(Ring* r, unsigned entries) {
   r->sq_tail = reinterpret_cast<unsigned*>(sq + p.sq_off.tail);
   r->sq_mask = reinterpret_cast<unsigned*>(sq + p.sq_off.ring_mask);
   r->sq_array = reinterpret_cast<unsigned*>(sq + p.sq_off.array);
+  r->sq_flags = reinterpret_cast<unsigned*>(sq + p.sq_off.flags);
   char* cq = static_cast<char*>(r->cq_map);
   r->cq_head = reinterpret_cast<unsigned*>(cq + p.cq_off.head);
   r->cq_tail = reinterpret_cast<unsigned*>(cq + p.cq_off.tail);
@@ -231,10 +240,10 @@ Ring* GetRing(napi_env env, napi_value value) {
   return r;
 }
 
-// createRing(entries, bufferBytes, align, submissions: Float64Array, completions: Float64Array) -> handle
+// createRing(entries, bufferBytes, align, submissions: Float64Array, completions: Float64Array, sqpoll?)
 napi_value CreateRing(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   if (argc < 5) {
     napi_throw_type_error(env, "LAKE_E_USAGE", "createRing(entries, bufferBytes, align, submissions, completions)");
@@ -257,7 +266,13 @@ napi_value CreateRing(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, "LAKE_E_USAGE", "bad ring parameters");
     return nullptr;
   }
-  int rc = Setup(r, entries);
+  bool sqpoll = false;
+  if (argc > 5) {
+    napi_valuetype type;
+    napi_typeof(env, argv[5], &type);
+    if (type == napi_boolean) napi_get_value_bool(env, argv[5], &sqpoll);
+  }
+  int rc = Setup(r, entries, sqpoll);
   if (rc < 0) {
     delete r;
     return ThrowErrno(env, "io_uring_setup", -rc);
@@ -303,6 +318,13 @@ napi_value Submit(napi_env env, napi_callback_info info) {
   }
   unsigned tail = *r->sq_tail;
   unsigned mask = *r->sq_mask;
+  if (r->sqpoll) {
+    // The kernel thread may not have taken earlier entries yet: wait for room.
+    while (r->sq_entries - (tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE)) < count) {
+      if (SysEnter(r->fd, 0, 0, IORING_ENTER_SQ_WAIT, nullptr, 0) < 0 && errno != EINTR)
+        return ThrowErrno(env, "io_uring_enter (sq wait)", errno);
+    }
+  }
   for (uint32_t i = 0; i < count; i++) {
     const double* s = r->submissions + i * 5;
     size_t size = static_cast<size_t>(s[4]);
@@ -323,8 +345,20 @@ napi_value Submit(napi_env env, napi_callback_info info) {
     r->sq_array[index] = index;
     tail++;
   }
-  __atomic_store_n(r->sq_tail, tail, __ATOMIC_RELEASE);
   double at = NowUs();
+  __atomic_store_n(r->sq_tail, tail, __ATOMIC_RELEASE);
+  if (r->sqpoll) {
+    // Full barrier between publishing the tail and reading the flags (the kernel thread does the reverse).
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(r->sq_flags, __ATOMIC_RELAXED) & IORING_SQ_NEED_WAKEUP) {
+      if (SysEnter(r->fd, 0, 0, IORING_ENTER_SQ_WAKEUP, nullptr, 0) < 0)
+        return ThrowErrno(env, "io_uring_enter (wake)", errno);
+    }
+    r->in_flight += count;
+    napi_value result;
+    CHECK(env, napi_create_double(env, at, &result));
+    return result;
+  }
   unsigned left = count;
   while (left > 0) {
     int n = SysEnter(r->fd, left, 0, 0, nullptr, 0);

@@ -51,6 +51,7 @@ export function backendsText(report: BackendsReport): string {
       b.reason ?? '',
       ...LINNOS_SHAPES.map((s) => crossover(b.crossovers[s], b.usable)),
     ]),
+    ['left', 'left', 'left', 'left', 'right', 'right', 'right'],
   );
   const timed = report.calibration[0]?.backends.map((b) => b.backend) ?? [];
   const timings = markdownTable(

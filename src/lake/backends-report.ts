@@ -3,7 +3,11 @@ import type { BackendKind, BackendName } from './backends/types.js';
 import { LakeLib } from './lib/lake-lib.js';
 import type { LakeLibOptions } from './lib/types.js';
 import { calibrateLinnos, syntheticLinnosModel } from './linnos/calibrate.js';
-import { backendCalibration, type CalibrationTable, DEFAULT_CALIBRATION_SIZES } from './policy/calibration.js';
+import {
+  backendCalibration,
+  type CalibrationTable,
+  DEFAULT_CALIBRATION_SIZES,
+} from './policy/calibration.js';
 import { LAKE_BATCHING, LINNOS_SHAPES } from './policy/constants.js';
 
 /** One backend as `lake backends` reports it. */

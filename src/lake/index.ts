@@ -28,8 +28,28 @@ export type {
   DeviceRange,
 } from './backends/types.js';
 export { WebGpuBackend } from './backends/webgpu.js';
+export type { BackendSummary, BackendsReport, BackendsReportOptions } from './backends-report.js';
+export { backendsReport } from './backends-report.js';
 export type { RegistryBench, RemotingBench, TimingSummary } from './bench.js';
 export { benchRegistry, benchRemoting } from './bench.js';
+export type {
+  ContentionBench,
+  ContentionBenchOptions,
+  CrossoverBench,
+  CrossoverBenchOptions,
+  CrossoverCurve,
+} from './bench-policy.js';
+export {
+  benchContention,
+  benchCrossover,
+  contentionSuite,
+  contentionSuiteOf,
+  crossoverPlotSpec,
+  crossoverSuite,
+  crossoverSuiteOf,
+  crossoverSvg,
+  crossoverTable,
+} from './bench-policy.js';
 export { Api, MAX_IN_FLIGHT, RING_SLOTS } from './daemon/protocol.js';
 export { RingFullError } from './lib/errors.js';
 export { LakeLib } from './lib/lake-lib.js';
@@ -49,6 +69,66 @@ export type {
   UtilisationSample,
 } from './lib/types.js';
 export { DEFAULT_STREAM, ptrArg, scalarArg } from './lib/types.js';
+export type { LinnosBatchRunnerOptions } from './linnos/batch-runner.js';
+export { LinnosBatchRunner } from './linnos/batch-runner.js';
+export type { CalibrateLinnosOptions } from './linnos/calibrate.js';
+export { calibrateLinnos, syntheticLinnosModel } from './linnos/calibrate.js';
+export type { TrainShapesOptions } from './linnos/demo.js';
+export { lakeResultJson, parseShapeList, trainShapeModels } from './linnos/demo.js';
+export type { LakeBatchEvent, LakeLinnosPolicyOptions, LakeLinnosStats } from './linnos/policy.js';
+export { LakeLinnosPolicy } from './linnos/policy.js';
+export type {
+  LakeLinnosResult,
+  LakeShapeModels,
+  LakeShapeResult,
+  LakeVariant,
+  LakeVariantRun,
+  RunLakeLinnosOptions,
+} from './linnos/run.js';
+export { LAKE_VARIANTS, lakeTable, runLakeLinnos } from './linnos/run.js';
+export type { BatchClose, BatchCloser, BatchingOptions, HoldRule, VirtualTimers } from './policy/batcher.js';
+export { VirtualBatcher } from './policy/batcher.js';
+export type {
+  BackendCalibration,
+  BatchMode,
+  BatchRunner,
+  CalibrateOptions,
+  CalibrationInput,
+  CalibrationTable,
+} from './policy/calibration.js';
+export {
+  batchCostUs,
+  calibrate,
+  calibrationTable,
+  crossoverFrom,
+  DEFAULT_CALIBRATION_SIZES,
+} from './policy/calibration.js';
+export type { LakeBatchingDefaults } from './policy/constants.js';
+export {
+  INLINE,
+  LAKE_BATCHING,
+  LINNOS_SHAPES,
+  UTILISATION_PERIOD_MS,
+  UTILISATION_THRESHOLD,
+} from './policy/constants.js';
+export type { ContentionPolicyOptions, PlacementChoice } from './policy/contention.js';
+export { ContentionPolicy } from './policy/contention.js';
+export type {
+  BackendState,
+  GuardedPlacement,
+  PlacementFault,
+  PlacementFunction,
+  PlacementInput,
+  PlacementReason,
+} from './policy/placement.js';
+export { defaultPlacement, PlacementGuard } from './policy/placement.js';
+export { loadUserPolicy } from './policy/user-policy.js';
+export type {
+  UtilisationMonitorOptions,
+  UtilisationReading,
+  UtilisationSource,
+} from './policy/utilisation.js';
+export { UtilisationMonitor } from './policy/utilisation.js';
 export type {
   CaptureRingShared,
   CaptureRingStats,

@@ -4,7 +4,9 @@
  * address. But the address of an ArrayBuffer's backing store never moves, and the kernel refuses a
  * misaligned O_DIRECT transfer with EINVAL before doing any I/O: so read one block through views that
  * start 0, 16, 32, ... bytes into an over-allocated buffer, and keep the first view the kernel accepts.
- * Every later transfer through that view (and views a multiple of 4 KiB further on) is aligned too.
+ * The probe must span a page boundary (8 KiB): the kernel splits transfers at pages and wants every piece
+ * in whole logical blocks, so a buffer 16 bytes into a page passes a 512-byte probe and fails a 4 KiB read.
+ * Every later transfer through the view found (and views a multiple of 4 KiB further on) is aligned too.
  */
 import { readSync } from 'node:fs';
 import { LakeError } from '../errors.js';

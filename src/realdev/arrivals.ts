@@ -2,7 +2,12 @@
  * A workload loaded into columns before a real-clock replay starts (as LinnOS's replayer parses its whole
  * trace first): reading and parsing during the replay would steal time from the I/O path.
  */
+import { mergeBatchStreams } from '../array/engine.js';
 import type { Workload } from '../array/run.js';
+import { LakeError } from '../errors.js';
+import { readBlkparseRecords } from '../trace/blkparse.js';
+import { readBlktraceRecords } from '../trace/blktrace.js';
+import { openTrace, type ReadTraceOptions } from '../trace/read.js';
 import type { TraceRecord } from '../trace/types.js';
 
 export interface ArrivalColumns {
@@ -91,7 +96,10 @@ class Builder {
 }
 
 /** Loads a workload (records in memory or streamed trace batches) into columns. */
-export async function loadArrivals(workload: Workload, options: LoadArrivalsOptions = {}): Promise<ArrivalColumns> {
+export async function loadArrivals(
+  workload: Workload,
+  options: LoadArrivalsOptions = {},
+): Promise<ArrivalColumns> {
   const builder = new Builder();
   const untilMs = options.untilMs ?? Number.POSITIVE_INFINITY;
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
@@ -116,4 +124,40 @@ export function arrivalsOf(records: Iterable<TraceRecord>): ArrivalColumns {
   const builder = new Builder();
   for (const r of records) builder.add(r, 1);
   return builder.build();
+}
+
+/**
+ * Trace files as a workload for `deviceCount` devices: one file spreads over the devices by its device
+ * numbers (modulo the count); one file per device gives each device its own stream (as LinnOS replays).
+ */
+export function traceWorkload(
+  paths: readonly string[],
+  deviceCount: number,
+  options: ReadTraceOptions,
+): Workload {
+  if (paths.length === 1) return { kind: 'stream', batches: () => openTrace(paths[0]!, options) };
+  if (paths.length !== deviceCount) {
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `--trace names ${paths.length} files for ${deviceCount} devices: give one, or one per device`,
+    );
+  }
+  return { kind: 'stream', batches: () => mergeBatchStreams(paths.map((p) => openTrace(p, options))) };
+}
+
+/** Capture formats of Linux block tracing (src/trace/blktrace.ts, src/trace/blkparse.ts). */
+export type CaptureFormat = 'blktrace' | 'blkparse';
+
+/**
+ * A blktrace capture as a workload: binary per-CPU files (all of one capture) or one blkparse text file;
+ * each request's issue becomes an arrival on the device of its rank in the capture.
+ */
+export async function captureWorkload(paths: readonly string[], format: CaptureFormat): Promise<Workload> {
+  let records: TraceRecord[];
+  if (format === 'blktrace') records = (await readBlktraceRecords(paths)).records;
+  else {
+    if (paths.length !== 1) throw new LakeError('LAKE_E_USAGE', '--format blkparse reads one text file');
+    records = (await readBlkparseRecords(paths[0]!)).records;
+  }
+  return { kind: 'memory', arrivals: () => records };
 }

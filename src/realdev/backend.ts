@@ -10,12 +10,12 @@
  */
 import { LakeError, usageError } from '../errors.js';
 import type { RealDevice } from './device.js';
+import { LibuvBackend } from './libuv.js';
 import { loadNative } from './native.js';
 import { UringBackend } from './uring.js';
-import { LibuvBackend } from './libuv.js';
 
-export type BackendKind = 'uring' | 'libuv';
-export type BackendChoice = BackendKind | 'auto';
+export type BackendKind = 'uring' | 'libuv' | 'virtual';
+export type BackendChoice = 'auto' | 'uring' | 'libuv';
 export const backendChoices: readonly BackendChoice[] = ['auto', 'uring', 'libuv'];
 
 export interface IoBackend {
@@ -42,6 +42,8 @@ export interface IoBackend {
   readonly inFlight: number;
   /** Waits for what is in flight, then releases the backend. */
   close(): Promise<void>;
+  /** Completion time (backend clock) a read would get if submitted at atUs; simulated devices only. */
+  peekReadUs?(device: number, offset: number, size: number, atUs: number): number;
 }
 
 export interface BackendOptions {
@@ -51,6 +53,11 @@ export interface BackendOptions {
   /** The largest transfer that will be queued, bytes. */
   maxIoBytes: number;
   onWarning?: (message: string) => void;
+  /**
+   * io_uring only: a kernel thread polls for submissions, so entering the kernel costs no system call (it
+   * keeps a CPU busy while the replay runs).
+   */
+  sqpoll?: boolean;
 }
 
 /** Whether the io_uring backend can run here, and why not. */
@@ -70,7 +77,8 @@ export function createBackend(devices: readonly RealDevice[], options: BackendOp
     const native = loadNative();
     const why = native.io === undefined ? native.reason : UringBackend.probe(native.io).reason;
     if (native.io !== undefined && why === 'available') return new UringBackend(native.io, devices, options);
-    if (choice === 'uring') throw new LakeError('LAKE_E_USAGE', `the io_uring backend is unavailable: ${why}`);
+    if (choice === 'uring')
+      throw new LakeError('LAKE_E_USAGE', `the io_uring backend is unavailable: ${why}`);
     options.onWarning?.(`io_uring backend unavailable (${why}); using Node's libuv thread pool`);
   }
   return new LibuvBackend(devices, options);

@@ -59,7 +59,9 @@ export interface ReplayOverheadResult {
   policy: string;
 }
 
-export async function benchReplayOverhead(options: ReplayOverheadOptions = {}): Promise<ReplayOverheadResult> {
+export async function benchReplayOverhead(
+  options: ReplayOverheadOptions = {},
+): Promise<ReplayOverheadResult> {
   const deviceCount = options.devices ?? 3;
   const fileBytes = options.fileBytes ?? 64 << 20;
   const ios = options.ios ?? 20000;
@@ -72,7 +74,13 @@ export async function benchReplayOverhead(options: ReplayOverheadOptions = {}): 
   const records: TraceRecord[] = [];
   const blocks = Math.floor(fileBytes / ioBytes);
   for (let i = 0; i < ios; i++) {
-    records.push({ arrivalMs: 0, device: i % deviceCount, offset: random.int(blocks) * ioBytes, size: ioBytes, read: true });
+    records.push({
+      arrivalMs: 0,
+      device: i % deviceCount,
+      offset: random.int(blocks) * ioBytes,
+      size: ioBytes,
+      read: true,
+    });
   }
   const arrivals = arrivalsOf(records);
   const devices = openDevices(paths, { sizeBytes: fileBytes, write: false });
@@ -99,7 +107,8 @@ export async function benchReplayOverhead(options: ReplayOverheadOptions = {}): 
         },
       });
       latencies.sort((a, b) => a - b);
-      const at = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+      const at = (p: number): number =>
+        latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
       let reads = 0;
       let readUs = 0;
       for (const d of result.deviceTime) {
@@ -116,7 +125,11 @@ export async function benchReplayOverhead(options: ReplayOverheadOptions = {}): 
         wallMs: result.wallMs,
         iops: ios / (result.wallMs / 1000),
         deviceReadMeanUs: reads > 0 ? readUs / reads : 0,
-        readLatency: { meanUs: latencies.length > 0 ? latencySum / latencies.length : 0, p50Us: at(50), p99Us: at(99) },
+        readLatency: {
+          meanUs: latencies.length > 0 ? latencySum / latencies.length : 0,
+          p50Us: at(50),
+          p99Us: at(99),
+        },
         overheadUs: result.cost?.engineUsPerTry ?? 0,
         submitDelayUs: result.cost?.submitDelay ?? { meanUs: 0, p50Us: 0, p99Us: 0, maxUs: 0 },
         syscallUsPerTry: result.cost?.syscallUsPerTry ?? 0,

@@ -14,6 +14,12 @@ import { placedOffset, placedSize } from './place.js';
 
 export type RealDeviceKind = 'file' | 'block';
 
+/**
+ * Alignment probes read two pages: the kernel splits a transfer at page boundaries and wants every piece
+ * to be whole logical blocks, so a misaligned buffer passes a probe that fits in one page.
+ */
+const PROBE_BYTES = 8192;
+
 /** The block device a path's data lives on, for the kernel's own counters (/proc/diskstats). */
 export interface BackingDevice {
   major: number;
@@ -87,7 +93,7 @@ export class RealDevice implements Device {
   transferBuffer(bytes: number): Buffer {
     if (this.#buffer === undefined || this.#buffer.length < bytes) {
       this.#buffer = this.direct
-        ? probeAlignedBuffer(this.fd, bytes, this.blockBytes, this.path)
+        ? probeAlignedBuffer(this.fd, bytes, PROBE_BYTES, this.path)
         : Buffer.alloc(Math.ceil(bytes / 4096) * 4096);
       fillPattern(this.#buffer, this.index);
     }

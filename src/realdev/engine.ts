@@ -22,16 +22,16 @@
  * when the engine took it up (its scheduled time, or later when the engine fell behind: that lag is
  * reported as lateness, as LinnOS's replayer measures from after its sleep) to its first completion.
  */
-import { ACTION, EventQueue } from '../array/event-queue.js';
+
 import { DeviceState } from '../array/device-state.js';
 import type { LatencySink, ReplayResult } from '../array/engine.js';
+import { ACTION, EventQueue } from '../array/event-queue.js';
 import type { AdmissionPolicy, ArrayContext, ReadTry } from '../array/policy.js';
 import type { IoRecord } from '../array/types.js';
 import { LakeError, usageError } from '../errors.js';
 import { LatencyRecorder } from '../report/histogram.js';
 import type { ArrivalColumns } from './arrivals.js';
 import type { BackendKind, IoBackend } from './backend.js';
-import type { RealDevice } from './device.js';
 import { placedOffset, placedSize } from './place.js';
 
 export const DEFAULT_QUEUE_DEPTH = 32;
@@ -43,7 +43,7 @@ export const DEFAULT_LATE_AFTER_US = 10;
 /** LinnOS's replayer does not wait out gaps longer than this (it counts them as slack); lake does. */
 export const SLACK_GAP_US = 100_000;
 /** Wake this long before a deadline, then spin onto it (timer wake-ups are late by tens of us). */
-const EARLY_WAKE_US = 200;
+const EARLY_WAKE_US = Number(process.env.LAKE_EARLY_WAKE ?? 200);
 /** With nothing in flight and nothing due for this long, sleep on the event loop (frees the CPU). */
 const IDLE_SLEEP_US = 5000;
 /** The longest single wait in the backend. */
@@ -77,8 +77,18 @@ export interface SubmitEvent {
   hedge: boolean;
 }
 
+/** What the engine needs of a device (a RealDevice, or a simulated one under the virtual backend). */
+export interface ReplayDevice {
+  readonly path: string;
+  /** Transfers are placed on multiples of this (1: offsets and sizes as the trace gives them). */
+  readonly blockBytes: number;
+  readonly capacityBytes: number;
+  readonly writable: boolean;
+  readonly closed: boolean;
+}
+
 export interface RealReplayOptions {
-  devices: readonly RealDevice[];
+  devices: readonly ReplayDevice[];
   backend: IoBackend;
   policy: AdmissionPolicy;
   /** Tries in flight per device at most (default 32). */
@@ -216,7 +226,10 @@ function checkOptions(options: RealReplayOptions, n: number): void {
  * Replays `arrivals` on real devices through `backend`; resolves when the last I/O has completed. The
  * backend must have been created for these devices with room for devices x queueDepth I/Os in flight.
  */
-export async function replayReal(arrivals: ArrivalColumns, options: RealReplayOptions): Promise<RealReplayResult> {
+export async function replayReal(
+  arrivals: ArrivalColumns,
+  options: RealReplayOptions,
+): Promise<RealReplayResult> {
   const devices = options.devices;
   const n = devices.length;
   checkOptions(options, n);
@@ -239,7 +252,8 @@ export async function replayReal(arrivals: ArrivalColumns, options: RealReplayOp
   const measure = options.measureOverhead === true;
   for (const d of devices) {
     if (d.closed) throw usageError(`${d.path}: the device is closed`);
-    if (arrivals.writes > 0 && !d.writable) throw usageError(`${d.path} is open read-only and the workload writes`);
+    if (arrivals.writes > 0 && !d.writable)
+      throw usageError(`${d.path} is open read-only and the workload writes`);
   }
 
   const states = devices.map((_, i) => new DeviceState(i));
@@ -253,7 +267,15 @@ export async function replayReal(arrivals: ArrivalColumns, options: RealReplayOp
   const context: ArrayContext = {
     devices: states,
     revokeCostUs,
-    peekReadUs: (device) => devices[device]!.peekRead(),
+    peekReadUs: (device, offset, size, atUs) => {
+      if (backend.peekReadUs === undefined) {
+        throw new LakeError(
+          'LAKE_E_USAGE',
+          `${devices[device]!.path}: a real device cannot tell a read's future latency (the oracle runs on simulated devices only)`,
+        );
+      }
+      return backend.peekReadUs(device, offset, size, origin + atUs) - origin;
+    },
     hold(): number {
       if (admitting < 0) throw new RangeError('hold() may only be called from admit()');
       if (!heldDuringAdmit) {
@@ -565,7 +587,8 @@ export async function replayReal(arrivals: ArrivalColumns, options: RealReplayOp
   const completions = backend.completions;
   const processCompletions = (k: number): void => {
     if (k === 0) return;
-    for (let i = 0; i < k; i++) complete(completions[i * 3]!, completions[i * 3 + 1]!, completions[i * 3 + 2]!);
+    for (let i = 0; i < k; i++)
+      complete(completions[i * 3]!, completions[i * 3 + 1]!, completions[i * 3 + 2]!);
     // Freed slots go to waiting tries.
     for (let d = 0; d < n; d++) if (waiting[d]!.size > 0) pump(d);
   };
@@ -577,6 +600,42 @@ export async function replayReal(arrivals: ArrivalColumns, options: RealReplayOp
     return k;
   };
 
+  const fireTimer = (): void => {
+    timers.pop();
+    const io = timers.lastPayload;
+    switch (timers.lastKind) {
+      case KIND_RETRY:
+        enqueue(io, (ioHome[io]! + ioAttempt[io]!) % n, false);
+        break;
+      case KIND_HEDGE:
+        if (ioDone[io] === 0 && ioHedged[io] === 0) {
+          ioHedged[io] = 1;
+          result.hedgedReads++;
+          result.extraIos++;
+          enqueue(io, (ioServing[io]! + 1) % n, true);
+        }
+        break;
+      case KIND_RELEASE: {
+        const t = io;
+        tryAdmit[t] = ADMIT_DONE;
+        if (tryRevoke[t] === 1) revokeTry(t);
+        else queueTry(t);
+        break;
+      }
+      case KIND_TIMER: {
+        const fire = callbacks[io]!;
+        callbacks[io] = undefined;
+        freeCallbacks.push(io);
+        try {
+          fire(now - origin);
+        } catch {
+          result.policyFaults++;
+        }
+        break;
+      }
+    }
+  };
+
   let next = 0;
   let carried = 0;
   const started = origin + firstUs;
@@ -584,46 +643,18 @@ export async function replayReal(arrivals: ArrivalColumns, options: RealReplayOp
   for (;;) {
     processCompletions(carried > 0 ? carried : poll());
     carried = 0;
-    now = clock();
-    while (timers.size > 0 && timers.peekTime() <= now) {
-      timers.pop();
-      const io = timers.lastPayload;
-      switch (timers.lastKind) {
-        case KIND_RETRY:
-          enqueue(io, (ioHome[io]! + ioAttempt[io]!) % n, false);
-          break;
-        case KIND_HEDGE:
-          if (ioDone[io] === 0 && ioHedged[io] === 0) {
-            ioHedged[io] = 1;
-            result.hedgedReads++;
-            result.extraIos++;
-            enqueue(io, (ioServing[io]! + 1) % n, true);
-          }
-          break;
-        case KIND_RELEASE: {
-          const t = io;
-          tryAdmit[t] = ADMIT_DONE;
-          if (tryRevoke[t] === 1) revokeTry(t);
-          else queueTry(t);
-          break;
-        }
-        case KIND_TIMER: {
-          const fire = callbacks[io]!;
-          callbacks[io] = undefined;
-          freeCallbacks.push(io);
-          try {
-            fire(now - origin);
-          } catch {
-            result.policyFaults++;
-          }
-          break;
-        }
-      }
-    }
-    // Tries freed by completions and timers go in first; arrivals are taken after.
+    // Tries freed by completions go in first.
     flush();
+    now = clock();
+    // Timers and arrivals in time order; at equal times the arrival first (the virtual-clock engine's order).
     const takeUntil = Math.min(count, next + TAKE_PER_ROUND);
-    while (next < takeUntil && origin + arrivals.arrivalUs[next]! <= now) take(next++);
+    for (;;) {
+      const arrivalAt = next < takeUntil ? origin + arrivals.arrivalUs[next]! : Number.POSITIVE_INFINITY;
+      const timerAt = timers.size > 0 ? timers.peekTime() : Number.POSITIVE_INFINITY;
+      if (arrivalAt <= now && arrivalAt <= timerAt) take(next++);
+      else if (timerAt <= now) fireTimer();
+      else break;
+    }
     flush();
     if (next >= count && timers.size === 0 && busyTotal === 0) {
       if (heldWaiting === 0) break;
@@ -651,7 +682,7 @@ export async function replayReal(arrivals: ArrivalColumns, options: RealReplayOp
       continue;
     }
     const ahead = nextDue - now;
-    if (busyTotal === 0 && ahead > IDLE_SLEEP_US) {
+    if (busyTotal === 0 && ahead > IDLE_SLEEP_US && backend.kind !== 'virtual') {
       await new Promise<void>((resolve) => setTimeout(resolve, (ahead - EARLY_WAKE_US * 10) / 1000));
       lastYield = clock();
       if (measure) waitedUs += lastYield - now;
@@ -688,7 +719,10 @@ export async function replayReal(arrivals: ArrivalColumns, options: RealReplayOp
   }
   for (const s of states) {
     if (s.pendingPages !== 0 || s.inFlight !== 0)
-      throw new LakeError('LAKE_E_INTERNAL', `device ${s.device}: ${s.pendingPages} pages still pending at the end`);
+      throw new LakeError(
+        'LAKE_E_INTERNAL',
+        `device ${s.device}: ${s.pendingPages} pages still pending at the end`,
+      );
   }
   onProgress?.(result.ios);
   return result;

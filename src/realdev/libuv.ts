@@ -78,7 +78,7 @@ export class LibuvBackend implements IoBackend {
 
   #drain(): number {
     const done = this.#done;
-    let n = Math.min(done.length / COMPLETION_FIELDS, this.completions.length / COMPLETION_FIELDS);
+    const n = Math.min(done.length / COMPLETION_FIELDS, this.completions.length / COMPLETION_FIELDS);
     if (n === 0) return 0;
     for (let i = 0; i < n * COMPLETION_FIELDS; i++) this.completions[i] = done[i]!;
     this.#done = done.slice(n * COMPLETION_FIELDS);

@@ -17,6 +17,7 @@ export interface NativeIo {
     align: number,
     submissions: Float64Array,
     completions: Float64Array,
+    sqpoll?: boolean,
   ): NativeRing;
   /** Submits `count` entries of the submissions array; returns the monotonic time (us) just before. */
   submit(ring: NativeRing, count: number): number;

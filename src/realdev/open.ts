@@ -159,7 +159,9 @@ function openDevice(path: string, index: number, options: OpenDevicesOptions): R
       }
     }
     if (!direct && mode !== 'off')
-      warn(`${path}: O_DIRECT is not supported here (tmpfs?); replaying with buffered I/O, latencies are the page cache's`);
+      warn(
+        `${path}: O_DIRECT is not supported here (tmpfs?); replaying with buffered I/O, latencies are the page cache's`,
+      );
     capacityBytes -= capacityBytes % blockBytes;
     return new RealDevice({
       index,
@@ -214,7 +216,7 @@ function probeDirect(fd: number, path: string, capacityBytes: number): number | 
   }
   let buffer: Buffer;
   try {
-    buffer = probeAlignedBuffer(fd, 8192, 4096, path);
+    buffer = probeAlignedBuffer(fd, 8192, 8192, path);
   } catch (error) {
     if (error instanceof LakeError && /EINVAL at every offset/.test(error.message)) return undefined;
     throw error;
@@ -300,7 +302,10 @@ function blockDeviceBytes(path: string, dev: BackingDevice): number {
   } catch {
     // fall through to the error
   }
-  throw new LakeError('LAKE_E_IO', `${path}: cannot read its size from /sys/dev/block/${dev.major}:${dev.minor}/size`);
+  throw new LakeError(
+    'LAKE_E_IO',
+    `${path}: cannot read its size from /sys/dev/block/${dev.major}:${dev.minor}/size`,
+  );
 }
 
 /** Refuses writes to block devices unless allowed, and always while the device or a partition is in use. */

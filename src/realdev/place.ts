@@ -13,7 +13,12 @@ export function placedSize(size: number, blockBytes: number, capacityBytes: numb
 }
 
 /** Device offset for a trace offset, given the placed size (from placedSize). */
-export function placedOffset(offset: number, size: number, blockBytes: number, capacityBytes: number): number {
+export function placedOffset(
+  offset: number,
+  size: number,
+  blockBytes: number,
+  capacityBytes: number,
+): number {
   let o = offset % capacityBytes;
   o -= o % blockBytes;
   if (o + size > capacityBytes) o = capacityBytes - size;

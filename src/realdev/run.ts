@@ -14,10 +14,13 @@ import { LatencyRecorder } from '../report/histogram.js';
 import type { ArrivalColumns } from './arrivals.js';
 import { type BackendChoice, createBackend } from './backend.js';
 import type { RealDevice } from './device.js';
+import { type DiskDelta, diskDelta, readDiskstats } from './diskstats.js';
 import { DEFAULT_QUEUE_DEPTH, type RealReplayResult, replayReal } from './engine.js';
 
 export interface RealPolicyRun extends PolicyRun {
   result: RealReplayResult;
+  /** The kernel's counters (/proc/diskstats) over the run, per block device under the devices. */
+  kernel: DiskDelta[];
 }
 
 export interface RunRealPoliciesOptions {
@@ -41,7 +44,8 @@ export interface RunRealPoliciesOptions {
 /** Replays the workload under each policy on the same real devices; the oracle cannot run on them. */
 export async function runRealPolicies(options: RunRealPoliciesOptions): Promise<RealPolicyRun[]> {
   for (const s of options.specs) {
-    if (s.kind === 'oracle') throw usageError('the oracle needs the devices\' future: it runs on simulated devices only');
+    if (s.kind === 'oracle')
+      throw usageError("the oracle needs the devices' future: it runs on simulated devices only");
   }
   const prior: PriorRuns = {};
   const runs: RealPolicyRun[] = [];
@@ -72,6 +76,7 @@ export async function runRealPolicies(options: RunRealPoliciesOptions): Promise<
     const onRecord = options.onRecord;
     const onProgress = options.onProgress;
     const started = performance.now();
+    const disksBefore = readDiskstats();
     let result: RealReplayResult;
     try {
       result = await replayReal(options.arrivals, {
@@ -91,7 +96,19 @@ export async function runRealPolicies(options: RunRealPoliciesOptions): Promise<
     } finally {
       await backend.close();
     }
+    const disksAfter = readDiskstats();
+    const kernel: DiskDelta[] = [];
+    const seen = new Set<string>();
+    for (const d of options.devices) {
+      if (d.backing === undefined) continue;
+      const key = `${d.backing.major}:${d.backing.minor}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const delta = diskDelta(disksBefore, disksAfter, d.backing);
+      if (delta !== undefined) kernel.push(delta);
+    }
     const run: RealPolicyRun = {
+      kernel,
       spec,
       policy,
       result,

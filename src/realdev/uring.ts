@@ -54,6 +54,7 @@ export class UringBackend implements IoBackend {
       BUFFER_ALIGN,
       this.#submissions,
       this.completions,
+      options.sqpoll === true,
     );
   }
 

@@ -58,10 +58,32 @@ export interface PipelineEvaluation {
   servingNs: number;
   /** What the serving number measures. */
   servingPath: string;
+  /** ns per event (submit or completion) to keep the features up to date, where measured. */
+  featureNsPerEvent?: number;
   trainSeconds: number;
   joint: JointEvaluation[];
+  /** The same test scores against the truths shared by every causal pipeline (time-ordered split only). */
+  crossTruth?: CrossTruth;
   /** Test reads (I/O indices), their scores and labels, for further analysis. */
   test: { rows: Int32Array; scores: Float64Array; labels: Uint8Array };
+}
+
+/** ROC-AUC and PR-AUC of a pipeline's test scores against one shared truth. */
+export interface TruthScore {
+  rocAuc: number;
+  prAuc: number;
+  /** Fraction of the scored reads slow under this truth. */
+  slowFraction: number;
+}
+
+/**
+ * Two truths every causal pipeline is scored against, so pipelines with different labels compare on the
+ * same ground: `period` (Heimdall's period labels of the test half with the training thresholds, not
+ * filtered) and `latency` (read latency above the inflection point of the training reads' latencies).
+ */
+export interface CrossTruth {
+  period: TruthScore;
+  latency: TruthScore;
 }
 
 /** The index of the first test I/O: the first half (in submit order) trains. */

@@ -33,6 +33,11 @@ export interface GbdtOptions {
   slowWeight?: number;
   /** Default 1. */
   seed?: number;
+  /**
+   * Scores the trees start from, per row (another model's log-odds, to boost its residual); default the
+   * log-odds of the base rate. With it, `base` of the model is 0 and serving adds the other model's score.
+   */
+  initialScores?: Float64Array;
 }
 
 export interface GbdtModel {
@@ -148,8 +153,12 @@ export function trainGbdt(values: Float64Array, labels: Uint8Array, width: numbe
     weightSum += w;
   }
   const rate = Math.min(1 - 1e-6, Math.max(1e-6, positives / weightSum));
-  const base = Math.log(rate / (1 - rate));
-  const score = new Float64Array(count).fill(base);
+  const initial = options.initialScores;
+  if (initial !== undefined && initial.length !== count) {
+    throw new LakeError('LAKE_E_USAGE', `options.initialScores holds ${initial.length} scores for ${count} rows`);
+  }
+  const base = initial === undefined ? Math.log(rate / (1 - rate)) : 0;
+  const score = initial === undefined ? new Float64Array(count).fill(base) : Float64Array.from(initial);
   const grad = new Float64Array(count);
   const hess = new Float64Array(count);
   const node = new Int32Array(count); // node of each row within the current level

@@ -103,7 +103,11 @@ describe('replay engine: held decisions', () => {
       },
     };
     const records: IoRecord[] = [];
-    const result = replay(reads([0, 1]), { devices: threeDevices(), policy, onRecord: (r) => records.push(r) });
+    const result = replay(reads([0, 1]), {
+      devices: threeDevices(),
+      policy,
+      onRecord: (r) => records.push(r),
+    });
     assert.equal(records.length, 2, 'no read is lost');
     assert.equal(result.policyFaults, 2);
   });

@@ -161,7 +161,12 @@ export class LinnosBatchRunner implements BatchRunner {
     const share = (mode ?? slot.mode) === 'offload' || n === 1 ? n : n >> 1;
     const lib = this.#lib;
     lib.memcpyHtoDAsync(slot.deviceIn, this.#hostIn, share * LINNOS_FEATURES, slot.stream);
-    lib.launch(slot.predict, 1, [ptrArg(slot.deviceIn), ptrArg(slot.deviceOut), scalarArg(share)], slot.stream);
+    lib.launch(
+      slot.predict,
+      1,
+      [ptrArg(slot.deviceIn), ptrArg(slot.deviceOut), scalarArg(share)],
+      slot.stream,
+    );
     lib.memcpyDtoHAsync(this.#hostOut, slot.deviceOut, share, slot.stream);
     if (share < n) {
       this.#predictor.predictBatch(

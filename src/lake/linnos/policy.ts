@@ -7,15 +7,15 @@ import {
 } from '../../array/policy.js';
 import { LakeError } from '../../errors.js';
 import { LINNOS_FEATURES, linnosFeatures } from '../../learn/features.js';
-import type { CaptureRing } from '../registry/capture-ring.js';
-import type { FeatureRegistry } from '../registry/feature-registry.js';
-import type { CompiledField, FeatureSchema } from '../registry/schema.js';
-import type { BatchingOptions, BatchClose } from '../policy/batcher.js';
+import type { BatchClose, BatchingOptions } from '../policy/batcher.js';
 import { VirtualBatcher } from '../policy/batcher.js';
 import { batchCostUs } from '../policy/calibration.js';
 import { INLINE } from '../policy/constants.js';
 import type { ContentionPolicy } from '../policy/contention.js';
 import type { PlacementReason } from '../policy/placement.js';
+import type { CaptureRing } from '../registry/capture-ring.js';
+import type { FeatureRegistry } from '../registry/feature-registry.js';
+import type { CompiledField, FeatureSchema } from '../registry/schema.js';
 import type { LinnosBatchRunner } from './batch-runner.js';
 
 /** What LinnOS on LAKE did over a replay: plain data. */
@@ -290,11 +290,7 @@ export class LakeLinnosPolicy implements AdmissionPolicy {
     let costUs: number;
     const fixed = forced ?? (this.#placement === 'auto' ? undefined : this.#placement);
     if (fixed === undefined) {
-      const choice = this.#contention.choose(
-        this.#model,
-        n,
-        this.#batcher.interArrivalUs(device),
-      );
+      const choice = this.#contention.choose(this.#model, n, this.#batcher.interArrivalUs(device));
       placement = choice.placement;
       reason = choice.reason;
       costUs = choice.costUs;

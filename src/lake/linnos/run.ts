@@ -9,16 +9,20 @@ import type { TraceRecord } from '../../trace/types.js';
 import type { BackendReport } from '../backends/types.js';
 import { LakeLib } from '../lib/lake-lib.js';
 import type { LakeLibOptions, LakeLibStats } from '../lib/types.js';
-import { FeatureRegistry } from '../registry/feature-registry.js';
-import type { BatchingOptions, HoldRule } from '../policy/batcher.js';
-import { type CalibrateOptions, type CalibrationTable, DEFAULT_CALIBRATION_SIZES } from '../policy/calibration.js';
+import type { BatchingOptions } from '../policy/batcher.js';
+import {
+  type CalibrateOptions,
+  type CalibrationTable,
+  DEFAULT_CALIBRATION_SIZES,
+} from '../policy/calibration.js';
 import { INLINE, LAKE_BATCHING } from '../policy/constants.js';
 import { ContentionPolicy } from '../policy/contention.js';
 import type { GuardedPlacement, PlacementFault } from '../policy/placement.js';
 import { UtilisationMonitor, type UtilisationMonitorOptions } from '../policy/utilisation.js';
+import { FeatureRegistry } from '../registry/feature-registry.js';
 import { LinnosBatchRunner } from './batch-runner.js';
 import { calibrateLinnos } from './calibrate.js';
-import { type LakeBatchEvent, type LakeLinnosStats, LakeLinnosPolicy } from './policy.js';
+import { type LakeBatchEvent, LakeLinnosPolicy, type LakeLinnosStats } from './policy.js';
 
 /**
  * The runs of LAKE's end-to-end LinnOS table, per model shape:
@@ -225,7 +229,9 @@ function variantPlan(
     case 'cpu':
       return { placement: INLINE, batching: { ...batching, hold: 'never' } };
     case 'lakeD':
-      return backend === undefined ? undefined : { placement: backend, batching: { ...batching, hold: 'always' } };
+      return backend === undefined
+        ? undefined
+        : { placement: backend, batching: { ...batching, hold: 'always' } };
     case 'lake':
       return { placement: 'auto', batching };
   }
@@ -312,7 +318,12 @@ export function lakeTable(baseline: LatencySummary, shapes: readonly LakeShapeRe
     }
   }
   const crossovers = shapes
-    .map((s) => `${s.shape} ${Object.entries(s.crossovers).map(([b, c]) => `${b} ${c ?? 'never'}`).join(', ')}`)
+    .map(
+      (s) =>
+        `${s.shape} ${Object.entries(s.crossovers)
+          .map(([b, c]) => `${b} ${c ?? 'never'}`)
+          .join(', ')}`,
+    )
     .join('; ');
   return {
     title: `LinnOS on LAKE: read latency (us) and where inference ran (calibrated crossovers: ${crossovers})`,

@@ -49,9 +49,15 @@ export class VirtualBatcher {
     if (!(options.windowUs >= 0 && Number.isFinite(options.windowUs)))
       throw new LakeError('LAKE_E_USAGE', `batching windowUs must be >= 0, got ${options.windowUs}`);
     if (!Number.isSafeInteger(options.maxBatch) || options.maxBatch < 1)
-      throw new LakeError('LAKE_E_USAGE', `batching maxBatch must be an integer >= 1, got ${options.maxBatch}`);
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `batching maxBatch must be an integer >= 1, got ${options.maxBatch}`,
+      );
     if (!['always', 'likely', 'never'].includes(options.hold))
-      throw new LakeError('LAKE_E_USAGE', `batching hold must be always, likely or never, got ${options.hold}`);
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `batching hold must be always, likely or never, got ${options.hold}`,
+      );
     this.options = { ...options };
     this.#close = close;
     this.#size = new Int32Array(devices);
@@ -98,7 +104,8 @@ export class VirtualBatcher {
     this.#size[device] = 1;
     const generation = ++this.#generation[device]!;
     timers.wakeAt(nowUs + windowUs, (at) => {
-      if (this.#generation[device] === generation && this.#size[device]! > 0) this.#flush(device, at, 'window');
+      if (this.#generation[device] === generation && this.#size[device]! > 0)
+        this.#flush(device, at, 'window');
     });
   }
 
@@ -129,6 +136,7 @@ export class VirtualBatcher {
     if (Number.isNaN(last)) return;
     const gap = Math.max(0, nowUs - last);
     const mean = this.#interArrivalUs[device]!;
-    this.#interArrivalUs[device] = mean === Number.POSITIVE_INFINITY ? gap : mean + (gap - mean) * INTER_ARRIVAL_WEIGHT;
+    this.#interArrivalUs[device] =
+      mean === Number.POSITIVE_INFINITY ? gap : mean + (gap - mean) * INTER_ARRIVAL_WEIGHT;
   }
 }

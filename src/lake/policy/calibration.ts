@@ -77,7 +77,8 @@ export function calibrationTable(
     if (i > 0 && size <= sizes[i - 1]!) fail('batch sizes must be ascending');
   });
   const checkTimes = (what: string, times: readonly number[]): void => {
-    if (times.length !== sizes.length) fail(`${what}: ${times.length} timings for ${sizes.length} batch sizes`);
+    if (times.length !== sizes.length)
+      fail(`${what}: ${times.length} timings for ${sizes.length} batch sizes`);
     for (const t of times) if (!(t > 0 && Number.isFinite(t))) fail(`${what}: timing ${t} is not positive`);
   };
   checkTimes(INLINE, input.inlineUs);
@@ -182,7 +183,9 @@ export function calibrate(runner: BatchRunner, options: CalibrateOptions = {}): 
       });
     }
     inlineUs.push(median(inline));
-    on.forEach((samples, b) => backendUs[b]!.push(median(samples)));
+    on.forEach((samples, b) => {
+      backendUs[b]!.push(median(samples));
+    });
   }
   return calibrationTable(
     {

@@ -44,6 +44,7 @@ export class ContentionPolicy {
   readonly guard: PlacementGuard | undefined;
   readonly #tables = new Map<string, CalibrationTable>();
   readonly #reports: readonly BackendReport[];
+  #worth: { model: string; overloaded: boolean; value: number | null } | undefined;
 
   constructor(options: ContentionPolicyOptions) {
     for (const table of options.tables) this.#tables.set(table.model, table);
@@ -96,7 +97,8 @@ export class ContentionPolicy {
       placement = defaultPlacement(input);
       reason = defaultReason(input, placement);
     }
-    const costUs = placement === INLINE ? input.inlineUs : batchCostUs(this.table(model), placement, batchSize);
+    const costUs =
+      placement === INLINE ? input.inlineUs : batchCostUs(this.table(model), placement, batchSize);
     return { placement, costUs, reason };
   }
 
@@ -127,12 +129,21 @@ export class ContentionPolicy {
    * clients do not keep busy; null when no backend wins at any batch size the table knows.
    */
   worthBatching(model: string): number | null {
+    // Asked on every read: recomputed only when the model or the utilisation sample changes.
+    const overloaded = this.monitor?.overloaded() ?? false;
+    const cached = this.#worth;
+    if (cached !== undefined && cached.model === model && cached.overloaded === overloaded)
+      return cached.value;
     let best: number | null = null;
-    for (const b of this.backendStates(model, 1)) {
-      if (!b.usable || b.crossover === null) continue;
-      if (this.monitor !== undefined && b.utilisation > this.monitor.threshold) continue;
-      if (best === null || b.crossover < best) best = b.crossover;
+    if (!overloaded) {
+      const table = this.table(model);
+      for (const report of this.#reports) {
+        const crossover = report.available ? backendCalibration(table, report.name)?.crossover : undefined;
+        if (crossover !== undefined && crossover !== null && (best === null || crossover < best))
+          best = crossover;
+      }
     }
+    this.#worth = { model, overloaded, value: best };
     return best;
   }
 }

@@ -108,7 +108,7 @@ export class PlacementGuard {
     try {
       value = this.policy.choose(input);
     } catch (error) {
-      return this.#fault(input, `threw ${error instanceof Error ? error.message : String(error)}`);
+      return this.#fault(input, `threw ${error instanceof Error ? error.message : String(error)}`, '');
     }
     if (value === INLINE) return { placement: INLINE, faulted: false };
     const backend = typeof value === 'string' ? input.backends.find((b) => b.name === value) : undefined;
@@ -117,13 +117,13 @@ export class PlacementGuard {
     const expected = [`'${INLINE}'`, ...usable].join(' or ');
     const why =
       backend === undefined ? '' : ` (${backend.name} is not usable: ${backend.reason ?? 'not calibrated'})`;
-    return this.#fault(input, `returned ${describe(value)}${why}; expected ${expected}`);
+    return this.#fault(input, `returned ${describe(value)}${why}`, `; expected ${expected}`);
   }
 
-  #fault(input: PlacementInput, what: string): { placement: string; faulted: boolean } {
+  #fault(input: PlacementInput, what: string, expected: string): { placement: string; faulted: boolean } {
     this.faults++;
     if (this.firstFault === undefined) {
-      this.firstFault = `policy ${this.policy.name} ${what} for a batch of ${input.batchSize} (${input.model}); the default placement decides instead`;
+      this.firstFault = `policy ${this.policy.name} ${what} for a batch of ${input.batchSize} (${input.model})${expected}; the default placement decides instead`;
       this.#onFault?.({ policy: this.policy.name, message: this.firstFault });
     }
     return { placement: defaultPlacement(input), faulted: true };

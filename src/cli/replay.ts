@@ -1,0 +1,469 @@
+/**
+ * `lake replay --devices a.img,b.img,c.img --trace x.trace[,y,z] --policies baseline,linnos --model m.json
+ * --out dir/`: replay a trace on real devices (files or block devices, O_DIRECT) under each admission policy
+ * with the real-clock engine, and report as `lake simulate` does: the same tables, results.json, cdf.svg,
+ * cdf.png and report.html, plus what real devices add (late/slack counts, the engine's backend, and the
+ * kernel's own per-I/O times from /proc/diskstats beside lake's).
+ */
+import type { Command } from 'commander';
+import type { PolicySpec } from '../array/policies.js';
+import { parsePolicyList } from '../array/policies.js';
+import type { AdmissionPolicy } from '../array/policy.js';
+import { type PolicyRun, type PriorRuns, policyReport } from '../array/run.js';
+import { usageError } from '../errors.js';
+import { createPredictor } from '../kernels/create.js';
+import type { Predictor } from '../kernels/types.js';
+import { LinnosPolicy } from '../linnos/policy.js';
+import { readModelSource } from '../models/model-source.js';
+import { type ArrivalColumns, captureWorkload, loadArrivals, traceWorkload } from '../realdev/arrivals.js';
+import { type BackendChoice, backendChoices } from '../realdev/backend.js';
+import type { RealDevice } from '../realdev/device.js';
+import { DEFAULT_LATE_AFTER_US, DEFAULT_QUEUE_DEPTH, DEFAULT_SPIN_US } from '../realdev/engine.js';
+import { type DirectMode, openDevices, parseByteSize } from '../realdev/open.js';
+import { type RealPolicyRun, runRealPolicies } from '../realdev/run.js';
+import { createProgress, type Progress } from '../report/progress.js';
+import type { Table } from '../report/table.js';
+import { parseFormatOption, parseIntOption, parseNumberOption, splitList } from './options.js';
+import { emitRunReport, policyJson, round3 } from './run-report.js';
+
+/** The options `lake replay` and `lake record` share: devices, trace, and how to drive them. */
+export interface RealDeviceFlags {
+  devices?: string;
+  trace?: string;
+  format?: string;
+  skipBad?: boolean;
+  size?: string;
+  queueDepth: string;
+  backend: string;
+  io: string;
+  revokeCost: string;
+  lateAfter: string;
+  spin: string;
+  duration?: string;
+  rateScale: string;
+  allowBlockWrites?: boolean;
+  json?: boolean;
+}
+
+interface ReplayFlags extends RealDeviceFlags {
+  policies: string;
+  model?: string;
+  modelBackend: string;
+  seed: string;
+  out?: string;
+}
+
+/** Adds the shared options to a command. */
+export function addRealDeviceOptions(command: Command): Command {
+  return command
+    .option('--devices <paths>', 'files or block devices, comma-separated (files are created with --size)')
+    .option('--trace <files>', 'trace file, or one per device (comma-separated); blktrace: the per-CPU files')
+    .option('--format <format>', 'trace format (detected when absent), or blktrace / blkparse for a capture')
+    .option('--skip-bad', 'skip and count malformed trace lines')
+    .option(
+      '--size <bytes>',
+      'create missing device files at this size (e.g. 1G); files that exist must match',
+    )
+    .option('--queue-depth <n>', 'I/Os in flight per device at most', String(DEFAULT_QUEUE_DEPTH))
+    .option('--backend <name>', `I/O backend: ${backendChoices.join(', ')}`, 'auto')
+    .option(
+      '--io <mode>',
+      'direct (O_DIRECT, fail without), buffered, or auto (direct where allowed)',
+      'auto',
+    )
+    .option('--revoke-cost <us>', 'cost of revoking a read and re-issuing it on the next replica', '5')
+    .option(
+      '--late-after <us>',
+      'an I/O taken up this long after its time counts as late',
+      String(DEFAULT_LATE_AFTER_US),
+    )
+    .option(
+      '--spin <us>',
+      'spin this long for a completion before sleeping in the kernel',
+      String(DEFAULT_SPIN_US),
+    )
+    .option('--duration <seconds>', "replay only the trace's first seconds")
+    .option('--rate-scale <x>', "multiply the trace's arrival rate", '1')
+    .option('--allow-block-writes', "let the trace's writes reach block devices (never mounted ones)")
+    .option('--json', 'print JSON on stdout (no progress bar)');
+}
+
+export interface OpenedWorkload {
+  devices: RealDevice[];
+  arrivals: ArrivalColumns;
+  tracePaths: string[];
+  queueDepth: number;
+  backend: BackendChoice;
+  revokeCostUs: number;
+  lateAfterUs: number;
+  spinUs: number;
+  rateScale: number;
+  durationS: number | undefined;
+}
+
+function warn(message: string): void {
+  process.stderr.write(`lake: warning: ${message}\n`);
+}
+
+/** Loads the trace (all of it, before any device is touched), then opens or creates the devices. */
+export async function openWorkload(flags: RealDeviceFlags): Promise<OpenedWorkload> {
+  if (flags.devices === undefined)
+    throw usageError('--devices is required (files or block devices, comma-separated)');
+  if (flags.trace === undefined) throw usageError('--trace is required');
+  const paths = splitList(flags.devices);
+  const tracePaths = splitList(flags.trace);
+  if (paths.length === 0) throw usageError('--devices must name at least one file or block device');
+  if (tracePaths.length === 0) throw usageError('--trace must name at least one file');
+  const queueDepth = parseIntOption('--queue-depth', flags.queueDepth, 1);
+  if (queueDepth > 4096) throw usageError(`--queue-depth must be at most 4096, got ${queueDepth}`);
+  const backend = backendChoices.find((b) => b === flags.backend);
+  if (backend === undefined)
+    throw usageError(`--backend must be one of ${backendChoices.join(', ')}, got "${flags.backend}"`);
+  const ioModes: Record<string, DirectMode> = { auto: 'auto', direct: 'on', buffered: 'off' };
+  const direct = ioModes[flags.io];
+  if (direct === undefined) throw usageError(`--io must be auto, direct or buffered, got "${flags.io}"`);
+  const revokeCostUs = parseNumberOption('--revoke-cost', flags.revokeCost, 0);
+  const lateAfterUs = parseNumberOption('--late-after', flags.lateAfter, 0);
+  const spinUs = parseNumberOption('--spin', flags.spin, 0);
+  const rateScale = parseNumberOption('--rate-scale', flags.rateScale, 0);
+  if (rateScale === 0) throw usageError('--rate-scale must be > 0');
+  const durationS =
+    flags.duration !== undefined ? parseNumberOption('--duration', flags.duration, 0) : undefined;
+  const sizeBytes = flags.size !== undefined ? parseByteSize(flags.size) : undefined;
+  const capture = flags.format === 'blktrace' || flags.format === 'blkparse' ? flags.format : undefined;
+  const format = capture === undefined ? parseFormatOption(flags.format) : undefined;
+  const readOptions = { ...(format ? { format } : {}), skipBad: flags.skipBad === true };
+  const source =
+    capture !== undefined
+      ? await captureWorkload(tracePaths, capture)
+      : traceWorkload(tracePaths, paths.length, readOptions);
+  const arrivals = await loadArrivals(source, {
+    rateScale,
+    ...(durationS !== undefined ? { untilMs: durationS * 1000 } : {}),
+  });
+  if (arrivals.count === 0) throw usageError('the trace holds no I/O to replay');
+  const devices = openDevices(paths, {
+    ...(sizeBytes !== undefined ? { sizeBytes } : {}),
+    write: arrivals.writes > 0,
+    allowBlockWrites: flags.allowBlockWrites === true,
+    direct,
+    onWarning: warn,
+  });
+  return {
+    devices,
+    arrivals,
+    tracePaths,
+    queueDepth,
+    backend,
+    revokeCostUs,
+    lateAfterUs,
+    spinUs,
+    rateScale,
+    durationS,
+  };
+}
+
+export function registerReplay(program: Command): void {
+  addRealDeviceOptions(
+    program
+      .command('replay')
+      .description('replay a trace on real devices (files or block devices) under each admission policy'),
+  )
+    .option('--policies <list>', 'baseline, random, random@P, hedgingNN, linnos, linnos+hl', 'baseline')
+    .option('--model <files>', 'LinnOS model file(s): one for all devices or one per device (.json or .h)')
+    .option('--model-backend <name>', 'inference kernel: auto, wasm, js or exact', 'auto')
+    .option('--seed <n>', 'seed of the random policy', '7')
+    .option('--out <dir>', 'write results.json, cdf.svg, cdf.png and report.html here')
+    .action(async (flags: ReplayFlags) => {
+      await replayCommand(flags);
+    });
+}
+
+interface LoadedModels {
+  predictors: (Predictor | undefined)[];
+  paths: string[];
+  /** Mean false-submit rate of the models (lake model files record it), when known. */
+  falseSubmitRate: number | undefined;
+}
+
+async function loadModels(
+  list: string | undefined,
+  deviceCount: number,
+  backend: string,
+): Promise<LoadedModels> {
+  if (list === undefined) throw usageError('the linnos policies need --model (one file, or one per device)');
+  const paths = splitList(list);
+  if (paths.length !== 1 && paths.length !== deviceCount)
+    throw usageError(
+      `--model names ${paths.length} files for ${deviceCount} devices: give one, or one per device`,
+    );
+  if (!['auto', 'wasm', 'js', 'exact'].includes(backend))
+    throw usageError(`--model-backend must be auto, wasm, js or exact, got "${backend}"`);
+  const sources = await Promise.all(paths.map((p) => readModelSource(p)));
+  const rates: number[] = [];
+  const made = sources.map((source) => {
+    if (source.kind === 'lake-model') {
+      const rate = source.file.meta.trainingStats?.falseSubmitRate;
+      if (typeof rate === 'number') rates.push(rate);
+    }
+    const model = source.kind === 'linnos-header' ? source.integer : source.dense;
+    return createPredictor(model, { backend: backend as 'auto' | 'wasm' | 'js' | 'exact' });
+  });
+  return {
+    predictors: Array.from({ length: deviceCount }, (_, d) => made[made.length === 1 ? 0 : d]),
+    paths,
+    falseSubmitRate: rates.length > 0 ? rates.reduce((a, b) => a + b, 0) / rates.length : undefined,
+  };
+}
+
+/** LinnOS+HL's hedge: at p(100 - f) of the baseline's read latency, f the false-submit rate in %, p95 when f <= 5. */
+export function linnosHedgePercentile(falseSubmitRate: number | undefined): number {
+  const f = (falseSubmitRate ?? 0) * 100;
+  return f <= 5 ? 95 : 100 - f;
+}
+
+async function replayCommand(flags: ReplayFlags): Promise<void> {
+  const specs = parsePolicyList(flags.policies);
+  const seed = parseIntOption('--seed', flags.seed, 0);
+  const quiet = flags.json === true;
+  // Refuse what cannot run before any device is opened or created.
+  if (specs.some((s) => s.kind === 'oracle'))
+    throw usageError(
+      "the oracle needs the devices' future: it runs on simulated devices only (lake simulate)",
+    );
+  const deviceCount = splitList(flags.devices ?? '').length;
+  let models: LoadedModels | undefined;
+  if (specs.some((s) => s.kind === 'linnos'))
+    models = await loadModels(flags.model, deviceCount, flags.modelBackend);
+  let workload: OpenedWorkload;
+  try {
+    workload = await openWorkload(flags);
+  } catch (error) {
+    for (const p of models?.predictors ?? []) if (p !== undefined && !p.disposed) p.dispose();
+    throw error;
+  }
+  const { devices, arrivals } = workload;
+  const linnosPolicies: LinnosPolicy[] = [];
+  try {
+    const hedgePercentile = linnosHedgePercentile(models?.falseSubmitRate);
+    const makePolicy = (spec: PolicySpec, prior: PriorRuns): AdmissionPolicy | undefined => {
+      if (spec.kind !== 'linnos' || models === undefined) return undefined;
+      let hedgeAfterUs: number | undefined;
+      if (spec.hedged) {
+        if (prior.baseline === undefined) return undefined;
+        hedgeAfterUs = prior.baseline.read.percentileUs(hedgePercentile);
+      }
+      const policy = new LinnosPolicy({
+        name: spec.name,
+        predictors: models.predictors,
+        ...(hedgeAfterUs !== undefined ? { hedgeAfterUs } : {}),
+      });
+      linnosPolicies.push(policy);
+      return policy;
+    };
+    let progress: Progress | undefined;
+    const runs = await runRealPolicies({
+      arrivals,
+      devices,
+      specs,
+      seed,
+      backend: workload.backend,
+      queueDepth: workload.queueDepth,
+      revokeCostUs: workload.revokeCostUs,
+      lateAfterUs: workload.lateAfterUs,
+      spinUs: workload.spinUs,
+      makePolicy,
+      onWarning: warn,
+      onRunStart: (spec) => {
+        progress?.stop();
+        progress = createProgress({ label: `replay ${spec.name}`, total: arrivals.count, quiet });
+      },
+      onProgress: (_spec, arrived) => progress?.update(arrived),
+    });
+    progress?.stop();
+    if (!quiet) for (const run of runs) process.stderr.write(`${runLine(run)}\n`);
+    const description = workloadDescription(workload);
+    const params = {
+      command: 'lake replay',
+      workload: description,
+      devices: devices.map((d) => d.path).join(', '),
+      io: devices.every((d) => d.direct) ? 'O_DIRECT' : devices.some((d) => d.direct) ? 'mixed' : 'buffered',
+      backend: runs[0]?.result.backend ?? workload.backend,
+      queueDepth: workload.queueDepth,
+      policies: specs.map((s) => s.name).join(', '),
+      seed,
+      revokeCostUs: workload.revokeCostUs,
+      lateAfterUs: workload.lateAfterUs,
+      ...(models !== undefined ? { models: models.paths.join(', ') } : {}),
+    };
+    const json = {
+      tool: 'lake',
+      command: 'replay',
+      params,
+      devices: devices.map(deviceJson),
+      policies: Object.fromEntries(
+        runs.map((run) => [
+          run.spec.name,
+          { ...policyJson(run, policyReport(run), describeRealDevice), replay: replayJson(run) },
+        ]),
+      ),
+      ...(linnosPolicies.length > 0
+        ? {
+            linnos: {
+              hedgePercentile: round3(linnosHedgePercentile(models?.falseSubmitRate)),
+              online: Object.fromEntries(linnosPolicies.map((p) => [p.name, p.stats])),
+            },
+          }
+        : {}),
+    };
+    await emitRunReport({
+      title: 'lake replay: read latency by admission policy on real devices',
+      subtitle: `${description} on ${devices.map((d) => d.path).join(', ')}`,
+      params,
+      runs,
+      json,
+      extraTables: [timingTable(runs)],
+      extraMarkdown: kernelMarkdown(runs),
+      ...(flags.out !== undefined ? { outDir: flags.out } : {}),
+      jsonMode: quiet,
+    });
+  } finally {
+    for (const p of models?.predictors ?? []) if (p !== undefined && !p.disposed) p.dispose();
+    for (const d of devices) d.close();
+  }
+}
+
+export function workloadDescription(w: OpenedWorkload): string {
+  const a = w.arrivals;
+  const spanS = a.count > 0 ? (a.arrivalUs[a.count - 1]! - a.arrivalUs[0]!) / 1e6 : 0;
+  return `${w.tracePaths.join(', ')}: ${a.count} I/Os (${a.count - a.writes} reads) over ${spanS.toFixed(1)} s${
+    w.rateScale !== 1 ? ` at ${w.rateScale}x rate` : ''
+  }${w.durationS !== undefined ? `, first ${w.durationS} s` : ''}`;
+}
+
+export function deviceJson(d: RealDevice): Record<string, unknown> {
+  return {
+    path: d.path,
+    kind: d.kind,
+    capacityBytes: d.capacityBytes,
+    blockBytes: d.blockBytes,
+    direct: d.direct,
+    created: d.created,
+  };
+}
+
+function describeRealDevice(run: PolicyRun, i: number): unknown {
+  const real = run as RealPolicyRun;
+  const time = real.result.deviceTime[i];
+  return {
+    name: run.devices[i]!.name,
+    deviceTime: time
+      ? {
+          reads: time.reads,
+          readMeanUs: round3(time.readMeanUs),
+          writes: time.writes,
+          writeMeanUs: round3(time.writeMeanUs),
+        }
+      : null,
+  };
+}
+
+export function replayJson(run: RealPolicyRun): Record<string, unknown> {
+  const r = run.result;
+  return {
+    backend: r.backend,
+    queueDepth: r.queueDepth,
+    ios: r.ios,
+    wallMs: round3(r.wallMs),
+    late: r.late,
+    lateFraction: round3(r.lateFraction * 1000) / 1000,
+    lateAfterUs: r.lateAfterUs,
+    slack: r.slack,
+    lagUs: {
+      mean: round3(r.lag.meanUs),
+      p50: round3(r.lag.p50Us),
+      p99: round3(r.lag.p99Us),
+      max: round3(r.lag.maxUs),
+    },
+    cancelledHedges: r.cancelledHedges,
+    ignoredCompletions: r.ignoredCompletions,
+    reorderedArrivals: r.reorderedArrivals,
+    ioErrors: r.ioErrors,
+    ...(r.firstError !== undefined ? { firstError: r.firstError } : {}),
+    kernel: run.kernel.map((k) => ({
+      device: k.name,
+      reads: k.reads,
+      readMeanUs: round3(k.readMeanUs),
+      writes: k.writes,
+      writeMeanUs: round3(k.writeMeanUs),
+    })),
+  };
+}
+
+function runLine(run: RealPolicyRun): string {
+  const r = run.result;
+  return `${run.spec.name}: ${r.ios} I/Os in ${(r.wallMs / 1000).toFixed(1)} s on ${r.backend}, late ${(r.lateFraction * 100).toFixed(2)}% (>${r.lateAfterUs} us), lag p99 ${r.lag.p99Us.toFixed(0)} us${r.ioErrors > 0 ? `, ${r.ioErrors} I/O ERRORS (${r.firstError})` : ''}`;
+}
+
+function timingTable(runs: readonly RealPolicyRun[]): Table {
+  return {
+    title: 'timing on the wall clock (late: taken up after its time + the --late-after allowance)',
+    headers: [
+      'policy',
+      'backend',
+      'wall (s)',
+      'late',
+      'lag p50 (us)',
+      'lag p99 (us)',
+      'slack',
+      'revokes',
+      'hedges cancelled',
+      'I/O errors',
+    ],
+    rows: runs.map((run) => {
+      const r = run.result;
+      return [
+        run.spec.name,
+        r.backend,
+        (r.wallMs / 1000).toFixed(2),
+        `${(r.lateFraction * 100).toFixed(2)}%`,
+        r.lag.p50Us.toFixed(1),
+        r.lag.p99Us.toFixed(1),
+        String(r.slack),
+        String(r.revokes),
+        String(r.cancelledHedges),
+        String(r.ioErrors),
+      ];
+    }),
+  };
+}
+
+/** lake's device times beside the kernel's own (/proc/diskstats) for the same runs. */
+export function kernelMarkdown(runs: readonly RealPolicyRun[]): string {
+  const rows: string[] = [];
+  for (const run of runs) {
+    let reads = 0;
+    let readUs = 0;
+    let writes = 0;
+    let writeUs = 0;
+    for (const t of run.result.deviceTime) {
+      reads += t.reads;
+      readUs += t.reads * t.readMeanUs;
+      writes += t.writes;
+      writeUs += t.writes * t.writeMeanUs;
+    }
+    for (const k of run.kernel) {
+      rows.push(
+        `| ${run.spec.name} | ${k.name} | ${reads} | ${(readUs / Math.max(1, reads)).toFixed(1)} | ${k.reads} | ${k.readMeanUs.toFixed(1)} | ${writes} | ${(writeUs / Math.max(1, writes)).toFixed(1)} | ${k.writes} | ${k.writeMeanUs.toFixed(1)} |`,
+      );
+    }
+  }
+  if (rows.length === 0) return '';
+  return [
+    "### Device time: lake vs the kernel (/proc/diskstats counts every I/O on the disk, other processes' too)",
+    '',
+    '| policy | disk | lake reads | lake read mean (us) | kernel reads | kernel read mean (us) | lake writes | lake write mean (us) | kernel writes | kernel write mean (us) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+  ].join('\n');
+}

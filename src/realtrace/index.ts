@@ -1,0 +1,59 @@
+/**
+ * Learning from recorded I/O, honestly: a causal event stream that feature code cannot see past, the
+ * LinnOS, Heimdall (causal and as published) and lake pipelines on a time-ordered split, a causality audit,
+ * and online drift handling.
+ */
+
+export type { AuditOptions, AuditReport, Leak } from './causality-audit.js';
+export { auditCausality } from './causality-audit.js';
+export { thresholdForFalseSubmitBudget } from './calibrate.js';
+export type { DriftOptions, DriftPoint, DriftReport, Retrain } from './drift.js';
+export { runOnline } from './drift.js';
+export type { EvalOptions, SharedTruths } from './evaluate.js';
+export { crossTruthOf, evaluatePipeline, sharedTruths } from './evaluate.js';
+export type {
+  CrossTruth,
+  JointEvaluation,
+  LabelSummary,
+  PipelineEvaluation,
+  PipelineName,
+  TruthScore,
+} from './evaluation.js';
+export { completedBefore, pipelineNames, splitIndex } from './evaluation.js';
+export type { CausalFeatureExtractor, EventVisitor, FeatureSet } from './event-stream.js';
+export { completionOrder, extractCausal, forEachEvent, selectFeatureRows } from './event-stream.js';
+export type { GbdtModel, GbdtOptions } from './gbdt.js';
+export { gbdtScore, gbdtScores, trainGbdt } from './gbdt.js';
+export type { JointSet } from './heimdall-features.js';
+export {
+  HEIMDALL_FEATURES,
+  HeimdallCausalExtractor,
+  heimdallPublishedFeatures,
+  jointRows,
+} from './heimdall-features.js';
+export type { HeimdallThresholds, PeriodLabels } from './heimdall-labels.js';
+export { heimdallPeriodLabels, heimdallThresholds, roundHalfEven, throughputOf } from './heimdall-labels.js';
+export type { HeimdallOptions } from './heimdall-pipeline.js';
+export { HEIMDALL_LEAK_NOTE, runHeimdall } from './heimdall-pipeline.js';
+export type { IoTable, IoTableOptions } from './io-table.js';
+export { concatTables, ioTableFromRecords, sliceTable, withLatencies } from './io-table.js';
+export { LAKE_FEATURES, LakeExtractor } from './lake-features.js';
+export type { LakeModel, LakeModelKind, LakePipelineOptions, LakeTrainOptions } from './lake-pipeline.js';
+export {
+  DEFAULT_FALSE_SUBMIT_BUDGET,
+  lakeModelKinds,
+  lakeScore,
+  runLake,
+  trainLakeModel,
+} from './lake-pipeline.js';
+export type { LinnosPipelineOptions } from './linnos-pipeline.js';
+export { LinnosExtractor, runLinnos } from './linnos-pipeline.js';
+export type { LinearModel, LogisticOptions } from './logistic.js';
+export { linearScore, linearScores, trainLogistic } from './logistic.js';
+export type { MinMax } from './min-max.js';
+export { applyMinMax, fitMinMax } from './min-max.js';
+export { QUANT_SCALE, QuantizedMlp } from './quantized-mlp.js';
+export type { ServingTime } from './serving-time.js';
+export { timeServing } from './serving-time.js';
+export type { MlpTrainOptions, MlpTrainResult, SigmoidMlpModel } from './sigmoid-mlp.js';
+export { mlpLogit, mlpLogits, sigmoid, trainSigmoidMlp } from './sigmoid-mlp.js';

@@ -1,0 +1,238 @@
+/**
+ * What the real-clock engine adds to the virtual-clock engine's semantics, checked exactly on simulated
+ * devices through the virtual backend: queue depth per device, revocation never reaching the device,
+ * hedged duplicates cancelled or ignored, pending-page accounting under failover, late and slack counts.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { hedgingPolicy } from '../../src/array/policies.js';
+import type { AdmissionPolicy, ArrayContext } from '../../src/array/policy.js';
+import type { IoRecord } from '../../src/array/types.js';
+import type { Device } from '../../src/flash/types.js';
+import { Random } from '../../src/random.js';
+import { arrivalsOf } from '../../src/realdev/arrivals.js';
+import { type RealReplayOptions, replayReal, type SubmitEvent } from '../../src/realdev/engine.js';
+import { VirtualBackend, virtualDevices } from '../../src/realdev/virtual.js';
+import type { TraceRecord } from '../../src/trace/types.js';
+import { QueueDevice } from '../helpers/queue-device.js';
+
+function reads(count: number, gapMs: number, devices: number, seed = 1): TraceRecord[] {
+  const random = new Random(seed);
+  return Array.from({ length: count }, (_, i) => ({
+    arrivalMs: i * gapMs,
+    device: random.int(devices),
+    offset: random.int(1 << 16) * 4096,
+    size: 4096 * (1 + random.int(4)),
+    read: true,
+  }));
+}
+
+function fifoDevices(...serviceUs: number[]): Device[] {
+  return serviceUs.map((us, i) => new QueueDevice(`d${i}`, us));
+}
+
+async function run(
+  arrivals: TraceRecord[],
+  devices: Device[],
+  options: Partial<RealReplayOptions> & { policy: AdmissionPolicy },
+  backendOptions: { submitCostUs?: number } = {},
+) {
+  const records: IoRecord[] = [];
+  const submits: SubmitEvent[] = [];
+  const result = await replayReal(arrivalsOf(arrivals), {
+    devices: virtualDevices(devices),
+    backend: new VirtualBackend(devices, backendOptions),
+    onRecord: (r) => records.push(r),
+    onSubmit: (s) => submits.push({ ...s }),
+    ...options,
+  });
+  return { result, records, submits };
+}
+
+/** A policy that checks every device's view each time it is asked, and keeps the context for the end. */
+function watching(
+  inner: AdmissionPolicy,
+  queueDepth: number,
+): AdmissionPolicy & { context?: ArrayContext; checks: number } {
+  const policy: AdmissionPolicy & { context?: ArrayContext; checks: number } = {
+    name: inner.name,
+    checks: 0,
+    ...(inner.hedgeAfterUs !== undefined ? { hedgeAfterUs: inner.hedgeAfterUs } : {}),
+    start(context) {
+      policy.context = context;
+    },
+    admit(t, context) {
+      for (const view of context.devices) {
+        assert.ok(view.pendingPages >= 0, `device ${view.device}: negative pending pages`);
+        assert.ok(
+          view.inFlight >= 0 && view.inFlight <= queueDepth,
+          `device ${view.device}: ${view.inFlight} in flight`,
+        );
+      }
+      policy.checks++;
+      return inner.admit?.(t, context) ?? false;
+    },
+  };
+  return policy;
+}
+
+describe('real-clock engine: queue depth, revocation, hedging, accounting', () => {
+  test('a revoked read never reaches the slow device; the last replica is never asked', async () => {
+    const policy = watching({ name: 'not-on-1', admit: (t) => t.device === 1 }, 4);
+    const { result, records, submits } = await run(reads(600, 0.01, 3), fifoDevices(50, 50, 50), {
+      policy,
+      queueDepth: 4,
+    });
+    assert.equal(records.length, 600);
+    // Device 1 only ever gets reads on their last replica (home 2: 2 -> 0 -> 1), never a revoked try.
+    for (const s of submits.filter((s) => s.device === 1))
+      assert.equal(s.attempt, 2, `read ${s.home}:${s.index}`);
+    const homedOn1 = records.filter((r) => r.device === 1).length;
+    assert.ok(homedOn1 > 0);
+    assert.equal(result.revokes, homedOn1, 'exactly the reads whose first try was on device 1 were revoked');
+    assert.ok(records.filter((r) => r.device === 1).every((r) => r.servedBy === 2 && r.revokes === 1));
+    assert.ok(policy.checks > 0);
+    for (const view of policy.context!.devices) {
+      assert.equal(view.pendingPages, 0);
+      assert.equal(view.inFlight, 0);
+    }
+  });
+
+  test('queue depth: at most N tries in flight per device; the rest wait, and their wait is latency', async () => {
+    const arrivals: TraceRecord[] = Array.from({ length: 5 }, (_, i) => ({
+      arrivalMs: 0,
+      device: 0,
+      offset: i * 4096,
+      size: 4096,
+      read: true,
+    }));
+    const policy = watching({ name: 'baseline' }, 2);
+    const { records } = await run(arrivals, fifoDevices(100), { policy, queueDepth: 2 });
+    const byIndex = records.sort((a, b) => a.index - b.index);
+    // FIFO device, 100 us each, two at a time: done at 100, 200, 300, 400, 500 after arrival.
+    assert.deepEqual(
+      byIndex.map((r) => r.latencyUs),
+      [100, 200, 300, 400, 500],
+    );
+    // Each I/O's device time excludes its wait for a slot: submitted when a slot freed.
+    assert.deepEqual(
+      byIndex.map((r) => r.submitUs - byIndex[0]!.submitUs),
+      [0, 0, 100, 200, 300],
+    );
+    assert.deepEqual(
+      byIndex.map((r) => r.pendingAtIssue),
+      [1, 2, 2, 2, 2],
+    );
+  });
+
+  test('hedged duplicates: cancelled while they wait for a slot, ignored when they complete second', async () => {
+    const arrivals = reads(400, 0.005, 2, 3);
+    const policy = watching(hedgingPolicy(0, 'hedge-at-once'), 1);
+    const { result, records, submits } = await run(arrivals, fifoDevices(80, 80), { policy, queueDepth: 1 });
+    assert.equal(records.length, 400, 'every I/O recorded exactly once');
+    assert.equal(result.hedgedReads, 400);
+    const duplicatesSubmitted = submits.filter((s) => s.hedge).length;
+    assert.ok(result.cancelledHedges > 0, 'some duplicates were still waiting when their read completed');
+    assert.ok(result.ignoredCompletions > 0, 'some duplicates reached the device and lost');
+    assert.equal(duplicatesSubmitted + result.cancelledHedges, result.hedgedReads);
+    assert.equal(result.ignoredCompletions, submits.length - records.length);
+    const winners = records.filter((r) => r.servedBy !== r.device).length;
+    assert.equal(
+      winners + result.ignoredCompletions,
+      duplicatesSubmitted,
+      'each submitted duplicate won or was ignored',
+    );
+    for (const view of policy.context!.devices) assert.equal(view.pendingPages, 0);
+  });
+
+  test('pending pages stay exact under failover with hedging and revocation together', async () => {
+    const random = new Random(4);
+    const inner: AdmissionPolicy = { name: 'mixed', hedgeAfterUs: 60, admit: () => random.next() < 0.4 };
+    const policy = watching(inner, 3);
+    const arrivals = reads(1500, 0.004, 3, 8).map((r, i) => ({ ...r, read: i % 4 !== 0 }));
+    const { result, records } = await run(arrivals, fifoDevices(40, 90, 150), { policy, queueDepth: 3 });
+    assert.equal(records.length, 1500);
+    assert.ok(result.revokes > 0 && result.hedgedReads > 0 && result.failedOver > 0);
+    assert.ok(policy.checks > 1000);
+    for (const view of policy.context!.devices) {
+      assert.equal(view.pendingPages, 0);
+      assert.equal(view.inFlight, 0);
+    }
+  });
+
+  test('held tries take no slot and are released with their verdict', async () => {
+    const policy: AdmissionPolicy = {
+      name: 'hold',
+      admit(t, context) {
+        const ticket = context.hold!();
+        context.release!(ticket, t.device === 0, t.nowUs + 25);
+        return false;
+      },
+    };
+    const { result, records } = await run(reads(200, 0.05, 3, 6), fifoDevices(30, 30, 30), {
+      policy,
+      queueDepth: 2,
+    });
+    assert.equal(records.length, 200);
+    assert.ok(result.heldTries! > 0);
+    assert.equal(result.policyFaults, 0);
+    assert.ok(
+      records.every((r) => r.servedBy !== 0 || r.device === 1),
+      'device 0 only serves last replicas',
+    );
+  });
+
+  test('late: I/Os taken up after their time (here behind 30 us submission calls); slack: gaps over 100 ms', async () => {
+    const arrivals = reads(300, 0.01, 3, 2);
+    const punctual = await run(arrivals, fifoDevices(20, 20, 20), {
+      policy: { name: 'baseline' },
+      queueDepth: 8,
+    });
+    assert.equal(punctual.result.late, 0);
+    assert.equal(punctual.result.lag.maxUs, 0);
+    const slow = await run(
+      arrivals,
+      fifoDevices(20, 20, 20),
+      { policy: { name: 'baseline' }, queueDepth: 8, lateAfterUs: 10 },
+      { submitCostUs: 30 },
+    );
+    assert.ok(slow.result.late > 0);
+    assert.equal(slow.result.lateFraction, slow.result.late / 300);
+    assert.ok(slow.result.lag.maxUs > 10);
+    // Latency runs from when the engine took the I/O up: lateness is reported apart, not added.
+    assert.ok(slow.records.every((r) => r.latencyUs >= 20));
+    const gaps: TraceRecord[] = [0, 1, 250, 251, 600].map((ms, i) => ({
+      arrivalMs: ms,
+      device: 0,
+      offset: i * 4096,
+      size: 4096,
+      read: true,
+    }));
+    const slack = await run(gaps, fifoDevices(20), { policy: { name: 'baseline' } });
+    assert.equal(slack.result.slack, 2);
+  });
+
+  test('the oracle is refused on devices without a future', async () => {
+    const devices = fifoDevices(10, 10);
+    const backend = new VirtualBackend(devices);
+    const blind = Object.assign(backend, { peekReadUs: undefined });
+    let error: unknown;
+    const result = await replayReal(arrivalsOf(reads(20, 0.1, 2)), {
+      devices: virtualDevices(devices),
+      backend: blind,
+      policy: {
+        name: 'peeks',
+        admit: (t, c) => {
+          try {
+            c.peekReadUs(t.device, t.offset, t.size, t.nowUs);
+          } catch (e) {
+            error = e;
+          }
+          return false;
+        },
+      },
+    });
+    assert.equal(result.ios, 20);
+    assert.match(String((error as Error).message), /cannot tell a read's future/);
+  });
+});
