@@ -243,6 +243,7 @@ export function createReplayEngine(options: ReplayOptions): ReplayEngine {
   };
   let submitSeq = 0;
   let nowUs = 0;
+  policy.start?.(context);
 
   const submitTry = (io: number, device: number): void => {
     const size = ioSize[io]!;

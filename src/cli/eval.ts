@@ -12,7 +12,11 @@ import { type FlashProfileName, flashProfileNames } from '../flash/index.js';
 import { type DriftReport, runOnline } from '../realtrace/drift.js';
 import { evaluatePipeline } from '../realtrace/evaluate.js';
 import { type PipelineEvaluation, pipelineNames, splitIndex } from '../realtrace/evaluation.js';
-import { DEFAULT_FALSE_SUBMIT_BUDGET, type LakeModelKind, lakeModelKinds } from '../realtrace/lake-pipeline.js';
+import {
+  DEFAULT_FALSE_SUBMIT_BUDGET,
+  type LakeModelKind,
+  lakeModelKinds,
+} from '../realtrace/lake-pipeline.js';
 import { type LoadedTrace, loadIoTable } from '../realtrace/load.js';
 import { markdownTable } from '../report/table.js';
 import { traceFormats } from '../trace/types.js';
@@ -46,13 +50,22 @@ export function registerEval(program: Command, output: { write(text: string): vo
     .description(
       'causal, time-ordered evaluation of a fast/slow read predictor on a recorded trace (linnos, heimdall, lake)',
     )
-    .option('--trace <files>', 'trace with per-I/O latency; several (comma-separated) are concatenated in time')
+    .option(
+      '--trace <files>',
+      'trace with per-I/O latency; several (comma-separated) are concatenated in time',
+    )
     .option('--format <format>', `trace format: ${traceFormats.join(' | ')} (detected when absent)`)
     .option('--device <n>', 'the trace device to learn on (when a trace holds several)')
     .option('--skip-bad', 'skip and count malformed trace lines')
     .option('--pipeline <name>', `${pipelineNames.join(' | ')} | all`, 'lake')
-    .option('--as-published', "heimdall: Heimdall's published protocol (LEAKS future latencies; random split)")
-    .option('--epochs <n>', 'training epochs of the neural models (default as published: linnos 15, heimdall 20)')
+    .option(
+      '--as-published',
+      "heimdall: Heimdall's published protocol (LEAKS future latencies; random split)",
+    )
+    .option(
+      '--epochs <n>',
+      'training epochs of the neural models (default as published: linnos 15, heimdall 20)',
+    )
     .option('--seed <n>', 'seed of every random choice', '1')
     .option('--joint <list>', 'heimdall: joint inference sizes P besides 1 (comma-separated)', '3')
     .option('--lake-model <kind>', `lake: ${lakeModelKinds.join(' | ')}`, 'linear')
@@ -89,7 +102,8 @@ function parseFlags(flags: EvalFlags): ParsedEval {
   const asPublished = flags.asPublished === true;
   let pipelines: ParsedEval['pipelines'];
   if (flags.pipeline === 'all') {
-    if (asPublished) throw usageError('--as-published goes with --pipeline heimdall (all includes it already)');
+    if (asPublished)
+      throw usageError('--as-published goes with --pipeline heimdall (all includes it already)');
     pipelines = [
       { name: 'linnos', asPublished: false },
       { name: 'heimdall', asPublished: false },
@@ -101,7 +115,8 @@ function parseFlags(flags: EvalFlags): ParsedEval {
     if (name === undefined) {
       throw usageError(`--pipeline must be one of ${pipelineNames.join(', ')}, all; got "${flags.pipeline}"`);
     }
-    if (asPublished && name !== 'heimdall') throw usageError('--as-published applies to --pipeline heimdall only');
+    if (asPublished && name !== 'heimdall')
+      throw usageError('--as-published applies to --pipeline heimdall only');
     pipelines = [{ name, asPublished }];
   }
   const lakeModel = lakeModelKinds.find((k) => k === flags.lakeModel);
@@ -140,7 +155,9 @@ async function evalCommand(flags: EvalFlags): Promise<string> {
     seed: parsed.seed,
   });
   if (loaded.table.count < 200) {
-    throw usageError(`${parsed.paths.join(', ')}: ${loaded.table.count} I/Os is too few to train and test on`);
+    throw usageError(
+      `${parsed.paths.join(', ')}: ${loaded.table.count} I/Os is too few to train and test on`,
+    );
   }
   const timing = flags.timing !== false;
   const results: PipelineEvaluation[] = parsed.pipelines.map((p) =>
@@ -167,7 +184,9 @@ async function evalCommand(flags: EvalFlags): Promise<string> {
       static: runOnline(loaded.table, { ...common, retrain: false }),
     };
   }
-  return flags.json === true ? jsonReport(loaded, flags, results, drift) : textReport(loaded, flags, results, drift);
+  return flags.json === true
+    ? jsonReport(loaded, flags, results, drift)
+    : textReport(loaded, flags, results, drift);
 }
 
 const pct = (v: number): string => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : 'n/a');
@@ -183,7 +202,9 @@ function describeDrift(drift: { online: DriftReport; static: DriftReport }): str
   const first = o.retrains[0];
   return (
     `drift (lake online from the split on): ${o.retrains.length} retrain(s)` +
-    (first !== undefined ? `, first at read ${first.startedAtRead} (rolling accuracy ${num(first.rollingAccuracy)} < ${num(first.bar)})` : '') +
+    (first !== undefined
+      ? `, first at read ${first.startedAtRead} (rolling accuracy ${num(first.rollingAccuracy)} < ${num(first.bar)})`
+      : '') +
     `; rolling accuracy ${num(o.minRollingAccuracy)}-${num(o.maxRollingAccuracy)}; ` +
     `accuracy with retraining ${num(o.accuracy)} vs ${num(drift.static.accuracy)} without`
   );
@@ -225,7 +246,9 @@ function textReport(
       ['decision threshold', `${num(r.decisionThreshold, 4)} (${r.thresholdRule})`],
       ['inference per prediction', `${ns(r.servingNs)} (${r.servingPath})`],
     ];
-    if (r.featureNsPerEvent !== undefined) rows.push(['feature upkeep per event', ns(r.featureNsPerEvent)]);
+    if (r.featureNsPerEvent !== undefined)
+      rows.push(['feature upkeep per submit/completion', ns(r.featureNsPerEvent)]);
+    if (r.featureNsPerRead !== undefined) rows.push(['feature vector per read', ns(r.featureNsPerRead)]);
     rows.push(['training', `${r.trainSeconds.toFixed(2)} s`]);
     for (const j of r.joint) {
       rows.push([
@@ -254,7 +277,19 @@ function textReport(
     ]);
     lines.push(
       markdownTable(
-        ['pipeline', 'ROC-AUC', 'PR-AUC', 'accuracy', 'F1', 'FNR', 'FPR', 'slow', 'ns/pred', 'vs period', 'vs latency'],
+        [
+          'pipeline',
+          'ROC-AUC',
+          'PR-AUC',
+          'accuracy',
+          'F1',
+          'FNR',
+          'FPR',
+          'slow',
+          'ns/pred',
+          'vs period',
+          'vs latency',
+        ],
         rows,
       ),
     );

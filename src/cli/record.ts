@@ -73,6 +73,7 @@ async function recordCommand(flags: RecordFlags): Promise<string> {
       revokeCostUs: workload.revokeCostUs,
       lateAfterUs: workload.lateAfterUs,
       spinUs: workload.spinUs,
+      sqpoll: workload.sqpoll,
       onWarning: (m) => process.stderr.write(`lake: warning: ${m}\n`),
       onProgress: (_spec, arrived) => progress.update(arrived),
       onRecord: (_spec, r: IoRecord) => {

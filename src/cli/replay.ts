@@ -42,6 +42,7 @@ export interface RealDeviceFlags {
   duration?: string;
   rateScale: string;
   allowBlockWrites?: boolean;
+  sqpoll?: boolean;
   json?: boolean;
 }
 
@@ -85,6 +86,10 @@ export function addRealDeviceOptions(command: Command): Command {
     .option('--duration <seconds>', "replay only the trace's first seconds")
     .option('--rate-scale <x>', "multiply the trace's arrival rate", '1')
     .option('--allow-block-writes', "let the trace's writes reach block devices (never mounted ones)")
+    .option(
+      '--sqpoll',
+      'io_uring: a kernel thread takes submissions (no system call per batch; keeps a CPU busy)',
+    )
     .option('--json', 'print JSON on stdout (no progress bar)');
 }
 
@@ -99,6 +104,7 @@ export interface OpenedWorkload {
   spinUs: number;
   rateScale: number;
   durationS: number | undefined;
+  sqpoll: boolean;
 }
 
 function warn(message: string): void {
@@ -160,6 +166,7 @@ export async function openWorkload(flags: RealDeviceFlags): Promise<OpenedWorklo
     spinUs,
     rateScale,
     durationS,
+    sqpoll: flags.sqpoll === true,
   };
 }
 
@@ -272,6 +279,7 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
       revokeCostUs: workload.revokeCostUs,
       lateAfterUs: workload.lateAfterUs,
       spinUs: workload.spinUs,
+      sqpoll: workload.sqpoll,
       makePolicy,
       onWarning: warn,
       onRunStart: (spec) => {

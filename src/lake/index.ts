@@ -102,6 +102,7 @@ export {
   calibrationTable,
   crossoverFrom,
   DEFAULT_CALIBRATION_SIZES,
+  paddedEnvelope,
 } from './policy/calibration.js';
 export type { LakeBatchingDefaults } from './policy/constants.js';
 export {

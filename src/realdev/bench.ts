@@ -21,6 +21,8 @@ import { type LagSummary, replayReal } from './engine.js';
 import { closeDevices, openDevices } from './open.js';
 
 export interface ReplayOverheadOptions {
+  /** Existing files or block devices to read from (only read, never written, never removed). */
+  paths?: readonly string[];
   /** Where the image files go (a fresh directory under os.tmpdir() by default, removed afterwards). */
   dir?: string;
   devices?: number;
@@ -62,14 +64,16 @@ export interface ReplayOverheadResult {
 export async function benchReplayOverhead(
   options: ReplayOverheadOptions = {},
 ): Promise<ReplayOverheadResult> {
-  const deviceCount = options.devices ?? 3;
-  const fileBytes = options.fileBytes ?? 64 << 20;
+  const given = options.paths;
+  const deviceCount = given?.length ?? options.devices ?? 3;
   const ios = options.ios ?? 20000;
   const ioBytes = options.ioBytes ?? 4096;
   const queueDepth = options.queueDepth ?? 32;
-  const ownDir = options.dir === undefined;
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'lake-bench-'));
-  const paths = Array.from({ length: deviceCount }, (_, i) => join(dir, `bench${i}.img`));
+  const ownDir = given === undefined && options.dir === undefined;
+  const dir = ownDir ? mkdtempSync(join(tmpdir(), 'lake-bench-')) : (options.dir ?? '.');
+  const paths = given ?? Array.from({ length: deviceCount }, (_, i) => join(dir, `bench${i}.img`));
+  const devices = openDevices(paths, given === undefined ? { sizeBytes: options.fileBytes ?? 64 << 20 } : {});
+  const fileBytes = Math.min(...devices.map((d) => d.capacityBytes));
   const random = new Random(options.seed ?? 1);
   const records: TraceRecord[] = [];
   const blocks = Math.floor(fileBytes / ioBytes);
@@ -83,7 +87,6 @@ export async function benchReplayOverhead(
     });
   }
   const arrivals = arrivalsOf(records);
-  const devices = openDevices(paths, { sizeBytes: fileBytes, write: false });
   try {
     const backend = createBackend(devices, {
       ...(options.backend !== undefined ? { backend: options.backend } : {}),

@@ -502,7 +502,7 @@ export async function replayReal(
     const scheduled = origin + arrivals.arrivalUs[io]!;
     const home = ((arrivals.device[io]! % n) + n) % n;
     const behind = now - scheduled;
-    lag.record(behind > 0 ? behind : 0);
+    lag.record(Math.max(0, behind));
     if (behind > lateAfterUs) result.late++;
     const previous = lastArrivalByHome[home]!;
     if (arrivals.arrivalUs[io]! - previous > SLACK_GAP_US) result.slack++;
@@ -525,7 +525,7 @@ export async function replayReal(
     const submitUs = trySubmitUs[t]!;
     // The completion was seen after the batch was submitted; clocks are the same, but never let rounding
     // make a negative latency.
-    const end = completeUs > submitUs ? completeUs : submitUs;
+    const end = Math.max(completeUs, submitUs);
     const deviceUs = end - submitUs;
     busy[device]!--;
     busyTotal--;

@@ -33,6 +33,8 @@ export interface RunRealPoliciesOptions {
   revokeCostUs?: number;
   lateAfterUs?: number;
   spinUs?: number;
+  /** io_uring with a kernel submission thread (see BackendOptions.sqpoll). */
+  sqpoll?: boolean;
   /** Builds policies the array does not know itself (LinnOS); return undefined to refuse. */
   makePolicy?: (spec: PolicySpec, prior: PriorRuns) => AdmissionPolicy | undefined;
   onRecord?: (spec: PolicySpec, record: IoRecord) => void;
@@ -64,6 +66,7 @@ export async function runRealPolicies(options: RunRealPoliciesOptions): Promise<
       ...(options.backend !== undefined ? { backend: options.backend } : {}),
       maxInFlight: queueDepth * options.devices.length,
       maxIoBytes: maxPlacedBytes(options.arrivals, options.devices),
+      sqpoll: options.sqpoll === true,
       // Say what the backend falls back to once, not once per policy.
       onWarning: (message) => {
         if (!warned) options.onWarning?.(message);

@@ -19,7 +19,13 @@ import { inflectionPoint } from '../learn/labels.js';
 import { forEachEvent } from './event-stream.js';
 import type { IoTable } from './io-table.js';
 import { LakeExtractor } from './lake-features.js';
-import { DEFAULT_FALSE_SUBMIT_BUDGET, type LakeModel, type LakeModelKind, lakeScore, trainLakeModel } from './lake-pipeline.js';
+import {
+  DEFAULT_FALSE_SUBMIT_BUDGET,
+  type LakeModel,
+  type LakeModelKind,
+  lakeScore,
+  trainLakeModel,
+} from './lake-pipeline.js';
 
 export interface DriftOptions {
   /** I/O index before which the first model trains (default: half the trace). */
@@ -117,7 +123,10 @@ export function runOnline(table: IoTable, options: DriftOptions = {}): DriftRepo
     falseSubmitBudget: options.falseSubmitBudget ?? DEFAULT_FALSE_SUBMIT_BUDGET,
   };
   if (!(trainEnd > 0 && trainEnd < table.count)) {
-    throw new LakeError('LAKE_E_USAGE', `drift: initialTrainEnd must be inside the trace (1..${table.count - 1})`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `drift: initialTrainEnd must be inside the trace (1..${table.count - 1})`,
+    );
   }
 
   const extractor = new LakeExtractor();

@@ -15,8 +15,8 @@ import {
   splitIndex,
   type TruthScore,
 } from './evaluation.js';
-import { runHeimdall } from './heimdall-pipeline.js';
 import { heimdallPeriodLabels, heimdallThresholds } from './heimdall-labels.js';
+import { runHeimdall } from './heimdall-pipeline.js';
 import type { IoTable } from './io-table.js';
 import { type LakeModelKind, runLake } from './lake-pipeline.js';
 import { runLinnos } from './linnos-pipeline.js';
@@ -53,7 +53,9 @@ export function sharedTruths(table: IoTable): SharedTruths {
   }
   if (trainReads.length === 0) throw new LakeError('LAKE_E_USAGE', 'no training reads for the latency truth');
   const latencyThresholdUs = inflectionPoint(trainReads).thresholdUs;
-  const latency = Uint8Array.from(table.latencyUs, (l, i) => (table.read[i] === 1 && l > latencyThresholdUs ? 1 : 0));
+  const latency = Uint8Array.from(table.latencyUs, (l, i) =>
+    table.read[i] === 1 && l > latencyThresholdUs ? 1 : 0,
+  );
   return { period, latency, latencyThresholdUs };
 }
 
@@ -70,7 +72,10 @@ function truthScore(scores: Float64Array, rows: Int32Array, truth: Uint8Array): 
 
 export function crossTruthOf(result: PipelineEvaluation, truths: SharedTruths): CrossTruth {
   const { rows, scores } = result.test;
-  return { period: truthScore(scores, rows, truths.period), latency: truthScore(scores, rows, truths.latency) };
+  return {
+    period: truthScore(scores, rows, truths.period),
+    latency: truthScore(scores, rows, truths.latency),
+  };
 }
 
 /** Run one pipeline (time-ordered and causal unless Heimdall's published protocol is asked for). */

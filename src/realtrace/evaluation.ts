@@ -58,8 +58,10 @@ export interface PipelineEvaluation {
   servingNs: number;
   /** What the serving number measures. */
   servingPath: string;
-  /** ns per event (submit or completion) to keep the features up to date, where measured. */
+  /** ns per event (submit or completion) to keep the feature state up to date, where measured. */
   featureNsPerEvent?: number;
+  /** ns to read a read's feature vector out at its submit, where measured. */
+  featureNsPerRead?: number;
   trainSeconds: number;
   joint: JointEvaluation[];
   /** The same test scores against the truths shared by every causal pipeline (time-ordered split only). */

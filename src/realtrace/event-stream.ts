@@ -87,7 +87,11 @@ export interface FeatureSet {
  * Drive `extractor` through the trace's events and collect the vector of every read at its submit (the
  * reads the extractor is ready for). Writes are submitted and completed but not predicted.
  */
-export function extractCausal(table: IoTable, extractor: CausalFeatureExtractor): FeatureSet {
+export function extractCausal(
+  table: IoTable,
+  extractor: CausalFeatureExtractor,
+  order: Int32Array = completionOrder(table),
+): FeatureSet {
   const width = extractor.names.length;
   let reads = 0;
   for (let i = 0; i < table.count; i++) reads += table.read[i]!;
@@ -103,7 +107,13 @@ export function extractCausal(table: IoTable, extractor: CausalFeatureExtractor)
       extractor.onSubmit(io, t, size, read);
     },
     onComplete(io) {
-      extractor.onComplete(io, table.completeUs[io]!, table.latencyUs[io]!, table.size[io]!, table.read[io] === 1);
+      extractor.onComplete(
+        io,
+        table.completeUs[io]!,
+        table.latencyUs[io]!,
+        table.size[io]!,
+        table.read[io] === 1,
+      );
     },
   });
   return {

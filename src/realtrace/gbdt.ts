@@ -112,13 +112,21 @@ function binFeatures(values: Float64Array, count: number, width: number, bins: n
 
 function positive(name: string, v: number, integer: boolean): number {
   if (!(v > 0) || (integer && !Number.isInteger(v))) {
-    throw new LakeError('LAKE_E_USAGE', `options.${name} must be a positive ${integer ? 'integer' : 'number'}`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `options.${name} must be a positive ${integer ? 'integer' : 'number'}`,
+    );
   }
   return v;
 }
 
 /** Train on row-major `values` (count x width) and labels (1 = slow). */
-export function trainGbdt(values: Float64Array, labels: Uint8Array, width: number, options: GbdtOptions = {}): GbdtModel {
+export function trainGbdt(
+  values: Float64Array,
+  labels: Uint8Array,
+  width: number,
+  options: GbdtOptions = {},
+): GbdtModel {
   const count = labels.length;
   if (count === 0 || values.length !== count * width) {
     throw new LakeError('LAKE_E_USAGE', `trainGbdt: ${values.length} values for ${count} rows of ${width}`);
@@ -133,7 +141,8 @@ export function trainGbdt(values: Float64Array, labels: Uint8Array, width: numbe
   const lambda = options.lambda ?? 1;
   const minGain = options.minGain ?? 0;
   const subsample = options.subsample ?? 1;
-  if (!(subsample > 0 && subsample <= 1)) throw new LakeError('LAKE_E_USAGE', 'options.subsample must be in (0, 1]');
+  if (!(subsample > 0 && subsample <= 1))
+    throw new LakeError('LAKE_E_USAGE', 'options.subsample must be in (0, 1]');
   const slowWeight = options.slowWeight ?? 1;
   const random = new Random(options.seed ?? 1);
 
@@ -155,7 +164,10 @@ export function trainGbdt(values: Float64Array, labels: Uint8Array, width: numbe
   const rate = Math.min(1 - 1e-6, Math.max(1e-6, positives / weightSum));
   const initial = options.initialScores;
   if (initial !== undefined && initial.length !== count) {
-    throw new LakeError('LAKE_E_USAGE', `options.initialScores holds ${initial.length} scores for ${count} rows`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `options.initialScores holds ${initial.length} scores for ${count} rows`,
+    );
   }
   const base = initial === undefined ? Math.log(rate / (1 - rate)) : 0;
   const score = initial === undefined ? new Float64Array(count).fill(base) : Float64Array.from(initial);
@@ -265,7 +277,8 @@ export function trainGbdt(values: Float64Array, labels: Uint8Array, width: numbe
       lg[k]! += grad[r]!;
       lh[k]! += hess[r]!;
     }
-    for (let k = 0; k < leaves; k++) leaf[t * leaves + k] = lh[k]! > 0 ? (-lr * lg[k]!) / (lh[k]! + lambda) : 0;
+    for (let k = 0; k < leaves; k++)
+      leaf[t * leaves + k] = lh[k]! > 0 ? (-lr * lg[k]!) / (lh[k]! + lambda) : 0;
     for (let r = 0; r < count; r++) score[r]! += leaf[t * leaves + node[r]! - internal]!;
   }
   return { width, trees, depth, base, feature, threshold, leaf, gain: gainByFeature };

@@ -29,7 +29,12 @@ import {
   type JointSet,
   jointRows,
 } from './heimdall-features.js';
-import { heimdallPeriodLabels, heimdallThresholds, OUTLIER_NONE, type PeriodLabels } from './heimdall-labels.js';
+import {
+  heimdallPeriodLabels,
+  heimdallThresholds,
+  OUTLIER_NONE,
+  type PeriodLabels,
+} from './heimdall-labels.js';
 import type { IoTable } from './io-table.js';
 import { applyMinMax, fitMinMax } from './min-max.js';
 import { QuantizedMlp } from './quantized-mlp.js';
@@ -187,7 +192,8 @@ export function runHeimdall(table: IoTable, options: HeimdallOptions = {}): Pipe
 
   const joint: JointEvaluation[] = [];
   for (const p of options.joint ?? [3]) {
-    if (!(Number.isInteger(p) && p >= 2)) throw new LakeError('LAKE_E_USAGE', `joint P must be an integer >= 2`);
+    if (!(Number.isInteger(p) && p >= 2))
+      throw new LakeError('LAKE_E_USAGE', `joint P must be an integer >= 2`);
     const { train: jointTrain, test: jointTest } = parts.joint(p);
     if (jointTrain.count === 0 || jointTest.count === 0) continue;
     const t = trainOn(jointTrain, jointTrain.labels, epochs, seed);

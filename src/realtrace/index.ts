@@ -4,9 +4,9 @@
  * and online drift handling.
  */
 
+export { thresholdForFalseSubmitBudget } from './calibrate.js';
 export type { AuditOptions, AuditReport, Leak } from './causality-audit.js';
 export { auditCausality } from './causality-audit.js';
-export { thresholdForFalseSubmitBudget } from './calibrate.js';
 export type { DriftOptions, DriftPoint, DriftReport, Retrain } from './drift.js';
 export { runOnline } from './drift.js';
 export type { EvalOptions, SharedTruths } from './evaluate.js';

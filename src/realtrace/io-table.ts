@@ -109,7 +109,10 @@ function allocate(n: number): IoTable & { count: number } {
 /** A copy with other latencies (completion times follow); for perturbation audits and tests. */
 export function withLatencies(table: IoTable, latencyUs: Float64Array): IoTable {
   if (latencyUs.length !== table.count) {
-    throw new LakeError('LAKE_E_USAGE', `withLatencies: ${latencyUs.length} latencies for ${table.count} I/Os`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `withLatencies: ${latencyUs.length} latencies for ${table.count} I/Os`,
+    );
   }
   const completeUs = new Float64Array(table.count);
   for (let i = 0; i < table.count; i++) completeUs[i] = table.submitUs[i]! + latencyUs[i]!;

@@ -19,7 +19,7 @@ import { heimdallPeriodLabels, heimdallThresholds } from './heimdall-labels.js';
 import type { IoTable } from './io-table.js';
 import { LakeExtractor } from './lake-features.js';
 import { type LinearModel, linearScore, trainLogistic } from './logistic.js';
-import { timeServing } from './serving-time.js';
+import { timeFeatures, timeServing } from './serving-time.js';
 
 export type LakeModelKind = 'linear' | 'gbdt';
 export const lakeModelKinds: readonly LakeModelKind[] = ['linear', 'gbdt'];
@@ -40,7 +40,9 @@ export interface LakeModel {
 
 /** The score of row x[offset..]; allocation-free. */
 export function lakeScore(model: LakeModel, x: ArrayLike<number>, offset: number): number {
-  return model.linear !== undefined ? linearScore(model.linear, x, offset) : gbdtScore(model.gbdt!, x, offset);
+  return model.linear !== undefined
+    ? linearScore(model.linear, x, offset)
+    : gbdtScore(model.gbdt!, x, offset);
 }
 
 export interface LakeTrainOptions {
@@ -63,15 +65,20 @@ export function trainLakeModel(
 ): LakeModel {
   const kind = options.model ?? 'linear';
   if (!lakeModelKinds.includes(kind)) {
-    throw new LakeError('LAKE_E_USAGE', `the lake model must be one of ${lakeModelKinds.join(', ')}, got ${kind}`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `the lake model must be one of ${lakeModelKinds.join(', ')}, got ${kind}`,
+    );
   }
   const budget = options.falseSubmitBudget ?? DEFAULT_FALSE_SUBMIT_BUDGET;
   const count = labels.length;
   const cut = Math.floor(count * (1 - CALIBRATION_FRACTION));
-  if (cut === 0 || cut === count) throw new LakeError('LAKE_E_USAGE', `lake: too few training reads (${count})`);
+  if (cut === 0 || cut === count)
+    throw new LakeError('LAKE_E_USAGE', `lake: too few training reads (${count})`);
   const first = fitOnce(kind, values.subarray(0, cut * width), labels.subarray(0, cut), width);
   const calibration = new Float64Array(count - cut);
-  for (let r = cut; r < count; r++) calibration[r - cut] = lakeScore({ ...first, threshold: 0 }, values, r * width);
+  for (let r = cut; r < count; r++)
+    calibration[r - cut] = lakeScore({ ...first, threshold: 0 }, values, r * width);
   const threshold = thresholdForFalseSubmitBudget(calibration, labels.subarray(cut), budget);
   return { ...fitOnce(kind, values, labels, width), threshold };
 }
@@ -108,13 +115,7 @@ export function runLake(table: IoTable, options: LakePipelineOptions = {}): Pipe
     ? timeServing((r) => lakeScore(model, test.values, r * test.width), Math.min(test.count, 4096))
         .nsPerPrediction
     : Number.NaN;
-  // A second, warm pass over the events times the feature upkeep (the first one ran cold).
-  let featureNsPerEvent = Number.NaN;
-  if (timing) {
-    const started2 = performance.now();
-    extractCausal(table, new LakeExtractor());
-    featureNsPerEvent = ((performance.now() - started2) * 1e6) / (2 * table.count);
-  }
+  const featureTime = timing ? timeFeatures(table, () => new LakeExtractor()) : undefined;
   return {
     pipeline: 'lake',
     variant: 'causal',
@@ -139,7 +140,9 @@ export function runLake(table: IoTable, options: LakePipelineOptions = {}): Pipe
     metrics: evaluateScores(scores, testLabels, model.threshold),
     servingNs,
     servingPath: `${model.kind} model on the feature vector, plain TypeScript, one read`,
-    featureNsPerEvent,
+    ...(featureTime !== undefined
+      ? { featureNsPerEvent: featureTime.nsPerEvent, featureNsPerRead: featureTime.nsPerRead }
+      : {}),
     trainSeconds,
     joint: [],
     test: { rows: test.rows, scores, labels: testLabels },

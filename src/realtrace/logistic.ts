@@ -77,7 +77,10 @@ export function trainLogistic(
 ): LinearModel {
   const count = labels.length;
   if (count === 0 || values.length !== count * width) {
-    throw new LakeError('LAKE_E_USAGE', `trainLogistic: ${values.length} values for ${count} rows of ${width}`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `trainLogistic: ${values.length} values for ${count} rows of ${width}`,
+    );
   }
   const l2 = options.l2 ?? 1;
   if (!(l2 > 0)) throw new LakeError('LAKE_E_USAGE', 'options.l2 must be > 0');

@@ -6,7 +6,8 @@
  *   2^30 / range), about (x - min) / range * S;
  * - hidden layer: acc = sum round(w S) * a + round(b S^2) (scale S^2); a' = max(0, floor(acc / S)) (scale S);
  * - output: acc at scale S^2; slow iff acc > 0 (sigmoid(z) > 0.5 iff z > 0); the logit is acc / S^2.
- * Values are integers held in float64 (exact below 2^53; these stay far below), so no step rounds twice.
+ * Weights and values are integers held in float64 (exact below 2^53; these stay far below), so no step
+ * rounds twice and the loops need no int-to-double conversions.
  * predict/logit allocate nothing.
  */
 import type { MinMax } from './min-max.js';
@@ -19,7 +20,7 @@ export class QuantizedMlp {
   readonly sizes: readonly number[];
   readonly #min: Float64Array;
   readonly #invRange: Float64Array;
-  readonly #w: Int32Array[];
+  readonly #w: Float64Array[];
   readonly #b: Float64Array[];
   readonly #act: Float64Array[];
 
@@ -27,7 +28,7 @@ export class QuantizedMlp {
     this.sizes = model.sizes;
     this.#min = Float64Array.from(scaler.min);
     this.#invRange = Float64Array.from(scaler.range, (r) => Math.round(SCALER_SHIFT / r));
-    this.#w = model.weights.map((w) => Int32Array.from(w, (v) => Math.round(v * QUANT_SCALE)));
+    this.#w = model.weights.map((w) => Float64Array.from(w, (v) => Math.round(v * QUANT_SCALE)));
     this.#b = model.biases.map((b) => Float64Array.from(b, (v) => Math.round(v * QUANT_SCALE * QUANT_SCALE)));
     this.#act = model.sizes.map((n) => new Float64Array(n));
   }

@@ -51,7 +51,8 @@ export interface MlpTrainResult {
 }
 
 function positiveInt(name: string, v: number): number {
-  if (!(Number.isInteger(v) && v > 0)) throw new LakeError('LAKE_E_USAGE', `options.${name} must be a positive integer`);
+  if (!(Number.isInteger(v) && v > 0))
+    throw new LakeError('LAKE_E_USAGE', `options.${name} must be a positive integer`);
   return v;
 }
 

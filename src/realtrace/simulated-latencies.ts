@@ -4,8 +4,9 @@
  * time and the device latency. The result is a trace the causal pipelines can learn from — the device is
  * different from the shared NVMe windows, which makes it data no feature or setting was chosen on.
  */
-import { baselinePolicy } from '../array/policies.js';
+
 import { replay } from '../array/engine.js';
+import { baselinePolicy } from '../array/policies.js';
 import type { IoRecord } from '../array/types.js';
 import { createFlashDevice, type FlashProfileName } from '../flash/index.js';
 import type { TraceRecord } from '../trace/types.js';
@@ -25,7 +26,11 @@ export function simulateLatencies(
   options: SimulatedLatencyOptions = {},
 ): TraceRecord[] {
   const scale = options.timeScale ?? 1;
-  const device = createFlashDevice({ profile: options.flash ?? 'femu', name: 'ssd0', seed: options.seed ?? 1 });
+  const device = createFlashDevice({
+    profile: options.flash ?? 'femu',
+    name: 'ssd0',
+    seed: options.seed ?? 1,
+  });
   const out: TraceRecord[] = new Array(records.length);
   replay(
     records.map((r) => ({ ...r, device: 0, arrivalMs: r.arrivalMs * scale })),

@@ -157,3 +157,17 @@ describe('replay engine: held decisions', () => {
     caught = [];
   });
 });
+
+test('the policy is started once with the context before the first arrival', () => {
+  const started: ArrayContext[] = [];
+  const policy: AdmissionPolicy = {
+    name: 'starts',
+    start: (context) => {
+      started.push(context);
+    },
+    admit: () => false,
+  };
+  replay(reads([0, 1]), { devices: threeDevices(), policy });
+  assert.equal(started.length, 1);
+  assert.ok(timedDecisions(started[0]!) !== undefined);
+});

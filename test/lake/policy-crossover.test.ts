@@ -3,7 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import type { BackendReport } from '../../src/lake/backends/types.js';
 import { LakeLib } from '../../src/lake/lib/lake-lib.js';
 import { calibrateLinnos } from '../../src/lake/linnos/calibrate.js';
-import { batchCostUs, calibrationTable, crossoverFrom } from '../../src/lake/policy/calibration.js';
+import {
+  batchCostUs,
+  calibrationTable,
+  crossoverFrom,
+  paddedEnvelope,
+} from '../../src/lake/policy/calibration.js';
 import { INLINE } from '../../src/lake/policy/constants.js';
 import { ContentionPolicy } from '../../src/lake/policy/contention.js';
 import { defaultPlacement } from '../../src/lake/policy/placement.js';
@@ -86,6 +91,11 @@ describe('calibrated crossover', () => {
     assert.throws(() => batchCostUs(injected, 'tpu', 1), /no placement tpu/);
   });
 
+  test('a measured curve is capped by its padded envelope: a batch can always run as a larger one', () => {
+    assert.deepEqual(paddedEnvelope([112, 110, 12, 60, 9.7, 11]), [9.7, 9.7, 9.7, 9.7, 9.7, 11]);
+    assert.deepEqual(paddedEnvelope([1, 2, 3]), [1, 2, 3], 'an increasing curve is left alone');
+  });
+
   test('bad tables are refused with the model and the reason', () => {
     assert.throws(
       () => calibrationTable({ model: 'nn', batchSizes: [2, 1], inlineUs: [1, 1], backends: [] }),
@@ -138,6 +148,11 @@ describe('calibration measured on lakeD', () => {
     assert.equal(table.source, 'measured');
     assert.deepEqual(table.batchSizes, [1, 2, 4, 8, 16]);
     assert.ok(table.inlineUs.every((t) => t > 0));
+    assert.deepEqual(
+      table.inlineUs,
+      paddedEnvelope(table.inlineUs),
+      'measured curves are their own envelope',
+    );
     const cpu = table.backends.find((b) => b.backend === 'cpu-wasm');
     assert.ok(cpu !== undefined, 'cpu-wasm is calibrated');
     assert.equal(cpu.mode, 'split');

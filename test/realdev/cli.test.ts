@@ -55,7 +55,7 @@ async function inProcess(register: (p: Command) => void, args: string[]): Promis
 const devices = [0, 1, 2].map((i) => join(dir, `d${i}.img`));
 const trace = join(dir, 'azure.trace');
 
-describe('lake record, train and replay on image files', () => {
+describe('lake record, train and replay on image files', { timeout: 60_000 }, () => {
   test('record writes a LinnOS 9-column trace that train turns into a model; replay reports like simulate', async () => {
     // A mixed workload, one per device, at a rate these small files take easily.
     await writeTrace(
@@ -94,13 +94,13 @@ describe('lake record, train and replay on image files', () => {
     for (const d of devices) assert.equal(statSync(d).size, 8 << 20);
 
     const model = join(dir, 'model.json');
-    let printed = '';
+    const printed: string[] = [];
     const trainError = await inProcess(
-      (p) => registerTrain(p, { write: (t) => void (printed += t) }),
+      (p) => registerTrain(p, { write: (t) => printed.push(t) }),
       ['train', '--trace', records, '--out', model, '--epochs', '2', '--percentile', '90', '--json'],
     );
     assert.equal(trainError, undefined, String(trainError));
-    assert.ok(existsSync(model), printed);
+    assert.ok(existsSync(model), printed.join(''));
 
     const out = join(dir, 'report');
     const r = lake([

@@ -152,7 +152,7 @@ const backends: BackendChoice[] = ['libuv'];
 const uring = uringAvailability();
 if (uring.available) backends.unshift('uring');
 
-describe('replay on image files', () => {
+describe('replay on image files', { timeout: 30_000 }, () => {
   for (const kind of backends) {
     test(`${kind}: every I/O completes on the files it names, pending returns to 0`, async () => {
       const paths = [0, 1, 2].map((i) => join(dir, `${kind}-${i}.img`));
@@ -167,7 +167,12 @@ describe('replay on image files', () => {
         const result = await replayReal(arrivals, {
           devices,
           backend,
-          policy: { name: 'baseline', start: (c) => void (context = c) },
+          policy: {
+            name: 'baseline',
+            start: (c) => {
+              context = c;
+            },
+          },
           queueDepth: 8,
           onRecord: (r) => records.push(r),
         });

@@ -1,4 +1,3 @@
-import type { IoRecord } from '../../array/types.js';
 import { usageError } from '../../errors.js';
 import { type DeviceModel, type TrainArrayOptions, trainLinnosArray } from '../../linnos/pipeline.js';
 import type { LinnosShape } from '../../models/dense.js';

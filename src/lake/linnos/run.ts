@@ -1,5 +1,6 @@
 import { type ReplayResult, replay } from '../../array/engine.js';
 import type { AdmissionPolicy } from '../../array/policy.js';
+import { LakeError } from '../../errors.js';
 import type { Device } from '../../flash/types.js';
 import type { DenseModel, LinnosShape } from '../../models/dense.js';
 import { LatencyRecorder } from '../../report/histogram.js';
@@ -128,7 +129,7 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
       const given = options.calibration?.find((t) => t.model === s.shape);
       if (given !== undefined) return given;
       const model = s.models.find((m) => m !== undefined);
-      if (model === undefined) throw new Error(`no model for shape ${s.shape}`);
+      if (model === undefined) throw new LakeError('LAKE_E_USAGE', `no model for shape ${s.shape}`);
       return calibrateLinnos(lib, model, {
         name: s.shape,
         batchSizes: DEFAULT_DEMO_CALIBRATION_SIZES,

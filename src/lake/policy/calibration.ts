@@ -152,7 +152,7 @@ export interface CalibrateOptions {
 /**
  * Measures the table: for each batch size, `trials` rounds that time inline and then each backend (woken
  * first), every call timed alone; the median call of each placement is its figure (medians shrug off the
- * preemptions of a busy machine).
+ * preemptions of a busy machine), and each curve is then capped by the padded envelope (paddedEnvelope).
  */
 export function calibrate(runner: BatchRunner, options: CalibrateOptions = {}): CalibrationTable {
   const sizes = (options.batchSizes ?? DEFAULT_CALIBRATION_SIZES).filter((s) => s <= runner.capacity);
@@ -191,15 +191,26 @@ export function calibrate(runner: BatchRunner, options: CalibrateOptions = {}): 
     {
       model: runner.model,
       batchSizes: sizes,
-      inlineUs,
+      inlineUs: paddedEnvelope(inlineUs),
       backends: runner.backends.map((backend, b) => ({
         backend: backend.name,
         mode: backend.mode,
-        usPerBatch: backendUs[b]!,
+        usPerBatch: paddedEnvelope(backendUs[b]!),
       })),
     },
     'measured',
   );
+}
+
+/**
+ * A batch can always run padded to a larger measured size, so its cost is at most the cheapest figure at
+ * any size from it up: the running minimum from the right. This removes the upward spikes a busy machine
+ * puts into single figures (a preempted lakeD) without ever inventing a figure lower than one measured.
+ */
+export function paddedEnvelope(times: readonly number[]): number[] {
+  const out = [...times];
+  for (let i = out.length - 2; i >= 0; i--) out[i] = Math.min(out[i]!, out[i + 1]!);
+  return out;
 }
 
 function timeOnce(run: () => void): number {
