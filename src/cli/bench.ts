@@ -9,6 +9,7 @@ import { benchSimulator, replayMemoryChild } from '../bench/simulator.js';
 import { usageError } from '../errors.js';
 import { benchInference } from '../kernels/bench.js';
 import { benchRegistry, benchRemoting } from '../lake/bench.js';
+import { contentionSuite, crossoverSuite } from '../lake/bench-policy.js';
 import { trainingBenchSuite } from '../learn/bench.js';
 import { markdownTable } from '../report/table.js';
 
@@ -22,6 +23,8 @@ export const benchSuites: Record<string, SuiteRunner> = {
   training: async (samples) => trainingBenchSuite(samples),
   remoting: async () => remotingSuite(),
   registry: async () => registrySuite(),
+  crossover: async () => crossoverSuite({ plotDir: 'bench/results' }),
+  contention: async () => contentionSuite(),
 };
 
 export function registerBench(program: Command): void {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerBackends } from './backends.js';
 import { registerBench } from './bench.js';
 import { registerConvert } from './convert.js';
 import { registerDemo } from './demo.js';
@@ -23,5 +24,6 @@ export const commands: RegisterCommand[] = [
   registerTrain,
   registerPredict,
   registerConvert,
+  registerBackends,
   registerBench,
 ];

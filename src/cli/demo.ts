@@ -11,6 +11,9 @@ import { policyReport, runPolicies, type Workload } from '../array/run.js';
 import type { IoRecord } from '../array/types.js';
 import { usageError } from '../errors.js';
 import { createFlashDevice, describeFlash, type FlashOptions } from '../flash/index.js';
+import { lakeResultJson, parseShapeList, trainShapeModels } from '../lake/linnos/demo.js';
+import { runLakeLinnos } from '../lake/linnos/run.js';
+import { loadUserPolicy } from '../lake/policy/user-policy.js';
 import { type DeviceModel, measureInferenceNs, trainLinnosArray } from '../linnos/pipeline.js';
 import { LinnosPolicy } from '../linnos/policy.js';
 import { createProgress } from '../report/progress.js';
@@ -31,6 +34,8 @@ interface DemoFlags {
   epochs?: string;
   shape: string;
   revokeCost: string;
+  models?: string;
+  policy?: string;
 }
 
 export const DEMO_PROFILES: readonly ProfileName[] = ['azure', 'bing-i', 'cosmos'];
@@ -54,6 +59,14 @@ export function registerDemo(program: Command): void {
     .option('--epochs <n>', `training epochs (default ${FULL.epochs})`)
     .option('--shape <shape>', 'nn (31-256-2), nn+1 or nn+2', 'nn')
     .option('--revoke-cost <us>', 'cost of revoking a read and re-issuing it on the next replica', '5')
+    .option(
+      '--models <list>',
+      'also run LinnOS on the LAKE runtime with these shapes (nn,nn+1,nn+2): inline vs lakeD vs the contention policy',
+    )
+    .option(
+      '--policy <file>',
+      'a JS module exporting the placement policy for --models runs (see docs/lake-policy.md)',
+    )
     .option('--out <dir>', 'where report.html, cdf.svg, cdf.png and results.json go', 'out/demo')
     .option('--json', 'print results.json on stdout (no progress output)')
     .action(async (flags: DemoFlags) => {
@@ -132,6 +145,20 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
     onEpoch: () => bar.increment(),
   });
   bar.stop();
+  const shapes = flags.models !== undefined ? parseShapeList(flags.models) : [];
+  const userPolicy = flags.policy !== undefined ? await loadUserPolicy(flags.policy) : undefined;
+  const lakeModels =
+    shapes.length > 0
+      ? trainShapeModels({
+          records,
+          deviceCount,
+          shapes,
+          epochs,
+          seed,
+          revokeCostUs,
+          trained: { [shape]: models },
+        }).models
+      : [];
   records.length = 0;
   for (const m of models) {
     const q = m.report.quality;
@@ -182,6 +209,24 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
     },
     onRunStart: (spec) => log(quiet, `replaying the unseen stretch under ${spec.name}...`),
   });
+
+  // LinnOS on the LAKE runtime, per shape: inline, every batch on lakeD, and the contention policy.
+  const lake =
+    lakeModels.length > 0
+      ? await runLakeLinnos({
+          shapes: lakeModels,
+          arrivals: testArrivals,
+          makeDevices,
+          revokeCostUs,
+          ...(userPolicy
+            ? {
+                userPolicy,
+                onUserPolicyFault: (f: { message: string }) => process.stderr.write(`lake: ${f.message}\n`),
+              }
+            : {}),
+          onRunStart: (s, v) => log(quiet, `replaying under ${s} on LAKE (${v})...`),
+        })
+      : undefined;
 
   // Serving cost on real vectors of the traced stretch.
   const probe = models[0];
@@ -285,7 +330,7 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
     params,
     runs,
     json,
-    extraTables: [qualityTable],
+    extraTables: lake ? [qualityTable, lake.table] : [qualityTable],
     extraMarkdown: `${summary}\n\n${causesMarkdown(runs)}`,
     extraSections: [{ heading: 'Summary', markdown: `${summary}\n\n${causesMarkdown(runs)}` }],
     outDir: flags.out,

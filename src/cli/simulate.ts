@@ -17,6 +17,7 @@ import {
   slowCauses,
 } from '../flash/index.js';
 import { createProgress, type Progress } from '../report/progress.js';
+import { markdownTable } from '../report/table.js';
 import { openTrace } from '../trace/read.js';
 import { type ProfileName, profileNames, profiles, synthesize } from '../trace/synth.js';
 import type { TraceRecord } from '../trace/types.js';
@@ -232,11 +233,11 @@ export function describeDevice(run: PolicyRun, i: number): unknown {
 /** Why reads were slow, per policy: the share of slow reads by what they waited behind (the flash counters). */
 export function causesMarkdown(runs: readonly PolicyRun[]): string {
   const causes = slowCauses.filter((c) => c !== 'none');
-  const rows: string[] = [];
+  const rows: string[][] = [];
+  let threshold = 0;
   for (const run of runs) {
     const total: Record<string, number> = {};
     let slow = 0;
-    let threshold = 0;
     let gc = 0;
     let stalls = 0;
     let wa = 0;
@@ -254,20 +255,33 @@ export function causesMarkdown(runs: readonly PolicyRun[]): string {
     }
     if (n === 0) continue;
     const share = (cause: string) => (slow > 0 ? `${(((total[cause] ?? 0) / slow) * 100).toFixed(1)}%` : '-');
-    rows.push(
-      `| ${run.spec.name} | ${slow} | ${causes.map(share).join(' | ')} | ${share('none')} | ${gc} | ${stalls} | ${(wa / n).toFixed(2)} |`,
-    );
-    if (rows.length === 1) rows.unshift(`slow = device read latency above ${threshold} us`);
+    rows.push([
+      run.spec.name,
+      String(slow),
+      ...causes.map(share),
+      share('none'),
+      String(gc),
+      String(stalls),
+      (wa / n).toFixed(2),
+    ]);
   }
   if (rows.length === 0) return '';
-  const [note, ...body] = rows;
   return [
     '### Why reads were slow (flash counters, all devices)',
     '',
-    note,
+    `slow = device read latency above ${threshold} us; programs of write-buffer flushes count as flush`,
     '',
-    `| policy | slow reads | ${causes.map((c) => `behind ${c}`).join(' | ')} | no wait | GC runs | write stalls | write amp. |`,
-    `|---|${'---:|'.repeat(causes.length + 5)}`,
-    ...body,
+    markdownTable(
+      [
+        'policy',
+        'slow reads',
+        ...causes.map((c) => `behind ${c}`),
+        'no wait',
+        'GC runs',
+        'write stalls',
+        'write amp.',
+      ],
+      rows,
+    ),
   ].join('\n');
 }

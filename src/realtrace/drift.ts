@@ -5,10 +5,12 @@
  * - every read is predicted at its submit with the ACTIVE model; when the read completes its truth is
  *   known (latency above the active model's label threshold — a label that needs nothing later than the
  *   read's own completion) and a rolling window of hits and misses gives the online accuracy;
- * - every `checkEvery` completed reads, if the rolling accuracy has fallen `tolerance` below the accuracy
- *   the active model had on its own calibration reads (or below `retrainBelow`, when given), a retrain
- *   starts in the background on the most recent `trainOn` completed reads (their features were kept at
- *   submit, their labels at completion);
+ * - the active model's reference accuracy is its rolling accuracy over its first full window of reads in
+ *   service; every `checkEvery` completed reads after that, if the rolling accuracy has fallen `tolerance`
+ *   below the reference (or below `retrainBelow`, when given), a retrain starts in the background on the
+ *   most recent `trainOn` completed reads (their features were kept at submit, their labels at
+ *   completion). Measuring the reference in service rather than on training data makes the trigger about
+ *   change, not about how optimistic the training-time figure was;
  * - the retrain takes `retrainDelayUs` of trace time (a deterministic stand-in for the wall-clock time a
  *   background worker needs); at the first event after that, the new model replaces the old one in a single
  *   assignment, so every prediction uses one whole model, old or new, never a mix.
@@ -34,7 +36,7 @@ export interface DriftOptions {
   window?: number;
   /** Completed reads between checks (default 500). */
   checkEvery?: number;
-  /** Retrain when the rolling accuracy is this far below the model's calibration accuracy (default 0.05). */
+  /** Retrain when the rolling accuracy is this far below the model's reference accuracy (default 0.05). */
   tolerance?: number;
   /** An absolute retrain threshold instead (Heimdall used 0.8). */
   retrainBelow?: number;
@@ -85,8 +87,8 @@ interface Trained {
   model: LakeModel;
   /** Reads are slow iff latency > this. */
   thresholdUs: number;
-  /** Accuracy on the model's own calibration reads (the bar's reference). */
-  accuracy: number;
+  /** Rolling accuracy over the model's first full window in service (NaN until then). */
+  reference: number;
 }
 
 function train(
@@ -95,18 +97,9 @@ function train(
   width: number,
   options: { model?: LakeModelKind; falseSubmitBudget?: number },
 ): Trained {
-  const count = latency.length;
   const thresholdUs = inflectionPoint(latency).thresholdUs;
   const labels = Uint8Array.from(latency, (l) => (l > thresholdUs ? 1 : 0));
-  const model = trainLakeModel(features, labels, width, options);
-  // Reference accuracy: on the most recent fifth (the calibration part).
-  const from = Math.floor(count * 0.8);
-  let hits = 0;
-  for (let r = from; r < count; r++) {
-    const slow = lakeScore(model, features, r * width) > model.threshold ? 1 : 0;
-    if (slow === labels[r]) hits++;
-  }
-  return { model, thresholdUs, accuracy: hits / (count - from) };
+  return { model: trainLakeModel(features, labels, width, options), thresholdUs, reference: Number.NaN };
 }
 
 /** Run the lake pipeline online over a trace; see the module comment. */
@@ -217,7 +210,8 @@ export function runOnline(table: IoTable, options: DriftOptions = {}): DriftRepo
       minRolling = Math.min(minRolling, rolling);
       maxRolling = Math.max(maxRolling, rolling);
       timeline.push({ reads: totalResolved, timeUs: t, rollingAccuracy: rolling, generation });
-      const bar = options.retrainBelow ?? active.accuracy - tolerance;
+      if (Number.isNaN(active.reference)) active.reference = rolling;
+      const bar = options.retrainBelow ?? active.reference - tolerance;
       if (retrain && next === undefined && rolling < bar) {
         const set = recentTrainingSet();
         const started = performance.now();
