@@ -119,6 +119,7 @@ export class ModelStore {
   }
 
   /** A new model; throws if the name is live. Its version continues the name's history (1 if new). */
+  // biome-ignore lint/suspicious/useAdjacentOverloadSignatures: not an overload: the static create() makes a store, this one a model
   create(name: string, model: DenseModel): ModelVersion {
     const image = encodeModelImage(model);
     return this.#install(name, image, sha256Hex(image), 'create');
