@@ -1,1 +1,0 @@
-cmd_Release/lake_io.node := ln -f "Release/obj.target/lake_io.node" "Release/lake_io.node" 2>/dev/null || (rm -rf "Release/lake_io.node" && cp -af "Release/obj.target/lake_io.node" "Release/lake_io.node")

@@ -1,1 +1,0 @@
-cmd_Release/obj.target/lake_io.node := g++ -o Release/obj.target/lake_io.node -shared -pthread -rdynamic -m64  -Wl,-soname=lake_io.node -Wl,--start-group Release/obj.target/lake_io/native/lake_io.o -Wl,--end-group 
