@@ -73,6 +73,8 @@ export {
   writeLinnosHeader,
 } from './models/index.js';
 export { Random } from './random.js';
+// Real devices: O_DIRECT replay, capture and admission
+export { benchReplayOverhead, openDevices, replayReal, runRealPolicies } from './realdev/index.js';
 // Reports
 export {
   cdfSpec,
@@ -85,6 +87,14 @@ export {
 } from './report/index.js';
 export type { CdfPoint, LatencySummary, PolicyReport } from './report/types.js';
 // Traces and workloads
-export { openTrace, readTrace, readTraceAll, traceStats, writeTrace } from './trace/index.js';
+export {
+  openTrace,
+  readBlkparseRecords,
+  readBlktraceRecords,
+  readTrace,
+  readTraceAll,
+  traceStats,
+  writeTrace,
+} from './trace/index.js';
 export { profileNames, profiles, synthesize, synthesizeMix } from './trace/synth.js';
 export type { TraceFormat, TraceRecord } from './trace/types.js';

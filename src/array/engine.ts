@@ -516,28 +516,33 @@ export async function* mergeBatchStreams(
       }
     }
   };
-  for (let i = 0; i < streams.length; i++) await fill(i);
-  let out: TraceRecord[] = [];
-  for (;;) {
-    let best = -1;
-    let bestMs = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < streams.length; i++) {
-      if (positions[i]! < buffers[i]!.length) {
-        const ms = buffers[i]![positions[i]!]!.arrivalMs;
-        if (ms < bestMs) {
-          best = i;
-          bestMs = ms;
+  try {
+    for (let i = 0; i < streams.length; i++) await fill(i);
+    let out: TraceRecord[] = [];
+    for (;;) {
+      let best = -1;
+      let bestMs = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < streams.length; i++) {
+        if (positions[i]! < buffers[i]!.length) {
+          const ms = buffers[i]![positions[i]!]!.arrivalMs;
+          if (ms < bestMs) {
+            best = i;
+            bestMs = ms;
+          }
         }
       }
+      if (best < 0) break;
+      const head = buffers[best]![positions[best]!++]!;
+      out.push({ ...head, device: best });
+      if (out.length >= batchSize) {
+        yield out;
+        out = [];
+      }
+      if (positions[best]! >= buffers[best]!.length) await fill(best);
     }
-    if (best < 0) break;
-    const head = buffers[best]![positions[best]!++]!;
-    out.push({ ...head, device: best });
-    if (out.length >= batchSize) {
-      yield out;
-      out = [];
-    }
-    if (positions[best]! >= buffers[best]!.length) await fill(best);
+    if (out.length > 0) yield out;
+  } finally {
+    // A consumer that stops early must not leave the trace files open.
+    await Promise.all(iterators.map((it) => it.return?.()));
   }
-  if (out.length > 0) yield out;
 }

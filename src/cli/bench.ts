@@ -4,13 +4,20 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { Command } from 'commander';
-import { type BenchResult, type BenchSuite, benchEnvironment, sampleCount } from '../bench/harness.js';
+import {
+  type BenchResult,
+  type BenchSuite,
+  benchEnvironment,
+  sampleCount,
+  summarise,
+} from '../bench/harness.js';
 import { benchSimulator, replayMemoryChild } from '../bench/simulator.js';
 import { usageError } from '../errors.js';
 import { benchInference } from '../kernels/bench.js';
 import { benchRegistry, benchRemoting } from '../lake/bench.js';
 import { contentionSuite, crossoverSuite } from '../lake/bench-policy.js';
 import { trainingBenchSuite } from '../learn/bench.js';
+import { benchReplayOverhead } from '../realdev/bench.js';
 import { markdownTable } from '../report/table.js';
 
 type SuiteRunner = (samples: number) => Promise<BenchSuite>;
@@ -25,6 +32,7 @@ export const benchSuites: Record<string, SuiteRunner> = {
   registry: async () => registrySuite(),
   crossover: async () => crossoverSuite({ plotDir: 'bench/results' }),
   contention: async () => contentionSuite(),
+  'replay-overhead': async (samples) => replayOverheadSuite(samples),
 };
 
 export function registerBench(program: Command): void {
@@ -167,6 +175,43 @@ async function registrySuite(): Promise<BenchSuite> {
         state: r.lost === 0 && r.torn === 0 ? 'completed' : 'errored',
         ...(r.lost === 0 && r.torn === 0 ? {} : { error: `${r.lost} lost, ${r.torn} torn` }),
       },
+    ],
+  };
+}
+
+/** Real-file replay: the engine's own time per I/O beyond the device's, at queue depth 32 (3 runs). */
+async function replayOverheadSuite(samples: number): Promise<BenchSuite> {
+  const runs = [];
+  for (let i = 0; i < samples; i++) runs.push(await benchReplayOverhead({ queueDepth: 32 }));
+  const last = runs[runs.length - 1]!;
+  const details = {
+    backend: last.backend,
+    direct: last.direct,
+    devices: last.devices,
+    ioBytes: last.ioBytes,
+    ios: last.ios,
+  };
+  return {
+    suite: 'replay-overhead',
+    results: [
+      summarise(
+        'engine time per I/O beyond the device, QD32',
+        'us',
+        runs.map((r) => r.overheadUs),
+        details,
+      ),
+      summarise(
+        'device read time (kernel), QD32',
+        'us',
+        runs.map((r) => r.deviceReadMeanUs),
+        details,
+      ),
+      summarise(
+        'IOPS, QD32',
+        'ios/s',
+        runs.map((r) => r.iops),
+        details,
+      ),
     ],
   };
 }

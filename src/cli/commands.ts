@@ -6,6 +6,8 @@ import { registerDemo } from './demo.js';
 import { registerFeatures } from './features.js';
 import { registerLabel } from './label.js';
 import { registerPredict } from './predict.js';
+import { registerRecord } from './record.js';
+import { registerReplay } from './replay.js';
 import { registerSimulate } from './simulate.js';
 import { registerStats } from './stats.js';
 import { registerSynth } from './synth.js';
@@ -23,6 +25,8 @@ export const commands: RegisterCommand[] = [
   registerLabel,
   registerTrain,
   registerPredict,
+  registerReplay,
+  registerRecord,
   registerConvert,
   registerBackends,
   registerBench,

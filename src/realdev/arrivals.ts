@@ -112,8 +112,14 @@ export async function loadArrivals(
   if (workload.kind === 'memory') {
     for (const r of workload.arrivals()) if (!take(r)) break;
   } else {
-    outer: for await (const batch of workload.batches()) {
-      for (const r of batch) if (!take(r)) break outer;
+    // Read to the end even past the limit: stopping early would leave merged streams' files open.
+    let taking = true;
+    for await (const batch of workload.batches()) {
+      if (!taking) continue;
+      for (const r of batch) {
+        taking = take(r);
+        if (!taking) break;
+      }
     }
   }
   return builder.build();

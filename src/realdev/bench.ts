@@ -134,7 +134,7 @@ export async function benchReplayOverhead(
           p99Us: at(99),
         },
         overheadUs: result.cost?.engineUsPerTry ?? 0,
-        submitDelayUs: result.cost?.submitDelay ?? { meanUs: 0, p50Us: 0, p99Us: 0, maxUs: 0 },
+        submitDelayUs: result.cost?.submitDelay ?? { meanUs: 0, p50Us: 0, p90Us: 0, p99Us: 0, maxUs: 0 },
         syscallUsPerTry: result.cost?.syscallUsPerTry ?? 0,
         policy: policy.name,
       };

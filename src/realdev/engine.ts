@@ -43,7 +43,7 @@ export const DEFAULT_LATE_AFTER_US = 10;
 /** LinnOS's replayer does not wait out gaps longer than this (it counts them as slack); lake does. */
 export const SLACK_GAP_US = 100_000;
 /** Wake this long before a deadline, then spin onto it (timer wake-ups are late by tens of us). */
-const EARLY_WAKE_US = Number(process.env.LAKE_EARLY_WAKE ?? 200);
+const EARLY_WAKE_US = 200;
 /** With nothing in flight and nothing due for this long, sleep on the event loop (frees the CPU). */
 const IDLE_SLEEP_US = 5000;
 /** The longest single wait in the backend. */
@@ -119,6 +119,7 @@ export interface DeviceTime {
 export interface LagSummary {
   meanUs: number;
   p50Us: number;
+  p90Us: number;
   p99Us: number;
   maxUs: number;
 }
@@ -198,10 +199,11 @@ function grown<T extends Float64Array | Int32Array | Uint8Array>(a: T, n: number
 }
 
 function summary(recorder: LatencyRecorder): LagSummary {
-  if (recorder.count === 0) return { meanUs: 0, p50Us: 0, p99Us: 0, maxUs: 0 };
+  if (recorder.count === 0) return { meanUs: 0, p50Us: 0, p90Us: 0, p99Us: 0, maxUs: 0 };
   return {
     meanUs: recorder.avgUs,
     p50Us: recorder.percentileUs(50),
+    p90Us: recorder.percentileUs(90),
     p99Us: recorder.percentileUs(99),
     maxUs: recorder.maxUs,
   };
@@ -377,7 +379,7 @@ export async function replayReal(
     lateFraction: 0,
     lateAfterUs,
     slack: 0,
-    lag: { meanUs: 0, p50Us: 0, p99Us: 0, maxUs: 0 },
+    lag: { meanUs: 0, p50Us: 0, p90Us: 0, p99Us: 0, maxUs: 0 },
     cancelledHedges: 0,
     ignoredCompletions: 0,
     ioErrors: 0,

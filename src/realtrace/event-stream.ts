@@ -98,24 +98,28 @@ export function extractCausal(
   const rows = new Int32Array(reads);
   const values = new Float64Array(reads * width);
   let count = 0;
-  forEachEvent(table, {
-    onSubmit(io) {
-      const t = table.submitUs[io]!;
-      const size = table.size[io]!;
-      const read = table.read[io] === 1;
-      if (read && extractor.featuresAt(t, size, true, values, count * width)) rows[count++] = io;
-      extractor.onSubmit(io, t, size, read);
+  forEachEvent(
+    table,
+    {
+      onSubmit(io) {
+        const t = table.submitUs[io]!;
+        const size = table.size[io]!;
+        const read = table.read[io] === 1;
+        if (read && extractor.featuresAt(t, size, true, values, count * width)) rows[count++] = io;
+        extractor.onSubmit(io, t, size, read);
+      },
+      onComplete(io) {
+        extractor.onComplete(
+          io,
+          table.completeUs[io]!,
+          table.latencyUs[io]!,
+          table.size[io]!,
+          table.read[io] === 1,
+        );
+      },
     },
-    onComplete(io) {
-      extractor.onComplete(
-        io,
-        table.completeUs[io]!,
-        table.latencyUs[io]!,
-        table.size[io]!,
-        table.read[io] === 1,
-      );
-    },
-  });
+    order,
+  );
   return {
     names: extractor.names,
     width,

@@ -1,5 +1,14 @@
 /** The trace concern's public API: formats, readers, writers, workload generators, statistics. */
 
+export { formatBlkparse, parseBlkparse, readBlkparseEvents, readBlkparseRecords } from './blkparse.js';
+export type { BlkPairing, BlkPairingStats, BlkTraceEvent } from './blktrace.js';
+export {
+  encodeBlktrace,
+  pairBlkEvents,
+  parseBlktrace,
+  readBlktraceEvents,
+  readBlktraceRecords,
+} from './blktrace.js';
 export type { FormatDetection } from './detect.js';
 export { detectLineFormat, detectTraceFormat } from './detect.js';
 export { parseDecimal } from './fields.js';

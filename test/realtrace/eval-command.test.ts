@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { Command } from 'commander';
+import { registerEval } from '../../src/cli/eval.js';
+import { LakeError } from '../../src/errors.js';
+import { WINDOWS, windowPath } from './fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lake-eval-'));
+// The first 12,000 I/Os of a window: enough to train and test, small enough for a unit test.
+const small = join(dir, 'small.trace');
+writeFileSync(
+  small,
+  `${readFileSync(windowPath(WINDOWS.rw7525), 'utf8').split('\n').slice(0, 12_000).join('\n')}\n`,
+);
+
+async function lakeEval(args: string[]): Promise<string> {
+  let out = '';
+  const program = new Command().exitOverride();
+  registerEval(program, {
+    write: (text) => {
+      out += text;
+    },
+  });
+  await program.parseAsync(['node', 'lake', 'eval', ...args]);
+  return out;
+}
+
+describe('lake eval', () => {
+  test('--as-published says, in text and JSON, that it leaks future information', async () => {
+    const base = [
+      '--trace',
+      small,
+      '--pipeline',
+      'heimdall',
+      '--as-published',
+      '--epochs',
+      '2',
+      '--joint',
+      '3',
+    ];
+    const text = await lakeEval([...base, '--no-timing']);
+    assert.match(text, /WARNING heimdall \(as published\): LEAKS FUTURE INFORMATION/);
+    assert.match(text, /split: random 80\/20/);
+    const json = JSON.parse(await lakeEval([...base, '--no-timing', '--json'])) as {
+      warnings: string[];
+      pipelines: { leaksFuture: boolean; leakNote: string; split: string; joint: { p: number }[] }[];
+    };
+    assert.equal(json.pipelines[0]!.leaksFuture, true);
+    assert.match(json.pipelines[0]!.leakNote, /LEAKS FUTURE INFORMATION/);
+    assert.equal(json.warnings.length, 1);
+    assert.equal(json.pipelines[0]!.joint[0]!.p, 3);
+  });
+
+  test('the lake pipeline reports every figure the issue asks for, serving time and drift included', async () => {
+    const json = JSON.parse(await lakeEval(['--trace', small, '--pipeline', 'lake', '--json'])) as {
+      warnings: string[];
+      pipelines: {
+        leaksFuture: boolean;
+        split: string;
+        labels: { thresholdUs: number; testSlowFraction: number };
+        metrics: Record<string, number>;
+        servingNs: number;
+        featureNsPerRead: number;
+      }[];
+      drift: { summary: string };
+    };
+    const lake = json.pipelines[0]!;
+    assert.deepEqual(json.warnings, []);
+    assert.equal(lake.leaksFuture, false);
+    assert.equal(lake.split, 'time');
+    for (const key of ['rocAuc', 'prAuc', 'accuracy', 'f1', 'falseSubmitRate', 'falseRevokeRate']) {
+      assert.equal(typeof lake.metrics[key], 'number', key);
+    }
+    assert.ok(lake.labels.thresholdUs > 0 && lake.labels.testSlowFraction > 0);
+    assert.ok(lake.servingNs > 0 && lake.featureNsPerRead > 0);
+    assert.match(json.drift.summary, /retrain/);
+  });
+
+  test('bad input is refused with a usage or trace error', async () => {
+    await assert.rejects(lakeEval(['--trace', small, '--pipeline', 'nope']), (e: unknown) => {
+      return e instanceof LakeError && e.code === 'LAKE_E_USAGE' && /--pipeline/.test(e.message);
+    });
+    await assert.rejects(
+      lakeEval(['--trace', small, '--pipeline', 'lake', '--as-published']),
+      /heimdall only/,
+    );
+    const noLatency = join(dir, 'raw.trace');
+    writeFileSync(noLatency, '0.000 0 4096 4096 1\n0.100 0 8192 4096 0\n');
+    await assert.rejects(lakeEval(['--trace', noLatency, '--format', 'linnos-input']), (e: unknown) => {
+      return (
+        e instanceof LakeError && e.code === 'LAKE_E_TRACE_FORMAT' && /no measured latency/.test(e.message)
+      );
+    });
+    const bad = join(dir, 'bad.trace');
+    writeFileSync(bad, '0.000,134,1,4096,42242048,0.100,4096\n0.000,1x4,1,4096,0,0.2,4096\n');
+    await assert.rejects(lakeEval(['--trace', bad, '--format', 'heimdall']), /bad\.trace:2: field/);
+  });
+});

@@ -1,0 +1,29 @@
+/** Shared fixture access for the realtrace tests: the Tencent windows replayed on a real NVMe SSD. */
+import { fileURLToPath } from 'node:url';
+import { type IoTable, ioTableFromRecords } from '../../src/realtrace/io-table.js';
+import { readTraceAll } from '../../src/trace/read.js';
+
+export const WINDOWS = {
+  mostRandIops: 'tencent.cut.per_50k.most_rand_iops.537.trace',
+  rw6040: 'tencent.cut.per_50k.rw_60_40.490.trace',
+  rw7525: 'tencent.cut.per_50k.rw_75_25.379.trace',
+} as const;
+
+export function windowPath(name: string): string {
+  return fileURLToPath(
+    new URL(`../../../shared/fixtures/traces/flashnet-trovi-tencent-nvme/${name}`, import.meta.url),
+  );
+}
+
+const cache = new Map<string, IoTable>();
+
+/** A whole window as an IoTable (read once per test file). */
+export async function loadWindow(name: string): Promise<IoTable> {
+  let table = cache.get(name);
+  if (table === undefined) {
+    const path = windowPath(name);
+    table = ioTableFromRecords((await readTraceAll(path, { format: 'heimdall' })).records, { file: path });
+    cache.set(name, table);
+  }
+  return table;
+}
