@@ -21,7 +21,10 @@ function headersDir() {
 
 function run(command, args) {
   const r = spawnSync(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  return { ok: r.status === 0, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}` };
+  return {
+    ok: r.status === 0,
+    output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}`,
+  };
 }
 
 function loads() {
@@ -32,7 +35,17 @@ function loads() {
 function nodeGyp(nodedir) {
   const gyp = [
     process.env.npm_config_node_gyp,
-    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    join(
+      dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    ),
   ].find((p) => p && existsSync(p));
   if (gyp === undefined) return { ok: false, output: 'node-gyp not found' };
   const args = [gyp, 'rebuild', '--release'];
@@ -68,7 +81,9 @@ function main() {
   ]) {
     const r = build(nodedir);
     if (r.ok && existsSync(output) && loads()) return log(`built ${output} with ${name}`);
-    attempts.push(`${name}: ${r.ok ? 'built but does not load' : r.output.trim().split('\n').slice(-3).join(' / ')}`);
+    attempts.push(
+      `${name}: ${r.ok ? 'built but does not load' : r.output.trim().split('\n').slice(-3).join(' / ')}`,
+    );
   }
   rmSync(output, { force: true });
   log(`not built; real-device replay will use the libuv fallback (${attempts.join('; ')})`);

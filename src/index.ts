@@ -75,6 +75,8 @@ export {
 export { Random } from './random.js';
 // Real devices: O_DIRECT replay, capture and admission
 export { benchReplayOverhead, openDevices, replayReal, runRealPolicies } from './realdev/index.js';
+// Causal learning on recorded traces (LinnOS, Heimdall, lake pipelines)
+export { auditCausality, evaluatePipeline, runHeimdall, runLake, runLinnos } from './realtrace/index.js';
 // Reports
 export {
   cdfSpec,

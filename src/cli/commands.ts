@@ -3,6 +3,7 @@ import { registerBackends } from './backends.js';
 import { registerBench } from './bench.js';
 import { registerConvert } from './convert.js';
 import { registerDemo } from './demo.js';
+import { registerEval } from './eval.js';
 import { registerFeatures } from './features.js';
 import { registerLabel } from './label.js';
 import { registerPredict } from './predict.js';
@@ -24,6 +25,7 @@ export const commands: RegisterCommand[] = [
   registerFeatures,
   registerLabel,
   registerTrain,
+  registerEval,
   registerPredict,
   registerReplay,
   registerRecord,

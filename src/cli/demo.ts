@@ -266,6 +266,7 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
       backend: probe?.predictor.backend ?? null,
       batch: 1,
     },
+    ...(lake ? { lake: lakeResultJson(lake) } : {}),
   };
   const qualityTable: Table = {
     title: 'model quality per device (held-back last 20% of the traced stretch, time-ordered)',

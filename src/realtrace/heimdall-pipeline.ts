@@ -181,6 +181,11 @@ export function runHeimdall(table: IoTable, options: HeimdallOptions = {}): Pipe
   const epochs = options.epochs ?? 20;
   const seed = options.seed ?? 1;
   const timing = options.timeServing !== false;
+  const jointSizes = options.joint ?? [3];
+  for (const p of jointSizes) {
+    if (!(Number.isInteger(p) && p >= 2))
+      throw new LakeError('LAKE_E_USAGE', `joint P must be an integer >= 2, got ${p}`);
+  }
   const parts = asPublished ? publishedParts(table, seed) : causalParts(table);
   const { train, trainLabels, test, testLabels, labels } = parts;
   if (test.count === 0) throw new LakeError('LAKE_E_USAGE', 'heimdall: no test reads');
@@ -191,9 +196,7 @@ export function runHeimdall(table: IoTable, options: HeimdallOptions = {}): Pipe
   let trainSeconds = trained.seconds;
 
   const joint: JointEvaluation[] = [];
-  for (const p of options.joint ?? [3]) {
-    if (!(Number.isInteger(p) && p >= 2))
-      throw new LakeError('LAKE_E_USAGE', `joint P must be an integer >= 2`);
+  for (const p of jointSizes) {
     const { train: jointTrain, test: jointTest } = parts.joint(p);
     if (jointTrain.count === 0 || jointTest.count === 0) continue;
     const t = trainOn(jointTrain, jointTrain.labels, epochs, seed);

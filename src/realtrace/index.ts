@@ -37,7 +37,7 @@ export type { HeimdallOptions } from './heimdall-pipeline.js';
 export { HEIMDALL_LEAK_NOTE, runHeimdall } from './heimdall-pipeline.js';
 export type { IoTable, IoTableOptions } from './io-table.js';
 export { concatTables, ioTableFromRecords, sliceTable, withLatencies } from './io-table.js';
-export { LAKE_FEATURES, LakeExtractor } from './lake-features.js';
+export { LAKE_FEATURES, LakeExtractor, log2p1 } from './lake-features.js';
 export type { LakeModel, LakeModelKind, LakePipelineOptions, LakeTrainOptions } from './lake-pipeline.js';
 export {
   DEFAULT_FALSE_SUBMIT_BUDGET,
@@ -48,12 +48,16 @@ export {
 } from './lake-pipeline.js';
 export type { LinnosPipelineOptions } from './linnos-pipeline.js';
 export { LinnosExtractor, runLinnos } from './linnos-pipeline.js';
+export type { LoadedTrace, LoadOptions } from './load.js';
+export { loadIoTable } from './load.js';
 export type { LinearModel, LogisticOptions } from './logistic.js';
 export { linearScore, linearScores, trainLogistic } from './logistic.js';
 export type { MinMax } from './min-max.js';
 export { applyMinMax, fitMinMax } from './min-max.js';
 export { QUANT_SCALE, QuantizedMlp } from './quantized-mlp.js';
-export type { ServingTime } from './serving-time.js';
-export { timeServing } from './serving-time.js';
+export type { FeatureTime, ServingTime } from './serving-time.js';
+export { timeFeatures, timeServing } from './serving-time.js';
 export type { MlpTrainOptions, MlpTrainResult, SigmoidMlpModel } from './sigmoid-mlp.js';
 export { mlpLogit, mlpLogits, sigmoid, trainSigmoidMlp } from './sigmoid-mlp.js';
+export type { SimulatedLatencyOptions } from './simulated-latencies.js';
+export { simulateLatencies } from './simulated-latencies.js';
