@@ -55,6 +55,31 @@ describe('lake simulate', () => {
     assert.equal(json.policies.baseline.read.count, 2);
   });
 
+  test('--arrivals submit replays a recorded trace at its submission times', () => {
+    const path = join(dir, 'recorded.trace');
+    // Heimdall/FlashNet output: ts_ms, latency_us, rw, size, offset, submit_ms, size_after_replay.
+    writeFileSync(path, '0,900,1,4096,0,0.0,4096\n0,800,1,4096,4096,0.5,4096\n0,700,0,4096,8192,1.0,4096\n');
+    const r = runLake([
+      'simulate',
+      '--trace',
+      path,
+      '--arrivals',
+      'submit',
+      '--policies',
+      'baseline',
+      '--json',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const json = JSON.parse(r.stdout) as {
+      params: { workload: string };
+      policies: { baseline: { read: { count: number } } };
+    };
+    assert.equal(json.policies.baseline.read.count, 2);
+    assert.match(json.params.workload, /recorded submission times/);
+    const bad = runLake(['simulate', '--trace', path, '--arrivals', 'wallclock']);
+    assert.equal(bad.status, 64);
+  });
+
   test('an unknown policy is a usage error', () => {
     const r = runLake(['simulate', '--policies', 'baseline,fastest', '--duration', '0.1']);
     assert.equal(r.status, 64);
