@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { LakeError, toError } from '../errors.js';
 import { commands } from './commands.js';
@@ -10,6 +11,7 @@ async function main(argv: string[]): Promise<void> {
   program
     .name('lake')
     .description('Learned admission for replicated flash: LinnOS and LAKE in user space')
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError()
     .exitOverride();
   for (const register of commands) register(program);
@@ -33,6 +35,16 @@ async function main(argv: string[]): Promise<void> {
     }
     process.stderr.write(`lake: ${error.stack ?? error.message}\n`);
     process.exitCode = GENERIC_FAILURE;
+  }
+}
+
+/** The package's version, read from package.json two folders up (src/cli or dist/cli). */
+function packageVersion(): string {
+  try {
+    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+    return (JSON.parse(text) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
 
