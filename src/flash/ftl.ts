@@ -160,6 +160,25 @@ export class FlashTranslation {
     this.prefetchSink = sink;
   }
 
+  /**
+   * prefetch() for pages about to be overwritten: also loads the valid-bitmap words of their current
+   * physical pages, which invalidate() will update (the loads of different pages overlap).
+   */
+  prefetchForWrite(first: number, count: number): void {
+    const l2p = this.l2p;
+    const valid = this.valid;
+    const n = Math.min(count, PREFETCH_PAGES);
+    const wrap = l2p.length;
+    let lpn = first;
+    let sink = 0;
+    for (let i = 0; i < n; i++, lpn++) {
+      if (lpn === wrap) lpn = 0;
+      const ppn = l2p[lpn]!;
+      if (ppn >= 0) sink ^= valid[ppn >>> 5]!;
+    }
+    this.prefetchSink = sink;
+  }
+
   /** The LPN whose valid data a physical page holds, -1 when the page is free or invalid. */
   ownerOf(ppn: number): number {
     return (this.valid[ppn >>> 5]! >>> (ppn & 31)) & 1 ? this.p2l[ppn]! : -1;
@@ -386,31 +405,77 @@ export class FlashTranslation {
     const copies = left;
     let dst = 0;
     let dstEnd = 0;
-    for (let src = first; src < last && left > 0; src++) {
-      if (((valid[src >>> 5]! >>> (src & 31)) & 1) === 0) continue;
-      const lpn = p2l[src]!;
-      if (dst === dstEnd) {
-        dst = this.#claim(g, left);
-        if (dst < 0) {
-          throw new LakeError('LAKE_E_INTERNAL', `flash device ${this.#config.name}: GC found no free page`);
+    if (perUnit && !typed && unitMask >= 0) {
+      // The common case, counted the same way faster: the valid pages are found a bitmap word at a time
+      // (lowest bit first, so in the same order), and the programs per destination unit are added per
+      // claimed run of consecutive pages.
+      let runStart = 0;
+      const w0 = first >>> 5;
+      const w1 = (last + 31) >>> 5;
+      for (let w = w0; w < w1 && left > 0; w++) {
+        let bits = valid[w]!;
+        if (w === w0) bits &= -1 << (first & 31);
+        if (w === w1 - 1 && (last & 31) !== 0) bits &= (1 << (last & 31)) - 1;
+        while (bits !== 0) {
+          const low = bits & -bits;
+          bits ^= low;
+          const src = w * 32 + (31 - Math.clz32(low));
+          const lpn = p2l[src]!;
+          if (dst === dstEnd) {
+            if (dst > runStart) {
+              addRun(programs, runStart, dst - runStart, units);
+              setBits(valid, runStart, dst);
+            }
+            dst = this.#claim(g, left);
+            if (dst < 0) {
+              throw new LakeError(
+                'LAKE_E_INTERNAL',
+                `flash device ${this.#config.name}: GC found no free page`,
+              );
+            }
+            runStart = dst;
+            dstEnd = dst + this.#claimed;
+          }
+          p2l[dst] = lpn;
+          l2p[lpn] = dst;
+          reads[src & unitMask]!++;
+          dst++;
+          if (--left === 0) break;
         }
-        dstEnd = dst + this.#claimed;
       }
-      p2l[dst] = lpn;
-      valid[dst >>> 5] = valid[dst >>> 5]! | (1 << (dst & 31));
-      l2p[lpn] = dst;
-      if (perUnit) {
-        const su = unitMask >= 0 ? src & unitMask : src % units;
-        const du = unitMask >= 0 ? dst & unitMask : dst % units;
-        reads[su]!++;
-        programs[du]!++;
-        if (typed) this.#noteCopyTimes(src, su, dst, du);
-      } else if (typed) {
-        this.#noteCopyTimes(src, 0, dst, 0);
+      if (dst > runStart) {
+        addRun(programs, runStart, dst - runStart, units);
+        setBits(valid, runStart, dst);
       }
-      dst++;
-      left--;
-    }
+    } else
+      for (let src = first; src < last && left > 0; src++) {
+        if (((valid[src >>> 5]! >>> (src & 31)) & 1) === 0) continue;
+        const lpn = p2l[src]!;
+        if (dst === dstEnd) {
+          dst = this.#claim(g, left);
+          if (dst < 0) {
+            throw new LakeError(
+              'LAKE_E_INTERNAL',
+              `flash device ${this.#config.name}: GC found no free page`,
+            );
+          }
+          dstEnd = dst + this.#claimed;
+        }
+        p2l[dst] = lpn;
+        valid[dst >>> 5] = valid[dst >>> 5]! | (1 << (dst & 31));
+        l2p[lpn] = dst;
+        if (perUnit) {
+          const su = unitMask >= 0 ? src & unitMask : src % units;
+          const du = unitMask >= 0 ? dst & unitMask : dst % units;
+          reads[su]!++;
+          programs[du]!++;
+          if (typed) this.#noteCopyTimes(src, su, dst, du);
+        } else if (typed) {
+          this.#noteCopyTimes(src, 0, dst, 0);
+        }
+        dst++;
+        left--;
+      }
     clearBits(valid, first, last);
     this.#tally.gcPrograms += copies;
     this.blockValid[blockIndex] = 0;
@@ -459,6 +524,36 @@ export class FlashTranslation {
   #noteCopyTimes(src: number, su: number, dst: number, du: number): void {
     this.#gcReadUs[su] = this.#gcReadUs[su]! + this.#readUs[this.pageTypeOf(src)]!;
     this.#gcProgramUs[du] = this.#gcProgramUs[du]! + this.#programUs[this.pageTypeOf(dst)]!;
+  }
+}
+
+/** Count one program on each unit (page & (units - 1), units a power of two) of pages [start, start + n). */
+function addRun(programs: Float64Array, start: number, n: number, units: number): void {
+  const mask = units - 1;
+  if (n >= units) {
+    const each = Math.floor(n / units);
+    for (let u = 0; u < units; u++) programs[u] = programs[u]! + each;
+    n -= each * units;
+    start += each * units;
+  }
+  for (let k = 0; k < n; k++) programs[(start + k) & mask]!++;
+}
+
+/** Set bits [from, to) of a bitmap. */
+function setBits(bits: Uint32Array, from: number, to: number): void {
+  let i = from;
+  while (i < to && (i & 31) !== 0) {
+    bits[i >>> 5] = bits[i >>> 5]! | (1 << (i & 31));
+    i++;
+  }
+  if (to - i >= 32) {
+    const words = (to - i) >>> 5;
+    bits.fill(0xffffffff, i >>> 5, (i >>> 5) + words);
+    i += words * 32;
+  }
+  while (i < to) {
+    bits[i >>> 5] = bits[i >>> 5]! | (1 << (i & 31));
+    i++;
   }
 }
 

@@ -224,6 +224,14 @@ export class LunTimelines {
    * front op and return how many ops of the entry are still queued after it.
    */
   #startFront(lun: number, end: number, unit: number, count: number, kind: number, now: number): number {
+    if (count === 1) {
+      // One op: it is the one running (the general case below computes left = 0, frontEnd = end).
+      this.#frontEnd[lun] = end;
+      this.#frontKind[lun] = kind;
+      this.#suspended[lun] = 0;
+      this.#suspends[lun] = 0;
+      return 0;
+    }
     // The op running at now is the first whose end is after now (an op ending exactly at now is done).
     let left = Math.ceil((end - now) / unit) - 1;
     if (left >= count) left = count - 1;

@@ -46,6 +46,8 @@ export class SimulatedSsd implements Device {
   readonly #buffer: WriteBuffer;
   readonly #tally = new FlashTally();
   readonly #pageBytes: number;
+  /** 1 / pageBytes when pageBytes is a power of two, else 0. */
+  readonly #invPageBytes: number;
   readonly #logicalPages: number;
   readonly #buffered: boolean;
   readonly #bufferUs: number;
@@ -68,6 +70,7 @@ export class SimulatedSsd implements Device {
     this.name = config.name;
     this.capacityBytes = config.capacityBytes;
     this.#pageBytes = config.pageBytes;
+    this.#invPageBytes = (config.pageBytes & (config.pageBytes - 1)) === 0 ? 1 / config.pageBytes : 0;
     this.#logicalPages = config.logicalPages;
     this.#buffered = config.bufferPages > 0;
     this.#bufferUs = config.bufferLatencyUs;
@@ -89,8 +92,8 @@ export class SimulatedSsd implements Device {
     if (!(nowUs >= this.#lastNow)) this.#badTime(nowUs);
     this.#lastNow = nowUs;
     const off = this.#wrap(offset);
-    const first = Math.floor(off / this.#pageBytes);
-    let count = Math.floor((off + Math.max(size, 1) - 1) / this.#pageBytes) - first + 1;
+    const first = Math.floor(this.#perPage(off));
+    let count = Math.floor(this.#perPage(off + Math.max(size, 1) - 1)) - first + 1;
     if (count > this.#logicalPages) count = this.#logicalPages;
     if (read) {
       const completeUs = this.#read(first, count, nowUs, true);
@@ -110,8 +113,8 @@ export class SimulatedSsd implements Device {
   peekRead(offset: number, size: number, nowUs: number): number {
     if (!(nowUs >= this.#lastNow)) this.#badTime(nowUs);
     const off = this.#wrap(offset);
-    const first = Math.floor(off / this.#pageBytes);
-    let count = Math.floor((off + Math.max(size, 1) - 1) / this.#pageBytes) - first + 1;
+    const first = Math.floor(this.#perPage(off));
+    let count = Math.floor(this.#perPage(off + Math.max(size, 1) - 1)) - first + 1;
     if (count > this.#logicalPages) count = this.#logicalPages;
     return this.#read(first, count, nowUs, false);
   }
@@ -141,6 +144,15 @@ export class SimulatedSsd implements Device {
   /** For checkFlashInvariants and tests: the device's internal structures, to read, never to change. */
   [flashInternals](): FlashInternals {
     return { config: this.config, ftl: this.#ftl, buffer: this.#buffer, timeline: this.#timeline };
+  }
+
+  /**
+   * bytes / pageBytes: for a power-of-two page size as a product with its reciprocal, which is exact
+   * (scaling by a power of two), hence the same value as the quotient, and cheaper.
+   */
+  #perPage(bytes: number): number {
+    const inv = this.#invPageBytes;
+    return inv > 0 ? bytes * inv : bytes / this.#pageBytes;
   }
 
   #wrap(offset: number): number {
@@ -263,7 +275,7 @@ export class SimulatedSsd implements Device {
     tally.writes++;
     tally.writePages += count;
     const ftl = this.#ftl;
-    ftl.prefetch(first, count);
+    ftl.prefetchForWrite(first, count);
     if (!this.#buffered) {
       // Write-through: every page is programmed now; the write completes with its last program.
       let done = now;
