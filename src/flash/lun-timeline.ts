@@ -449,54 +449,69 @@ export class LunTimelines {
   }
 
   #grow1(): void {
-    const cap = this.#cap1;
-    const next = cap * 2;
-    const ends = new Float64Array(this.luns * next);
-    const units = new Float64Array(this.luns * next);
-    const counts = new Float64Array(this.luns * next);
-    const kinds = new Uint8Array(this.luns * next);
-    for (let lun = 0; lun < this.luns; lun++) {
-      const tail = this.#q1Tail[lun]!;
-      for (let c = this.#q1Head[lun]!; c < tail; c++) {
-        const from = lun * cap + (c & (cap - 1));
-        const to = lun * next + (c & (next - 1));
-        ends[to] = this.#q1End[from]!;
-        units[to] = this.#q1Unit[from]!;
-        counts[to] = this.#q1Count[from]!;
-        kinds[to] = this.#q1Kind[from]!;
-      }
-    }
-    this.#cap1 = next;
-    this.#mask1 = next - 1;
-    this.#q1End = ends;
-    this.#q1Unit = units;
-    this.#q1Count = counts;
-    this.#q1Kind = kinds;
+    const ring = regrowRing(this.luns, this.#cap1, this.#q1Head, this.#q1Tail, {
+      ends: this.#q1End,
+      units: this.#q1Unit,
+      counts: this.#q1Count,
+      kinds: this.#q1Kind,
+    });
+    this.#cap1 *= 2;
+    this.#mask1 = this.#cap1 - 1;
+    this.#q1End = ring.ends;
+    this.#q1Unit = ring.units;
+    this.#q1Count = ring.counts;
+    this.#q1Kind = ring.kinds;
   }
 
   #grow2(): void {
-    const cap = this.#cap2;
-    const next = cap * 2;
-    const ends = new Float64Array(this.luns * next);
-    const units = new Float64Array(this.luns * next);
-    const counts = new Float64Array(this.luns * next);
-    const kinds = new Uint8Array(this.luns * next);
-    for (let lun = 0; lun < this.luns; lun++) {
-      const tail = this.#q2Tail[lun]!;
-      for (let c = this.#q2Head[lun]!; c < tail; c++) {
-        const from = lun * cap + (c & (cap - 1));
-        const to = lun * next + (c & (next - 1));
-        ends[to] = this.#q2End[from]!;
-        units[to] = this.#q2Unit[from]!;
-        counts[to] = this.#q2Count[from]!;
-        kinds[to] = this.#q2Kind[from]!;
-      }
-    }
-    this.#cap2 = next;
-    this.#mask2 = next - 1;
-    this.#q2End = ends;
-    this.#q2Unit = units;
-    this.#q2Count = counts;
-    this.#q2Kind = kinds;
+    const ring = regrowRing(this.luns, this.#cap2, this.#q2Head, this.#q2Tail, {
+      ends: this.#q2End,
+      units: this.#q2Unit,
+      counts: this.#q2Count,
+      kinds: this.#q2Kind,
+    });
+    this.#cap2 *= 2;
+    this.#mask2 = this.#cap2 - 1;
+    this.#q2End = ring.ends;
+    this.#q2Unit = ring.units;
+    this.#q2Count = ring.counts;
+    this.#q2Kind = ring.kinds;
   }
+}
+
+/** The columns of one per-LUN ring of queued entries. */
+interface RingColumns {
+  ends: Float64Array;
+  units: Float64Array;
+  counts: Float64Array;
+  kinds: Uint8Array;
+}
+
+/** Copies every LUN's live entries of a ring of capacity `cap` into a ring of twice that (cold path). */
+function regrowRing(
+  luns: number,
+  cap: number,
+  heads: Float64Array,
+  tails: Float64Array,
+  old: RingColumns,
+): RingColumns {
+  const next = cap * 2;
+  const ring: RingColumns = {
+    ends: new Float64Array(luns * next),
+    units: new Float64Array(luns * next),
+    counts: new Float64Array(luns * next),
+    kinds: new Uint8Array(luns * next),
+  };
+  for (let lun = 0; lun < luns; lun++) {
+    const tail = tails[lun]!;
+    for (let c = heads[lun]!; c < tail; c++) {
+      const from = lun * cap + (c & (cap - 1));
+      const to = lun * next + (c & (next - 1));
+      ring.ends[to] = old.ends[from]!;
+      ring.units[to] = old.units[from]!;
+      ring.counts[to] = old.counts[from]!;
+      ring.kinds[to] = old.kinds[from]!;
+    }
+  }
+  return ring;
 }
