@@ -3,12 +3,10 @@
  * LinnOS 9-column output train reads, and replay reports what simulate reports plus the wall-clock timing.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerReplay } from '../../src/cli/replay.js';
 import { registerTrain } from '../../src/cli/train.js';
@@ -25,20 +23,14 @@ import {
 import { readTraceAll } from '../../src/trace/read.js';
 import { synthesize } from '../../src/trace/synth.js';
 import { writeTrace } from '../../src/trace/write.js';
+import { type CliResult, runLake } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lake-realdev-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const entry = fileURLToPath(new URL('./fixtures/lake.ts', import.meta.url));
-const root = fileURLToPath(new URL('../../', import.meta.url));
 
-function lake(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', entry, ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, FORCE_COLOR: '0' },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+/** The real `lake` CLI (src/cli/main.ts) in a child process. */
+function lake(args: string[]): CliResult {
+  return runLake(args, 60_000);
 }
 
 async function inProcess(register: (p: Command) => void, args: string[]): Promise<unknown> {
