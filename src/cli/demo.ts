@@ -21,8 +21,7 @@ import type { Table } from '../report/table.js';
 import { type ProfileName, profiles, synthesize } from '../trace/synth.js';
 import type { TraceRecord } from '../trace/types.js';
 import { parseIntOption, parseNumberOption } from './options.js';
-import { emitRunReport, policyJson, round3 } from './run-report.js';
-import { causesMarkdown, describeDevice } from './simulate.js';
+import { causesMarkdown, describeDevice, emitRunReport, policyJson, round3 } from './run-report.js';
 
 interface DemoFlags {
   seed: string;

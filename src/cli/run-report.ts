@@ -1,8 +1,9 @@
 import type { ReplayResult } from '../array/engine.js';
 import { type PolicyRun, policyReport } from '../array/run.js';
+import { type FlashCounters, SimulatedSsd, slowCauses } from '../flash/index.js';
 import { type ReportParams, type ReportSection, reportHtml } from '../report/html.js';
 import { cdfSpec, renderSvg, svgToPng } from '../report/plot.js';
-import { latencyTables, type Table, tableToMarkdown } from '../report/table.js';
+import { latencyTables, markdownTable, type Table, tableToMarkdown } from '../report/table.js';
 import type { LatencySummary, PolicyReport } from '../report/types.js';
 import { writeReportFiles } from '../report/write.js';
 
@@ -90,4 +91,71 @@ export async function emitRunReport(input: RunReportInput): Promise<string[]> {
     if (written.length > 0) process.stdout.write(`\nwrote ${written.join(', ')}\n`);
   }
   return written;
+}
+
+function countersOf(run: PolicyRun, i: number): FlashCounters | undefined {
+  const device = run.devices[i];
+  return device instanceof SimulatedSsd ? device.counters() : undefined;
+}
+
+/** Per device: what its flash did, for the JSON. */
+export function describeDevice(run: PolicyRun, i: number): unknown {
+  const device = run.devices[i]!;
+  return { name: device.name, counters: countersOf(run, i) ?? null };
+}
+
+/** Why reads were slow, per policy: the share of slow reads by what they waited behind (the flash counters). */
+export function causesMarkdown(runs: readonly PolicyRun[]): string {
+  const causes = slowCauses.filter((c) => c !== 'none');
+  const rows: string[][] = [];
+  let threshold = 0;
+  for (const run of runs) {
+    const total: Record<string, number> = {};
+    let slow = 0;
+    let gc = 0;
+    let stalls = 0;
+    let wa = 0;
+    let n = 0;
+    for (let i = 0; i < run.devices.length; i++) {
+      const c = countersOf(run, i);
+      if (c === undefined) continue;
+      n++;
+      slow += c.slowReads;
+      threshold = c.slowReadThresholdUs;
+      gc += c.gcRunsBackground + c.gcRunsForeground;
+      stalls += c.writeStalls;
+      wa += c.writeAmplification;
+      for (const cause of slowCauses) total[cause] = (total[cause] ?? 0) + c.slowReadsByCause[cause];
+    }
+    if (n === 0) continue;
+    const share = (cause: string) => (slow > 0 ? `${(((total[cause] ?? 0) / slow) * 100).toFixed(1)}%` : '-');
+    rows.push([
+      run.spec.name,
+      String(slow),
+      ...causes.map(share),
+      share('none'),
+      String(gc),
+      String(stalls),
+      (wa / n).toFixed(2),
+    ]);
+  }
+  if (rows.length === 0) return '';
+  return [
+    '### Why reads were slow (flash counters, all devices)',
+    '',
+    `slow = device read latency above ${threshold} us; programs of write-buffer flushes count as flush`,
+    '',
+    markdownTable(
+      [
+        'policy',
+        'slow reads',
+        ...causes.map((c) => `behind ${c}`),
+        'no wait',
+        'GC runs',
+        'write stalls',
+        'write amp.',
+      ],
+      rows,
+    ),
+  ].join('\n');
 }

@@ -5,24 +5,20 @@
 import type { Command } from 'commander';
 import { mergeBatchStreams, mergeStreams } from '../array/engine.js';
 import { parsePolicyList } from '../array/policies.js';
-import { type PolicyRun, policyReport, runPolicies, type Workload } from '../array/run.js';
+import { policyReport, runPolicies, type Workload } from '../array/run.js';
 import { usageError } from '../errors.js';
 import {
   createFlashDevice,
   describeFlash,
-  type FlashCounters,
   type FlashProfileName,
   flashProfileNames,
-  SimulatedSsd,
-  slowCauses,
 } from '../flash/index.js';
 import { createProgress, type Progress } from '../report/progress.js';
-import { markdownTable } from '../report/table.js';
 import { openTrace } from '../trace/read.js';
 import { type ProfileName, profileNames, profiles, synthesize } from '../trace/synth.js';
 import type { TraceRecord } from '../trace/types.js';
 import { parseFormatOption, parseIntOption, parseNumberOption, splitList } from './options.js';
-import { emitRunReport, policyJson } from './run-report.js';
+import { causesMarkdown, describeDevice, emitRunReport, policyJson } from './run-report.js';
 
 interface SimulateFlags {
   profile: string;
@@ -237,71 +233,4 @@ function parseProfile(value: string): ProfileName {
   const found = profileNames.find((p) => p === value);
   if (found === undefined) throw usageError(`--profile must name ${profileNames.join(', ')}, got "${value}"`);
   return found;
-}
-
-function countersOf(run: PolicyRun, i: number): FlashCounters | undefined {
-  const device = run.devices[i];
-  return device instanceof SimulatedSsd ? device.counters() : undefined;
-}
-
-/** Per device: what its flash did, for the JSON. */
-export function describeDevice(run: PolicyRun, i: number): unknown {
-  const device = run.devices[i]!;
-  return { name: device.name, counters: countersOf(run, i) ?? null };
-}
-
-/** Why reads were slow, per policy: the share of slow reads by what they waited behind (the flash counters). */
-export function causesMarkdown(runs: readonly PolicyRun[]): string {
-  const causes = slowCauses.filter((c) => c !== 'none');
-  const rows: string[][] = [];
-  let threshold = 0;
-  for (const run of runs) {
-    const total: Record<string, number> = {};
-    let slow = 0;
-    let gc = 0;
-    let stalls = 0;
-    let wa = 0;
-    let n = 0;
-    for (let i = 0; i < run.devices.length; i++) {
-      const c = countersOf(run, i);
-      if (c === undefined) continue;
-      n++;
-      slow += c.slowReads;
-      threshold = c.slowReadThresholdUs;
-      gc += c.gcRunsBackground + c.gcRunsForeground;
-      stalls += c.writeStalls;
-      wa += c.writeAmplification;
-      for (const cause of slowCauses) total[cause] = (total[cause] ?? 0) + c.slowReadsByCause[cause];
-    }
-    if (n === 0) continue;
-    const share = (cause: string) => (slow > 0 ? `${(((total[cause] ?? 0) / slow) * 100).toFixed(1)}%` : '-');
-    rows.push([
-      run.spec.name,
-      String(slow),
-      ...causes.map(share),
-      share('none'),
-      String(gc),
-      String(stalls),
-      (wa / n).toFixed(2),
-    ]);
-  }
-  if (rows.length === 0) return '';
-  return [
-    '### Why reads were slow (flash counters, all devices)',
-    '',
-    `slow = device read latency above ${threshold} us; programs of write-buffer flushes count as flush`,
-    '',
-    markdownTable(
-      [
-        'policy',
-        'slow reads',
-        ...causes.map((c) => `behind ${c}`),
-        'no wait',
-        'GC runs',
-        'write stalls',
-        'write amp.',
-      ],
-      rows,
-    ),
-  ].join('\n');
 }
