@@ -1,4 +1,5 @@
 import type { Device } from '../flash/types.js';
+import { mergeByArrival } from '../trace/merge.js';
 import type { TraceRecord } from '../trace/types.js';
 import { DeviceState } from './device-state.js';
 import { ACTION, COMPLETION, EventQueue } from './event-queue.js';
@@ -472,29 +473,8 @@ export function createReplayEngine(options: ReplayOptions): ReplayEngine {
  * stream's index as device (LinnOS's evaluation: each device replays its own trace). Ties go to the lower
  * stream index. Streams are pulled lazily.
  */
-export function* mergeStreams(streams: readonly Iterable<TraceRecord>[]): Generator<TraceRecord> {
-  const iterators = streams.map((s) => s[Symbol.iterator]());
-  const heads: (TraceRecord | undefined)[] = iterators.map((it) => {
-    const r = it.next();
-    return r.done ? undefined : r.value;
-  });
-  for (;;) {
-    let best = -1;
-    let bestMs = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < heads.length; i++) {
-      const h = heads[i];
-      if (h !== undefined && h.arrivalMs < bestMs) {
-        best = i;
-        bestMs = h.arrivalMs;
-      }
-    }
-    if (best < 0) return;
-    const head = heads[best]!;
-    const out: TraceRecord = { ...head, device: best };
-    const r = iterators[best]!.next();
-    heads[best] = r.done ? undefined : r.value;
-    yield out;
-  }
+export function mergeStreams(streams: readonly Iterable<TraceRecord>[]): Generator<TraceRecord> {
+  return mergeByArrival(streams, { tagDevice: true });
 }
 
 /** Async counterpart of mergeStreams for streamed trace files: batches in, batches out. */

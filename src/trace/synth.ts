@@ -20,6 +20,7 @@
  */
 import { LakeError } from '../errors.js';
 import { Random } from '../random.js';
+import { mergeByArrival } from './merge.js';
 import type { TraceRecord } from './types.js';
 
 export const PAGE_BYTES = 4096;
@@ -333,20 +334,5 @@ export function* synthesizeMix(
   const streams = mix.map((profile, i) =>
     stream(resolveProfile(profile), root.fork(), resolved, resolved.device + i),
   );
-  const heads = streams.map((s) => s.next());
-  for (;;) {
-    let best = -1;
-    let bestMs = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < heads.length; i++) {
-      const head = heads[i]!;
-      if (!head.done && head.value.arrivalMs < bestMs) {
-        best = i;
-        bestMs = head.value.arrivalMs;
-      }
-    }
-    if (best < 0) return;
-    const head = heads[best]! as IteratorYieldResult<TraceRecord>;
-    heads[best] = streams[best]!.next();
-    yield head.value;
-  }
+  yield* mergeByArrival(streams);
 }
