@@ -20,6 +20,55 @@ export function* benchArrivals(ios: number, seed = 1): Generator<TraceRecord> {
   }
 }
 
+/**
+ * Arrivals held in memory as columns, as a trace file's reader hands them over in batches: generating or
+ * parsing them is not the simulator's work, so the replays below iterate over these.
+ */
+export interface ArrivalColumns {
+  readonly count: number;
+  readonly arrivalMs: Float64Array;
+  readonly device: Int32Array;
+  readonly offset: Float64Array;
+  readonly size: Float64Array;
+  readonly read: Uint8Array;
+}
+
+export function arrivalColumns(ios: number, seed = 1): ArrivalColumns {
+  const columns = {
+    count: 0,
+    arrivalMs: new Float64Array(ios),
+    device: new Int32Array(ios),
+    offset: new Float64Array(ios),
+    size: new Float64Array(ios),
+    read: new Uint8Array(ios),
+  };
+  let n = 0;
+  for (const r of benchArrivals(ios, seed)) {
+    columns.arrivalMs[n] = r.arrivalMs;
+    columns.device[n] = r.device;
+    columns.offset[n] = r.offset;
+    columns.size[n] = r.size;
+    columns.read[n] = r.read ? 1 : 0;
+    n++;
+  }
+  columns.count = n;
+  return columns;
+}
+
+/** The columns as records, one record object refilled each time (the engine copies what it keeps). */
+export function* columnRecords(columns: ArrivalColumns, limit = columns.count): Generator<TraceRecord> {
+  const record: TraceRecord = { arrivalMs: 0, device: 0, offset: 0, size: 0, read: false };
+  const n = Math.min(limit, columns.count);
+  for (let i = 0; i < n; i++) {
+    record.arrivalMs = columns.arrivalMs[i]!;
+    record.device = columns.device[i]!;
+    record.offset = columns.offset[i]!;
+    record.size = columns.size[i]!;
+    record.read = columns.read[i] === 1;
+    yield record;
+  }
+}
+
 /** A device with no flash model (a FIFO with a fixed service time): the engine's own cost. */
 class FifoDevice implements Device {
   readonly name = 'fifo';
@@ -36,29 +85,48 @@ class FifoDevice implements Device {
   }
 }
 
-function timeReplay(ios: number, makeDevices: () => Device[], samples: number): number[] {
+/** Three aged femu SSDs configured as `lake simulate` configures them. */
+function femuArray(): Device[] {
+  return [0, 1, 2].map((i) =>
+    createFlashDevice({ profile: 'femu', name: `ssd${i}`, seed: i + 1, reuseResult: true }),
+  );
+}
+
+/** One replay of `arrivals` on fresh devices (made before the clock starts: preconditioning is not replay). */
+function replayRate(arrivals: () => Iterable<TraceRecord>, makeDevices: () => Device[]): number {
+  const devices = makeDevices();
+  const read = new LatencyRecorder();
+  const write = new LatencyRecorder();
+  const started = performance.now();
+  const result = replay(arrivals(), {
+    devices,
+    policy: baselinePolicy(),
+    readLatency: read,
+    writeLatency: write,
+  });
+  return result.ios / ((performance.now() - started) / 1000);
+}
+
+/**
+ * Rates of `samples` timed replays after one untimed warm-up replay of a fifth of the I/Os (so that the
+ * figures are of optimised code, not of the JIT's first tiers; tinybench warms up the same way).
+ */
+function timeReplay(
+  arrivals: (limit?: number) => Iterable<TraceRecord>,
+  ios: number,
+  makeDevices: () => Device[],
+  samples: number,
+): number[] {
+  replayRate(() => arrivals(Math.ceil(ios / 5)), makeDevices);
   const rates: number[] = [];
-  for (let s = 0; s < samples; s++) {
-    const devices = makeDevices(); // preconditioning is not part of the replay
-    const read = new LatencyRecorder();
-    const write = new LatencyRecorder();
-    const started = performance.now();
-    const result = replay(benchArrivals(ios), {
-      devices,
-      policy: baselinePolicy(),
-      readLatency: read,
-      writeLatency: write,
-    });
-    const seconds = (performance.now() - started) / 1000;
-    rates.push(result.ios / seconds);
-  }
+  for (let s = 0; s < samples; s++) rates.push(replayRate(() => arrivals(), makeDevices));
   return rates;
 }
 
 /**
  * Simulated I/Os per wall-clock second for the 3-device array under baseline (Azure on each device), beside
- * the workload generator alone and the engine on model-free FIFO devices (references in the same run). The
- * replays run over arrivals generated beforehand, so they time the engine and the devices only.
+ * the workload generator alone and the engine on model-free FIFO devices (the reference, same run). The
+ * simulator figures replay arrivals held in memory; "end to end" also generates them while replaying.
  */
 export async function benchSimulator(options: { ios?: number; samples?: number } = {}): Promise<BenchSuite> {
   const ios = options.ios ?? 1_000_000;
@@ -76,26 +144,27 @@ export async function benchSimulator(options: { ios?: number; samples?: number }
       return summarise('generator only', 'ios/s', rates, { ios });
     }),
   );
+  const columns = arrivalColumns(ios);
+  const inMemory = (limit?: number) => columnRecords(columns, limit);
+  const fifo = () => [new FifoDevice(), new FifoDevice(), new FifoDevice()];
   results.push(
     await measure('engine + fifo devices', 'ios/s', () =>
-      summarise(
-        'engine + fifo devices',
-        'ios/s',
-        timeReplay(ios, () => [new FifoDevice(), new FifoDevice(), new FifoDevice()], samples),
-        { ios },
-      ),
+      summarise('engine + fifo devices', 'ios/s', timeReplay(inMemory, ios, fifo, samples), { ios }),
     ),
   );
   results.push(
     await measure('engine + 3 femu SSDs (baseline)', 'ios/s', () =>
+      summarise('engine + 3 femu SSDs (baseline)', 'ios/s', timeReplay(inMemory, ios, femuArray, samples), {
+        ios,
+      }),
+    ),
+  );
+  results.push(
+    await measure('end to end: generator + engine + 3 femu SSDs', 'ios/s', () =>
       summarise(
-        'engine + 3 femu SSDs (baseline)',
+        'end to end: generator + engine + 3 femu SSDs',
         'ios/s',
-        timeReplay(
-          ios,
-          () => [0, 1, 2].map((i) => createFlashDevice({ profile: 'femu', name: `ssd${i}`, seed: i + 1 })),
-          samples,
-        ),
+        timeReplay((limit) => benchArrivals(limit ?? ios), ios, femuArray, samples),
         { ios },
       ),
     ),
@@ -105,7 +174,7 @@ export async function benchSimulator(options: { ios?: number; samples?: number }
 
 /** Peak RSS of a replay of `ios` streamed I/Os (run in a fresh process by the bench command). */
 export function replayMemoryChild(ios: number): { ios: number; maxRssBytes: number; seconds: number } {
-  const devices = [0, 1, 2].map((i) => createFlashDevice({ profile: 'femu', name: `ssd${i}`, seed: i + 1 }));
+  const devices = femuArray();
   const started = performance.now();
   const read = new LatencyRecorder();
   const result = replay(benchArrivals(ios), { devices, policy: baselinePolicy(), readLatency: read });
