@@ -3,29 +3,21 @@ import { mergeByArrival } from '../trace/merge.js';
 import type { TraceRecord } from '../trace/types.js';
 import { DeviceState } from './device-state.js';
 import { ACTION, COMPLETION, EventQueue } from './event-queue.js';
+import { type LatencySink, type ReplayOutputs, recordLatency } from './outputs.js';
 import type { AdmissionPolicy, ArrayContext, ReadTry, TimedDecisions } from './policy.js';
-import type { IoRecord } from './types.js';
 
-/** Where latencies go; a LatencyRecorder from src/report satisfies it. */
-export interface LatencySink {
-  record(latencyUs: number): void;
-}
+export type { LatencySink };
 
-export interface ReplayOptions {
+export interface ReplayOptions extends ReplayOutputs {
   devices: readonly Device[];
   policy: AdmissionPolicy;
   /** Cost of revoking a read and re-issuing it on the next replica, us (LinnOS: a few us). */
   revokeCostUs?: number;
   /** Whether reads carry the latency-critical flag (only LC reads are predicted). */
   lcReads?: boolean;
-  /** Called for every I/O when it completes, in completion order. */
-  onRecord?: (record: IoRecord) => void;
   /** Called every `progressEvery` arrivals with the number of I/Os arrived so far. */
   onProgress?: (arrived: number) => void;
   progressEvery?: number;
-  readLatency?: LatencySink;
-  readLatencyByDevice?: readonly LatencySink[];
-  writeLatency?: LatencySink;
 }
 
 export interface ReplayResult {
@@ -138,9 +130,6 @@ export function createReplayEngine(options: ReplayOptions): ReplayEngine {
   const onRecord = options.onRecord;
   const onProgress = options.onProgress;
   const progressEvery = options.progressEvery ?? 65536;
-  const readSink = options.readLatency;
-  const readSinkByDevice = options.readLatencyByDevice;
-  const writeSink = options.writeLatency;
   const admit = policy.admit?.bind(policy);
   const onReadComplete = policy.onReadComplete?.bind(policy);
 
@@ -327,13 +316,7 @@ export function createReplayEngine(options: ReplayOptions): ReplayEngine {
       ioDone[io] = 1;
       const latencyUs = nowUs - ioArrivalUs[io]!;
       const home = ioHome[io]!;
-      if (read) {
-        readSink?.record(latencyUs);
-        readSinkByDevice?.[home]?.record(latencyUs);
-        if (device !== home) result.failedOver++;
-      } else {
-        writeSink?.record(latencyUs);
-      }
+      if (recordLatency(options, read, home, device, latencyUs)) result.failedOver++;
       if (onRecord !== undefined) {
         onRecord({
           index: ioIndex[io]!,

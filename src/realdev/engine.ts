@@ -24,10 +24,10 @@
  */
 
 import { DeviceState } from '../array/device-state.js';
-import type { LatencySink, ReplayResult } from '../array/engine.js';
+import type { ReplayResult } from '../array/engine.js';
 import { ACTION, EventQueue } from '../array/event-queue.js';
+import { type ReplayOutputs, recordLatency } from '../array/outputs.js';
 import type { AdmissionPolicy, ArrayContext, ReadTry } from '../array/policy.js';
-import type { IoRecord } from '../array/types.js';
 import { LakeError, usageError } from '../errors.js';
 import { LatencyRecorder } from '../report/histogram.js';
 import type { ArrivalColumns } from './arrivals.js';
@@ -87,7 +87,7 @@ export interface ReplayDevice {
   readonly closed: boolean;
 }
 
-export interface RealReplayOptions {
+export interface RealReplayOptions extends ReplayOutputs {
   devices: readonly ReplayDevice[];
   backend: IoBackend;
   policy: AdmissionPolicy;
@@ -97,13 +97,9 @@ export interface RealReplayOptions {
   lcReads?: boolean;
   lateAfterUs?: number;
   spinUs?: number;
-  onRecord?: (record: IoRecord) => void;
   onSubmit?: (event: SubmitEvent) => void;
   onProgress?: (arrived: number) => void;
   progressEvery?: number;
-  readLatency?: LatencySink;
-  readLatencyByDevice?: readonly LatencySink[];
-  writeLatency?: LatencySink;
   /** Measure the engine's own time per I/O beyond the device's (a clock read per try). */
   measureOverhead?: boolean;
 }
@@ -248,9 +244,6 @@ export async function replayReal(
   const onReadComplete = policy.onReadComplete?.bind(policy);
   const { onRecord, onSubmit, onProgress } = options;
   const progressEvery = options.progressEvery ?? 65536;
-  const readSink = options.readLatency;
-  const readSinkByDevice = options.readLatencyByDevice;
-  const writeSink = options.writeLatency;
   const measure = options.measureOverhead === true;
   for (const d of devices) {
     if (d.closed) throw usageError(`${d.path}: the device is closed`);
@@ -552,13 +545,7 @@ export async function replayReal(
       ioDone[io] = 1;
       const latencyUs = end - ioTakenUs[io]!;
       const home = ioHome[io]!;
-      if (read) {
-        readSink?.record(latencyUs);
-        readSinkByDevice?.[home]?.record(latencyUs);
-        if (device !== home) result.failedOver++;
-      } else {
-        writeSink?.record(latencyUs);
-      }
+      if (recordLatency(options, read, home, device, latencyUs)) result.failedOver++;
       if (onRecord !== undefined) {
         onRecord({
           index: ioIndex[io]!,
