@@ -14,6 +14,7 @@ import { evaluatePipeline } from '../realtrace/evaluate.js';
 import { type PipelineEvaluation, pipelineNames, splitIndex } from '../realtrace/evaluation.js';
 import {
   DEFAULT_FALSE_SUBMIT_BUDGET,
+  DEFAULT_REFIT_EVERY,
   type LakeModelKind,
   lakeModelKinds,
 } from '../realtrace/lake-pipeline.js';
@@ -34,6 +35,7 @@ interface EvalFlags {
   joint: string;
   lakeModel: string;
   falseSubmitBudget: string;
+  refitEvery: string;
   simulate?: boolean;
   arrivals: string;
   flash: string;
@@ -74,6 +76,11 @@ export function registerEval(program: Command, output: { write(text: string): vo
       'lake: the decision threshold keeps false submits at or below this fraction of slow reads',
       String(DEFAULT_FALSE_SUBMIT_BUDGET),
     )
+    .option(
+      '--refit-every <n>',
+      'lake: retrain on all labelled reads each time n more test labels become known (0 = never)',
+      String(DEFAULT_REFIT_EVERY),
+    )
     .option('--simulate', 'learn from a simulated SSD replaying the trace instead of its recorded latencies')
     .option('--arrivals <which>', 'with --simulate: arrival | submit times as the arrivals', 'arrival')
     .option('--flash <profile>', `with --simulate: ${flashProfileNames.join(', ')}`, 'femu')
@@ -93,6 +100,7 @@ interface ParsedEval {
   joint: number[];
   lakeModel: LakeModelKind;
   budget: number;
+  refitEvery: number;
 }
 
 function parseFlags(flags: EvalFlags): ParsedEval {
@@ -126,6 +134,7 @@ function parseFlags(flags: EvalFlags): ParsedEval {
   const budget = parseNumberOption('--false-submit-budget', flags.falseSubmitBudget, 0);
   if (budget >= 1) throw usageError(`--false-submit-budget must be below 1, got ${budget}`);
   const joint = splitList(flags.joint).map((p) => parseIntOption('--joint', p, 2));
+  const refitEvery = parseIntOption('--refit-every', flags.refitEvery, 0);
   return {
     paths,
     pipelines,
@@ -134,6 +143,7 @@ function parseFlags(flags: EvalFlags): ParsedEval {
     joint,
     lakeModel,
     budget,
+    refitEvery,
   };
 }
 
@@ -168,6 +178,7 @@ async function evalCommand(flags: EvalFlags): Promise<string> {
       joint: parsed.joint,
       lakeModel: parsed.lakeModel,
       falseSubmitBudget: parsed.budget,
+      lakeRefitEvery: parsed.refitEvery,
       timeServing: timing,
       ...(parsed.epochs !== undefined ? { epochs: parsed.epochs } : {}),
     }),
@@ -250,6 +261,12 @@ function textReport(
       rows.push(['feature upkeep per submit/completion', ns(r.featureNsPerEvent)]);
     if (r.featureNsPerRead !== undefined) rows.push(['feature vector per read', ns(r.featureNsPerRead)]);
     rows.push(['training', `${r.trainSeconds.toFixed(2)} s`]);
+    if (r.refit !== undefined) {
+      rows.push([
+        'retraining while serving',
+        `${r.refit.refits} retrains live (every ${r.refit.every} known labels, ${r.refit.delayUs / 1000} ms to go live), ${r.refit.secondsPerRefit.toFixed(2)} s each`,
+      ]);
+    }
     for (const j of r.joint) {
       rows.push([
         `joint P=${j.p} ROC-AUC`,

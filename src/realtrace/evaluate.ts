@@ -9,6 +9,7 @@ import { averagePrecision, rocAuc } from '../learn/metrics.js';
 import {
   type CrossTruth,
   completedBefore,
+  knownPrefix,
   type PipelineEvaluation,
   type PipelineName,
   pipelineNames,
@@ -32,6 +33,8 @@ export interface EvalOptions {
   joint?: readonly number[];
   lakeModel?: LakeModelKind;
   falseSubmitBudget?: number;
+  /** Lake: retrain each time this many test labels have become known (default 4000; 0 = never). */
+  lakeRefitEvery?: number;
   /** Time the serving paths (default true). */
   timeServing?: boolean;
 }
@@ -45,7 +48,7 @@ export interface SharedTruths {
 
 export function sharedTruths(table: IoTable): SharedTruths {
   const split = splitIndex(table);
-  const thresholds = heimdallThresholds(table, 0, split);
+  const thresholds = heimdallThresholds(table, 0, knownPrefix(table, split));
   const period = heimdallPeriodLabels(table, split, table.count, thresholds).tail;
   const trainReads: number[] = [];
   for (let i = 0; i < split; i++) {
@@ -111,6 +114,7 @@ export function evaluatePipeline(table: IoTable, options: EvalOptions): Pipeline
         ...(options.timeServing !== undefined ? { timeServing: options.timeServing } : {}),
         ...(options.lakeModel !== undefined ? { model: options.lakeModel } : {}),
         ...(options.falseSubmitBudget !== undefined ? { falseSubmitBudget: options.falseSubmitBudget } : {}),
+        ...(options.lakeRefitEvery !== undefined ? { refitEvery: options.lakeRefitEvery } : {}),
       });
       break;
   }

@@ -2,10 +2,12 @@
  * What every pipeline's evaluation reports, and the time-ordered split they share.
  *
  * The split: the first half of the trace's I/Os in submit order trains, the second half tests; only reads
- * are predicted. A training read counts only if it completed before the first test I/O was submitted (a
- * model trained at that moment could not have seen the others' latencies); the extractor state simply runs
- * on, so the first test reads see the history an online predictor would have.
+ * are predicted. Training uses only the longest prefix of the first half whose I/Os had all completed when the
+ * first test I/O was submitted (knownPrefix): a model trained at that moment could not have seen the others'
+ * latencies, nor labels that depend on them. The extractor state simply runs on, so the first test reads see
+ * the history an online predictor would have.
  */
+import { LakeError } from '../errors.js';
 import { type ClassifierReport, evaluateScores } from '../learn/metrics.js';
 import type { IoTable } from './io-table.js';
 
@@ -63,11 +65,24 @@ export interface PipelineEvaluation {
   /** ns to read a read's feature vector out at its submit, where measured. */
   featureNsPerRead?: number;
   trainSeconds: number;
+  /** Lake with retraining while serving (refit.ts): how often, how many, and what each cost. */
+  refit?: RefitSummary;
   joint: JointEvaluation[];
   /** The same test scores against the truths shared by every causal pipeline (time-ordered split only). */
   crossTruth?: CrossTruth;
   /** Test reads (I/O indices), their scores and labels, for further analysis. */
   test: { rows: Int32Array; scores: Float64Array; labels: Uint8Array };
+}
+
+export interface RefitSummary {
+  /** Retrain after this many newly known test labels. */
+  every: number;
+  /** Trace time from a retrain's start until its model serves, us. */
+  delayUs: number;
+  /** Retrains that went live during the test half. */
+  refits: number;
+  /** Mean training time of one retrain, s. */
+  secondsPerRefit: number;
 }
 
 /** ROC-AUC and PR-AUC of a pipeline's test scores against one shared truth. */
@@ -91,6 +106,20 @@ export interface CrossTruth {
 /** The index of the first test I/O: the first half (in submit order) trains. */
 export function splitIndex(table: IoTable): number {
   return Math.floor(table.count / 2);
+}
+
+/**
+ * The training labeller's range: the longest prefix [0, k) of the I/Os all completed when the split I/O was
+ * submitted (k <= split). Knees, medians and period labels computed over it use only latencies known at the
+ * split, and a period label near its end looks ahead no further than k, as a labeller run at the split would.
+ */
+export function knownPrefix(table: IoTable, split: number): number {
+  let k = 0;
+  while (k < split && completedBefore(table, k, split)) k++;
+  if (k === 0) {
+    throw new LakeError('LAKE_E_USAGE', 'no I/O of the first half completed before the second half began');
+  }
+  return k;
 }
 
 /** Whether I/O `io` had completed when the I/O `at` was submitted (at equal times it had, if earlier). */

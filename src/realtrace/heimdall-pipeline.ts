@@ -16,9 +16,9 @@ import { LakeError } from '../errors.js';
 import { evaluateScores } from '../learn/metrics.js';
 import { Random } from '../random.js';
 import {
-  completedBefore,
   fraction,
   type JointEvaluation,
+  knownPrefix,
   type PipelineEvaluation,
   splitIndex,
 } from './evaluation.js';
@@ -86,17 +86,18 @@ function takeJoint(set: JointSet, picked: ArrayLike<number>): JointSet {
 
 function causalParts(table: IoTable): Parts {
   const split = splitIndex(table);
-  const thresholds = heimdallThresholds(table, 0, split);
-  const trainMarks = heimdallPeriodLabels(table, 0, split, thresholds);
+  const known = knownPrefix(table, split);
+  const thresholds = heimdallThresholds(table, 0, known);
+  const trainMarks = heimdallPeriodLabels(table, 0, known, thresholds);
   const testMarks = heimdallPeriodLabels(table, split, table.count, thresholds);
   const all = extractCausal(table, new HeimdallCausalExtractor());
   const trainPick: number[] = [];
   const testPick: number[] = [];
   for (let r = 0; r < all.count; r++) {
     const io = all.rows[r]!;
-    if (io < split) {
-      if (trainMarks.outlier[io] === OUTLIER_NONE && completedBefore(table, io, split)) trainPick.push(r);
-    } else {
+    if (io < known) {
+      if (trainMarks.outlier[io] === OUTLIER_NONE) trainPick.push(r);
+    } else if (io >= split) {
       testPick.push(r);
     }
   }

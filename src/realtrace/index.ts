@@ -17,9 +17,10 @@ export type {
   LabelSummary,
   PipelineEvaluation,
   PipelineName,
+  RefitSummary,
   TruthScore,
 } from './evaluation.js';
-export { completedBefore, pipelineNames, splitIndex } from './evaluation.js';
+export { completedBefore, knownPrefix, pipelineNames, splitIndex } from './evaluation.js';
 export type { CausalFeatureExtractor, EventVisitor, FeatureSet } from './event-stream.js';
 export { completionOrder, extractCausal, forEachEvent, selectFeatureRows } from './event-stream.js';
 export type { GbdtModel, GbdtOptions } from './gbdt.js';
@@ -41,6 +42,7 @@ export { LAKE_FEATURES, LakeExtractor, log2p1 } from './lake-features.js';
 export type { LakeModel, LakeModelKind, LakePipelineOptions, LakeTrainOptions } from './lake-pipeline.js';
 export {
   DEFAULT_FALSE_SUBMIT_BUDGET,
+  DEFAULT_REFIT_EVERY,
   lakeModelKinds,
   lakeScore,
   runLake,
@@ -55,6 +57,13 @@ export { linearScore, linearScores, trainLogistic } from './logistic.js';
 export type { MinMax } from './min-max.js';
 export { applyMinMax, fitMinMax } from './min-max.js';
 export { QUANT_SCALE, QuantizedMlp } from './quantized-mlp.js';
+export type { LabelledRows, RefitModel, RefitOptions, RefitResult, ServedRows } from './refit.js';
+export {
+  DEFAULT_REFIT_DELAY_US,
+  DEFAULT_REFIT_MAX_ROWS,
+  periodLabelKnownUs,
+  scoreWithRefits,
+} from './refit.js';
 export type { FeatureTime, ServingTime } from './serving-time.js';
 export { timeFeatures, timeServing } from './serving-time.js';
 export type { MlpTrainOptions, MlpTrainResult, SigmoidMlpModel } from './sigmoid-mlp.js';

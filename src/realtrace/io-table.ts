@@ -60,7 +60,7 @@ export function ioTableFromRecords(records: readonly TraceRecord[], options: IoT
       throw new LakeError(
         'LAKE_E_TRACE_FORMAT',
         `${where}: record ${k + 1} has no measured latency: learning from a trace needs one per I/O ` +
-          '(heimdall or linnos-output format, or replay it first with lake simulate)',
+          '(heimdall or linnos-output format); add --simulate to learn from a simulated SSD replaying it',
       );
     }
     kept.push(k);

@@ -79,6 +79,20 @@ describe('lake eval', () => {
     assert.match(json.drift.summary, /retrain/);
   });
 
+  test('--refit-every retrains lake while it serves and says so; 0 keeps one model', async () => {
+    const args = ['--trace', small, '--pipeline', 'lake', '--no-timing', '--no-drift'];
+    const text = await lakeEval([...args, '--refit-every', '500']);
+    assert.match(
+      text,
+      /retraining while serving +\| +[1-9]\d* retrains live \(every 500 known labels, 1000 ms/,
+    );
+    const json = JSON.parse(await lakeEval([...args, '--refit-every', '0', '--json'])) as {
+      pipelines: { refit?: unknown; decisionThreshold: number }[];
+    };
+    assert.equal(json.pipelines[0]!.refit, undefined);
+    await assert.rejects(lakeEval([...args, '--refit-every', '-1']), /--refit-every/);
+  });
+
   test('bad input is refused with a usage or trace error', async () => {
     await assert.rejects(lakeEval(['--trace', small, '--pipeline', 'nope']), (e: unknown) => {
       return e instanceof LakeError && e.code === 'LAKE_E_USAGE' && /--pipeline/.test(e.message);
