@@ -11,7 +11,12 @@ import { usageError } from '../errors.js';
 import { type FlashProfileName, flashProfileNames } from '../flash/index.js';
 import { type DriftReport, runOnline } from '../realtrace/drift.js';
 import { evaluatePipeline } from '../realtrace/evaluate.js';
-import { type PipelineEvaluation, pipelineNames, splitIndex } from '../realtrace/evaluation.js';
+import {
+  type PipelineEvaluation,
+  pipelineNames,
+  resultWarnings,
+  splitIndex,
+} from '../realtrace/evaluation.js';
 import {
   DEFAULT_FALSE_SUBMIT_BUDGET,
   DEFAULT_REFIT_EVERY,
@@ -230,9 +235,7 @@ function textReport(
   const lines: string[] = [];
   const source = loaded.files.map((f) => `${f.path} (${f.format}, ${f.ios} I/Os)`).join(' + ');
   lines.push(`lake eval: ${source}${flags.simulate === true ? ' replayed on a simulated SSD' : ''}`);
-  for (const r of results) {
-    if (r.leaksFuture) lines.push(`WARNING ${title(r)}: ${r.leakNote}`);
-  }
+  for (const w of allWarnings(results)) lines.push(`WARNING ${w}`);
   lines.push('');
   if (results.length === 1) {
     const r = results[0]!;
@@ -323,13 +326,20 @@ function textReport(
   return `${lines.join('\n')}\n`;
 }
 
+/** Leaks first (every output says them), then what makes a result hard to read. */
+function allWarnings(results: readonly PipelineEvaluation[]): string[] {
+  const warnings = results.filter((r) => r.leaksFuture).map((r) => `${title(r)}: ${r.leakNote}`);
+  for (const r of results) for (const w of resultWarnings(r)) warnings.push(`${title(r)}: ${w}`);
+  return warnings;
+}
+
 function jsonReport(
   loaded: LoadedTrace,
   flags: EvalFlags,
   results: PipelineEvaluation[],
   drift: { online: DriftReport; static: DriftReport } | undefined,
 ): string {
-  const warnings = results.filter((r) => r.leaksFuture).map((r) => `${title(r)}: ${r.leakNote}`);
+  const warnings = allWarnings(results);
   const json = {
     tool: 'lake',
     command: 'eval',

@@ -130,6 +130,36 @@ export function completedBefore(table: IoTable, io: number, at: number): boolean
   return c < t || (c === t && io < at);
 }
 
+/** Share of reads revoked at the decision threshold above which a result is flagged. */
+const REVOKE_ALL_FRACTION = 0.9;
+
+/**
+ * What makes a result hard to read, said in words: no ROC-AUC because the test reads all carry one label,
+ * or a decision threshold (chosen on training data) that revokes nearly every test read or none.
+ */
+export function resultWarnings(r: PipelineEvaluation): string[] {
+  const warnings: string[] = [];
+  const m = r.metrics;
+  const c = m.confusion;
+  const count = c.truePositive + c.falsePositive + c.trueNegative + c.falseNegative;
+  if (count === 0) return warnings;
+  const slow = c.truePositive + c.falseNegative;
+  if (slow === 0 || slow === count) {
+    warnings.push(
+      `ROC-AUC is undefined: every test read is labelled ${slow === 0 ? 'fast' : 'slow'} (label threshold ${r.labels.thresholdUs} us)`,
+    );
+    return warnings;
+  }
+  const revoked = (c.truePositive + c.falsePositive) / count;
+  if (revoked >= REVOKE_ALL_FRACTION || revoked <= 1 - REVOKE_ALL_FRACTION) {
+    warnings.push(
+      `its decision threshold revokes ${(revoked * 100).toFixed(1)}% of the test reads: the threshold chosen on ` +
+        'the training half does not carry over to the test half (the ranking, ROC-AUC, may still be sound)',
+    );
+  }
+  return warnings;
+}
+
 export function fraction(labels: Uint8Array): number {
   let s = 0;
   for (let i = 0; i < labels.length; i++) s += labels[i]!;

@@ -20,7 +20,7 @@ export type {
   RefitSummary,
   TruthScore,
 } from './evaluation.js';
-export { completedBefore, knownPrefix, pipelineNames, splitIndex } from './evaluation.js';
+export { completedBefore, knownPrefix, pipelineNames, resultWarnings, splitIndex } from './evaluation.js';
 export type { CausalFeatureExtractor, EventVisitor, FeatureSet } from './event-stream.js';
 export { completionOrder, extractCausal, forEachEvent, selectFeatureRows } from './event-stream.js';
 export type { GbdtModel, GbdtOptions } from './gbdt.js';
