@@ -18,6 +18,7 @@ import { benchRegistry, benchRemoting } from '../lake/bench.js';
 import { contentionSuite, crossoverSuite } from '../lake/bench-policy.js';
 import { trainingBenchSuite } from '../learn/bench.js';
 import { benchReplayOverhead } from '../realdev/bench.js';
+import { benchPrediction } from '../realtrace/bench.js';
 import { markdownTable } from '../report/table.js';
 
 type SuiteRunner = (samples: number) => Promise<BenchSuite>;
@@ -33,6 +34,7 @@ export const benchSuites: Record<string, SuiteRunner> = {
   crossover: async () => crossoverSuite({ plotDir: 'bench/results' }),
   contention: async () => contentionSuite(),
   'replay-overhead': async (samples) => replayOverheadSuite(samples),
+  prediction: async (samples) => benchPrediction({ samples }),
 };
 
 export function registerBench(program: Command): void {
