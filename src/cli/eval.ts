@@ -217,7 +217,7 @@ function describeDrift(drift: { online: DriftReport; static: DriftReport }): str
   const o = drift.online;
   const first = o.retrains[0];
   return (
-    `drift (lake online from the split on): ${o.retrains.length} retrain(s)` +
+    `drift watch (lake online from the split on, retraining only when its rolling accuracy drops): ${o.retrains.length} retrain(s)` +
     (first !== undefined
       ? `, first at read ${first.startedAtRead} (rolling accuracy ${num(first.rollingAccuracy)} < ${num(first.bar)})`
       : '') +
@@ -318,6 +318,13 @@ function textReport(
       'ROC-AUC etc. are on each pipeline\u2019s own labels; "vs period" / "vs latency" score the same test reads ' +
         'against the shared truths (Heimdall period labels; latency above the training knee).',
     );
+    for (const r of results) {
+      if (r.refit === undefined) continue;
+      lines.push(
+        `${title(r)} retrained ${r.refit.refits} time(s) while serving (every ${r.refit.every} newly known labels; ` +
+          `${r.refit.secondsPerRefit.toFixed(2)} s each; --refit-every 0 keeps one model).`,
+      );
+    }
   }
   if (drift !== undefined) {
     lines.push('');
