@@ -312,12 +312,14 @@ function* stream(
  * Lazily generate one profile's I/Os over [0, durationMs), in arrival order. The same profile, options
  * and seed give the same records on every platform.
  */
-export function* synthesize(
+export function synthesize(
   profile: ProfileName | WorkloadProfile,
   options: SynthOptions,
 ): Generator<TraceRecord> {
+  // The stream itself, not a generator delegating to it (yield* costs a resume per record); bad options
+  // are reported here, at the call.
   const resolved = resolveOptions(options, 1);
-  yield* stream(resolveProfile(profile), new Random(options.seed), resolved, resolved.device);
+  return stream(resolveProfile(profile), new Random(options.seed), resolved, resolved.device);
 }
 
 /**
