@@ -75,7 +75,9 @@ describe('lake eval', () => {
       assert.equal(typeof lake.metrics[key], 'number', key);
     }
     assert.ok(lake.labels.thresholdUs > 0 && lake.labels.testSlowFraction > 0);
-    assert.ok(lake.servingNs > 0 && lake.featureNsPerRead > 0);
+    assert.ok(lake.servingNs > 0);
+    // A difference of two timed walks: on this short trace it may come out as 0, never negative or missing.
+    assert.ok(Number.isFinite(lake.featureNsPerRead) && lake.featureNsPerRead >= 0);
     assert.match(json.drift.summary, /retrain/);
   });
 
