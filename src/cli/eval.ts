@@ -32,6 +32,7 @@ interface EvalFlags {
   trace?: string;
   format?: string;
   device?: string;
+  window?: string;
   skipBad?: boolean;
   pipeline: string;
   asPublished?: boolean;
@@ -63,6 +64,10 @@ export function registerEval(program: Command, output: { write(text: string): vo
     )
     .option('--format <format>', `trace format: ${traceFormats.join(' | ')} (detected when absent)`)
     .option('--device <n>', 'the trace device to learn on (when a trace holds several)')
+    .option(
+      '--window <start:count>',
+      'use only count records from the start-th (0-based, file order, of --device) of each trace; streams, so traces of any length work',
+    )
     .option('--skip-bad', 'skip and count malformed trace lines')
     .option('--pipeline <name>', `${pipelineNames.join(' | ')} | all`, 'lake')
     .option(
@@ -152,6 +157,18 @@ function parseFlags(flags: EvalFlags): ParsedEval {
   };
 }
 
+/** `start:count`, two whole numbers, count at least 1. */
+function parseWindow(text: string): { start: number; count: number } {
+  const match = /^(\d+):(\d+)$/.exec(text.trim());
+  if (match === null) throw usageError(`--window must be START:COUNT (e.g. 0:50000), got "${text}"`);
+  const start = Number(match[1]);
+  const count = Number(match[2]);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || count < 1) {
+    throw usageError(`--window must be START:COUNT with COUNT >= 1, got "${text}"`);
+  }
+  return { start, count };
+}
+
 async function evalCommand(flags: EvalFlags): Promise<string> {
   const parsed = parseFlags(flags);
   const format = parseFormatOption(flags.format);
@@ -164,6 +181,7 @@ async function evalCommand(flags: EvalFlags): Promise<string> {
     ...(format !== undefined ? { format } : {}),
     skipBad: flags.skipBad === true,
     ...(flags.device !== undefined ? { device: parseIntOption('--device', flags.device, 0) } : {}),
+    ...(flags.window !== undefined ? { window: parseWindow(flags.window) } : {}),
     simulate: flags.simulate === true,
     arrivals: flags.arrivals,
     flash: flash as FlashProfileName,
@@ -233,7 +251,13 @@ function textReport(
   drift: { online: DriftReport; static: DriftReport } | undefined,
 ): string {
   const lines: string[] = [];
-  const source = loaded.files.map((f) => `${f.path} (${f.format}, ${f.ios} I/Os)`).join(' + ');
+  const source = loaded.files
+    .map((f) => {
+      const window =
+        f.firstRecord !== undefined ? `, records ${f.firstRecord}-${f.firstRecord + f.ios - 1}` : '';
+      return `${f.path} (${f.format}, ${f.ios} I/Os${window})`;
+    })
+    .join(' + ');
   lines.push(`lake eval: ${source}${flags.simulate === true ? ' replayed on a simulated SSD' : ''}`);
   for (const w of allWarnings(results)) lines.push(`WARNING ${w}`);
   lines.push('');

@@ -3,10 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Command } from 'commander';
-import { registerEval } from '../../src/cli/eval.js';
 import { LakeError } from '../../src/errors.js';
-import { WINDOWS, windowPath } from './fixtures.js';
+import { lakeEval, WINDOWS, windowPath } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lake-eval-'));
 // The first 12,000 I/Os of a window: enough to train and test, small enough for a unit test.
@@ -15,18 +13,6 @@ writeFileSync(
   small,
   `${readFileSync(windowPath(WINDOWS.rw7525), 'utf8').split('\n').slice(0, 12_000).join('\n')}\n`,
 );
-
-async function lakeEval(args: string[]): Promise<string> {
-  let out = '';
-  const program = new Command().exitOverride();
-  registerEval(program, {
-    write: (text) => {
-      out += text;
-    },
-  });
-  await program.parseAsync(['node', 'lake', 'eval', ...args]);
-  return out;
-}
 
 describe('lake eval', () => {
   test('--as-published says, in text and JSON, that it leaks future information', async () => {
