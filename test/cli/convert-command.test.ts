@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
 import onnxProto from 'onnx-proto';
 import { registerConvert } from '../../src/cli/convert.js';
 import { LakeError } from '../../src/errors.js';
 import { parseLinnosHeader, readLinnosHeader } from '../../src/models/linnos-header.js';
 import { dequantizeLinnos } from '../../src/models/linnos-integer.js';
 import { loadModel, saveModel } from '../../src/models/model-file.js';
+import { runCommand } from '../helpers/cli.js';
 import { randomModel } from '../kernels/helpers.js';
 
 const fixtures = fileURLToPath(new URL('../../../shared/fixtures/linnos/', import.meta.url));
@@ -23,15 +23,7 @@ after(async () => {
 });
 
 async function lake(...args: string[]): Promise<string> {
-  let printed = '';
-  const program = new Command().exitOverride();
-  registerConvert(program, {
-    write: (text) => {
-      printed += text;
-    },
-  });
-  await program.parseAsync(['node', 'lake', 'convert', ...args]);
-  return printed;
+  return runCommand(registerConvert, 'convert', args);
 }
 
 test('header -> header keeps the integers and fixes weight_1_T', async () => {

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
 import { registerPredict } from '../../src/cli/predict.js';
 import { LakeError, TraceParseError } from '../../src/errors.js';
 import { parseTestVectors } from '../../src/models/linnos-header.js';
 import { saveModel } from '../../src/models/model-file.js';
+import { runCommand } from '../helpers/cli.js';
 import { randomModel } from '../kernels/helpers.js';
 
 const fixtures = fileURLToPath(new URL('../../../shared/fixtures/linnos/', import.meta.url));
@@ -37,15 +37,7 @@ after(async () => {
 });
 
 async function lake(...args: string[]): Promise<string> {
-  let printed = '';
-  const program = new Command().exitOverride();
-  registerPredict(program, {
-    write: (text) => {
-      printed += text;
-    },
-  });
-  await program.parseAsync(['node', 'lake', 'predict', ...args]);
-  return printed;
+  return runCommand(registerPredict, 'predict', args);
 }
 
 test('a LinnOS header predicts with the exact integers by default: the README decisions', async () => {

@@ -1,9 +1,9 @@
 /** Shared fixture access for the realtrace tests: the Tencent windows replayed on a real NVMe SSD. */
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
 import { registerEval } from '../../src/cli/eval.js';
 import { type IoTable, ioTableFromRecords } from '../../src/realtrace/io-table.js';
 import { readTraceAll } from '../../src/trace/read.js';
+import { runCommand } from '../helpers/cli.js';
 
 export const WINDOWS = {
   mostRandIops: 'tencent.cut.per_50k.most_rand_iops.537.trace',
@@ -32,13 +32,5 @@ export async function loadWindow(name: string): Promise<IoTable> {
 
 /** Run `lake eval ARGS` in process; its standard output as text. */
 export async function lakeEval(args: string[]): Promise<string> {
-  let out = '';
-  const program = new Command().exitOverride();
-  registerEval(program, {
-    write: (text) => {
-      out += text;
-    },
-  });
-  await program.parseAsync(['node', 'lake', 'eval', ...args]);
-  return out;
+  return runCommand(registerEval, 'eval', args);
 }
