@@ -27,19 +27,31 @@ export interface CommandOutput {
   write(text: string): void;
 }
 
-/** Run one command in this process (`lake NAME ARGS`) through its register function; what it printed. */
-export async function runCommand(
-  register: (program: Command, output: CommandOutput) => void,
-  name: string,
+/** Adds a command to a program, printing to `output` (the CLI's register functions). */
+export type RegisterCommand = (program: Command, output: CommandOutput) => void;
+
+/** Run `lake ARGS` in this process with the given commands registered; what they printed. */
+export async function runCommands(
+  registers: readonly RegisterCommand[],
   args: readonly string[],
 ): Promise<string> {
   let printed = '';
-  const program = new Command().exitOverride();
-  register(program, {
-    write: (text) => {
+  const program = new Command().name('lake').exitOverride();
+  const output = {
+    write: (text: string) => {
       printed += text;
     },
-  });
-  await program.parseAsync(['node', 'lake', name, ...args]);
+  };
+  for (const register of registers) register(program, output);
+  await program.parseAsync([...args], { from: 'user' });
   return printed;
+}
+
+/** Run one command in this process (`lake NAME ARGS`); what it printed. */
+export function runCommand(
+  register: RegisterCommand,
+  name: string,
+  args: readonly string[],
+): Promise<string> {
+  return runCommands([register], [name, ...args]);
 }

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
 import { registerFeatures } from '../../src/cli/features.js';
 import { type DeviceLabel, registerLabel } from '../../src/cli/label.js';
 import { registerTrain } from '../../src/cli/train.js';
@@ -17,6 +16,7 @@ import { extractLinnosFromTrace } from '../../src/learn/extract.js';
 import { readLinnosVectors } from '../../src/learn/vector-file.js';
 import { loadModel } from '../../src/models/model-file.js';
 import { readTraceAll } from '../../src/trace/read.js';
+import { runCommands } from '../helpers/cli.js';
 
 const fixtures = new URL('../../../shared/fixtures/', import.meta.url);
 const tencent = fileURLToPath(
@@ -33,14 +33,7 @@ after(async () => {
 });
 
 async function lake(...args: string[]): Promise<string> {
-  const program = new Command().name('lake').exitOverride();
-  const chunks: string[] = [];
-  const output = { write: (text: string) => void chunks.push(text) };
-  registerFeatures(program, output);
-  registerLabel(program, output);
-  registerTrain(program, output);
-  await program.parseAsync(args, { from: 'user' });
-  return chunks.join('');
+  return runCommands([registerFeatures, registerLabel, registerTrain], args);
 }
 
 const isUsage = (e: unknown): boolean => e instanceof LakeError && e.code === 'LAKE_E_USAGE';

@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
 import { registerStats } from '../../src/cli/stats.js';
 import { registerSynth } from '../../src/cli/synth.js';
 import { TraceParseError } from '../../src/errors.js';
 import { readTraceAll } from '../../src/trace/read.js';
 import type { TraceStats } from '../../src/trace/stats.js';
 import { synthesize, synthesizeMix } from '../../src/trace/synth.js';
+import { runCommands } from '../helpers/cli.js';
 
 const fixture = fileURLToPath(
   new URL(
@@ -33,13 +33,7 @@ after(async () => {
 
 /** Run `lake ARGS` with stats and synth registered; returns what it wrote to stdout. */
 async function lake(...args: string[]): Promise<string> {
-  const program = new Command().name('lake').exitOverride();
-  const chunks: string[] = [];
-  const output = { write: (text: string) => void chunks.push(text) };
-  registerStats(program, output);
-  registerSynth(program, output);
-  await program.parseAsync(args, { from: 'user' });
-  return chunks.join('');
+  return runCommands([registerStats, registerSynth], args);
 }
 
 describe('lake stats', () => {
