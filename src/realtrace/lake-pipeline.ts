@@ -126,10 +126,14 @@ export function runLake(table: IoTable, options: LakePipelineOptions = {}): Pipe
   const model = trainLakeModel(train.values, trainLabels, train.width, options);
   const trainSeconds = (performance.now() - started) / 1000;
   const refitEvery = options.refitEvery ?? DEFAULT_REFIT_EVERY;
-  let scores = scoresOf(model, test);
-  let decisionThreshold = model.threshold;
+  // One model: its scores against its threshold. Retraining: margins over the live model's threshold.
+  let scores: Float64Array;
+  let decisionThreshold: number;
   let refit: PipelineEvaluation['refit'];
-  if (refitEvery > 0) {
+  if (refitEvery <= 0) {
+    scores = scoresOf(model, test);
+    decisionThreshold = model.threshold;
+  } else {
     const knownUs = periodLabelKnownUs(table, split);
     const delayUs = options.refitDelayUs ?? DEFAULT_REFIT_DELAY_US;
     const result = scoreWithRefits(
