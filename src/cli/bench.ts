@@ -16,6 +16,7 @@ import { usageError } from '../errors.js';
 import { benchInference } from '../kernels/bench.js';
 import { benchRegistry, benchRemoting } from '../lake/bench.js';
 import { contentionSuite, crossoverSuite } from '../lake/bench-policy.js';
+import { soakSuite } from '../lake/bench-soak.js';
 import { trainingBenchSuite } from '../learn/bench.js';
 import { benchReplayOverhead } from '../realdev/bench.js';
 import { benchPrediction } from '../realtrace/bench.js';
@@ -35,6 +36,7 @@ export const benchSuites: Record<string, SuiteRunner> = {
   contention: async () => contentionSuite(),
   'replay-overhead': async (samples) => replayOverheadSuite(samples),
   prediction: async (samples) => benchPrediction({ samples }),
+  soak: async () => soakSuite(),
 };
 
 export function registerBench(program: Command): void {

@@ -1,0 +1,381 @@
+import type { BenchResult, BenchSuite } from '../bench/harness.js';
+import { LakeError } from '../errors.js';
+import { createPredictor } from '../kernels/create.js';
+import { wasmAvailable } from '../kernels/wasm/module.js';
+import { LINNOS_FEATURES } from '../learn/features.js';
+import type { LinnosShape } from '../models/dense.js';
+import { Random } from '../random.js';
+import { LakeLib } from './lib/lake-lib.js';
+import {
+  type ContextHandle,
+  type DevicePtr,
+  type FunctionHandle,
+  type HostPtr,
+  ptrArg,
+  type StreamHandle,
+  scalarArg,
+} from './lib/types.js';
+import { syntheticLinnosModel } from './linnos/calibrate.js';
+import { LAKE_BATCHING } from './policy/constants.js';
+
+/**
+ * The soak benchmark: lakeLib drives lakeD with LinnOS inference batches without a pause for a long time,
+ * and we watch what must not move (memory) and what must not be lost (decisions). Every batch carries
+ * fresh seeded digit vectors; its decisions are checked row by row against the same predictor run inline,
+ * so a decision that went missing, came back twice or answered another batch is counted, not guessed.
+ */
+
+export interface SoakOptions {
+  /** How long to drive lakeD, seconds. */
+  seconds: number;
+  /** Memory is sampled this often, ms (default 1000). */
+  sampleMs?: number;
+  /** The model shape (default 'nn', LinnOS's 31-256-2). */
+  shape?: LinnosShape;
+  /** Batches hold 1..maxBatch reads, seeded (default LAKE's maximum batch for the shape). */
+  maxBatch?: number;
+  /** Batches in flight at once, each on its own stream (default 4): lakeD never waits for the client. */
+  inFlight?: number;
+  /** Seconds at the start left out of the memory slopes (default 10% of the run, at least one sample). */
+  warmupSeconds?: number;
+  seed?: number;
+}
+
+/** One sample of the process and of lakeShm while the soak runs. */
+export interface SoakSample {
+  /** Seconds since the start of the soak. */
+  atS: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  externalBytes: number;
+  arrayBuffersBytes: number;
+  /** lakeShm arena: bytes of allocated blocks. */
+  arenaBytesInUse: number;
+  arenaLiveBlocks: number;
+  /** Decisions requested and received so far. */
+  sent: number;
+  received: number;
+}
+
+/** Bytes per minute from a least-squares line through the samples after warm-up. */
+export interface SoakSlopes {
+  rssBytesPerMin: number;
+  heapUsedBytesPerMin: number;
+  externalBytesPerMin: number;
+  arrayBuffersBytesPerMin: number;
+  arenaBytesPerMin: number;
+}
+
+export interface SoakResult {
+  shape: LinnosShape;
+  backend: string;
+  seconds: number;
+  warmupSeconds: number;
+  batchesSent: number;
+  batchesReceived: number;
+  /** Decisions (reads) requested from lakeD. */
+  sent: number;
+  /** Decisions that came back (a 0 or 1 where the batch's output was poisoned before the request). */
+  received: number;
+  /** sent - received: must be 0. */
+  lost: number;
+  /** Decisions received that differ from the inline predictor's on the same vectors: must be 0. */
+  mismatched: number;
+  /** Decisions that said slow (so the check compares both classes, not one constant). */
+  slow: number;
+  decisionsPerSecond: number;
+  batchesPerSecond: number;
+  meanBatch: number;
+  slopes: SoakSlopes;
+  /** RSS after warm-up: first and last sample, and the largest. */
+  rss: { afterWarmupBytes: number; endBytes: number; maxBytes: number };
+  /** lakeShm bytes in use before the soak's buffers were allocated, after they were, and at the end. */
+  arena: { beforeBytes: number; steadyBytes: number; endBytes: number };
+  lakeLib: { restarts: number; failures: number; daemonCommands: number; inlineCommands: number };
+  samples: SoakSample[];
+  node: string;
+}
+
+/** Output bytes are set to this before each request: only lakeD's answer turns them into 0 or 1. */
+const POISON = 0xff;
+
+interface Slot {
+  readonly stream: StreamHandle;
+  readonly hostIn: HostPtr;
+  readonly hostOut: HostPtr;
+  readonly deviceIn: DevicePtr;
+  readonly deviceOut: DevicePtr;
+  readonly input: Uint8Array;
+  readonly output: Uint8Array;
+  readonly expected: Uint8Array;
+  /** Rows of the batch in flight (0: none). */
+  rows: number;
+}
+
+/** Drives lakeD for `options.seconds` and reports throughput, lost and wrong decisions, and memory. */
+export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
+  const seconds = options.seconds;
+  if (!(seconds > 0 && Number.isFinite(seconds)))
+    throw new LakeError('LAKE_E_USAGE', `soak seconds must be a positive number, got ${seconds}`);
+  const shape = options.shape ?? 'nn';
+  const maxBatch = options.maxBatch ?? LAKE_BATCHING[shape].maxBatch;
+  const inFlight = options.inFlight ?? 4;
+  const sampleMs = options.sampleMs ?? 1000;
+  const warmupSeconds = options.warmupSeconds ?? Math.max(seconds / 10, sampleMs / 1000);
+  const random = new Random(options.seed ?? 1);
+  const model = syntheticLinnosModel(shape, options.seed ?? 1);
+  const reference = createPredictor(model, { backend: wasmAvailable() ? 'wasm' : 'js' });
+  const lib = await LakeLib.open();
+  const arenaBefore = lib.arena.stats().bytesInUse;
+  let context: ContextHandle | undefined;
+  const hostBuffers: HostPtr[] = [];
+  try {
+    if (lib.getDeviceCount() === 0) throw new LakeError('LAKE_E_BACKEND', 'lakeD has no device to soak');
+    const device = lib.getDevice(0);
+    context = lib.contextCreate(0);
+    const predict: FunctionHandle = lib.moduleGetFunction(
+      lib.moduleLoad(context, 'linnos', model),
+      'predict',
+    );
+    const slots: Slot[] = [];
+    for (let s = 0; s < inFlight; s++) {
+      const hostIn = lib.hostAlloc(maxBatch * LINNOS_FEATURES);
+      hostBuffers.push(hostIn);
+      const hostOut = lib.hostAlloc(maxBatch);
+      hostBuffers.push(hostOut);
+      slots.push({
+        stream: lib.streamCreate(context),
+        hostIn,
+        hostOut,
+        deviceIn: lib.memAlloc(context, maxBatch * LINNOS_FEATURES),
+        deviceOut: lib.memAlloc(context, maxBatch),
+        input: lib.arena.bytes(hostIn, maxBatch * LINNOS_FEATURES),
+        output: lib.arena.bytes(hostOut, maxBatch),
+        expected: new Uint8Array(maxBatch),
+        rows: 0,
+      });
+    }
+    const arenaSteady = lib.arena.stats().bytesInUse;
+
+    let batchesSent = 0;
+    let batchesReceived = 0;
+    let sent = 0;
+    let received = 0;
+    let mismatched = 0;
+    let slow = 0;
+    const submit = (slot: Slot): void => {
+      const n = 1 + random.int(maxBatch);
+      const input = slot.input;
+      for (let i = 0; i < n * LINNOS_FEATURES; i++) input[i] = random.int(10);
+      reference.predictBatch(input.subarray(0, n * LINNOS_FEATURES), n, slot.expected);
+      slot.output.fill(POISON, 0, n);
+      lib.memcpyHtoDAsync(slot.deviceIn, slot.hostIn, n * LINNOS_FEATURES, slot.stream);
+      lib.launch(predict, 1, [ptrArg(slot.deviceIn), ptrArg(slot.deviceOut), scalarArg(n)], slot.stream);
+      lib.memcpyDtoHAsync(slot.hostOut, slot.deviceOut, n, slot.stream);
+      slot.rows = n;
+      batchesSent++;
+      sent += n;
+    };
+    const reap = (slot: Slot): void => {
+      lib.streamSynchronize(slot.stream);
+      const output = slot.output;
+      for (let i = 0; i < slot.rows; i++) {
+        const decision = output[i]!;
+        if (decision === POISON) continue;
+        received++;
+        if (decision === 1) slow++;
+        if (decision !== slot.expected[i]) mismatched++;
+      }
+      batchesReceived++;
+      slot.rows = 0;
+    };
+
+    const samples: SoakSample[] = [];
+    const start = performance.now();
+    const sample = (): void => {
+      const memory = process.memoryUsage();
+      const arena = lib.arena.stats();
+      samples.push({
+        atS: (performance.now() - start) / 1000,
+        rssBytes: memory.rss,
+        heapUsedBytes: memory.heapUsed,
+        externalBytes: memory.external,
+        arrayBuffersBytes: memory.arrayBuffers,
+        arenaBytesInUse: arena.bytesInUse,
+        arenaLiveBlocks: arena.liveBlocks,
+        sent,
+        received,
+      });
+    };
+    sample();
+    const endAt = start + seconds * 1000;
+    let nextSampleAt = start + sampleMs;
+    let s = 0;
+    for (const slot of slots) submit(slot);
+    for (;;) {
+      const slot = slots[s]!;
+      reap(slot);
+      const now = performance.now();
+      if (now >= endAt) break;
+      submit(slot);
+      s = (s + 1) % slots.length;
+      if (now >= nextSampleAt) {
+        sample();
+        nextSampleAt += sampleMs;
+        if (nextSampleAt < now) nextSampleAt = now + sampleMs;
+        // Let lakeLib's watchdog and worker events run between samples.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    for (const slot of slots) if (slot.rows > 0) reap(slot);
+    const elapsed = (performance.now() - start) / 1000;
+    sample();
+    const steady = samples.filter((x) => x.atS >= warmupSeconds);
+    const fit = steady.length >= 2 ? steady : samples;
+    const stats = lib.stats();
+    const rssAfter = fit.map((x) => x.rssBytes);
+    return {
+      shape,
+      backend: device.backend,
+      seconds: elapsed,
+      warmupSeconds,
+      batchesSent,
+      batchesReceived,
+      sent,
+      received,
+      lost: sent - received,
+      mismatched,
+      slow,
+      decisionsPerSecond: received / elapsed,
+      batchesPerSecond: batchesReceived / elapsed,
+      meanBatch: batchesReceived > 0 ? received / batchesReceived : 0,
+      slopes: {
+        rssBytesPerMin: slopePerMinute(fit, (x) => x.rssBytes),
+        heapUsedBytesPerMin: slopePerMinute(fit, (x) => x.heapUsedBytes),
+        externalBytesPerMin: slopePerMinute(fit, (x) => x.externalBytes),
+        arrayBuffersBytesPerMin: slopePerMinute(fit, (x) => x.arrayBuffersBytes),
+        arenaBytesPerMin: slopePerMinute(fit, (x) => x.arenaBytesInUse),
+      },
+      rss: {
+        afterWarmupBytes: rssAfter[0]!,
+        endBytes: rssAfter[rssAfter.length - 1]!,
+        maxBytes: Math.max(...rssAfter),
+      },
+      arena: {
+        beforeBytes: arenaBefore,
+        steadyBytes: arenaSteady,
+        endBytes: samples[samples.length - 1]!.arenaBytesInUse,
+      },
+      lakeLib: {
+        restarts: stats.restarts,
+        failures: stats.failures.length,
+        daemonCommands: stats.daemonCommands,
+        inlineCommands: stats.inlineCommands,
+      },
+      samples,
+      node: process.version,
+    };
+  } finally {
+    if (context !== undefined) lib.contextDestroy(context);
+    for (const ptr of hostBuffers) lib.hostFree(ptr);
+    reference.dispose();
+    await lib.close();
+  }
+}
+
+/** Least-squares slope of `value` against time, per minute; 0 with fewer than two distinct times. */
+export function slopePerMinute<T extends { atS: number }>(
+  points: readonly T[],
+  value: (p: T) => number,
+): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  let meanT = 0;
+  let meanV = 0;
+  for (const p of points) {
+    meanT += p.atS / n;
+    meanV += value(p) / n;
+  }
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    const dt = p.atS - meanT;
+    num += dt * (value(p) - meanV);
+    den += dt * dt;
+  }
+  return den > 0 ? (num / den) * 60 : 0;
+}
+
+/** The soak as a bench suite: `LAKE_BENCH_SOAK_S` seconds (default 600). */
+export async function soakSuite(options: Partial<SoakOptions> = {}): Promise<BenchSuite> {
+  const seconds = options.seconds ?? soakSeconds();
+  return soakSuiteOf(await benchSoak({ ...options, seconds }));
+}
+
+/** Seconds from LAKE_BENCH_SOAK_S (default 600). */
+export function soakSeconds(): number {
+  const text = process.env['LAKE_BENCH_SOAK_S'];
+  if (text === undefined || text === '') return 600;
+  const value = Number(text);
+  if (!(value > 0 && Number.isFinite(value)))
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `LAKE_BENCH_SOAK_S must be a positive number of seconds, got "${text}"`,
+    );
+  return value;
+}
+
+export function soakSuiteOf(r: SoakResult): BenchSuite {
+  const one = (name: string, unit: string, value: number, extra: Partial<BenchResult> = {}): BenchResult => ({
+    name,
+    unit,
+    median: value,
+    min: value,
+    max: value,
+    samples: 1,
+    state: 'completed',
+    ...extra,
+  });
+  const lostOk = r.lost === 0 && r.mismatched === 0;
+  const details = {
+    shape: r.shape,
+    backend: r.backend,
+    seconds: r.seconds,
+    warmupSeconds: r.warmupSeconds,
+    sent: r.sent,
+    received: r.received,
+    mismatched: r.mismatched,
+    slowFraction: r.received > 0 ? r.slow / r.received : 0,
+    batches: r.batchesReceived,
+    meanBatch: r.meanBatch,
+    lakeLib: r.lakeLib,
+    arena: r.arena,
+    rss: r.rss,
+    slopes: r.slopes,
+    memorySamples: r.samples.length,
+  };
+  return {
+    suite: 'soak',
+    results: [
+      one(
+        `decisions through lakeD, ${Math.round(r.seconds)} s sustained`,
+        'decisions/s',
+        r.decisionsPerSecond,
+        {
+          details,
+        },
+      ),
+      one('lost or wrong decisions', 'decisions', r.lost + r.mismatched, {
+        details: { lost: r.lost, mismatched: r.mismatched, sent: r.sent, received: r.received },
+        state: lostOk ? 'completed' : 'errored',
+        ...(lostOk ? {} : { error: `${r.lost} lost, ${r.mismatched} wrong of ${r.sent}` }),
+      }),
+      one('RSS slope after warm-up', 'bytes/min', r.slopes.rssBytesPerMin, { details: { rss: r.rss } }),
+      one('heap-used slope after warm-up', 'bytes/min', r.slopes.heapUsedBytesPerMin),
+      one('external slope after warm-up', 'bytes/min', r.slopes.externalBytesPerMin),
+      one('lakeShm bytes in use, end minus start', 'bytes', r.arena.endBytes - r.arena.steadyBytes, {
+        details: r.arena,
+      }),
+    ],
+  };
+}
