@@ -7,6 +7,7 @@
 import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
 import { usageError } from '../errors.js';
+import { checkOutputs } from '../files/outputs.js';
 import { LINNOS_FEATURE_SCHEMA } from '../learn/features.js';
 import { shapeOf } from '../models/dense-check.js';
 import { writeLinnosHeader } from '../models/linnos-header.js';
@@ -57,6 +58,8 @@ export async function convertModel(input: string, out: string, flags: ConvertFla
   if (flags.createdAt !== undefined && Number.isNaN(Date.parse(flags.createdAt))) {
     throw usageError(`--created-at must be an ISO 8601 time, got "${flags.createdAt}"`);
   }
+  // Before reading anything: OUT must be a writable file and not IN (`lake convert x.h x.h` would rewrite it).
+  checkOutputs([{ flag: 'OUT', path: out }], [{ flag: 'IN', path: input }]);
   const source = await readModelSource(input, flags.device === undefined ? {} : { device: flags.device });
   const lines: string[] = [];
   if (source.kind === 'linnos-header') for (const note of source.header.notes) lines.push(`note: ${note}`);

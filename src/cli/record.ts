@@ -56,7 +56,8 @@ async function recordCommand(flags: RecordFlags): Promise<string> {
     throw new LakeError('LAKE_E_USAGE', 'lake record needs --out FILE (the trace to write)');
   const out = flags.out;
   const quiet = flags.json === true;
-  const workload = await openWorkload(flags);
+  // The output is checked (a writable file, none of the inputs) before the trace is read or a device opened.
+  const workload = await openWorkload(flags, { outputs: [{ flag: '--out', path: out }] });
   const { devices, arrivals } = workload;
   const records: Recorded[] = [];
   let failed = 0;

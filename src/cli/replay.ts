@@ -11,6 +11,7 @@ import { parsePolicyList } from '../array/policies.js';
 import type { AdmissionPolicy } from '../array/policy.js';
 import { type PolicyRun, type PriorRuns, policyReport } from '../array/run.js';
 import { usageError } from '../errors.js';
+import { checkOutputs, type InputPath, type OutputPath } from '../files/outputs.js';
 import { createPredictor } from '../kernels/create.js';
 import type { Predictor } from '../kernels/types.js';
 import { LinnosPolicy } from '../linnos/policy.js';
@@ -23,6 +24,7 @@ import { type DirectMode, openDevices, parseByteSize } from '../realdev/open.js'
 import { type RealPolicyRun, runRealPolicies } from '../realdev/run.js';
 import { createProgress, type Progress } from '../report/progress.js';
 import type { Table } from '../report/table.js';
+import { reportOutput } from '../report/write.js';
 import { parseFormatOption, parseIntOption, parseNumberOption, splitList } from './options.js';
 import { emitRunReport, policyJson, round3 } from './run-report.js';
 
@@ -42,6 +44,7 @@ export interface RealDeviceFlags {
   duration?: string;
   rateScale: string;
   allowBlockWrites?: boolean;
+  allowExistingFiles?: boolean;
   sqpoll?: boolean;
   json?: boolean;
 }
@@ -87,6 +90,10 @@ export function addRealDeviceOptions(command: Command): Command {
     .option('--rate-scale <x>', "multiply the trace's arrival rate", '1')
     .option('--allow-block-writes', "let the trace's writes reach block devices (never mounted ones)")
     .option(
+      '--allow-existing-files',
+      "replay on regular files lake did not create; the trace's writes overwrite their data",
+    )
+    .option(
       '--sqpoll',
       'io_uring: a kernel thread takes submissions (no system call per batch; keeps a CPU busy)',
     )
@@ -111,8 +118,14 @@ function warn(message: string): void {
   process.stderr.write(`lake: warning: ${message}\n`);
 }
 
-/** Loads the trace (all of it, before any device is touched), then opens or creates the devices. */
-export async function openWorkload(flags: RealDeviceFlags): Promise<OpenedWorkload> {
+/**
+ * Loads the trace (all of it, before any device is touched), then opens or creates the devices. First of all,
+ * the devices and `files.outputs` are checked against the traces and `files.inputs` (no output is an input).
+ */
+export async function openWorkload(
+  flags: RealDeviceFlags,
+  files: { inputs?: InputPath[]; outputs?: OutputPath[] } = {},
+): Promise<OpenedWorkload> {
   if (flags.devices === undefined)
     throw usageError('--devices is required (files or block devices, comma-separated)');
   if (flags.trace === undefined) throw usageError('--trace is required');
@@ -120,6 +133,13 @@ export async function openWorkload(flags: RealDeviceFlags): Promise<OpenedWorklo
   const tracePaths = splitList(flags.trace);
   if (paths.length === 0) throw usageError('--devices must name at least one file or block device');
   if (tracePaths.length === 0) throw usageError('--trace must name at least one file');
+  checkOutputs(
+    [
+      ...paths.map((path) => ({ flag: '--devices', path, kind: 'device' as const })),
+      ...(files.outputs ?? []),
+    ],
+    [...tracePaths.map((path) => ({ flag: '--trace', path })), ...(files.inputs ?? [])],
+  );
   const queueDepth = parseIntOption('--queue-depth', flags.queueDepth, 1);
   if (queueDepth > 4096) throw usageError(`--queue-depth must be at most 4096, got ${queueDepth}`);
   const backend = backendChoices.find((b) => b === flags.backend);
@@ -148,10 +168,12 @@ export async function openWorkload(flags: RealDeviceFlags): Promise<OpenedWorklo
     ...(durationS !== undefined ? { untilMs: durationS * 1000 } : {}),
   });
   if (arrivals.count === 0) throw usageError('the trace holds no I/O to replay');
-  const devices = openDevices(paths, {
+  const devices = await openDevices(paths, {
     ...(sizeBytes !== undefined ? { sizeBytes } : {}),
     write: arrivals.writes > 0,
     allowBlockWrites: flags.allowBlockWrites === true,
+    allowExistingFiles: flags.allowExistingFiles === true,
+    quiet: flags.json === true,
     direct,
     onWarning: warn,
   });
@@ -244,7 +266,10 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
     models = await loadModels(flags.model, deviceCount, flags.modelBackend);
   let workload: OpenedWorkload;
   try {
-    workload = await openWorkload(flags);
+    workload = await openWorkload(flags, {
+      inputs: splitList(flags.model ?? '').map((path) => ({ flag: '--model', path })),
+      ...(flags.out !== undefined ? { outputs: [reportOutput(flags.out)] } : {}),
+    });
   } catch (error) {
     for (const p of models?.predictors ?? []) if (p !== undefined && !p.disposed) p.dispose();
     throw error;

@@ -1,9 +1,10 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { BenchResult, BenchSuite } from '../bench/harness.js';
 import { LakeError } from '../errors.js';
+import { writeFileAtomic } from '../files/atomic.js';
 import { LINNOS_FEATURES } from '../learn/features.js';
 import { type LinnosShape, linnosLayerSizes } from '../models/dense.js';
 import { Random } from '../random.js';
@@ -592,9 +593,7 @@ export async function crossoverSuiteOf(bench: CrossoverBench, plotDir?: string):
   if (plotDir !== undefined) {
     plot = join(plotDir, 'crossover.svg');
     mkdirSync(plotDir, { recursive: true });
-    const temp = `${plot}.${process.pid}.tmp`;
-    writeFileSync(temp, await crossoverSvg(bench));
-    renameSync(temp, plot);
+    await writeFileAtomic(plot, await crossoverSvg(bench));
   }
   const last = bench.batchSizes.length - 1;
   const largest = bench.batchSizes[last]!;

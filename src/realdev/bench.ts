@@ -18,6 +18,7 @@ import type { TraceRecord } from '../trace/types.js';
 import { arrivalsOf } from './arrivals.js';
 import { type BackendChoice, type BackendKind, createBackend } from './backend.js';
 import { type LagSummary, replayReal } from './engine.js';
+import { removeImage } from './image.js';
 import { closeDevices, openDevices } from './open.js';
 
 export interface ReplayOverheadOptions {
@@ -72,7 +73,13 @@ export async function benchReplayOverhead(
   const ownDir = given === undefined && options.dir === undefined;
   const dir = ownDir ? mkdtempSync(join(tmpdir(), 'lake-bench-')) : (options.dir ?? '.');
   const paths = given ?? Array.from({ length: deviceCount }, (_, i) => join(dir, `bench${i}.img`));
-  const devices = openDevices(paths, given === undefined ? { sizeBytes: options.fileBytes ?? 64 << 20 } : {});
+  // Given paths are only read (the user named them for this): no image mark is asked of them.
+  const devices = await openDevices(
+    paths,
+    given === undefined
+      ? { sizeBytes: options.fileBytes ?? 64 << 20, quiet: true }
+      : { allowExistingFiles: true },
+  );
   const fileBytes = Math.min(...devices.map((d) => d.capacityBytes));
   const random = new Random(options.seed ?? 1);
   const records: TraceRecord[] = [];
@@ -144,6 +151,6 @@ export async function benchReplayOverhead(
   } finally {
     closeDevices(devices);
     if (ownDir) rmSync(dir, { recursive: true, force: true });
-    else for (const d of devices) if (d.created) rmSync(d.path, { force: true });
+    else for (const d of devices) if (d.created) removeImage(d.path);
   }
 }

@@ -27,6 +27,8 @@ export {
   replayReal,
   SLACK_GAP_US,
 } from './engine.js';
+export type { CreatedImage, CreateImageOptions } from './image.js';
+export { checkFreeSpace, createImage, removeImage } from './image.js';
 export type { DirectMode, OpenDevicesOptions } from './open.js';
 export { closeDevices, MIN_DEVICE_BYTES, openDevices, parseByteSize } from './open.js';
 export { placedOffset, placedSize } from './place.js';

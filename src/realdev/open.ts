@@ -1,9 +1,10 @@
 /**
  * Opening the devices a user names for a replay, with the safety rules of a tool that writes to disks:
  * - only the named paths are opened, and only they are ever written;
- * - a path that does not exist is created as a file of exactly `sizeBytes` (filled with data, because
- *   reads of a sparse file's holes never reach the disk), built under a temporary name beside it and
- *   linked into place, so a failure never leaves a half-made image;
+ * - a path that does not exist is created as an image of exactly `sizeBytes` (src/realdev/image.ts: filled
+ *   with data, marked as lake's, linked into place complete; free space is checked for all of them first);
+ * - an existing regular file is used only when it carries lake's mark (an image lake created), or with
+ *   `allowExistingFiles` (the CLI's --allow-existing-files): anything else may be a user's data;
  * - an existing file is never extended or truncated: a different `sizeBytes` is an error;
  * - block devices are written only with `allowBlockWrites`, and never while they or one of their
  *   partitions are mounted or used for swap;
@@ -13,8 +14,7 @@
 import {
   closeSync,
   existsSync,
-  fsyncSync,
-  linkSync,
+  lstatSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -22,14 +22,16 @@ import {
   realpathSync,
   type Stats,
   statSync,
-  unlinkSync,
-  writeSync,
 } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { LakeError, usageError } from '../errors.js';
+import { imageMarkMismatch } from '../files/image-mark.js';
 import { probeAlignedBuffer, probeBlockBytes } from './align.js';
-import { type BackingDevice, fillPattern, O_DIRECT, RealDevice } from './device.js';
+import { type BackingDevice, O_DIRECT, RealDevice } from './device.js';
+import { type CreatedImage, checkFreeSpace, createImage, MIN_DEVICE_BYTES } from './image.js';
 import { nativeIo } from './native.js';
+
+export { MIN_DEVICE_BYTES } from './image.js';
 
 export type DirectMode = 'auto' | 'on' | 'off';
 
@@ -40,16 +42,16 @@ export interface OpenDevicesOptions {
   write?: boolean;
   /** Let writes reach block devices (never mounted ones). */
   allowBlockWrites?: boolean;
+  /** Use existing regular files lake did not create (no valid mark); their data is overwritten by writes. */
+  allowExistingFiles?: boolean;
   /** O_DIRECT: 'auto' (default) falls back to buffered I/O with a warning where the file system refuses it. */
   direct?: DirectMode;
   /** Fill created files with data (default true). */
   fill?: boolean;
+  /** No progress bar while images are created (the CLI's --json). */
+  quiet?: boolean;
   onWarning?: (message: string) => void;
 }
-
-/** The smallest device lake replays on: room for alignment probes and a few blocks. */
-export const MIN_DEVICE_BYTES = 64 * 1024;
-const FILL_CHUNK = 1 << 20;
 
 /** Parses a byte size: an integer with an optional K, M, G or T suffix (powers of 1024; "KiB", "KB" too). */
 export function parseByteSize(text: string, what = '--size'): number {
@@ -61,8 +63,15 @@ export function parseByteSize(text: string, what = '--size'): number {
   return bytes;
 }
 
-/** Opens (creating where needed) every named device; on any failure closes what it opened. */
-export function openDevices(paths: readonly string[], options: OpenDevicesOptions = {}): RealDevice[] {
+/**
+ * Opens (creating where needed) every named device. Every path is checked before any image is created, and
+ * the images of one call are created together or not at all: a failure, or an interrupt, removes the ones
+ * this call made. On any failure the devices opened so far are closed.
+ */
+export async function openDevices(
+  paths: readonly string[],
+  options: OpenDevicesOptions = {},
+): Promise<RealDevice[]> {
   if (paths.length === 0) throw usageError('--devices must name at least one file or block device');
   const seen = new Map<string, string>();
   for (const path of paths) {
@@ -71,15 +80,38 @@ export function openDevices(paths: readonly string[], options: OpenDevicesOption
     if (other !== undefined) throw usageError(`--devices names ${other} and ${path}: the same device twice`);
     seen.set(key, path);
   }
+  const missing = paths.filter((path) => !exists(path));
+  for (const path of paths) if (!missing.includes(path)) checkExisting(path, options);
+  if (missing.length > 0) {
+    if (options.sizeBytes === undefined)
+      throw usageError(`${missing[0]} does not exist: give --size to create it as an image file`);
+    if (options.sizeBytes < MIN_DEVICE_BYTES)
+      throw usageError(
+        `--size ${options.sizeBytes} is too small: a device needs at least ${MIN_DEVICE_BYTES} bytes`,
+      );
+    const sizeBytes = options.sizeBytes;
+    checkFreeSpace(missing.map((path) => ({ path, sizeBytes })));
+  }
+  const created: CreatedImage[] = [];
   const opened: RealDevice[] = [];
   try {
+    for (const path of missing) {
+      created.push(
+        await createImage(path, options.sizeBytes!, {
+          ...(options.fill !== undefined ? { fill: options.fill } : {}),
+          ...(options.quiet !== undefined ? { quiet: options.quiet } : {}),
+        }),
+      );
+    }
     paths.forEach((path, index) => {
-      opened.push(openDevice(path, index, options));
+      opened.push(openDevice(path, index, missing.includes(path), options));
     });
   } catch (error) {
     for (const d of opened) d.close();
+    for (const image of created) image.remove();
     throw error;
   }
+  for (const image of created) image.keep();
   return opened;
 }
 
@@ -87,15 +119,40 @@ export function closeDevices(devices: readonly RealDevice[]): void {
   for (const d of devices) d.close();
 }
 
-function openDevice(path: string, index: number, options: OpenDevicesOptions): RealDevice {
-  const warn = options.onWarning ?? (() => undefined);
-  let created = false;
-  if (!existsSync(path)) {
-    if (options.sizeBytes === undefined)
-      throw usageError(`${path} does not exist: give --size to create it as an image file`);
-    createImage(path, options.sizeBytes, options.fill ?? true);
-    created = true;
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+  } catch {
+    return false;
   }
+  if (!existsSync(path))
+    throw usageError(`${path} is a symbolic link to nothing: lake creates images only at a free path`);
+  return true;
+}
+
+/** The rules for a path that exists, checked before anything is created. */
+function checkExisting(path: string, options: OpenDevicesOptions): void {
+  const stats = statSync(path);
+  if (!stats.isFile()) return; // block devices and the rest: openDevice's rules
+  if (options.sizeBytes !== undefined && stats.size !== options.sizeBytes) {
+    throw usageError(
+      `${path} exists with ${stats.size} bytes, not --size ${options.sizeBytes}: lake never resizes an existing file (remove it, or drop --size)`,
+    );
+  }
+  if (options.allowExistingFiles === true) return;
+  const mismatch = imageMarkMismatch(path);
+  if (mismatch === undefined) return;
+  const consequence =
+    options.write === true
+      ? "the trace's writes would overwrite its data"
+      : 'lake replays only on images it created';
+  throw usageError(
+    `${path} is not an image lake created (${mismatch}): ${consequence}. Pass --allow-existing-files to replay on it anyway, or name a path that does not exist to let lake create an image there`,
+  );
+}
+
+function openDevice(path: string, index: number, created: boolean, options: OpenDevicesOptions): RealDevice {
+  const warn = options.onWarning ?? (() => undefined);
   const stats = statSync(path);
   let kind: 'file' | 'block';
   let capacityBytes: number;
@@ -103,11 +160,6 @@ function openDevice(path: string, index: number, options: OpenDevicesOptions): R
   if (stats.isFile()) {
     kind = 'file';
     capacityBytes = stats.size;
-    if (options.sizeBytes !== undefined && stats.size !== options.sizeBytes) {
-      throw usageError(
-        `${path} exists with ${stats.size} bytes, not --size ${options.sizeBytes}: lake never resizes an existing file (remove it, or drop --size)`,
-      );
-    }
     if (!created && stats.blocks * 512 < stats.size * 0.9)
       warn(`${path} is sparse: reads of its holes never reach the disk and measure nothing`);
     backing = splitDev(stats.dev);
@@ -230,59 +282,6 @@ function probeDirect(fd: number, path: string, capacityBytes: number): number | 
       throw new LakeError('LAKE_E_IO', `${path}: probing O_DIRECT: ${(error as Error).message}`);
     }
   }, capacityBytes);
-}
-
-let temporaryCounter = 0;
-
-/** Creates `path` with `sizeBytes` bytes of data, atomically: it appears complete or not at all. */
-function createImage(path: string, sizeBytes: number, fill: boolean): void {
-  if (sizeBytes < MIN_DEVICE_BYTES)
-    throw usageError(`--size ${sizeBytes} is too small: a device needs at least ${MIN_DEVICE_BYTES} bytes`);
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${temporaryCounter++}.tmp`);
-  let fd: number;
-  try {
-    fd = openSync(temporary, 'wx');
-  } catch (error) {
-    throw new LakeError('LAKE_E_IO', `${path}: cannot create ${temporary}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  try {
-    const chunk = Buffer.alloc(FILL_CHUNK);
-    fillPattern(chunk, sizeBytes % 65521);
-    let written = 0;
-    let n = 0;
-    while (written < sizeBytes) {
-      const bytes = Math.min(FILL_CHUNK, sizeBytes - written);
-      // A different first word in every 4 KiB block, so no two blocks of the image are equal.
-      for (let i = 0; i < bytes; i += 4096) chunk.writeUInt32LE((n * 256 + i / 4096) >>> 0, i);
-      if (fill || written + bytes === sizeBytes) writeAll(fd, chunk, bytes, written);
-      written += bytes;
-      n++;
-    }
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
-    linkSync(temporary, path);
-  } catch (error) {
-    if (fd >= 0) closeSync(fd);
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // already gone
-    }
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw usageError(`${path} appeared while lake was creating it: not touched`);
-    throw new LakeError('LAKE_E_IO', `${path}: cannot create the image: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  unlinkSync(temporary);
-}
-
-function writeAll(fd: number, buffer: Buffer, bytes: number, position: number): void {
-  let done = 0;
-  while (done < bytes) done += writeSync(fd, buffer, done, bytes - done, position + done);
 }
 
 /** Linux dev_t -> major:minor (glibc's encoding). */

@@ -1,7 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { LakeError } from '../errors.js';
+import { writeFileAtomic } from '../files/atomic.js';
+import type { OutputPath } from '../files/outputs.js';
+
+/** Every output is written whole or not at all; the function lives with the other file rules in src/files. */
+export { writeFileAtomic } from '../files/atomic.js';
 
 /** The report's artefacts; each one given is written, the rest are left alone. */
 export interface ReportFiles {
@@ -23,6 +27,14 @@ export const REPORT_FILE_NAMES = {
   png: 'cdf.png',
   html: 'report.html',
 } as const;
+
+/**
+ * A report directory as an output for src/files/outputs.ts `checkOutputs`: the directory and the files
+ * writeReportFiles puts there (results.json, cdf.svg, cdf.png, report.html, and any `extra` names).
+ */
+export function reportOutput(outDir: string, flag = '--out', extra: readonly string[] = []): OutputPath {
+  return { flag, path: outDir, kind: 'directory', files: [...Object.values(REPORT_FILE_NAMES), ...extra] };
+}
 
 /**
  * Writes the report files into outDir (created if missing), each one atomically, and returns their paths
@@ -59,24 +71,6 @@ export async function writeReportFiles(outDir: string, files: ReportFiles): Prom
     written.push(path);
   }
   return written;
-}
-
-/**
- * Writes data to a temporary file beside path, then renames it over path (atomic on POSIX filesystems,
- * as both are in one directory). On failure the temporary file is removed and a LAKE_E_IO error thrown.
- */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const temporary = join(
-    dirname(path),
-    `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
-  try {
-    await writeFile(temporary, data, { flag: 'wx' });
-    await rename(temporary, path);
-  } catch (cause) {
-    await unlink(temporary).catch(() => undefined);
-    throw new LakeError('LAKE_E_IO', `${path}: cannot write: ${messageOf(cause)}`, { cause });
-  }
 }
 
 function messageOf(cause: unknown): string {

@@ -3,9 +3,8 @@
  * large strings, written to a temporary file in the target's directory and renamed over the target only
  * once everything is on disk. A failed write leaves the target untouched.
  */
-import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { LakeError } from '../errors.js';
+import { openAtomic } from '../files/atomic.js';
 import { type TraceFormat, type TraceRecord, traceFormats } from './types.js';
 
 /** Characters buffered before each write to the file. */
@@ -39,8 +38,6 @@ export interface WriteSummary {
 
 type Formatter<R extends TraceRecord> = (record: R, position: number) => string;
 
-let temporaryCounter = 0;
-
 /**
  * Write records (any Iterable or AsyncIterable) to `path` in `format`, atomically.
  * Formats with a latency column need `latencyUs` on every record; a missing `submitMs` is written as the
@@ -53,15 +50,7 @@ export async function writeTrace<R extends TraceRecord>(
   options: WriteTraceOptions<R> = {},
 ): Promise<WriteSummary> {
   const formatter = createFormatter(format, options);
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${temporaryCounter++}.tmp`);
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(temporary, 'wx');
-  } catch (cause) {
-    throw new LakeError('LAKE_E_IO', `${path}: cannot create ${temporary}: ${(cause as Error).message}`, {
-      cause,
-    });
-  }
+  const file = await openAtomic(path);
   let count = 0;
   let text = '';
   try {
@@ -70,7 +59,7 @@ export async function writeTrace<R extends TraceRecord>(
       text += formatter(record, count);
       count++;
       if (text.length >= FLUSH_CHARS) {
-        await handle.write(text);
+        await file.write(text);
         text = '';
       }
     };
@@ -81,34 +70,20 @@ export async function writeTrace<R extends TraceRecord>(
         text += formatter(record, count);
         count++;
         if (text.length >= FLUSH_CHARS) {
-          await handle.write(text);
+          await file.write(text);
           text = '';
         }
       }
     } else {
       for await (const record of records) await add(record);
     }
-    if (text.length > 0) await handle.write(text);
-    await handle.sync();
-    await handle.close();
+    if (text.length > 0) await file.write(text);
   } catch (error) {
-    await handle.close().catch(() => undefined);
-    await unlink(temporary).catch(() => undefined);
+    await file.abort();
     if (error instanceof LakeError) throw error;
     throw new LakeError('LAKE_E_IO', `${path}: write failed: ${(error as Error).message}`, { cause: error });
   }
-  try {
-    await rename(temporary, path);
-  } catch (cause) {
-    await unlink(temporary).catch(() => undefined);
-    throw new LakeError(
-      'LAKE_E_IO',
-      `${path}: cannot rename ${temporary} into place: ${(cause as Error).message}`,
-      {
-        cause,
-      },
-    );
-  }
+  await file.commit();
   return { file: path, format, records: count };
 }
 

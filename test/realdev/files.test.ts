@@ -53,6 +53,13 @@ function expectUsage(fn: () => unknown, pattern: RegExp): void {
   );
 }
 
+async function expectUsageAsync(fn: () => Promise<unknown>, pattern: RegExp): Promise<void> {
+  await assert.rejects(
+    fn,
+    (e: unknown) => e instanceof LakeError && e.code === 'LAKE_E_USAGE' && pattern.test(e.message),
+  );
+}
+
 describe('placement on a device', () => {
   test('sizes round up to whole blocks, offsets wrap modulo the capacity and align down', () => {
     assert.equal(placedSize(1, 512, 1 << 20), 512);
@@ -74,9 +81,9 @@ describe('placement on a device', () => {
 });
 
 describe('opening devices', () => {
-  test('a missing file is created at --size, filled with data (not sparse), and nothing else is left', () => {
+  test('a missing file is created at --size, filled with data (not sparse), and nothing else is left', async () => {
     const path = join(dir, 'new.img');
-    const [d] = openDevices([path], { sizeBytes: 4 * MiB, write: true });
+    const [d] = await openDevices([path], { sizeBytes: 4 * MiB, write: true });
     assert.ok(d!.created);
     assert.equal(d!.capacityBytes, 4 * MiB);
     d!.close();
@@ -91,40 +98,44 @@ describe('opening devices', () => {
     rmSync(path);
   });
 
-  test('an existing file of another size is refused and left untouched', () => {
+  test('an existing file of another size is refused and left untouched', async () => {
     const path = join(dir, 'other.img');
     writeFileSync(path, Buffer.alloc(MiB, 7));
     const before = digest(path);
-    expectUsage(() => openDevices([path], { sizeBytes: 2 * MiB, write: true }), /never resizes/);
+    await expectUsageAsync(() => openDevices([path], { sizeBytes: 2 * MiB, write: true }), /never resizes/);
     assert.equal(statSync(path).size, MiB);
     assert.equal(digest(path), before);
     rmSync(path);
   });
 
-  test('a missing file without --size, the same device twice, and non-devices are refused', () => {
-    expectUsage(() => openDevices([join(dir, 'absent.img')]), /give --size/);
+  test('a missing file without --size, the same device twice, and non-devices are refused', async () => {
+    await expectUsageAsync(() => openDevices([join(dir, 'absent.img')]), /give --size/);
     const path = join(dir, 'twice.img');
     writeFileSync(path, Buffer.alloc(MiB));
-    expectUsage(() => openDevices([path, join(dir, '.', 'twice.img')]), /same device twice/);
-    expectUsage(() => openDevices(['/dev/null']), /neither a regular file nor a block device/);
-    expectUsage(() => openDevices([dir]), /neither a regular file nor a block device/);
+    await expectUsageAsync(() => openDevices([path, join(dir, '.', 'twice.img')]), /same device twice/);
+    await expectUsageAsync(() => openDevices(['/dev/null']), /neither a regular file nor a block device/);
+    await expectUsageAsync(() => openDevices([dir]), /neither a regular file nor a block device/);
     rmSync(path);
   });
 
-  test('a sparse existing file draws a warning; buffered I/O when asked', () => {
+  test('a sparse existing file draws a warning; buffered I/O when asked', async () => {
     const path = join(dir, 'sparse.img');
     writeFileSync(path, '');
     // Extend without writing: a hole.
     truncateSync(path, 2 * MiB);
     const warnings: string[] = [];
-    const [d] = openDevices([path], { direct: 'off', onWarning: (m) => warnings.push(m) });
+    const [d] = await openDevices([path], {
+      direct: 'off',
+      allowExistingFiles: true,
+      onWarning: (m) => warnings.push(m),
+    });
     assert.equal(d!.direct, false);
     assert.ok(warnings.some((w) => /sparse/.test(w)));
     d!.close();
     rmSync(path);
   });
 
-  test('O_DIRECT where the file system allows it, else buffered with a warning (tmpfs before Linux 6.6)', () => {
+  test('O_DIRECT where the file system allows it, else buffered with a warning (tmpfs before Linux 6.6)', async () => {
     for (const base of [dir, '/dev/shm']) {
       let probe: string;
       try {
@@ -134,7 +145,7 @@ describe('opening devices', () => {
       }
       try {
         const warnings: string[] = [];
-        const [d] = openDevices([join(probe, 'x.img')], {
+        const [d] = await openDevices([join(probe, 'x.img')], {
           sizeBytes: MiB,
           onWarning: (m) => warnings.push(m),
         });
@@ -156,7 +167,7 @@ describe('replay on image files', { timeout: 30_000 }, () => {
   for (const kind of backends) {
     test(`${kind}: every I/O completes on the files it names, pending returns to 0`, async () => {
       const paths = [0, 1, 2].map((i) => join(dir, `${kind}-${i}.img`));
-      const devices = openDevices(paths, { sizeBytes: 4 * MiB, write: true });
+      const devices = await openDevices(paths, { sizeBytes: 4 * MiB, write: true });
       const listed = readdirSync(dir).sort();
       try {
         const arrivals = arrivalsOf(workload(300, 0.7));
@@ -197,9 +208,9 @@ describe('replay on image files', { timeout: 30_000 }, () => {
 
     test(`${kind}: a read-only workload never changes the files; revoked reads never reach the device`, async () => {
       const paths = [0, 1, 2].map((i) => join(dir, `${kind}-ro-${i}.img`));
-      closeDevices(openDevices(paths, { sizeBytes: 4 * MiB }));
+      closeDevices(await openDevices(paths, { sizeBytes: 4 * MiB }));
       const before = paths.map(digest);
-      const devices = openDevices(paths);
+      const devices = await openDevices(paths);
       const submits: SubmitEvent[] = [];
       try {
         const backend = createBackend(devices, { backend: kind, maxInFlight: 12, maxIoBytes: 32768 });
@@ -223,8 +234,8 @@ describe('replay on image files', { timeout: 30_000 }, () => {
 
   test('a workload with writes is refused on devices opened read-only', async () => {
     const path = join(dir, 'ro.img');
-    closeDevices(openDevices([path], { sizeBytes: MiB }));
-    const devices = openDevices([path]);
+    closeDevices(await openDevices([path], { sizeBytes: MiB }));
+    const devices = await openDevices([path]);
     try {
       const backend = createBackend(devices, { backend: 'libuv', maxInFlight: 4, maxIoBytes: 4096 });
       await assert.rejects(
@@ -237,9 +248,9 @@ describe('replay on image files', { timeout: 30_000 }, () => {
     }
   });
 
-  test("a real device behind the simulator's Device interface: blocking I/O under the virtual-clock engine", () => {
+  test("a real device behind the simulator's Device interface: blocking I/O under the virtual-clock engine", async () => {
     const paths = [0, 1].map((i) => join(dir, `sync-${i}.img`));
-    const devices = openDevices(paths, { sizeBytes: 2 * MiB, write: true });
+    const devices = await openDevices(paths, { sizeBytes: 2 * MiB, write: true });
     try {
       const records: IoRecord[] = [];
       const result = replay(
