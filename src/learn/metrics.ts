@@ -170,3 +170,26 @@ export function evaluateScores(
     prAuc: averagePrecision(scores, labels),
   };
 }
+
+/**
+ * Whether a classifier is no better than always predicting the more frequent class: accuracy at or below
+ * the majority rate (on the same reads). Such a model has learnt nothing usable; lake train and lake demo
+ * warn about it. False when either figure is undefined (no reads).
+ */
+export function noBetterThanMajority(quality: Pick<Quality, 'accuracy' | 'majorityRate'>): boolean {
+  return (
+    Number.isFinite(quality.accuracy) &&
+    Number.isFinite(quality.majorityRate) &&
+    quality.accuracy <= quality.majorityRate
+  );
+}
+
+/** The warning for a model no better than the majority rate (`subject` names it), or undefined. */
+export function majorityWarning(
+  subject: string,
+  quality: Pick<Quality, 'accuracy' | 'majorityRate'>,
+): string | undefined {
+  if (!noBetterThanMajority(quality)) return undefined;
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  return `${subject}: accuracy ${pct(quality.accuracy)} is no better than the majority rate ${pct(quality.majorityRate)} (always predicting the more frequent class); the model has learnt nothing usable`;
+}
