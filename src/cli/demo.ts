@@ -10,6 +10,7 @@ import { parsePolicyList } from '../array/policies.js';
 import { policyReport, runPolicies, type Workload } from '../array/run.js';
 import type { IoRecord } from '../array/types.js';
 import { usageError } from '../errors.js';
+import { checkOutputs } from '../files/outputs.js';
 import { createFlashDevice, describeFlash, type FlashOptions } from '../flash/index.js';
 import { lakeResultJson, parseShapeList, trainShapeModels } from '../lake/linnos/demo.js';
 import { runLakeLinnos } from '../lake/linnos/run.js';
@@ -18,6 +19,7 @@ import { type DeviceModel, measureInferenceNs, trainLinnosArray } from '../linno
 import { LinnosPolicy } from '../linnos/policy.js';
 import { createProgress } from '../report/progress.js';
 import type { Table } from '../report/table.js';
+import { reportOutput } from '../report/write.js';
 import { type ProfileName, profiles, synthesize } from '../trace/synth.js';
 import type { TraceRecord } from '../trace/types.js';
 import { parseIntOption, parseNumberOption } from './options.js';
@@ -94,6 +96,11 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
   if (shape !== 'nn' && shape !== 'nn+1' && shape !== 'nn+2')
     throw usageError(`--shape must be nn, nn+1 or nn+2, got "${shape}"`);
   const quiet = flags.json === true;
+  // The report directory is checked now, not after a run of minutes.
+  checkOutputs(
+    [reportOutput(flags.out)],
+    flags.policy !== undefined ? [{ flag: '--policy', path: flags.policy }] : [],
+  );
   const started = performance.now();
 
   const deviceCount = DEMO_PROFILES.length;

@@ -7,6 +7,7 @@
  */
 import type { Command } from 'commander';
 import { usageError } from '../errors.js';
+import { checkOutputs } from '../files/outputs.js';
 import type { DeviceDataset } from '../learn/dataset.js';
 import { extractLinnosFromTraceBatches } from '../learn/extract.js';
 import { writeLinnosVectors } from '../learn/vector-file.js';
@@ -54,6 +55,7 @@ export interface FeaturesSummary {
 async function featuresCommand(flags: FeaturesFlags): Promise<string> {
   if (flags.trace === undefined) throw usageError('lake features needs --trace FILE');
   if (flags.out === undefined) throw usageError('lake features needs --out FILE');
+  checkOutputs([{ flag: '--out', path: flags.out }], [{ flag: '--trace', path: flags.trace }]);
   const format = parseFormatOption(flags.format);
   const devices =
     flags.device === undefined

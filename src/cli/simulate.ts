@@ -7,6 +7,7 @@ import { mergeBatchStreams, mergeStreams } from '../array/engine.js';
 import { parsePolicyList } from '../array/policies.js';
 import { policyReport, runPolicies, type Workload } from '../array/run.js';
 import { usageError } from '../errors.js';
+import { checkOutputs } from '../files/outputs.js';
 import {
   createFlashDevice,
   describeFlash,
@@ -14,6 +15,7 @@ import {
   flashProfileNames,
 } from '../flash/index.js';
 import { createProgress, type Progress } from '../report/progress.js';
+import { reportOutput } from '../report/write.js';
 import { openTrace } from '../trace/read.js';
 import { type ProfileName, profileNames, profiles, synthesize } from '../trace/synth.js';
 import type { TraceRecord } from '../trace/types.js';
@@ -102,6 +104,11 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
   }
   const flashProfile = parseFlashProfile(flags.flash);
   const quiet = flags.json === true;
+  if (flags.out !== undefined)
+    checkOutputs(
+      [reportOutput(flags.out)],
+      splitList(flags.trace ?? '').map((path) => ({ flag: '--trace', path })),
+    );
 
   let workload: Workload;
   let expectedIos = 0;

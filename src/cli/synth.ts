@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { usageError } from '../errors.js';
+import { checkOutputs } from '../files/outputs.js';
 import { type ProfileName, profileNames, synthesize, synthesizeMix } from '../trace/synth.js';
 import { writeTrace } from '../trace/write.js';
 
@@ -39,6 +40,7 @@ export function registerSynth(program: Command, output: { write(text: string): v
       const durationS = parseNumber(required(flags.duration, '--duration'), '--duration', (v) => v > 0);
       const seed = parseInteger(required(flags.seed, '--seed'), '--seed');
       const out = required(flags.out, '--out');
+      checkOutputs([{ flag: '--out', path: out }]);
       const device = parseInteger(flags.device ?? '0', '--device');
       const rateScale = parseNumber(flags.rateScale ?? '1', '--rate-scale', (v) => v > 0);
       const options = {

@@ -11,6 +11,7 @@
  */
 import type { Command } from 'commander';
 import { usageError } from '../errors.js';
+import { checkOutputs } from '../files/outputs.js';
 import {
   concatDatasets,
   type DeviceDataset,
@@ -219,6 +220,13 @@ function qualityJson(q: ClassifierReport): { [key: string]: JsonValue } {
 
 async function trainCommand(flags: TrainFlags): Promise<string> {
   if (flags.out === undefined) throw usageError('lake train needs --out FILE (the model file to write)');
+  checkOutputs(
+    [{ flag: '--out', path: flags.out }],
+    [
+      { flag: '--trace', path: flags.trace ?? '' },
+      { flag: '--vectors', path: flags.vectors ?? '' },
+    ],
+  );
   const shape = oneOf<LinnosShape>('--shape', flags.shape, ['nn', 'nn+1', 'nn+2']);
   const loss = oneOf<LossKind>('--loss', flags.loss, ['hinge', 'xent']);
   const split = oneOf<SplitKind>('--split', flags.split, ['time', 'random']);
