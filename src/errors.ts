@@ -57,3 +57,28 @@ export function toError(value: unknown): Error {
 export function fromCode(code: LakeErrorCode, message: string): LakeError {
   return new LakeError(code, message);
 }
+
+/** The most characters of user input a message echoes (longer input is cut, with "..."). */
+export const MAX_ECHO_CHARS = 80;
+
+/**
+ * User input (a trace line, a field, a model file's value, a flag) as a message may echo it: C0 and C1
+ * control characters and DEL become `\xNN`, so that a terminal escape in a file cannot act on the terminal
+ * that prints the error, and the text is cut to `maxChars` characters of input. Every message that quotes
+ * input goes through here.
+ */
+export function escapeInput(text: string, maxChars = MAX_ECHO_CHARS): string {
+  const cut = text.length > maxChars;
+  const shown = cut ? text.slice(0, Math.max(0, maxChars - 3)) : text;
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < shown.length; i++) {
+    const c = shown.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
+      out += `${shown.slice(from, i)}\\x${c.toString(16).padStart(2, '0')}`;
+      from = i + 1;
+    }
+  }
+  out += shown.slice(from);
+  return cut ? `${out}...` : out;
+}

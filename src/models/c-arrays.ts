@@ -1,4 +1,4 @@
-import { LakeError } from '../errors.js';
+import { escapeInput, LakeError } from '../errors.js';
 
 /**
  * Reads the initialised arrays of a C header such as the LinnOS weight headers: `long name[256*31] = {...};`,
@@ -101,7 +101,7 @@ function tokenize(text: string, file: string): Token[] {
       i++;
       continue;
     }
-    throw formatError(file, line, `unexpected character '${ch}'`);
+    throw formatError(file, line, `unexpected character '${escapeInput(ch)}'`);
   }
   return tokens;
 }
@@ -148,7 +148,11 @@ class Parser {
   expect(text: string, context: string): Token {
     const token = this.next(context);
     if (token.text !== text || token.kind === 'string' || token.kind === 'char') {
-      throw formatError(this.#file, token.line, `${context}: expected '${text}', got '${token.text}'`);
+      throw formatError(
+        this.#file,
+        token.line,
+        `${context}: expected '${text}', got '${escapeInput(token.text)}'`,
+      );
     }
     return token;
   }
@@ -176,7 +180,7 @@ function parseDimension(parser: Parser, context: string): number | undefined {
     const token = parser.next(context);
     const value = token.kind === 'number' ? integerLiteral(token.text) : undefined;
     if (value === undefined)
-      parser.fail(token.line, `${context}: dimension '${token.text}' is not an integer`);
+      parser.fail(token.line, `${context}: dimension '${escapeInput(token.text)}' is not an integer`);
     product *= value;
     if (parser.accept('*')) continue;
     total += product;
@@ -187,14 +191,22 @@ function parseDimension(parser: Parser, context: string): number | undefined {
   }
 }
 
+/**
+ * Braces an initialiser may nest (C allows one level per dimension; LinnOS headers use two). The limit keeps
+ * a hostile header from exhausting the stack of the recursive parse.
+ */
+export const MAX_BRACE_DEPTH = 32;
+
 /** A brace initialiser, flattened: nested braces only group values. */
-function parseInitializer(parser: Parser, context: string, values: number[]): void {
-  parser.expect('{', context);
+function parseInitializer(parser: Parser, context: string, values: number[], depth = 1): void {
+  const open = parser.expect('{', context);
+  if (depth > MAX_BRACE_DEPTH)
+    parser.fail(open.line, `${context}: braces nested deeper than ${MAX_BRACE_DEPTH}`);
   for (;;) {
     if (parser.accept('}')) return;
     const first = parser.peek();
     if (first?.kind === 'punct' && first.text === '{') {
-      parseInitializer(parser, context, values);
+      parseInitializer(parser, context, values, depth + 1);
     } else {
       let sign = 1;
       for (;;) {
@@ -206,7 +218,7 @@ function parseInitializer(parser: Parser, context: string, values: number[]): vo
       if (value === undefined) {
         parser.fail(
           token.line,
-          `${context}: value ${values.length}: expected an integer, got '${token.text}'`,
+          `${context}: value ${values.length}: expected an integer, got '${escapeInput(token.text)}'`,
         );
       }
       values.push(sign * value);
@@ -216,7 +228,7 @@ function parseInitializer(parser: Parser, context: string, values: number[]): vo
     if (separator.text !== ',') {
       parser.fail(
         separator.line,
-        `${context}: value ${values.length}: expected ',' or '}', got '${separator.text}'`,
+        `${context}: value ${values.length}: expected ',' or '}', got '${escapeInput(separator.text)}'`,
       );
     }
   }

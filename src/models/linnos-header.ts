@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { LakeError } from '../errors.js';
+import { escapeInput, LakeError } from '../errors.js';
 import { writeFileAtomic } from '../report/write.js';
 import { type CArray, parseCArrays } from './c-arrays.js';
 import type { DenseModel } from './dense.js';
@@ -85,7 +85,11 @@ export function parseLinnosHeader(
   if (devices.length > 0) {
     const device = options.device ?? devices[0]!;
     if (!devices.includes(device)) {
-      throw headerError(file, undefined, `no arrays for device "${device}" (has ${devices.join(', ')})`);
+      throw headerError(
+        file,
+        undefined,
+        `no arrays for device "${escapeInput(device)}" (has ${devices.join(', ')})`,
+      );
     }
     if (options.device === undefined && devices.length > 1) {
       throw headerError(file, undefined, `holds several devices (${devices.join(', ')}): choose one`);
@@ -283,14 +287,17 @@ export function formatLinnosHeader(
   if (!/^\w+$/.test(device)) {
     throw new LakeError(
       'LAKE_E_USAGE',
-      `a device name for C arrays must hold only letters, digits and _, got "${device}"`,
+      `a device name for C arrays must hold only letters, digits and _, got "${escapeInput(device)}"`,
     );
   }
   const workload = options.workload ?? 'lake';
   if (/["\\\n*]/.test(workload))
-    throw new LakeError('LAKE_E_USAGE', `workload name "${workload}" cannot go in a C string`);
+    throw new LakeError('LAKE_E_USAGE', `workload name "${escapeInput(workload)}" cannot go in a C string`);
   if (options.updatedAt !== undefined && /\*\/|\n/.test(options.updatedAt)) {
-    throw new LakeError('LAKE_E_USAGE', `updatedAt "${options.updatedAt}" cannot go in a C comment`);
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `updatedAt "${escapeInput(options.updatedAt)}" cannot go in a C comment`,
+    );
   }
   let integer: LinnosIntegerModel;
   if (isLinnosIntegerModel(model)) {

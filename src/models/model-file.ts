@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { LakeError } from '../errors.js';
+import { escapeInput, LakeError } from '../errors.js';
 import { writeFileAtomic } from '../report/write.js';
 import type { DenseModel } from './dense.js';
 import { checkDenseModel, shapeOf } from './dense-check.js';
@@ -68,19 +68,31 @@ interface ModelDocument {
   sha256?: string;
 }
 
+/**
+ * Nesting a model document may have. lake writes 3 levels plus whatever meta.extra holds; the limit keeps
+ * a hostile file from exhausting the stack of the (recursive) canonical serialisation.
+ */
+export const MAX_JSON_DEPTH = 256;
+
 /** JSON with sorted keys and no whitespace: the bytes the checksum covers. */
 export function canonicalJson(value: unknown): string {
+  return canonicalAt(value, 0);
+}
+
+function canonicalAt(value: unknown, depth: number): string {
   if (value === null || typeof value !== 'object') {
     if (typeof value === 'number' && !Number.isFinite(value)) {
       throw new LakeError('LAKE_E_MODEL_FORMAT', `cannot serialise the number ${value}`);
     }
     return JSON.stringify(value) ?? 'null';
   }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (depth >= MAX_JSON_DEPTH)
+    throw new LakeError('LAKE_E_MODEL_FORMAT', `nested deeper than ${MAX_JSON_DEPTH} levels`);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalAt(v, depth + 1)).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalAt(v, depth + 1)}`).join(',')}}`;
 }
 
 function sha256Hex(text: string): string {
@@ -138,7 +150,8 @@ export function parseModel(text: string, file: string): LoadedModel {
   } catch (cause) {
     throw new LakeError(
       'LAKE_E_MODEL_FORMAT',
-      `${file}: not a complete JSON document (truncated?): ${(cause as Error).message}`,
+      // The parser's message quotes the text: escaped, as any echo of input.
+      `${file}: not a complete JSON document (truncated?): ${escapeInput((cause as Error).message, 160)}`,
       {
         cause,
       },
@@ -149,17 +162,23 @@ export function parseModel(text: string, file: string): LoadedModel {
   const doc = document as Record<string, unknown>;
   if (doc['formatVersion'] !== MODEL_FORMAT_VERSION) {
     fail(
-      `formatVersion ${JSON.stringify(doc['formatVersion'])} is not supported (this lake reads ${MODEL_FORMAT_VERSION})`,
+      `formatVersion ${escapeInput(String(JSON.stringify(doc['formatVersion'])))} is not supported (this lake reads ${MODEL_FORMAT_VERSION})`,
     );
   }
   const stored = doc['sha256'];
   if (typeof stored !== 'string') fail('sha256 is missing');
   const { sha256: _ignored, ...rest } = doc;
-  const actual = sha256Hex(canonicalJson(rest));
+  let actual: string;
+  try {
+    actual = sha256Hex(canonicalJson(rest));
+  } catch (error) {
+    if (error instanceof LakeError) fail(error.message);
+    throw error;
+  }
   if (actual !== stored) {
     throw new LakeError(
       'LAKE_E_MODEL_CHECKSUM',
-      `${file}: checksum mismatch (stored ${stored}, content ${actual}): the file is corrupt`,
+      `${file}: checksum mismatch (stored ${escapeInput(stored as string)}, content ${actual}): the file is corrupt`,
     );
   }
   const meta = doc['meta'];
@@ -180,7 +199,9 @@ export function parseModel(text: string, file: string): LoadedModel {
         fail(`layers[${l}].outputs must be a positive integer`);
       const expected = l < (layers as unknown[]).length - 1 ? 'relu' : 'linear';
       if (activation !== expected)
-        fail(`layers[${l}].activation is ${JSON.stringify(activation)}, expected "${expected}"`);
+        fail(
+          `layers[${l}].activation is ${escapeInput(String(JSON.stringify(activation)))}, expected "${expected}"`,
+        );
       const i = inputs as number;
       const o = outputs as number;
       return {
@@ -193,7 +214,7 @@ export function parseModel(text: string, file: string): LoadedModel {
   };
   checkDenseModel(model, file);
   if (m['shape'] !== shapeOf(model))
-    fail(`meta.shape is ${String(m['shape'])} but the layers are ${shapeOf(model)}`);
+    fail(`meta.shape is ${escapeInput(String(m['shape']))} but the layers are ${shapeOf(model)}`);
   return {
     model,
     meta: meta as unknown as ModelMeta & { shape: string },

@@ -15,8 +15,8 @@
  * completion - issue, offset = sector * 512, size = the issued bytes, device = the rank of its device
  * number among the capture's devices (so device 0 is the lowest major:minor).
  */
-import { open } from 'node:fs/promises';
 import { LakeError, TraceParseError } from '../errors.js';
+import { openByteSource } from './bytes.js';
 import type { TraceRecord } from './types.js';
 
 export const BLK_IO_TRACE_MAGIC = 0x65617400;
@@ -206,27 +206,25 @@ export function parseBlktrace(bytes: Uint8Array, file = '<buffer>', keepPdu = fa
 
 const READ_CHUNK = 1 << 20;
 
-/** Events of blktrace files (per-CPU files of one capture, or merged ones), read in 1 MiB chunks. */
+/**
+ * Events of blktrace files (per-CPU files of one capture, or merged ones), read in 1 MiB chunks; a gzip
+ * file reads as its inflated content.
+ */
 export async function readBlktraceEvents(paths: string | readonly string[]): Promise<BlkTraceEvent[]> {
   const events: BlkTraceEvent[] = [];
   for (const path of typeof paths === 'string' ? [paths] : paths) {
-    let handle: Awaited<ReturnType<typeof open>>;
-    try {
-      handle = await open(path, 'r');
-    } catch (cause) {
-      throw new LakeError('LAKE_E_IO', `${path}: cannot open: ${(cause as Error).message}`, { cause });
-    }
+    const source = await openByteSource(path);
     try {
       const parser = new BlktraceParser(path, events);
       const buffer = Buffer.allocUnsafe(READ_CHUNK);
       for (;;) {
-        const { bytesRead } = await handle.read(buffer, 0, READ_CHUNK, null);
+        const bytesRead = await source.read(buffer, 0, READ_CHUNK);
         if (bytesRead === 0) break;
         parser.push(buffer.subarray(0, bytesRead));
       }
       parser.end();
     } finally {
-      await handle.close();
+      await source.close();
     }
   }
   return events;

@@ -2,7 +2,7 @@
  * Trace format detection from the first non-blank lines: separator, column count and the shape of the
  * values. Detection is lenient (the first line that identifies a format wins); parsing is strict.
  */
-import { LakeError } from '../errors.js';
+import { escapeInput, LakeError } from '../errors.js';
 import { latin1 } from './fields.js';
 import { forEachLine, readLineChunks } from './lines.js';
 import type { TraceFormat } from './types.js';
@@ -10,7 +10,9 @@ import type { TraceFormat } from './types.js';
 /** Lines looked at before giving up. */
 const DETECT_LINES = 16;
 const DETECT_CHUNK_BYTES = 64 << 10;
-const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+// One way to match each number (digits, then an optional fraction): an ambiguous pattern such as
+// \d+\.?\d* backtracks quadratically on a long run of digits that does not match.
+const NUMBER = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
 const OP_WORD = /^(read|write)$/i;
 const HAS_LETTER = /[A-Za-z]/;
 
@@ -63,15 +65,13 @@ export async function detectTraceFormat(path: string): Promise<FormatDetection> 
   }
   const first = seen[0];
   const shown =
-    first === undefined ? 'it has no non-blank line' : `line ${first.line} reads "${clip(first.text)}"`;
+    first === undefined
+      ? 'it has no non-blank line'
+      : `line ${first.line} reads "${escapeInput(first.text)}"`;
   throw new LakeError(
     'LAKE_E_TRACE_FORMAT',
     `${path}: cannot detect the trace format (${shown}); expected linnos-input ("ts_ms devno offset_B size_B rw"), ` +
       'linnos-output (9 or 10 CSV columns), heimdall (7 numeric CSV columns) or msr ' +
       '(Timestamp,Hostname,DiskNumber,Read|Write,Offset,Size,ResponseTime); name one with the format option',
   );
-}
-
-function clip(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

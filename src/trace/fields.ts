@@ -3,7 +3,7 @@
  * never turned into a string: fields are located and numbers parsed straight from the file's bytes.
  * Every failure is a TraceParseError naming the file, line and column.
  */
-import { TraceParseError } from '../errors.js';
+import { escapeInput, TraceParseError } from '../errors.js';
 
 const COMMA = 44;
 const SPACE = 32;
@@ -133,9 +133,14 @@ export class FieldCursor {
     );
   }
 
-  /** The current field's text (for messages and non-numeric columns). */
+  /** The current field's text (for non-numeric columns). */
   text(): string {
     return latin1(this.#buf, this.#start, this.#stop);
+  }
+
+  /** The current field's text as a message may echo it (controls escaped, cut short). */
+  shown(): string {
+    return escapeInput(this.text());
   }
 
   /** Skip a column whose content does not matter, but which must be present and non-empty. */
@@ -153,30 +158,30 @@ export class FieldCursor {
   /** A finite number >= 0. */
   nextNonNegative(): number {
     const v = this.nextNumber();
-    if (v < 0) throw this.fail(`must be >= 0, got ${this.text()}`);
+    if (v < 0) throw this.fail(`must be >= 0, got ${this.shown()}`);
     return v === 0 ? 0 : v; // no -0
   }
 
   /** An integer >= 0 (device numbers, offsets, counters). */
   nextCount(): number {
     const v = this.nextNumber();
-    if (!Number.isSafeInteger(v)) throw this.fail(`not an integer: "${this.text()}"`);
-    if (v < 0) throw this.fail(`must be >= 0, got ${this.text()}`);
+    if (!Number.isSafeInteger(v)) throw this.fail(`not an integer: "${this.shown()}"`);
+    if (v < 0) throw this.fail(`must be >= 0, got ${this.shown()}`);
     return v === 0 ? 0 : v; // no -0
   }
 
   /** An integer of any sign. */
   nextInteger(): number {
     const v = this.nextNumber();
-    if (!Number.isSafeInteger(v)) throw this.fail(`not an integer: "${this.text()}"`);
+    if (!Number.isSafeInteger(v)) throw this.fail(`not an integer: "${this.shown()}"`);
     return v;
   }
 
   /** A size in bytes: an integer > 0. */
   nextSize(): number {
     const v = this.nextNumber();
-    if (!Number.isSafeInteger(v)) throw this.fail(`not an integer: "${this.text()}"`);
-    if (v <= 0) throw this.fail(`size must be > 0, got ${this.text()}`);
+    if (!Number.isSafeInteger(v)) throw this.fail(`not an integer: "${this.shown()}"`);
+    if (v <= 0) throw this.fail(`size must be > 0, got ${this.shown()}`);
     return v;
   }
 
@@ -190,7 +195,7 @@ export class FieldCursor {
       if (c === ZERO) return false;
     }
     if (this.#start === this.#stop) throw this.fail('missing value');
-    throw this.fail(`unknown op "${this.text()}" (expected 1 = read or 0 = write)`);
+    throw this.fail(`unknown op "${this.shown()}" (expected 1 = read or 0 = write)`);
   }
 
   /** The word op of MSR traces: Read or Write (any case). */
@@ -202,7 +207,7 @@ export class FieldCursor {
     if (n === 4 && matchesLower(buf, s, 'read')) return true;
     if (n === 5 && matchesLower(buf, s, 'write')) return false;
     if (n === 0) throw this.fail('missing value');
-    throw this.fail(`unknown op "${this.text()}" (expected Read or Write)`);
+    throw this.fail(`unknown op "${this.shown()}" (expected Read or Write)`);
   }
 
   /**
@@ -217,11 +222,11 @@ export class FieldCursor {
     if (s === e) throw this.fail('missing value');
     for (let p = s; p < e; p++) {
       const c = buf[p]!;
-      if (c < ZERO || c > NINE) throw this.fail(`not an unsigned integer: "${this.text()}"`);
+      if (c < ZERO || c > NINE) throw this.fail(`not an unsigned integer: "${this.shown()}"`);
     }
     const split = Math.max(s, e - lowDigits);
     const high = digitsValue(buf, s, split);
-    if (!Number.isSafeInteger(high)) throw this.fail(`too large: "${this.text()}"`);
+    if (!Number.isSafeInteger(high)) throw this.fail(`too large: "${this.shown()}"`);
     return [high, digitsValue(buf, split, e)];
   }
 
@@ -231,8 +236,8 @@ export class FieldCursor {
     if (this.#start === this.#stop) throw this.fail('missing value');
     const text = this.text();
     if (Number.isNaN(v) && !/^[-+]?(nan|inf(inity)?)$/i.test(text))
-      throw this.fail(`not a number: "${text}"`);
-    throw this.fail(`not a finite number: "${text}"`);
+      throw this.fail(`not a number: "${escapeInput(text)}"`);
+    throw this.fail(`not a finite number: "${escapeInput(text)}"`);
   }
 }
 

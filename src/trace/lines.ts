@@ -1,10 +1,11 @@
 /**
  * Chunked line reading: a file is read into one reused buffer, and each chunk handed out holds whole
  * lines only (the bytes after the last line break move to the front of the buffer for the next read).
- * No line is ever decoded to a string, and memory stays at one buffer however long the file is.
+ * No line is ever decoded to a string, and memory stays at one buffer however long the file is. A gzip
+ * file reads as its inflated content (src/trace/bytes.ts).
  */
-import { open } from 'node:fs/promises';
 import { LakeError } from '../errors.js';
+import { openByteSource } from './bytes.js';
 
 const NEWLINE = 10;
 const CARRIAGE_RETURN = 13;
@@ -23,12 +24,7 @@ export async function* readLineChunks(
   path: string,
   chunkBytes = DEFAULT_CHUNK_BYTES,
 ): AsyncGenerator<Buffer> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(path, 'r');
-  } catch (cause) {
-    throw new LakeError('LAKE_E_IO', `${path}: cannot open: ${(cause as Error).message}`, { cause });
-  }
+  const source = await openByteSource(path);
   try {
     let buf = Buffer.allocUnsafe(Math.max(1, chunkBytes));
     let filled = 0;
@@ -41,12 +37,7 @@ export async function* readLineChunks(
         buf.copy(grown, 0, 0, filled);
         buf = grown;
       }
-      let bytesRead: number;
-      try {
-        ({ bytesRead } = await handle.read(buf, filled, buf.length - filled, null));
-      } catch (cause) {
-        throw new LakeError('LAKE_E_IO', `${path}: cannot read: ${(cause as Error).message}`, { cause });
-      }
+      const bytesRead = await source.read(buf, filled, buf.length - filled);
       if (bytesRead === 0) {
         if (filled > 0) yield buf.subarray(0, filled);
         return;
@@ -60,7 +51,7 @@ export async function* readLineChunks(
       filled -= last + 1;
     }
   } finally {
-    await handle.close();
+    await source.close();
   }
 }
 
