@@ -14,9 +14,9 @@ export function pagesOf(bytes: number): number {
 /** Read-only view handed to admission policies and feature code. */
 export interface DeviceView {
   readonly device: number;
-  /** Pending 4 KiB pages now (reads + writes submitted and not yet completed). */
+  /** Pending 4 KiB pages now (reads + writes submitted and not yet completed, queued ones included). */
   readonly pendingPages: number;
-  /** Number of I/Os in flight now. */
+  /** Number of I/Os submitted to the device and not yet completed (queued ones included). */
   readonly inFlight: number;
   /** Reads completed so far on this device (monotonic). */
   readonly completedReads: number;
@@ -48,6 +48,12 @@ export class DeviceState implements DeviceView {
     this.pendingPages += pagesOf(bytes);
     this.inFlight++;
     return this.pendingPages;
+  }
+
+  /** A submitted I/O is withdrawn before the device served it (a queued try whose read completed elsewhere). */
+  withdraw(bytes: number): void {
+    this.pendingPages -= pagesOf(bytes);
+    this.inFlight--;
   }
 
   /** An I/O completes. For reads, pendingAtIssue is what submit() returned. */

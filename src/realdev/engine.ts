@@ -2,25 +2,31 @@
  * The real-clock replay engine: the counterpart of the virtual-clock engine (src/array/engine.ts) for real
  * devices. Same semantics, kept in step with it:
  * - each I/O's home device is `device % devices.length`; writes go to their home device;
- * - every latency-critical read try that is not on the last replica is offered to the admission policy just
- *   before it would reach the device; a revoked try never reaches it, and the read is re-issued on the next
- *   replica after the revoke cost; the last replica is never revoked;
- * - hedging: a read not complete `hedgeAfterUs` after its try entered the kernel is duplicated on the next
- *   replica; the first completion serves it. A duplicate still waiting for a free slot when the read
- *   completes is cancelled (never submitted); one already submitted is ignored when it completes;
- * - one DeviceState per device, updated when a try enters the kernel and when its completion is seen, so
- *   pending pages count exactly the I/Os the device holds (never negative, 0 at the end);
+ * - every latency-critical read try that is not on the last replica is offered to the admission policy when
+ *   it is issued to its device, before it joins the device's queue (as LinnOS decides in the submission
+ *   path, before the block layer queues the request); a revoked try never reaches the device, and the read
+ *   is re-issued on the next replica after the revoke cost; the last replica is never revoked;
+ * - hedging: a read not complete `hedgeAfterUs` after its try was issued is duplicated on the next replica;
+ *   the first completion serves it (the timer starts where the virtual-clock engine starts it, and where the
+ *   baseline's latency percentile it is set from starts counting);
+ * - one DeviceState per device, updated when a try is issued and when its completion is seen, so pending
+ *   pages count exactly the I/Os the device's queue holds (never negative, 0 at the end);
  * - the same IoRecords, latency sinks and ReplayResult counters.
  *
  * What real devices add: arrivals are honoured on the wall clock (the engine wakes early and spins onto
- * each arrival's time), at most `queueDepth` tries are in flight per device (the rest wait in a FIFO per
- * device, like requests queued in the block layer), and late/slack counts are kept as LinnOS's replayer
- * keeps them. Decisions that take time (ArrayContext.hold/release/wakeAt: batching, inference) work as in
- * the virtual-clock engine, on the wall clock: a held try keeps no device slot until it is released with
- * its verdict. Latencies are measured on the backend's monotonic clock: a try's device time runs from just
- * before its batch entered the kernel to the moment its completion was seen; an I/O's latency runs from
- * when the engine took it up (its scheduled time, or later when the engine fell behind: that lag is
- * reported as lateness, as LinnOS's replayer measures from after its sleep) to its first completion.
+ * each arrival's time), at most `queueDepth` tries are in the kernel per device (the rest wait in a FIFO
+ * per device, like requests waiting for a tag in the block layer: part of the device's queue, so they count
+ * as pending, their wait is part of the device latency the policy and its features see, and a policy's
+ * verdict never comes after such a wait), and late/slack counts are kept as LinnOS's replayer keeps them.
+ * A try still waiting in a FIFO when its read has completed (served by a hedged duplicate) is cancelled and
+ * never reaches the device. Decisions that take time (ArrayContext.hold/release/wakeAt: batching,
+ * inference) work as in the virtual-clock engine, on the wall clock: a held try is not issued until it is
+ * released with its verdict. Latencies are measured on the backend's monotonic clock: a try's device
+ * latency (features, records) runs from its issue to the moment its completion was seen; its kernel time
+ * (`deviceTime`, compared with /proc/diskstats) from just before its batch entered the kernel; an I/O's
+ * latency runs from when the engine took it up (its scheduled time, or later when the engine fell behind:
+ * that lag is reported as lateness, as LinnOS's replayer measures from after its sleep) to its first
+ * completion.
  */
 
 import { DeviceState } from '../array/device-state.js';
@@ -104,7 +110,8 @@ export interface RealReplayOptions extends ReplayOutputs {
   measureOverhead?: boolean;
 }
 
-/** Device time of one device's tries (every try that reached it, hedging losers included). */
+/** Kernel time of one device's tries (every try that reached it, hedging losers included): from just before
+ * a try's batch entered the kernel to its completion, the time /proc/diskstats measures too. */
 export interface DeviceTime {
   reads: number;
   readMeanUs: number;
@@ -131,7 +138,8 @@ export interface RealReplayResult extends ReplayResult {
   slack: number;
   /** How long after its scheduled time each I/O was taken up. */
   lag: LagSummary;
-  /** Hedged duplicates dropped before reaching a device (their read had completed). */
+  /** Tries dropped from a device's FIFO before reaching the kernel because their read had completed (served
+   * by a hedged duplicate or by the try it duplicated). */
   cancelledHedges: number;
   /** Device completions of I/Os already served (hedging losers), ignored but accounted. */
   ignoredCompletions: number;
@@ -314,6 +322,7 @@ export async function replayReal(
   let tryHedge = new Uint8Array(0);
   let tryPending = new Float64Array(0);
   let trySubmitUs = new Float64Array(0);
+  let tryIssueUs = new Float64Array(0);
   let trySeq = new Float64Array(0);
   let tryPickedUs = new Float64Array(0);
   let tryBytes = new Float64Array(0);
@@ -330,6 +339,7 @@ export async function replayReal(
       tryHedge = grown(tryHedge, tryCapacity);
       tryPending = grown(tryPending, tryCapacity);
       trySubmitUs = grown(trySubmitUs, tryCapacity);
+      tryIssueUs = grown(tryIssueUs, tryCapacity);
       trySeq = grown(trySeq, tryCapacity);
       tryPickedUs = grown(tryPickedUs, tryCapacity);
       tryBytes = grown(tryBytes, tryCapacity);
@@ -380,6 +390,8 @@ export async function replayReal(
     wallMs: 0,
   };
   let submitSeq = 0;
+  /** Tries that entered the kernel. */
+  let deviceTries = 0;
   const clock = (): number => backend.nowUs();
   // The wall-clock instant of trace time 0: the first arrival is due a moment from now.
   const firstUs = count > 0 ? arrivals.arrivalUs[0]! : 0;
@@ -396,24 +408,21 @@ export async function replayReal(
     timers.push(now + revokeCostUs, ACTION, KIND_RETRY, io);
   };
 
-  /** A try leaves its device's FIFO for the device: cancelled, revoked, or queued for the kernel. */
-  const startTry = (t: number): void => {
+  /** A read try offered to the policy (unless it needs no verdict), then revoked, held or issued. */
+  const admitTry = (t: number): void => {
     const io = tryIo[t]!;
-    const device = tryDevice[t]!;
-    if (ioDone[io] === 1) {
-      // Only hedged duplicates can outlive their read in a FIFO.
-      result.cancelledHedges++;
-      freeTries.push(t);
-      return;
-    }
-    const read = arrivals.read[io] === 1;
-    const hedge = tryHedge[t] === 1;
     const attempt = ioAttempt[io]!;
-    if (measure) tryPickedUs[t] = clock();
-    if (tryAdmit[t] === ADMIT_ASK && read && !hedge && admit !== undefined && lcReads && attempt < n - 1) {
+    if (
+      tryAdmit[t] === ADMIT_ASK &&
+      arrivals.read[io] === 1 &&
+      tryHedge[t] === 0 &&
+      admit !== undefined &&
+      lcReads &&
+      attempt < n - 1
+    ) {
       readTry.index = ioIndex[io]!;
       readTry.home = ioHome[io]!;
-      readTry.device = device;
+      readTry.device = tryDevice[t]!;
       readTry.offset = arrivals.offset[io]!;
       readTry.size = arrivals.size[io]!;
       readTry.nowUs = now - origin;
@@ -436,23 +445,65 @@ export async function replayReal(
         }
       }
       admitting = -1;
-      // Held: it waits for its release without a device slot (pump the next try now).
+      // Held: it is issued (or revoked) when the policy releases it.
       if (heldDuringAdmit) return;
       if (revoke) {
         revokeTry(t);
         return;
       }
     }
+    issueTry(t);
+  };
+
+  /**
+   * A try goes to its device: it joins the device's queue (pending from now on; its device latency and its
+   * hedge timer start now) and enters the kernel at once when a slot is free and nothing waits before it.
+   */
+  const issueTry = (t: number): void => {
+    const io = tryIo[t]!;
+    const device = tryDevice[t]!;
+    const read = arrivals.read[io] === 1;
+    const hedge = tryHedge[t] === 1;
+    tryPending[t] = states[device]!.submit(arrivals.size[io]!);
+    tryIssueUs[t] = now;
+    trySeq[t] = submitSeq++;
+    if (!hedge) {
+      ioServing[io] = device;
+      if (hedging && read) timers.push(now + hedgeAfterUs!, ACTION, KIND_HEDGE, io);
+    }
+    if (busy[device]! < queueDepth && waiting[device]!.size === 0) startTry(t);
+    else waiting[device]!.push(t);
+  };
+
+  /** A try leaves its device's FIFO for the kernel, unless its read completed while it waited. */
+  const startTry = (t: number): void => {
+    const io = tryIo[t]!;
+    const device = tryDevice[t]!;
+    if (ioDone[io] === 1) {
+      // Served meanwhile by another try (a hedge, or the try a hedge duplicated): it never reaches the device.
+      result.cancelledHedges++;
+      states[device]!.withdraw(arrivals.size[io]!);
+      freeTries.push(t);
+      return;
+    }
+    const read = arrivals.read[io] === 1;
+    if (measure) tryPickedUs[t] = clock();
     const size = arrivals.size[io]!;
     const target = devices[device]!;
     const bytes = placedSize(size, target.blockBytes, target.capacityBytes);
     const offset = placedOffset(arrivals.offset[io]!, bytes, target.blockBytes, target.capacityBytes);
-    tryPending[t] = states[device]!.submit(size);
     tryBytes[t] = bytes;
     busy[device]!++;
     busyTotal++;
-    if (!hedge) ioServing[io] = device;
-    onSubmit?.({ index: ioIndex[io]!, home: ioHome[io]!, device, read, attempt, hedge });
+    deviceTries++;
+    onSubmit?.({
+      index: ioIndex[io]!,
+      home: ioHome[io]!,
+      device,
+      read,
+      attempt: ioAttempt[io]!,
+      hedge: tryHedge[t] === 1,
+    });
     backend.queue(t, device, !read, offset, bytes);
     batch.push(t);
   };
@@ -463,14 +514,7 @@ export async function replayReal(
     tryDevice[t] = device;
     tryHedge[t] = hedge ? 1 : 0;
     tryAdmit[t] = ADMIT_ASK;
-    queueTry(t);
-  };
-
-  /** Starts a try at once when its device has a free slot and nothing waits before it. */
-  const queueTry = (t: number): void => {
-    const device = tryDevice[t]!;
-    if (busy[device]! < queueDepth && waiting[device]!.size === 0) startTry(t);
-    else waiting[device]!.push(t);
+    admitTry(t);
   };
 
   const pump = (device: number): void => {
@@ -478,7 +522,7 @@ export async function replayReal(
     while (busy[device]! < queueDepth && fifo.size > 0) startTry(fifo.shift());
   };
 
-  /** The batch entered the kernel at `at`: stamp its tries and arm hedge timers. */
+  /** The batch entered the kernel at `at`: stamp its tries. */
   const flush = (): void => {
     if (batch.length === 0) return;
     const at = backend.flush();
@@ -486,9 +530,6 @@ export async function replayReal(
     for (const t of batch) {
       if (measure) submitDelay!.record(Math.max(0, at - tryPickedUs[t]!));
       trySubmitUs[t] = at;
-      trySeq[t] = submitSeq++;
-      if (hedging && tryHedge[t] === 0 && arrivals.read[tryIo[t]!] === 1)
-        timers.push(at + hedgeAfterUs!, ACTION, KIND_HEDGE, tryIo[t]!);
     }
     batch.length = 0;
   };
@@ -517,11 +558,13 @@ export async function replayReal(
     const device = tryDevice[t]!;
     const read = arrivals.read[io] === 1;
     const size = arrivals.size[io]!;
-    const submitUs = trySubmitUs[t]!;
+    const issueUs = tryIssueUs[t]!;
     // The completion was seen after the batch was submitted; clocks are the same, but never let rounding
     // make a negative latency.
-    const end = Math.max(completeUs, submitUs);
-    const deviceUs = end - submitUs;
+    const end = Math.max(completeUs, trySubmitUs[t]!);
+    const kernelUs = end - trySubmitUs[t]!;
+    // What the device's queue cost this try, its wait for a slot included: what the policy learns from.
+    const deviceUs = end - issueUs;
     busy[device]!--;
     busyTotal--;
     const state = states[device]!;
@@ -530,11 +573,11 @@ export async function replayReal(
       throw new LakeError('LAKE_E_INTERNAL', `device ${device}: pending pages went negative`);
     if (read) {
       deviceReads[device]!++;
-      deviceReadUs[device]! += deviceUs;
+      deviceReadUs[device]! += kernelUs;
       onReadComplete?.(device, deviceUs, end - origin);
     } else {
       deviceWrites[device]!++;
-      deviceWriteUs[device]! += deviceUs;
+      deviceWriteUs[device]! += kernelUs;
     }
     if (res !== tryBytes[t]) {
       result.ioErrors++;
@@ -555,12 +598,12 @@ export async function replayReal(
           read,
           size,
           offset: arrivals.offset[io]!,
-          submitMs: (submitUs - origin) / 1000,
+          submitMs: (issueUs - origin) / 1000,
           ok: ioFailed[io] === 1 ? 0 : 1,
           servedBy: device,
           revokes: ioAttempt[io]!,
           pendingAtIssue: tryPending[t]!,
-          submitUs: submitUs - origin,
+          submitUs: issueUs - origin,
           completeUs: end - origin,
           hedged: ioHedged[io] === 1,
           submitSeq: trySeq[t]!,
@@ -600,7 +643,6 @@ export async function replayReal(
         if (ioDone[io] === 0 && ioHedged[io] === 0) {
           ioHedged[io] = 1;
           result.hedgedReads++;
-          result.extraIos++;
           enqueue(io, (ioServing[io]! + 1) % n, true);
         }
         break;
@@ -608,7 +650,7 @@ export async function replayReal(
         const t = io;
         tryAdmit[t] = ADMIT_DONE;
         if (tryRevoke[t] === 1) revokeTry(t);
-        else queueTry(t);
+        else issueTry(t);
         break;
       }
       case KIND_TIMER: {
@@ -653,7 +695,7 @@ export async function replayReal(
         result.policyFaults++;
         heldWaiting--;
         tryAdmit[t] = ADMIT_DONE;
-        queueTry(t);
+        issueTry(t);
       }
       flush();
       continue;
@@ -686,6 +728,8 @@ export async function replayReal(
     if (measure) waitedUs += clock() - waitStart;
   }
   const ended = clock();
+  // Device I/Os beyond one per application I/O: duplicates that reached a device (cancelled ones did not).
+  result.extraIos = deviceTries - result.ios;
 
   result.lateFraction = result.ios > 0 ? result.late / result.ios : 0;
   result.lag = summary(lag);
