@@ -4,8 +4,9 @@
  * replayer's 9-column output (io_index, device_index, sched_ts_ms, latency_us, rw, size_B, offset_B,
  * submit_ts_ms, ret), ready for `lake train --trace trace.csv`.
  *
- * The latency column is the I/O's device time (from just before it entered the kernel to its completion), as
- * the LinnOS replayer measures around pread; time waiting for a queue-depth slot is not in it. Rows are in
+ * The latency column is the I/O's device latency, from its issue to the device to its completion, as the
+ * LinnOS replayer measures around pread: time waiting for a queue-depth slot is in it, as a request waiting
+ * for a tag in the block layer is (the same latency the online policy's features see). Rows are in
  * submission order, which `lake train` uses to break ties of equal submission times.
  */
 import type { Command } from 'commander';
