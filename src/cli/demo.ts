@@ -12,9 +12,15 @@ import type { IoRecord } from '../array/types.js';
 import { usageError } from '../errors.js';
 import { checkOutputs } from '../files/outputs.js';
 import { createFlashDevice, describeFlash, type FlashOptions } from '../flash/index.js';
-import { lakeResultJson, parseShapeList, trainShapeModels } from '../lake/linnos/demo.js';
+import { lakeResultJson, parseCrossovers, parseShapeList, trainShapeModels } from '../lake/linnos/demo.js';
 import { runLakeLinnos } from '../lake/linnos/run.js';
-import { loadUserPolicy } from '../lake/policy/user-policy.js';
+import {
+  DEFAULT_POLICY_BUDGET_US,
+  DEFAULT_POLICY_LOAD_BUDGET_MS,
+  type IsolatedPolicy,
+  loadUserPolicy,
+} from '../lake/policy/user-policy.js';
+import { majorityWarning } from '../learn/metrics.js';
 import { type DeviceModel, measureInferenceNs, trainLinnosArray } from '../linnos/pipeline.js';
 import { LinnosPolicy } from '../linnos/policy.js';
 import { createProgress } from '../report/progress.js';
@@ -37,6 +43,9 @@ interface DemoFlags {
   revokeCost: string;
   models?: string;
   policy?: string;
+  policyBudgetUs?: string;
+  policyLoadBudgetMs?: string;
+  crossovers?: string;
 }
 
 export const DEMO_PROFILES: readonly ProfileName[] = ['azure', 'bing-i', 'cosmos'];
@@ -68,6 +77,18 @@ export function registerDemo(program: Command): void {
       '--policy <file>',
       'a JS module exporting the placement policy for --models runs (see docs/lake-policy.md)',
     )
+    .option(
+      '--policy-budget-us <us>',
+      `CPU time one --policy call may take before the policy is stopped (default ${DEFAULT_POLICY_BUDGET_US})`,
+    )
+    .option(
+      '--policy-load-budget-ms <ms>',
+      `time the --policy module may take to load (default ${DEFAULT_POLICY_LOAD_BUDGET_MS})`,
+    )
+    .option(
+      '--crossovers <list>',
+      'use these crossovers for --models instead of measuring them (nn=9,nn+1=4,nn+2=never, as results.json records them): a reproducible run',
+    )
     .option('--out <dir>', 'where report.html, cdf.svg, cdf.png and results.json go', 'out/demo')
     .option('--json', 'print results.json on stdout (no progress output)')
     .action(async (flags: DemoFlags) => {
@@ -96,6 +117,29 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
   if (shape !== 'nn' && shape !== 'nn+1' && shape !== 'nn+2')
     throw usageError(`--shape must be nn, nn+1 or nn+2, got "${shape}"`);
   const quiet = flags.json === true;
+  const warnings: string[] = [];
+  const warn = (message: string): void => {
+    warnings.push(message);
+    process.stderr.write(`lake: warning: ${message}\n`);
+  };
+  const shapes = flags.models !== undefined ? parseShapeList(flags.models) : [];
+  if (flags.crossovers !== undefined && shapes.length === 0)
+    throw usageError('--crossovers sets the crossovers of the --models runs: give --models too');
+  if (flags.policy !== undefined && shapes.length === 0)
+    throw usageError('--policy places the batches of the --models runs: give --models too');
+  const crossovers = flags.crossovers !== undefined ? parseCrossovers(flags.crossovers, shapes) : undefined;
+  const policyBudgetUs =
+    flags.policyBudgetUs !== undefined
+      ? parseNumberOption('--policy-budget-us', flags.policyBudgetUs, 1)
+      : DEFAULT_POLICY_BUDGET_US;
+  const policyLoadBudgetMs =
+    flags.policyLoadBudgetMs !== undefined
+      ? parseNumberOption('--policy-load-budget-ms', flags.policyLoadBudgetMs, 1)
+      : DEFAULT_POLICY_LOAD_BUDGET_MS;
+  const userPolicy: IsolatedPolicy | undefined =
+    flags.policy !== undefined
+      ? await loadUserPolicy(flags.policy, { budgetUs: policyBudgetUs, loadBudgetMs: policyLoadBudgetMs })
+      : undefined;
   // The report directory is checked now, not after a run of minutes.
   checkOutputs(
     [reportOutput(flags.out)],
@@ -151,9 +195,7 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
     onEpoch: () => bar.increment(),
   });
   bar.stop();
-  const shapes = flags.models !== undefined ? parseShapeList(flags.models) : [];
-  const userPolicy = flags.policy !== undefined ? await loadUserPolicy(flags.policy) : undefined;
-  const lakeModels =
+  const lakeShapes =
     shapes.length > 0
       ? trainShapeModels({
           records,
@@ -163,8 +205,9 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
           seed,
           revokeCostUs,
           trained: { [shape]: models },
-        }).models
-      : [];
+        })
+      : undefined;
+  const lakeModels = lakeShapes?.models ?? [];
   records.length = 0;
   for (const m of models) {
     const q = m.report.quality;
@@ -173,6 +216,19 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
       `ssd${m.device}: threshold ${Math.round(m.threshold.thresholdUs)} us (p${m.threshold.percentile.toFixed(1)}, ${m.threshold.method}; tangent ${Math.round(m.tangent.thresholdUs)} us), ` +
         `accuracy ${pct(q.accuracy)} vs majority ${pct(q.majorityRate)}, ROC-AUC ${q.rocAuc.toFixed(3)}`,
     );
+  }
+  // A model no better than always predicting the majority class is worth nothing: say so, per model.
+  const qualityByShape: [string, readonly DeviceModel[]][] = [[shape, models]];
+  for (const [s, trained] of Object.entries(lakeShapes?.trained ?? {}))
+    if (s !== shape) qualityByShape.push([s, trained]);
+  for (const [s, trained] of qualityByShape) {
+    for (const m of trained) {
+      const message = majorityWarning(
+        `ssd${m.device} ${s} model (held-back reads of the traced stretch)`,
+        m.report.quality,
+      );
+      if (message !== undefined) warn(message);
+    }
   }
   const predictors = Array.from(
     { length: deviceCount },
@@ -217,22 +273,25 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
   });
 
   // LinnOS on the LAKE runtime, per shape: inline, every batch on lakeD, and the contention policy.
-  const lake =
-    lakeModels.length > 0
-      ? await runLakeLinnos({
-          shapes: lakeModels,
-          arrivals: testArrivals,
-          makeDevices,
-          revokeCostUs,
-          ...(userPolicy
-            ? {
-                userPolicy,
-                onUserPolicyFault: (f: { message: string }) => process.stderr.write(`lake: ${f.message}\n`),
-              }
-            : {}),
-          onRunStart: (s, v) => log(quiet, `replaying under ${s} on LAKE (${v})...`),
-        })
-      : undefined;
+  let lake: Awaited<ReturnType<typeof runLakeLinnos>> | undefined;
+  try {
+    lake =
+      lakeModels.length > 0
+        ? await runLakeLinnos({
+            shapes: lakeModels,
+            arrivals: testArrivals,
+            makeDevices,
+            revokeCostUs,
+            ...(crossovers !== undefined ? { crossovers } : {}),
+            ...(userPolicy
+              ? { userPolicy, onUserPolicyFault: (f: { message: string }) => warn(f.message) }
+              : {}),
+            onRunStart: (s, v) => log(quiet, `replaying under ${s} on LAKE (${v})...`),
+          })
+        : undefined;
+  } finally {
+    await userPolicy?.close();
+  }
 
   // Serving cost on real vectors of the traced stretch.
   const probe = models[0];
@@ -273,6 +332,7 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
       batch: 1,
     },
     ...(lake ? { lake: lakeResultJson(lake) } : {}),
+    warnings,
   };
   const qualityTable: Table = {
     title: 'model quality per device (held-back last 20% of the traced stretch, time-ordered)',
@@ -329,7 +389,21 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
   summaryLines.push(
     `- inference: ${nsPerPrediction.toFixed(0)} ns per prediction at batch 1 (${probe?.predictor.backend ?? 'none'} backend, measured on held-back vectors).`,
   );
+  if (lake !== undefined) {
+    summaryLines.push(
+      lake.crossoverSource === 'given'
+        ? `- LAKE runtime: crossovers given (--crossovers ${lake.crossoversFlag}): nominal inference costs, no utilisation check; the run is the same on every machine.`
+        : `- LAKE runtime: crossovers measured on this machine: ${lake.crossoversFlag} (pass --crossovers ${lake.crossoversFlag} to fix them; see docs/lake-policy.md).`,
+    );
+    const user = lake.userPolicy;
+    if (user !== undefined) {
+      summaryLines.push(
+        `- policy ${user.name}: ${user.calls} calls answered, ${user.faults} faults${user.stopped !== undefined ? `, stopped (${user.afterStop} later batches decided by the default placement)` : ''}${user.meanCallUs !== undefined && user.calls > 0 ? `, ${user.meanCallUs.toFixed(1)} us per call` : ''}.`,
+      );
+    }
+  }
   summaryLines.push(`- wall time ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+  if (warnings.length > 0) summaryLines.push('', 'Warnings:', ...warnings.map((w) => `- ${w}`));
   const summary = summaryLines.join('\n');
   await emitRunReport({
     title: 'lake demo: LinnOS on three simulated SSDs',

@@ -130,7 +130,8 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
   let context: ContextHandle | undefined;
   const hostBuffers: HostPtr[] = [];
   try {
-    if (lib.getDeviceCount() === 0) throw new LakeError('LAKE_E_BACKEND', 'lakeD has no device to soak');
+    if (lib.getDeviceCount() === 0)
+      throw new LakeError('LAKE_E_WASM_UNAVAILABLE', 'lakeD has no usable backend to soak here');
     const device = lib.getDevice(0);
     context = lib.contextCreate(0);
     const predict: FunctionHandle = lib.moduleGetFunction(

@@ -20,6 +20,40 @@ export function parseShapeList(text: string): LinnosShape[] {
   return shapes;
 }
 
+/**
+ * Parses `--crossovers nn=9,nn+1=4,nn+2=never` for the shapes `--models` runs: each of them once, a whole
+ * batch size or `never`; a shape the run does not have is refused, so is a missing one.
+ */
+export function parseCrossovers(
+  text: string,
+  shapes: readonly LinnosShape[],
+): Partial<Record<LinnosShape, number | null>> {
+  const crossovers: Partial<Record<LinnosShape, number | null>> = {};
+  for (const part of text.split(',')) {
+    const item = part.trim();
+    if (item === '') continue;
+    const eq = item.indexOf('=');
+    const name = eq < 0 ? item : item.slice(0, eq).trim();
+    const value = eq < 0 ? '' : item.slice(eq + 1).trim();
+    const shape = LINNOS_SHAPES.find((s) => s === name);
+    if (shape === undefined)
+      throw usageError(`--crossovers: unknown model "${name}" (expected ${LINNOS_SHAPES.join(', ')})`);
+    if (shape in crossovers) throw usageError(`--crossovers: ${shape} is given twice`);
+    if (!shapes.includes(shape))
+      throw usageError(`--crossovers: ${shape} is not among --models (${shapes.join(',')})`);
+    if (value === 'never') crossovers[shape] = null;
+    else if (/^[0-9]+$/.test(value) && Number(value) >= 1) crossovers[shape] = Number(value);
+    else
+      throw usageError(
+        `--crossovers: ${shape}=${value} must be a batch size of 1 or more, or never (e.g. ${shape}=8)`,
+      );
+  }
+  const missing = shapes.filter((s) => !(s in crossovers));
+  if (missing.length > 0)
+    throw usageError(`--crossovers must give every model of --models: missing ${missing.join(', ')}`);
+  return crossovers;
+}
+
 export interface TrainShapesOptions extends Omit<TrainArrayOptions, 'shape' | 'onEpoch'> {
   shapes: readonly LinnosShape[];
   /** Models already trained for some shapes (the demo's own NN): reused, not trained again. */
@@ -61,9 +95,16 @@ export function trainShapeModels(options: TrainShapesOptions): {
   return { models, trained };
 }
 
-/** The demo's results.json view of a LinnOS-on-LAKE run: numbers rounded, per shape and run. */
+/**
+ * The demo's results.json view of a LinnOS-on-LAKE run: numbers rounded, per shape and run. Everything
+ * read from this machine's clock is under `timing` (wall-clock time per batch, the user policy's call
+ * cost); the rest is the same on every run with one seed and the same crossovers (`crossoverSource`
+ * 'given'). With measured crossovers the calibration tables are timings too: they are recorded with the
+ * crossovers they gave.
+ */
 export function lakeResultJson(result: LakeLinnosResult): Record<string, unknown> {
   const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+  const { meanCallUs, ...userPolicy } = result.userPolicy ?? { name: '' };
   return {
     baseline: {
       avgUs: r3(result.baseline.avgUs),
@@ -75,6 +116,8 @@ export function lakeResultJson(result: LakeLinnosResult): Record<string, unknown
       usable: b.available,
       ...(b.reason !== undefined ? { reason: b.reason } : {}),
     })),
+    crossovers: result.crossoversFlag,
+    crossoverSource: result.crossoverSource,
     shapes: Object.fromEntries(
       result.shapes.map((shape) => [
         shape.shape,
@@ -111,7 +154,6 @@ export function lakeResultJson(result: LakeLinnosResult): Record<string, unknown
                 batchSizes: run.stats.batchSizes,
                 meanBatch: r3(run.meanBatch),
                 meanInferenceUs: r3(run.meanInferenceUs),
-                meanWallUs: r3(run.meanWallUs),
                 meanWaitUs: r3(run.meanWaitUs),
                 policyFaults: run.replay.policyFaults,
                 inferenceFaults: run.stats.faults,
@@ -122,6 +164,12 @@ export function lakeResultJson(result: LakeLinnosResult): Record<string, unknown
       ]),
     ),
     lakeLib: { restarts: result.lakeLib.restarts, failures: result.lakeLib.failures.length },
-    ...(result.userPolicy !== undefined ? { userPolicy: result.userPolicy } : {}),
+    ...(result.userPolicy !== undefined ? { userPolicy } : {}),
+    timing: {
+      wallUsPerBatch: Object.fromEntries(
+        result.shapes.flatMap((shape) => shape.runs.map((run) => [run.name, r3(run.meanWallUs)])),
+      ),
+      ...(meanCallUs !== undefined ? { userPolicyCallUs: r3(meanCallUs) } : {}),
+    },
   };
 }

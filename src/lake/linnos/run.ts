@@ -2,7 +2,7 @@ import { type ReplayResult, replay } from '../../array/engine.js';
 import type { AdmissionPolicy } from '../../array/policy.js';
 import { LakeError } from '../../errors.js';
 import type { Device } from '../../flash/types.js';
-import type { DenseModel, LinnosShape } from '../../models/dense.js';
+import { type DenseModel, type LinnosShape, linnosLayerSizes } from '../../models/dense.js';
 import { LatencyRecorder } from '../../report/histogram.js';
 import type { Table } from '../../report/table.js';
 import type { LatencySummary } from '../../report/types.js';
@@ -12,13 +12,16 @@ import { LakeLib } from '../lib/lake-lib.js';
 import type { LakeLibOptions, LakeLibStats } from '../lib/types.js';
 import type { BatchingOptions } from '../policy/batcher.js';
 import {
+  backendCalibration,
   type CalibrateOptions,
   type CalibrationTable,
   DEFAULT_CALIBRATION_SIZES,
+  nominalCalibration,
 } from '../policy/calibration.js';
 import { INLINE, LAKE_BATCHING } from '../policy/constants.js';
 import { ContentionPolicy } from '../policy/contention.js';
 import type { GuardedPlacement, PlacementFault } from '../policy/placement.js';
+import { IsolatedPolicy } from '../policy/user-policy.js';
 import { UtilisationMonitor, type UtilisationMonitorOptions } from '../policy/utilisation.js';
 import { FeatureRegistry } from '../registry/feature-registry.js';
 import { LinnosBatchRunner } from './batch-runner.js';
@@ -55,6 +58,13 @@ export interface RunLakeLinnosOptions {
   lakeLibOptions?: LakeLibOptions;
   /** Calibration tables to use instead of measuring (one per shape, by model name): reproducible runs. */
   calibration?: readonly CalibrationTable[];
+  /**
+   * Crossovers to use instead of measuring (`--crossovers`), per shape: the batch size from which lakeD
+   * wins, or null for never. Each such shape gets a nominal table (nominalCalibration), and the
+   * utilisation check is off unless `utilisation` asks for it: nothing read from this machine's clock
+   * decides placement, so two runs with one seed and the same crossovers are identical.
+   */
+  crossovers?: Partial<Record<LinnosShape, number | null>>;
   /** How to measure the tables that are not given (default sizes up to 64). */
   calibrate?: CalibrateOptions;
   /** A user placement policy for the 'lake' runs (loadUserPolicy). */
@@ -62,7 +72,7 @@ export interface RunLakeLinnosOptions {
   onUserPolicyFault?: (fault: PlacementFault) => void;
   /** Batching per shape, over LAKE's defaults (window, max batch) and the 'likely' hold rule. */
   batching?: Partial<Record<LinnosShape, Partial<BatchingOptions>>>;
-  /** lakeD utilisation sampling (default LAKE's 20 ms / 70%); false: none. */
+  /** lakeD utilisation sampling (default LAKE's 20 ms / 70%, none when `crossovers` are given); false: none. */
   utilisation?: UtilisationMonitorOptions | false;
   onRunStart?: (shape: LinnosShape, variant: LakeVariant) => void;
   onBatch?: (shape: LinnosShape, variant: LakeVariant, event: LakeBatchEvent) => void;
@@ -100,12 +110,38 @@ export interface LakeShapeResult {
   skipped: { variant: LakeVariant; reason: string }[];
 }
 
+/** How the user policy fared over the 'lake' runs. */
+export interface UserPolicyReport {
+  name: string;
+  /** Calls it answered. */
+  calls: number;
+  /** Calls whose answer was a fault (a throw, a bad value, an overrun): the default decided instead. */
+  faults: number;
+  /** Batches the default decided because the policy had been stopped. */
+  afterStop: number;
+  firstFault?: string;
+  /** Why it was stopped (it overran its budget at load or in a call), when it was. */
+  stopped?: string;
+  /** Its budgets, when it ran on its own thread (loadUserPolicy). */
+  budgetUs?: number;
+  loadBudgetMs?: number;
+  /** Mean round trip of an answered call, us (a timing). */
+  meanCallUs?: number;
+}
+
 export interface LakeLinnosResult {
   baseline: LatencySummary;
   backends: BackendReport[];
   shapes: LakeShapeResult[];
   lakeLib: LakeLibStats;
-  userPolicy?: { name: string; faults: number; firstFault?: string };
+  userPolicy?: UserPolicyReport;
+  /**
+   * The crossovers placement used, as `--crossovers` takes them back (e.g. 'nn=9,nn+1=4'): per shape the
+   * smallest crossover among the usable backends, 'never' when none wins.
+   */
+  crossoversFlag: string;
+  /** Whether they were given (nominal tables, no utilisation check) or measured on this machine. */
+  crossoverSource: 'measured' | 'given';
   /** LAKE's end-to-end table: latency and inference placement per shape and run. */
   table: Table;
 }
@@ -125,9 +161,25 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
   try {
     const backends = lib.listBackends();
     const baseline = replayOnce(options, { name: 'baseline' }, revokeCostUs).read;
+    const usableBackends = backends
+      .filter((b) => b.available)
+      .map((b) => ({ backend: b.name, mode: b.kind === 'cpu' ? ('split' as const) : ('offload' as const) }));
     const tables = options.shapes.map((s) => {
       const given = options.calibration?.find((t) => t.model === s.shape);
       if (given !== undefined) return given;
+      const crossover = options.crossovers?.[s.shape];
+      if (crossover !== undefined) {
+        const sizes = linnosLayerSizes(s.shape);
+        let multiplyAccumulates = 0;
+        for (let l = 0; l + 1 < sizes.length; l++) multiplyAccumulates += sizes[l]! * sizes[l + 1]!;
+        return nominalCalibration({
+          model: s.shape,
+          multiplyAccumulates,
+          crossover,
+          backends: usableBackends,
+          batchSizes: options.calibrate?.batchSizes ?? DEFAULT_DEMO_CALIBRATION_SIZES,
+        });
+      }
       const model = s.models.find((m) => m !== undefined);
       if (model === undefined) throw new LakeError('LAKE_E_USAGE', `no model for shape ${s.shape}`);
       return calibrateLinnos(lib, model, {
@@ -136,8 +188,11 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
         ...options.calibrate,
       });
     });
-    const monitor =
-      options.utilisation === false ? undefined : new UtilisationMonitor(lib, options.utilisation ?? {});
+    const sampleUtilisation =
+      options.utilisation !== undefined ? options.utilisation !== false : options.crossovers === undefined;
+    const monitor = sampleUtilisation
+      ? new UtilisationMonitor(lib, options.utilisation === undefined ? {} : options.utilisation || {})
+      : undefined;
     const contention = new ContentionPolicy({
       tables,
       backends,
@@ -194,6 +249,7 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
       shapes.push(result);
     }
     const guard = contention.guard;
+    const isolated = options.userPolicy instanceof IsolatedPolicy ? options.userPolicy.stats() : undefined;
     return {
       baseline,
       backends,
@@ -203,17 +259,49 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
         ? {
             userPolicy: {
               name: guard.policy.name,
+              calls: guard.calls,
               faults: guard.faults,
+              afterStop: guard.afterStop,
               ...(guard.firstFault !== undefined ? { firstFault: guard.firstFault } : {}),
+              ...(guard.stopped !== undefined ? { stopped: guard.stopped } : {}),
+              ...(isolated !== undefined
+                ? {
+                    budgetUs: isolated.budgetUs,
+                    loadBudgetMs: isolated.loadBudgetMs,
+                    meanCallUs: isolated.meanCallUs,
+                  }
+                : {}),
             },
           }
         : {}),
+      crossoversFlag: crossoversFlag(tables, backends),
+      crossoverSource: options.crossovers !== undefined ? 'given' : 'measured',
       table: lakeTable(baseline, shapes),
     };
   } finally {
     if (options.lib === undefined) await lib.close();
     else for (const runner of runners) runner.close();
   }
+}
+
+/**
+ * The crossovers as `--crossovers` takes them: per table the smallest crossover among the usable
+ * backends (what decides whether a batch is worth waiting for), 'never' when none wins.
+ */
+export function crossoversFlag(
+  tables: readonly CalibrationTable[],
+  backends: readonly BackendReport[],
+): string {
+  return tables
+    .map((table) => {
+      let best: number | null = null;
+      for (const b of backends) {
+        const c = b.available ? backendCalibration(table, b.name)?.crossover : undefined;
+        if (c !== undefined && c !== null && (best === null || c < best)) best = c;
+      }
+      return `${table.model}=${best ?? 'never'}`;
+    })
+    .join(',');
 }
 
 interface VariantPlan {

@@ -33,8 +33,12 @@ export interface CalibrationTable {
   /** Microseconds per batch inline, one per batch size. */
   readonly inlineUs: readonly number[];
   readonly backends: readonly BackendCalibration[];
-  /** 'measured' at start-up on this machine, or 'injected' (tests, replays that must be reproducible). */
-  readonly source: 'measured' | 'injected';
+  /**
+   * 'measured' at start-up on this machine; 'nominal': built around crossovers the user gave
+   * (nominalCalibration), so that a run does not depend on this machine's timings; 'injected': given whole
+   * (tests).
+   */
+  readonly source: 'measured' | 'injected' | 'nominal';
 }
 
 export interface CalibrationInput {
@@ -98,6 +102,57 @@ export function calibrationTable(
     backends,
     source,
   };
+}
+
+/**
+ * The nominal inference cost of one multiply-accumulate inline, ns: lake's WASM SIMD int16 kernel runs
+ * LinnOS's NN (31-256-2, 8,448 multiply-accumulates) in 253 ns per prediction on the reference VM
+ * (BENCHMARKS.md), so 0.03 ns each.
+ */
+export const NOMINAL_NS_PER_MAC = 253 / 8448;
+
+export interface NominalCalibrationInput {
+  readonly model: string;
+  /** Multiply-accumulates of one prediction (the model's size). */
+  readonly multiplyAccumulates: number;
+  /** The batch size from which every backend beats inline (null: never). */
+  readonly crossover: number | null;
+  readonly backends: readonly { readonly backend: BackendName; readonly mode: BatchMode }[];
+  readonly batchSizes: readonly number[];
+}
+
+/**
+ * A calibration table that measures nothing: built around a crossover the user gave (`--crossovers`), so
+ * that placement and the inference time charged to reads are the same on every run and every machine.
+ * Inline a batch of n costs n x r, r = multiplyAccumulates x NOMINAL_NS_PER_MAC; each backend costs
+ * r x n / 2 + r x (crossover - 0.5) / 2 (half the batch in parallel, plus a fixed cost that puts the
+ * crossover where it was given), or r x (n + 1) when it never wins. Times are rounded to the nanosecond.
+ */
+export function nominalCalibration(input: NominalCalibrationInput): CalibrationTable {
+  const c = input.crossover;
+  const largest = input.batchSizes[input.batchSizes.length - 1] ?? 0;
+  if (c !== null && !(Number.isSafeInteger(c) && c >= 1 && c <= largest)) {
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `crossover of ${input.model} must be a whole batch size from 1 to ${largest} or never, got ${c}`,
+    );
+  }
+  const perRowUs = (input.multiplyAccumulates * NOMINAL_NS_PER_MAC) / 1000;
+  const backendUs = (n: number): number =>
+    toNanosecond(c === null ? perRowUs * (n + 1) : (perRowUs * n) / 2 + (perRowUs * (c - 0.5)) / 2);
+  return calibrationTable(
+    {
+      model: input.model,
+      batchSizes: input.batchSizes,
+      inlineUs: input.batchSizes.map((n) => toNanosecond(perRowUs * n)),
+      backends: input.backends.map((b) => ({
+        backend: b.backend,
+        mode: b.mode,
+        usPerBatch: input.batchSizes.map(backendUs),
+      })),
+    },
+    'nominal',
+  );
 }
 
 export function backendCalibration(table: CalibrationTable, backend: string): BackendCalibration | undefined {
@@ -191,11 +246,12 @@ export function calibrate(runner: BatchRunner, options: CalibrateOptions = {}): 
     {
       model: runner.model,
       batchSizes: sizes,
-      inlineUs: paddedEnvelope(inlineUs),
+      // To the nanosecond, so that the table recorded in results.json is the table that was used.
+      inlineUs: paddedEnvelope(inlineUs).map(toNanosecond),
       backends: runner.backends.map((backend, b) => ({
         backend: backend.name,
         mode: backend.mode,
-        usPerBatch: paddedEnvelope(backendUs[b]!),
+        usPerBatch: paddedEnvelope(backendUs[b]!).map(toNanosecond),
       })),
     },
     'measured',
@@ -211,6 +267,10 @@ export function paddedEnvelope(times: readonly number[]): number[] {
   const out = [...times];
   for (let i = out.length - 2; i >= 0; i--) out[i] = Math.min(out[i]!, out[i + 1]!);
   return out;
+}
+
+function toNanosecond(us: number): number {
+  return Math.max(Math.round(us * 1000) / 1000, 0.001);
 }
 
 function timeOnce(run: () => void): number {

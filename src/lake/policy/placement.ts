@@ -75,10 +75,35 @@ export function defaultReason(input: PlacementInput, chosen: string): PlacementR
   return reached ? 'utilisation' : 'below-crossover';
 }
 
-/** A placement function from outside (a user policy), checked on every call. */
+/**
+ * A placement function from outside (a user policy), checked on every call. `choose` returns whatever the
+ * policy returned, or throws what it threw; a policy isolated on its own thread (loadUserPolicy) hands
+ * back a value that cannot cross threads as a DescribedValue, and throws PolicyStoppedError when a call
+ * overran its budget.
+ */
 export interface GuardedPlacement {
   readonly name: string;
-  readonly choose: PlacementFunction;
+  choose(input: PlacementInput): unknown;
+  /** Why the policy no longer runs (it overran its budget, loading or in a call); undefined while it runs. */
+  readonly stopped?: string | undefined;
+  /** Ends the policy's thread, if it has one. */
+  close?(): Promise<void>;
+}
+
+/** What a policy on another thread returned, when it was not a string: described there. */
+export class DescribedValue {
+  readonly description: string;
+  constructor(description: string) {
+    this.description = description;
+  }
+}
+
+/** The policy was stopped (it overran its budget); the message says when and why. */
+export class PolicyStoppedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PolicyStoppedError';
+  }
 }
 
 export interface PlacementFault {
@@ -89,27 +114,48 @@ export interface PlacementFault {
 /**
  * Runs a user placement function and validates what it returns: 'inline' or the name of a usable backend.
  * A throw or any other value is a fault: the default decides instead, the fault is counted, and its first
- * message is kept (and handed to `onFault` once) so the user learns what went wrong.
+ * message is kept (and handed to `onFault` once) so the user learns what went wrong. A policy that was
+ * stopped (it overran its time budget) is not asked again: the default decides every later batch, and
+ * the stop is reported through `onFault` too, even when it came after another fault.
  */
 export class PlacementGuard {
   readonly policy: GuardedPlacement;
+  /** Calls the policy answered (well or badly). */
+  calls = 0;
+  /** Calls whose answer was a fault (a throw, a bad value, an overrun). */
   faults = 0;
+  /** Batches decided by the default because the policy had been stopped. */
+  afterStop = 0;
   firstFault: string | undefined;
+  /** Why the policy was stopped, when it was. */
+  stopped: string | undefined;
   readonly #onFault: ((fault: PlacementFault) => void) | undefined;
 
   constructor(policy: GuardedPlacement, onFault?: (fault: PlacementFault) => void) {
     this.policy = policy;
     this.#onFault = onFault;
+    if (policy.stopped !== undefined) this.#stop(policy.stopped);
   }
 
   /** The user's choice, or the default's after a fault; `faulted` says which. */
   choose(input: PlacementInput): { placement: string; faulted: boolean } {
+    if (this.stopped !== undefined) {
+      this.afterStop++;
+      return { placement: defaultPlacement(input), faulted: true };
+    }
     let value: unknown;
     try {
       value = this.policy.choose(input);
     } catch (error) {
+      if (error instanceof PolicyStoppedError) {
+        this.faults++;
+        this.#stop(error.message);
+        return { placement: defaultPlacement(input), faulted: true };
+      }
+      this.calls++;
       return this.#fault(input, `threw ${error instanceof Error ? error.message : String(error)}`, '');
     }
+    this.calls++;
     if (value === INLINE) return { placement: INLINE, faulted: false };
     const backend = typeof value === 'string' ? input.backends.find((b) => b.name === value) : undefined;
     if (backend?.usable === true) return { placement: backend.name, faulted: false };
@@ -117,7 +163,7 @@ export class PlacementGuard {
     const expected = [`'${INLINE}'`, ...usable].join(' or ');
     const why =
       backend === undefined ? '' : ` (${backend.name} is not usable: ${backend.reason ?? 'not calibrated'})`;
-    return this.#fault(input, `returned ${describe(value)}${why}`, `; expected ${expected}`);
+    return this.#fault(input, `returned ${describePolicyValue(value)}${why}`, `; expected ${expected}`);
   }
 
   #fault(input: PlacementInput, what: string, expected: string): { placement: string; faulted: boolean } {
@@ -128,13 +174,21 @@ export class PlacementGuard {
     }
     return { placement: defaultPlacement(input), faulted: true };
   }
+
+  #stop(message: string): void {
+    this.stopped = message;
+    this.firstFault ??= message;
+    this.#onFault?.({ policy: this.policy.name, message });
+  }
 }
 
-function describe(value: unknown): string {
+/** How a policy's return value reads in a fault message. */
+export function describePolicyValue(value: unknown): string {
+  if (value instanceof DescribedValue) return value.description;
   if (typeof value === 'string') return `'${value}'`;
   if (value === undefined || value === null || typeof value === 'number' || typeof value === 'boolean')
     return String(value);
   if (typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function')
     return 'a promise (placement must be synchronous)';
-  return `a ${typeof value}`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
