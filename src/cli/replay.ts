@@ -21,7 +21,7 @@ import { type BackendChoice, backendChoices } from '../realdev/backend.js';
 import type { RealDevice } from '../realdev/device.js';
 import { DEFAULT_LATE_AFTER_US, DEFAULT_QUEUE_DEPTH, DEFAULT_SPIN_US } from '../realdev/engine.js';
 import { type DirectMode, openDevices, parseByteSize } from '../realdev/open.js';
-import { type RealPolicyRun, runRealPolicies } from '../realdev/run.js';
+import { type RealPolicyRun, type RunPreparation, runRealPolicies } from '../realdev/run.js';
 import { createProgress, type Progress } from '../report/progress.js';
 import type { Table } from '../report/table.js';
 import { reportOutput } from '../report/write.js';
@@ -54,6 +54,7 @@ interface ReplayFlags extends RealDeviceFlags {
   model?: string;
   modelBackend: string;
   seed: string;
+  warmUp: string;
   out?: string;
 }
 
@@ -202,6 +203,11 @@ export function registerReplay(program: Command): void {
     .option('--model <files>', 'LinnOS model file(s): one for all devices or one per device (.json or .h)')
     .option('--model-backend <name>', 'inference kernel: auto, wasm, js or exact', 'auto')
     .option('--seed <n>', 'seed of the random policy', '7')
+    .option(
+      '--warm-up <seconds>',
+      "replay the trace's first seconds under the baseline, unmeasured, before the first policy (0: none)",
+      '1',
+    )
     .option('--out <dir>', 'write results.json, cdf.svg, cdf.png and report.html here')
     .action(async (flags: ReplayFlags) => {
       await replayCommand(flags);
@@ -254,6 +260,7 @@ export function linnosHedgePercentile(falseSubmitRate: number | undefined): numb
 async function replayCommand(flags: ReplayFlags): Promise<void> {
   const specs = parsePolicyList(flags.policies);
   const seed = parseIntOption('--seed', flags.seed, 0);
+  const warmUpS = parseNumberOption('--warm-up', flags.warmUp, 0);
   const quiet = flags.json === true;
   // Refuse what cannot run before any device is opened or created.
   if (specs.some((s) => s.kind === 'oracle'))
@@ -294,25 +301,30 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
       return policy;
     };
     let progress: Progress | undefined;
-    const runs = await runRealPolicies({
-      arrivals,
-      devices,
-      specs,
-      seed,
-      backend: workload.backend,
-      queueDepth: workload.queueDepth,
-      revokeCostUs: workload.revokeCostUs,
-      lateAfterUs: workload.lateAfterUs,
-      spinUs: workload.spinUs,
-      sqpoll: workload.sqpoll,
-      makePolicy,
-      onWarning: warn,
-      onRunStart: (spec) => {
-        progress?.stop();
-        progress = createProgress({ label: `replay ${spec.name}`, total: arrivals.count, quiet });
+    const preparation: RunPreparation = { warmUpIos: 0, synced: 0, buffered: [] };
+    const runs = await runRealPolicies(
+      {
+        arrivals,
+        devices,
+        specs,
+        seed,
+        backend: workload.backend,
+        queueDepth: workload.queueDepth,
+        revokeCostUs: workload.revokeCostUs,
+        lateAfterUs: workload.lateAfterUs,
+        spinUs: workload.spinUs,
+        sqpoll: workload.sqpoll,
+        makePolicy,
+        onWarning: warn,
+        warmUpMs: warmUpS * 1000,
+        onRunStart: (spec, ios) => {
+          progress?.stop();
+          progress = createProgress({ label: `replay ${spec.name}`, total: ios, quiet });
+        },
+        onProgress: (_spec, arrived) => progress?.update(arrived),
       },
-      onProgress: (_spec, arrived) => progress?.update(arrived),
-    });
+      preparation,
+    );
     progress?.stop();
     if (!quiet) for (const run of runs) process.stderr.write(`${runLine(run)}\n`);
     const description = workloadDescription(workload);
@@ -327,6 +339,7 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
       seed,
       revokeCostUs: workload.revokeCostUs,
       lateAfterUs: workload.lateAfterUs,
+      warmUp: `${preparation.warmUpIos} I/Os (first ${warmUpS} s, baseline, unmeasured)`,
       ...(models !== undefined ? { models: models.paths.join(', ') } : {}),
     };
     const json = {

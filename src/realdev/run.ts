@@ -3,8 +3,11 @@
  * opened once and every policy replays the same workload on them in turn (baseline first when another
  * policy depends on it), so `lake replay` hands `emitRunReport` the same PolicyRuns as `lake simulate`.
  * Unlike simulated SSDs, real devices are not fresh for each policy: each run finds the state the previous
- * one left (as LinnOS's baseline and failover runs did).
+ * one left (as LinnOS's baseline and failover runs did). What lake can equalise it does (see
+ * RunPreparation): the devices are flushed before each run, and an optional warm-up replays the workload's
+ * first stretch before the first measured run, so every measured run follows a replay of the same writes.
  */
+import { fdatasyncSync } from 'node:fs';
 import type { PolicySpec } from '../array/policies.js';
 import type { AdmissionPolicy } from '../array/policy.js';
 import { builtinPolicy, type PolicyRun, type PriorRuns } from '../array/run.js';
@@ -38,13 +41,64 @@ export interface RunRealPoliciesOptions {
   /** Builds policies the array does not know itself (LinnOS); return undefined to refuse. */
   makePolicy?: (spec: PolicySpec, prior: PriorRuns) => AdmissionPolicy | undefined;
   onRecord?: (spec: PolicySpec, record: IoRecord) => void;
-  onRunStart?: (spec: PolicySpec) => void;
+  /** A run starts: the warm-up (named `warm-up`) or a policy's, replaying `ios` I/Os. */
+  onRunStart?: (spec: PolicySpec, ios: number) => void;
   onProgress?: (spec: PolicySpec, arrived: number) => void;
   onWarning?: (message: string) => void;
+  /**
+   * Replay the workload's first this many ms under the baseline, unmeasured, before the first measured run
+   * (default 0: none), so that no measured run is the first to touch the engine, backend and devices.
+   */
+  warmUpMs?: number;
 }
 
-/** Replays the workload under each policy on the same real devices; the oracle cannot run on them. */
-export async function runRealPolicies(options: RunRealPoliciesOptions): Promise<RealPolicyRun[]> {
+/** What a measured run found before it started, so the report can say how comparable the runs are. */
+export interface RunPreparation {
+  /** I/Os of the warm-up replay before the first measured run (0: none). */
+  warmUpIos: number;
+  /** Devices flushed (fdatasync) before each run. */
+  synced: number;
+  /** Devices read through the page cache (no O_DIRECT): later runs may read what earlier ones cached. */
+  buffered: string[];
+}
+
+/** The workload's first `ms` milliseconds (a view: nothing is copied). */
+export function arrivalsHead(arrivals: ArrivalColumns, ms: number): ArrivalColumns {
+  if (arrivals.count === 0) return arrivals;
+  const until = arrivals.arrivalUs[0]! + ms * 1000;
+  let count = 0;
+  while (count < arrivals.count && arrivals.arrivalUs[count]! < until) count++;
+  return { ...arrivals, count };
+}
+
+/**
+ * Every run starts from the same state as far as lake can make it: the devices' dirty pages and write
+ * caches are flushed (an image just created through the page cache would otherwise be written back during
+ * the first run, which then pays for it), and with a warm-up the engine's code, the backend and the devices
+ * have served the workload's first stretch before the first measured run, as every later run has.
+ */
+function syncDevices(devices: readonly RealDevice[]): number {
+  let synced = 0;
+  for (const d of devices) {
+    try {
+      fdatasyncSync(d.fd);
+      synced++;
+    } catch {
+      // A device that cannot be flushed (EINVAL on some special files) has nothing lake wrote pending.
+    }
+  }
+  return synced;
+}
+
+/**
+ * Replays the workload under each policy on the same real devices; the oracle cannot run on them. The
+ * baseline runs first when another policy depends on it (hedging percentiles); the others run in the
+ * order given. `preparation`, when passed, is filled in with what was done to make the runs comparable.
+ */
+export async function runRealPolicies(
+  options: RunRealPoliciesOptions,
+  preparation?: RunPreparation,
+): Promise<RealPolicyRun[]> {
   for (const s of options.specs) {
     if (s.kind === 'oracle')
       throw usageError("the oracle needs the devices' future: it runs on simulated devices only");
@@ -56,11 +110,21 @@ export async function runRealPolicies(options: RunRealPoliciesOptions): Promise<
   const baselineIndex = order.findIndex((s) => s.kind === 'baseline');
   if (baselineIndex > 0) order.unshift(...order.splice(baselineIndex, 1));
   if (needsBaseline && baselineIndex < 0) order.unshift({ kind: 'baseline', name: 'baseline' });
+  const warmUpMs = options.warmUpMs ?? 0;
+  if (!(warmUpMs >= 0 && Number.isFinite(warmUpMs)))
+    throw usageError(`the warm-up must be a finite number of seconds >= 0, got ${warmUpMs / 1000}`);
+  const buffered = options.devices.filter((d) => !d.direct).map((d) => d.path);
+  if (buffered.length > 0 && order.length > 1)
+    options.onWarning?.(
+      `${buffered.join(', ')}: read through the page cache (no O_DIRECT), so a policy run after another may read what the earlier one cached; the runs are not comparable (use --io direct where the file system allows it)`,
+    );
   let warned = false;
-  for (const spec of order) {
-    const policy = options.makePolicy?.(spec, prior) ?? builtinPolicy(spec, options.seed, prior);
-    if (policy === undefined) throw usageError(`no policy can be built for ${spec.name}`);
-    options.onRunStart?.(spec);
+  const replayOnce = async (
+    spec: PolicySpec,
+    policy: AdmissionPolicy,
+    arrivals: ArrivalColumns,
+    measured: boolean,
+  ): Promise<RealPolicyRun> => {
     const queueDepth = options.queueDepth ?? DEFAULT_QUEUE_DEPTH;
     const backend = createBackend(options.devices, {
       ...(options.backend !== undefined ? { backend: options.backend } : {}),
@@ -76,13 +140,15 @@ export async function runRealPolicies(options: RunRealPoliciesOptions): Promise<
     const read = new LatencyRecorder();
     const write = new LatencyRecorder();
     const readByDevice = options.devices.map(() => new LatencyRecorder());
-    const onRecord = options.onRecord;
+    const onRecord = measured ? options.onRecord : undefined;
     const onProgress = options.onProgress;
+    const synced = syncDevices(options.devices);
+    if (preparation !== undefined) preparation.synced = synced;
     const started = performance.now();
     const disksBefore = readDiskstats();
     let result: RealReplayResult;
     try {
-      result = await replayReal(options.arrivals, {
+      result = await replayReal(arrivals, {
         devices: options.devices,
         backend,
         policy,
@@ -110,7 +176,7 @@ export async function runRealPolicies(options: RunRealPoliciesOptions): Promise<
       const delta = diskDelta(disksBefore, disksAfter, d.backing);
       if (delta !== undefined) kernel.push(delta);
     }
-    const run: RealPolicyRun = {
+    return {
       kernel,
       spec,
       policy,
@@ -121,6 +187,29 @@ export async function runRealPolicies(options: RunRealPoliciesOptions): Promise<
       devices: options.devices,
       wallMs: performance.now() - started,
     };
+  };
+
+  const warmUp = arrivalsHead(options.arrivals, warmUpMs);
+  if (preparation !== undefined) {
+    preparation.warmUpIos = 0;
+    preparation.buffered = buffered;
+  }
+  if (warmUpMs > 0 && warmUp.count > 0) {
+    const spec: PolicySpec = { kind: 'baseline', name: 'warm-up' };
+    options.onRunStart?.(spec, warmUp.count);
+    await replayOnce(
+      spec,
+      builtinPolicy({ kind: 'baseline', name: 'baseline' }, options.seed, {})!,
+      warmUp,
+      false,
+    );
+    if (preparation !== undefined) preparation.warmUpIos = warmUp.count;
+  }
+  for (const spec of order) {
+    const policy = options.makePolicy?.(spec, prior) ?? builtinPolicy(spec, options.seed, prior);
+    if (policy === undefined) throw usageError(`no policy can be built for ${spec.name}`);
+    options.onRunStart?.(spec, options.arrivals.count);
+    const run = await replayOnce(spec, policy, options.arrivals, true);
     if (spec.kind === 'baseline') prior.baseline = run;
     if (options.specs.includes(spec)) runs.push(run);
   }
