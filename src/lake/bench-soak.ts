@@ -11,6 +11,7 @@ import {
   type DevicePtr,
   type FunctionHandle,
   type HostPtr,
+  type LakeLibOptions,
   ptrArg,
   type StreamHandle,
   scalarArg,
@@ -39,6 +40,8 @@ export interface SoakOptions {
   /** Seconds at the start left out of the memory slopes (default 10% of the run, at least one sample). */
   warmupSeconds?: number;
   seed?: number;
+  /** lakeLib's options (tests give lakeD a longer hang timeout on a busy machine). */
+  lakeLibOptions?: LakeLibOptions;
 }
 
 /** One sample of the process and of lakeShm while the soak runs. */
@@ -91,7 +94,13 @@ export interface SoakResult {
   rss: { afterWarmupBytes: number; endBytes: number; maxBytes: number };
   /** lakeShm bytes in use before the soak's buffers were allocated, after they were, and at the end. */
   arena: { beforeBytes: number; steadyBytes: number; endBytes: number };
-  lakeLib: { restarts: number; failures: number; daemonCommands: number; inlineCommands: number };
+  /** lakeD's restarts and why (a hang, a crash), and the commands lakeLib finished inline meanwhile. */
+  lakeLib: {
+    restarts: number;
+    failures: { kind: string; detail: string; silentMs: number; inFlight: number }[];
+    daemonCommands: number;
+    inlineCommands: number;
+  };
   samples: SoakSample[];
   node: string;
 }
@@ -125,7 +134,7 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
   const random = new Random(options.seed ?? 1);
   const model = syntheticLinnosModel(shape, options.seed ?? 1);
   const reference = createPredictor(model, { backend: wasmAvailable() ? 'wasm' : 'js' });
-  const lib = await LakeLib.open();
+  const lib = await LakeLib.open(options.lakeLibOptions);
   const arenaBefore = lib.arena.stats().bytesInUse;
   let context: ContextHandle | undefined;
   const hostBuffers: HostPtr[] = [];
@@ -269,7 +278,12 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
       },
       lakeLib: {
         restarts: stats.restarts,
-        failures: stats.failures.length,
+        failures: stats.failures.map((f) => ({
+          kind: f.kind,
+          detail: f.detail,
+          silentMs: Math.round(f.silentMs),
+          inFlight: f.inFlight,
+        })),
         daemonCommands: stats.daemonCommands,
         inlineCommands: stats.inlineCommands,
       },
@@ -326,6 +340,12 @@ export function soakSeconds(): number {
   return value;
 }
 
+/** `count` items spread evenly over `items`, first and last included. */
+function spread<T>(items: readonly T[], count: number): T[] {
+  if (items.length <= count) return [...items];
+  return Array.from({ length: count }, (_, i) => items[Math.round((i * (items.length - 1)) / (count - 1))]!);
+}
+
 export function soakSuiteOf(r: SoakResult): BenchSuite {
   const one = (name: string, unit: string, value: number, extra: Partial<BenchResult> = {}): BenchResult => ({
     name,
@@ -354,6 +374,14 @@ export function soakSuiteOf(r: SoakResult): BenchSuite {
     rss: r.rss,
     slopes: r.slopes,
     memorySamples: r.samples.length,
+    /** About ten samples spread over the run, for the record. */
+    memoryOverTime: spread(r.samples, 11).map((x) => ({
+      atS: Math.round(x.atS),
+      rssBytes: x.rssBytes,
+      heapUsedBytes: x.heapUsedBytes,
+      arrayBuffersBytes: x.arrayBuffersBytes,
+      arenaBytesInUse: x.arenaBytesInUse,
+    })),
   };
   return {
     suite: 'soak',

@@ -2,7 +2,7 @@ import { usageError } from '../../errors.js';
 import { type DeviceModel, type TrainArrayOptions, trainLinnosArray } from '../../linnos/pipeline.js';
 import type { LinnosShape } from '../../models/dense.js';
 import { LINNOS_SHAPES } from '../policy/constants.js';
-import type { LakeLinnosResult, LakeShapeModels } from './run.js';
+import { DEFAULT_DEMO_CALIBRATION_SIZES, type LakeLinnosResult, type LakeShapeModels } from './run.js';
 
 /** Parses `--models nn,nn+1,nn+2`: known shapes, each once, at least one. */
 export function parseShapeList(text: string): LinnosShape[] {
@@ -41,11 +41,13 @@ export function parseCrossovers(
     if (shape in crossovers) throw usageError(`--crossovers: ${shape} is given twice`);
     if (!shapes.includes(shape))
       throw usageError(`--crossovers: ${shape} is not among --models (${shapes.join(',')})`);
+    const largest = DEFAULT_DEMO_CALIBRATION_SIZES[DEFAULT_DEMO_CALIBRATION_SIZES.length - 1]!;
     if (value === 'never') crossovers[shape] = null;
-    else if (/^[0-9]+$/.test(value) && Number(value) >= 1) crossovers[shape] = Number(value);
+    else if (/^[0-9]+$/.test(value) && Number(value) >= 1 && Number(value) <= largest)
+      crossovers[shape] = Number(value);
     else
       throw usageError(
-        `--crossovers: ${shape}=${value} must be a batch size of 1 or more, or never (e.g. ${shape}=8)`,
+        `--crossovers: ${shape}=${value} must be a batch size from 1 to ${largest}, or never (e.g. ${shape}=8)`,
       );
   }
   const missing = shapes.filter((s) => !(s in crossovers));

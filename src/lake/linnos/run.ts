@@ -146,7 +146,8 @@ export interface LakeLinnosResult {
   table: Table;
 }
 
-const DEFAULT_DEMO_CALIBRATION_SIZES = DEFAULT_CALIBRATION_SIZES.filter((s) => s <= 64);
+/** Batch sizes the demo calibrates (and builds nominal tables for): crossovers from 1 to 64. */
+export const DEFAULT_DEMO_CALIBRATION_SIZES = DEFAULT_CALIBRATION_SIZES.filter((s) => s <= 64);
 
 /**
  * LinnOS on LAKE end to end: replays the stretch under the baseline, then for each shape under each
