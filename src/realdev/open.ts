@@ -133,7 +133,8 @@ function exists(path: string): boolean {
 /** The rules for a path that exists, checked before anything is created. */
 function checkExisting(path: string, options: OpenDevicesOptions): void {
   const stats = statSync(path);
-  if (!stats.isFile()) return; // block devices and the rest: openDevice's rules
+  if (stats.isBlockDevice()) return; // openDevice's rules (--allow-block-writes, never mounted)
+  if (!stats.isFile()) throw usageError(`${path} is neither a regular file nor a block device`);
   if (options.sizeBytes !== undefined && stats.size !== options.sizeBytes) {
     throw usageError(
       `${path} exists with ${stats.size} bytes, not --size ${options.sizeBytes}: lake never resizes an existing file (remove it, or drop --size)`,
