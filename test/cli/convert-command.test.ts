@@ -3,7 +3,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
 import { registerConvert } from '../../src/cli/convert.js';
 import { LakeError } from '../../src/errors.js';
@@ -11,9 +10,10 @@ import { parseLinnosHeader, readLinnosHeader } from '../../src/models/linnos-hea
 import { dequantizeLinnos } from '../../src/models/linnos-integer.js';
 import { loadModel, saveModel } from '../../src/models/model-file.js';
 import { runCommand } from '../helpers/cli.js';
+import { fixturePath } from '../helpers/fixtures.js';
 import { randomModel } from '../kernels/helpers.js';
 
-const fixtures = fileURLToPath(new URL('../../../shared/fixtures/linnos/', import.meta.url));
+const fixtures = fixturePath('linnos');
 let dir = '';
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lake-convert-'));

@@ -3,15 +3,15 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { registerPredict } from '../../src/cli/predict.js';
 import { LakeError, TraceParseError } from '../../src/errors.js';
 import { parseTestVectors } from '../../src/models/linnos-header.js';
 import { saveModel } from '../../src/models/model-file.js';
 import { runCommand } from '../helpers/cli.js';
+import { fixturePath } from '../helpers/fixtures.js';
 import { randomModel } from '../kernels/helpers.js';
 
-const fixtures = fileURLToPath(new URL('../../../shared/fixtures/linnos/', import.meta.url));
+const fixtures = fixturePath('linnos');
 const W_SDE_DECISIONS = '01100010001000000000100001';
 
 let dir = '';

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { DenseModel } from '../../src/models/dense.js';
 import { Random } from '../../src/random.js';
+import { readFixtureText } from '../helpers/fixtures.js';
 
 /**
  * A seeded random model with He-style initialisation for digit inputs; the last bias is set so that the
@@ -90,7 +90,7 @@ export function uniformDigits(seed: number, n: number, inputs = 31): Uint8Array 
 
 /** The 7804 raw vectors of fixtures/linnos/temp1 as 31-digit LinnOS vectors (capped and zero-padded). */
 export function temp1Digits(): Uint8Array {
-  const text = readFileSync(new URL('../../../shared/fixtures/linnos/temp1', import.meta.url), 'utf8');
+  const text = readFixtureText('linnos/temp1');
   const out: number[] = [];
   for (const line of text.split('\n')) {
     const fields = line

@@ -3,11 +3,10 @@
  * errors as LakeError('LAKE_E_USAGE').
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { registerFeatures } from '../../src/cli/features.js';
 import { type DeviceLabel, registerLabel } from '../../src/cli/label.js';
 import { registerTrain } from '../../src/cli/train.js';
@@ -17,12 +16,10 @@ import { readLinnosVectors } from '../../src/learn/vector-file.js';
 import { loadModel } from '../../src/models/model-file.js';
 import { readTraceAll } from '../../src/trace/read.js';
 import { runCommands } from '../helpers/cli.js';
+import { fixturePath, readFixtureText } from '../helpers/fixtures.js';
 
-const fixtures = new URL('../../../shared/fixtures/', import.meta.url);
-const tencent = fileURLToPath(
-  new URL('traces/flashnet-trovi-tencent-nvme/tencent.cut.per_50k.rw_60_40.490.trace', fixtures),
-);
-const temp1 = fileURLToPath(new URL('linnos/temp1', fixtures));
+const tencent = fixturePath('traces/flashnet-trovi-tencent-nvme/tencent.cut.per_50k.rw_60_40.490.trace');
+const temp1 = fixturePath('linnos/temp1');
 
 let scratch: string;
 before(async () => {
@@ -151,7 +148,9 @@ describe('lake train', () => {
 
   test('one device of a multi-device trace, or all pooled in time order', async () => {
     // 900 I/Os of the Tencent trace spread over 3 devices, as LinnOS replayer output (9 columns)
-    const lines = (await readFile(tencent, 'utf8')).split('\n').slice(0, 900);
+    const lines = readFixtureText('traces/flashnet-trovi-tencent-nvme/tencent.cut.per_50k.rw_60_40.490.trace')
+      .split('\n')
+      .slice(0, 900);
     const trace = lines.map((line, k) => {
       const f = line.split(',');
       return [k, k % 3, f[0], f[1], f[2], f[3], f[4], f[5], 1].join(',');

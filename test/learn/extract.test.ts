@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { LakeError } from '../../src/errors.js';
 import {
@@ -11,13 +10,11 @@ import {
 import { decodeLinnosVector, LINNOS_FEATURES } from '../../src/learn/features.js';
 import { Random } from '../../src/random.js';
 import type { TraceRecord } from '../../src/trace/types.js';
+import { readFixtureText } from '../helpers/fixtures.js';
 import { bruteForceVectors } from './brute-force.js';
 
 const KB = 1024;
-const tencent = new URL(
-  '../../../shared/fixtures/traces/flashnet-trovi-tencent-nvme/tencent.cut.per_50k.rw_60_40.490.trace',
-  import.meta.url,
-);
+const tencent = 'traces/flashnet-trovi-tencent-nvme/tencent.cut.per_50k.rw_60_40.490.trace';
 
 function io(
   servedBy: number,
@@ -158,7 +155,7 @@ describe('extractLinnosFromTrace', () => {
   });
 
   test('Tencent NVMe trace (heimdall format): the first 1500 I/Os match the brute-force reading', () => {
-    const lines = readFileSync(tencent, 'utf8').split('\n').slice(0, 1500);
+    const lines = readFixtureText(tencent).split('\n').slice(0, 1500);
     // ts_record(ms), latency(us), rw, size, offset, ts_submit(ms), size_after_replay
     const trace: TraceRecord[] = lines.map((line) => {
       const f = line.split(',').map(Number);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { DeviceState, pagesOf } from '../../src/array/device-state.js';
 import {
@@ -9,12 +8,11 @@ import {
   linnosFeatures,
   writeDigits,
 } from '../../src/learn/features.js';
-
-const mlTest = new URL('../../../shared/fixtures/linnos/ml_test.h', import.meta.url);
+import { readFixtureText } from '../helpers/fixtures.js';
 
 /** The 26 rows of ml_test.h's test_input. */
 function mlTestRows(): number[][] {
-  const text = readFileSync(mlTest, 'utf8');
+  const text = readFixtureText('linnos/ml_test.h');
   return [...text.matchAll(/\{([0-9,]+)\}/g)].map((m) => m[1]!.split(',').map(Number));
 }
 

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { LakeError } from '../../src/errors.js';
 import {
@@ -10,11 +9,10 @@ import {
   refineThreshold,
 } from '../../src/learn/labels.js';
 import { Random } from '../../src/random.js';
-
-const fixtures = new URL('../../../shared/fixtures/', import.meta.url);
+import { readFixtureText } from '../helpers/fixtures.js';
 
 function column(path: string, k: number, keep: (fields: string[]) => boolean = () => true): Float64Array {
-  const lines = readFileSync(new URL(path, fixtures), 'utf8').trim().split('\n');
+  const lines = readFixtureText(path).trim().split('\n');
   return Float64Array.from(lines.map((l) => l.split(',')).filter(keep), (f) => Number(f[k]));
 }
 

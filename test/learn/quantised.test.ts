@@ -4,13 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createPredictor } from '../../src/kernels/create.js';
 import { inflectionPoint, labelByThreshold } from '../../src/learn/labels.js';
 import { trainLinnos } from '../../src/learn/train.js';
 import { readLinnosVectors } from '../../src/learn/vector-file.js';
+import { fixturePath } from '../helpers/fixtures.js';
 
-const temp1 = fileURLToPath(new URL('../../../shared/fixtures/linnos/temp1', import.meta.url));
+const temp1 = fixturePath('linnos/temp1');
 
 describe('trained models under LinnOS quantisation', () => {
   const { dataset } = readLinnosVectors(temp1);

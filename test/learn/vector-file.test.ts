@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { LakeError, TraceParseError } from '../../src/errors.js';
 import { decodeLinnosVector, LINNOS_FEATURES } from '../../src/learn/features.js';
 import { parseLinnosVectors, readLinnosVectors, writeLinnosVectors } from '../../src/learn/vector-file.js';
+import { fixturePath, readFixtureText } from '../helpers/fixtures.js';
 
-const temp1 = fileURLToPath(new URL('../../../shared/fixtures/linnos/temp1', import.meta.url));
+const temp1 = fixturePath('linnos/temp1');
 
 function digitsOf(vectors: Uint8Array, row: number): string {
   return [...vectors.subarray(row * LINNOS_FEATURES, (row + 1) * LINNOS_FEATURES)].join('');
@@ -24,7 +24,7 @@ describe('LinnOS raw vectors (temp1)', () => {
     assert.equal(file.dataset.latencyUs[0], 8859);
     assert.equal(
       file.dataset.latencyUs[7803],
-      Number(readFileSync(temp1, 'utf8').trim().split('\n').at(-1)!.split(',')[9]),
+      Number(readFixtureText('linnos/temp1').trim().split('\n').at(-1)!.split(',')[9]),
     );
     assert.deepEqual([...file.dataset.index.subarray(0, 3)], [0, 1, 2]);
   });
@@ -40,7 +40,7 @@ describe('LinnOS raw vectors (temp1)', () => {
       [999, 79, 999, 999, 999, 3829, 9049, 2675, 3313],
     );
     // every row decodes to its capped raw values
-    const lines = readFileSync(temp1, 'utf8').trim().split('\n');
+    const lines = readFixtureText('linnos/temp1').trim().split('\n');
     for (const row of [1, 2, 100, 5000, 7803]) {
       const raw = lines[row]!.split(',').map(Number);
       const want = raw.slice(0, 9).map((v, k) => Math.min(v, k < 5 ? 999 : 9999));

@@ -19,10 +19,10 @@ import {
   type LinnosIntegerModel,
   quantizeLinnos,
 } from '../../src/models/linnos-integer.js';
+import { readFixtureText } from '../helpers/fixtures.js';
 import { randomModel } from '../kernels/helpers.js';
 
-const fixtures = new URL('../../../shared/fixtures/linnos/', import.meta.url);
-const fixture = (name: string): Promise<string> => readFile(new URL(name, fixtures), 'utf8');
+const fixture = async (name: string): Promise<string> => readFixtureText(`linnos/${name}`);
 
 /** Check values from fixtures/linnos/README.md (a Python port of LAKE's cpu_prediction_model). */
 const EXPECTED: Record<string, { decisions: string; row0: [number, number] }> = {

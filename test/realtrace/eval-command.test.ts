@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { LakeError } from '../../src/errors.js';
-import { lakeEval, WINDOWS, windowPath } from './fixtures.js';
+import { lakeEval, WINDOWS, windowText } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lake-eval-'));
 // The first 12,000 I/Os of a window: enough to train and test, small enough for a unit test.
 const small = join(dir, 'small.trace');
 writeFileSync(
   small,
-  `${readFileSync(windowPath(WINDOWS.rw7525), 'utf8').split('\n').slice(0, 12_000).join('\n')}\n`,
+  `${windowText(WINDOWS.rw7525).split('\n').slice(0, 12_000).join('\n')}\n`,
 );
 
 describe('lake eval', () => {

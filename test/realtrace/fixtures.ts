@@ -1,9 +1,9 @@
 /** Shared fixture access for the realtrace tests: the Tencent windows replayed on a real NVMe SSD. */
-import { fileURLToPath } from 'node:url';
 import { registerEval } from '../../src/cli/eval.js';
 import { type IoTable, ioTableFromRecords } from '../../src/realtrace/io-table.js';
 import { readTraceAll } from '../../src/trace/read.js';
 import { runCommand } from '../helpers/cli.js';
+import { fixturePath, readFixtureText } from '../helpers/fixtures.js';
 
 export const WINDOWS = {
   mostRandIops: 'tencent.cut.per_50k.most_rand_iops.537.trace',
@@ -11,10 +11,14 @@ export const WINDOWS = {
   rw7525: 'tencent.cut.per_50k.rw_75_25.379.trace',
 } as const;
 
+/** The file holding a window (stored gzip-compressed; lake reads it as it is). */
 export function windowPath(name: string): string {
-  return fileURLToPath(
-    new URL(`../../../shared/fixtures/traces/flashnet-trovi-tencent-nvme/${name}`, import.meta.url),
-  );
+  return fixturePath(`traces/flashnet-trovi-tencent-nvme/${name}`);
+}
+
+/** A window's text. */
+export function windowText(name: string): string {
+  return readFixtureText(`traces/flashnet-trovi-tencent-nvme/${name}`);
 }
 
 const cache = new Map<string, IoTable>();

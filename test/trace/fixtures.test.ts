@@ -1,7 +1,7 @@
 /**
- * Every real trace in /work/shared/fixtures: detected format, counts and durations as the fixture READMEs
- * give them, read-write-read round trips, and byte-identical rewrites where the tools' number formats
- * allow it.
+ * Every real trace in test/fixtures: detected format, counts and durations as the fixture READMEs give
+ * them, read-write-read round trips, and byte-identical rewrites where the tools' number formats allow it.
+ * The large traces are stored gzip-compressed and read as they are.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -9,12 +9,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { readTraceAll } from '../../src/trace/read.js';
 import type { TraceFormat, TraceRecord } from '../../src/trace/types.js';
 import { writeTrace } from '../../src/trace/write.js';
-
-const fixtures = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+import { fixturePath, readFixture } from '../helpers/fixtures.js';
 
 interface Expected {
   path: string;
@@ -103,12 +101,10 @@ after(async () => {
 
 describe('fixture traces', () => {
   for (const e of expected) {
-    const file = join(fixtures, e.path);
+    const file = fixturePath(e.path);
     test(`${e.path}: ${e.format}, ${e.reads} reads, ${e.writes} writes`, async () => {
       if (e.sha256 !== undefined) {
-        const digest = createHash('sha256')
-          .update(await readFile(file))
-          .digest('hex');
+        const digest = createHash('sha256').update(readFixture(e.path)).digest('hex');
         assert.equal(digest, e.sha256, 'fixture changed');
       }
       const result = await readTraceAll(file);
@@ -144,29 +140,27 @@ describe('byte-identical rewrites', () => {
   const identical = expected.filter((e) => e.format === 'heimdall' || e.tsDecimals !== undefined);
   for (const e of identical) {
     test(`${e.path} is rewritten byte for byte`, async () => {
-      const file = join(fixtures, e.path);
-      const { records } = await readTraceAll(file);
+      const { records } = await readTraceAll(fixturePath(e.path));
       const out = join(scratch, `${e.path.replaceAll('/', '_')}.same`);
       const options = e.tsDecimals === undefined ? {} : { tsDecimals: e.tsDecimals };
       await writeTrace(out, records, e.format, options);
-      assert.ok((await readFile(out)).equals(await readFile(file)));
+      assert.ok((await readFile(out)).equals(readFixture(e.path)));
     });
   }
 
   test('TrainTraceOutput is rewritten byte for byte given its io_index (each input I/O went to 3 devices)', async () => {
-    const file = join(fixtures, 'linnos/TrainTraceOutput');
-    const { records } = await readTraceAll(file);
+    const { records } = await readTraceAll(fixturePath('linnos/TrainTraceOutput'));
     const out = join(scratch, 'TrainTraceOutput.same');
     await writeTrace(out, records, 'linnos-output', { ioIndex: (_r, position) => Math.floor(position / 3) });
-    assert.ok((await readFile(out)).equals(await readFile(file)));
+    assert.ok((await readFile(out)).equals(readFixture('linnos/TrainTraceOutput')));
   });
 });
 
 describe('LinnOS replayer output matches its input', () => {
   test('TrainTraceOutput replays the first 10 I/Os of hacktest.trace on devices 0, 1 and 2', async () => {
-    const input = (await readTraceAll(join(fixtures, 'linnos/hacktest.trace'))).records;
+    const input = (await readTraceAll(fixturePath('linnos/hacktest.trace'))).records;
     for (const name of ['TrainTraceOutput', 'TrainTraceOutput_sub']) {
-      const output = (await readTraceAll(join(fixtures, 'linnos', name))).records;
+      const output = (await readTraceAll(fixturePath(`linnos/${name}`))).records;
       assert.equal(output.length, 30);
       for (let io = 0; io < 10; io++) {
         const group = output.slice(io * 3, io * 3 + 3);

@@ -4,16 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { ValueCounter } from '../../src/trace/quantiles.js';
 import { readTraceAll } from '../../src/trace/read.js';
 import { recordStats, traceStats } from '../../src/trace/stats.js';
+import { fixturePath } from '../helpers/fixtures.js';
 
-const traces = fileURLToPath(new URL('../../../shared/fixtures/traces/', import.meta.url));
-const tencent = ['most_rand_iops.537', 'rw_60_40.490', 'rw_75_25.379'].map((w) =>
-  join(traces, 'flashnet-trovi-tencent-nvme', `tencent.cut.per_50k.${w}.trace`),
+const tencent = ['most_rand_iops.537', 'rw_60_40.490', 'rw_75_25.379'].map(
+  (w) => `traces/flashnet-trovi-tencent-nvme/tencent.cut.per_50k.${w}.trace`,
 );
 
 /** Nearest rank: the smallest value with at least p% of the values at or below it. */
@@ -34,8 +32,8 @@ async function replayerStats(path: string): Promise<Map<string, number>> {
 describe('traceStats on the Tencent NVMe fixtures', () => {
   for (const file of tencent) {
     test(`${file.split('/').pop()}: agrees with the replayer's .stats`, async () => {
-      const s = await traceStats(file);
-      const expected = await replayerStats(`${file}.stats`);
+      const s = await traceStats(fixturePath(file));
+      const expected = await replayerStats(fixturePath(`${file}.stats`));
       assert.equal(s.format, 'heimdall');
       assert.equal(s.records, expected.get('#IO'));
       assert.equal(s.reads.count, expected.get('#reads'));
@@ -51,7 +49,7 @@ describe('traceStats on the Tencent NVMe fixtures', () => {
   }
 
   test('percentiles are exact nearest-rank values', async () => {
-    const file = tencent[0]!;
+    const file = fixturePath(tencent[0]!);
     const s = await traceStats(file);
     const { records } = await readTraceAll(file);
     for (const [op, stats] of [
@@ -83,10 +81,10 @@ describe('traceStats on the Tencent NVMe fixtures', () => {
   });
 
   test('a format without latency reports none; the MSR-raw counts match their .stats', async () => {
-    const file = join(traces, 'heimdall-msr-raw', 'msr.cut.per_10k.most_thpt_rand_iops.1006.trace');
+    const file = fixturePath('traces/heimdall-msr-raw/msr.cut.per_10k.most_thpt_rand_iops.1006.trace');
     const s = await traceStats(file);
     const expected = await replayerStats(
-      join(traces, 'heimdall-msr-raw', 'msr.cut.per_10k.most_thpt_rand_iops.1006.stats'),
+      fixturePath('traces/heimdall-msr-raw/msr.cut.per_10k.most_thpt_rand_iops.1006.stats'),
     );
     assert.equal(s.format, 'linnos-input');
     assert.equal(s.reads.count, expected.get('#read io'));
