@@ -88,7 +88,7 @@ export function checkFreeSpace(images: ReadonlyArray<{ path: string; sizeBytes: 
       const named = group.paths.length === 1 ? group.paths[0] : `${group.paths.join(', ')} (together)`;
       throw new LakeError(
         'LAKE_E_IO',
-        `${named}: not enough free space in ${group.dir}: the image${group.paths.length === 1 ? '' : 's'} need ${formatBytes(group.bytes)} and ${formatBytes(margin)} must stay free, but ${formatBytes(free)} is free (choose a smaller --size or another directory)`,
+        `${named}: not enough free space in ${group.dir}: ${group.paths.length === 1 ? 'the image needs' : 'the images need'} ${formatBytes(group.bytes)} and ${formatBytes(margin)} must stay free, but ${formatBytes(free)} is free (choose a smaller --size or another directory)`,
       );
     }
   }

@@ -290,7 +290,7 @@ describe('image creation: free space and interrupts', { timeout: 120_000 }, () =
     assert.equal(e.code, 'LAKE_E_IO');
     assert.match(
       e.message,
-      /huge\.img: not enough free space in .*: the image need 20\.0 TiB \(21990232555520 bytes\)/,
+      /huge\.img: not enough free space in .*: the image needs 20\.0 TiB \(21990232555520 bytes\)/,
     );
     assert.match(e.message, /must stay free, but .* is free/);
     assert.deepEqual(
