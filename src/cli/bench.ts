@@ -17,6 +17,7 @@ import { benchInference } from '../kernels/bench.js';
 import { benchRegistry, benchRemoting } from '../lake/bench.js';
 import { contentionSuite, crossoverSuite } from '../lake/bench-policy.js';
 import { soakSuite } from '../lake/bench-soak.js';
+import { userPolicySuite } from '../lake/bench-user-policy.js';
 import { trainingBenchSuite } from '../learn/bench.js';
 import { benchReplayOverhead } from '../realdev/bench.js';
 import { benchPrediction } from '../realtrace/bench.js';
@@ -36,6 +37,7 @@ export const benchSuites: Record<string, SuiteRunner> = {
   contention: async () => contentionSuite(),
   'replay-overhead': async (samples) => replayOverheadSuite(samples),
   prediction: async (samples) => benchPrediction({ samples }),
+  'user-policy': async () => userPolicySuite(),
   soak: async () => soakSuite(),
 };
 
