@@ -1,17 +1,18 @@
-import { usageError } from '../errors.js';
+import { escapeInput, usageError } from '../errors.js';
 import { type TraceFormat, traceFormats } from '../trace/types.js';
 
 /** Option parsers shared by the commands; each names the option in its error. */
 export function parseIntOption(name: string, value: string, min = 0): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min)
-    throw usageError(`${name} must be an integer >= ${min}, got "${value}"`);
+    throw usageError(`${name} must be an integer >= ${min}, got "${escapeInput(value)}"`);
   return n;
 }
 
 export function parseNumberOption(name: string, value: string, min = 0): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < min) throw usageError(`${name} must be a number >= ${min}, got "${value}"`);
+  if (!Number.isFinite(n) || n < min)
+    throw usageError(`${name} must be a number >= ${min}, got "${escapeInput(value)}"`);
   return n;
 }
 
@@ -19,7 +20,7 @@ export function parseFormatOption(value: string | undefined): TraceFormat | unde
   if (value === undefined) return undefined;
   const format = traceFormats.find((f) => f === value);
   if (format === undefined)
-    throw usageError(`--format must be one of ${traceFormats.join(', ')}, got "${value}"`);
+    throw usageError(`--format must be one of ${traceFormats.join(', ')}, got "${escapeInput(value)}"`);
   return format;
 }
 

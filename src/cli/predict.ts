@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { LakeError, TraceParseError, usageError } from '../errors.js';
+import { escapeInput, LakeError, TraceParseError, usageError } from '../errors.js';
 import { createPredictor } from '../kernels/create.js';
 import type { BackendChoice } from '../kernels/types.js';
 import { readModelSource } from '../models/model-source.js';
@@ -66,7 +66,7 @@ export function parseDigitVectors(
       if (!/^\d$/.test(field)) {
         throw new TraceParseError(
           { file, line, field: `digit ${position}` },
-          `"${field}" is not a digit 0-9`,
+          `"${escapeInput(field)}" is not a digit 0-9`,
         );
       }
       values.push(field.charCodeAt(0) - 48);

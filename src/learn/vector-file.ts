@@ -9,7 +9,7 @@
  * The format is recognised from the first line. Bad input throws TraceParseError naming file:line:field.
  */
 import { readFileSync } from 'node:fs';
-import { LakeError, TraceParseError } from '../errors.js';
+import { escapeInput, LakeError, TraceParseError } from '../errors.js';
 import { writeFileAtomic } from '../report/write.js';
 import { DatasetBuilder, type DeviceDataset, type LinnosDataset } from './dataset.js';
 import { encodeLinnosVector, LINNOS_FEATURES } from './features.js';
@@ -94,7 +94,7 @@ export function parseLinnosVectors(text: string, file: string): VectorFile {
       if (s.trim() === '' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
         throw new TraceParseError(
           { file, line: lineNo, field: name },
-          `"${s.trim()}" is not ${integer ? 'an integer' : 'a number'}`,
+          `"${escapeInput(s.trim())}" is not ${integer ? 'an integer' : 'a number'}`,
         );
       }
       if (v < 0) throw new TraceParseError({ file, line: lineNo, field: name }, `${v} is negative`);
