@@ -9,8 +9,8 @@ import { sha256Hex } from '../../src/lake/registry/model-store.js';
 import { parseCArrays } from '../../src/models/c-arrays.js';
 import { parseLinnosHeader } from '../../src/models/linnos-header.js';
 import { canonicalJson, parseModel } from '../../src/models/model-file.js';
+import { assertNoControls } from '../helpers/controls.js';
 
-const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 const RED = '\x1b[31m';
 
 function messageOf(action: () => unknown): string {
@@ -33,7 +33,7 @@ function signed(fields: Record<string, unknown>): string {
 
 test('a model file that is not JSON: the parser quotes it, escaped', () => {
   const message = messageOf(() => parseModel(`{"format": ${RED}"lake-model"}`, 'm.json'));
-  assert.doesNotMatch(message, CONTROL);
+  assertNoControls(message);
   assert.match(message, /\\x1b/);
 });
 
@@ -52,19 +52,19 @@ test('a model file whose values hold escape sequences: formatVersion, activation
   ];
   for (const text of cases) {
     const message = messageOf(() => parseModel(text, 'm.json'));
-    assert.doesNotMatch(message, CONTROL, message);
+    assertNoControls(message);
     assert.match(message, /\\(x1b|x9b|u001b)/, message);
   }
 });
 
 test('a LinnOS header with an escape sequence where a token should be', () => {
   const stray = messageOf(() => parseCArrays(`long a[2] = {1, 2};\n${RED}\n`, 'w.h'));
-  assert.doesNotMatch(stray, CONTROL);
+  assertNoControls(stray);
   assert.match(stray, /w\.h:2: unexpected character '\\x1b'/);
   const value = messageOf(() => parseCArrays(`long a[2] = {1, x${'y'.repeat(300)}};\n`, 'w.h'));
   assert.ok(value.length < 200, value);
   const device = messageOf(() =>
     parseLinnosHeader('long weight_0_T_sde[1] = {1};', 'w.h', { device: `sd${RED}` }),
   );
-  assert.doesNotMatch(device, CONTROL);
+  assertNoControls(device);
 });

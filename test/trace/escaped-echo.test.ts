@@ -12,9 +12,8 @@ import { parseDigitVectors } from '../../src/cli/predict.js';
 import { escapeInput, LakeError, MAX_ECHO_CHARS } from '../../src/errors.js';
 import { parseLinnosVectors } from '../../src/learn/vector-file.js';
 import { readTraceAll } from '../../src/trace/read.js';
+import { assertNoControls } from '../helpers/controls.js';
 
-/** C0 controls, DEL and C1 controls: none may appear raw in a message. */
-const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 const RED = '\x1b[31m';
 const CLEAR = '\x1b[2J';
 
@@ -65,7 +64,7 @@ describe('trace readers', () => {
   test('format detection echoes the first line with its escape sequence escaped', async () => {
     const path = await traceFile('escape-first.trace', `${RED}owned${CLEAR}\n1 2 3\n`);
     const message = await messageOf(() => readTraceAll(path));
-    assert.doesNotMatch(message, CONTROL);
+    assertNoControls(message);
     assert.match(message, /line 1 reads "\\x1b\[31mowned\\x1b\[2J"/);
   });
 
@@ -86,7 +85,7 @@ describe('trace readers', () => {
     for (const [format, line] of Object.entries(lines)) {
       const path = await traceFile(`${format}-field.trace`, `${line}\n`);
       const message = await messageOf(() => readTraceAll(path, { format: format as 'msr' }));
-      assert.doesNotMatch(message, CONTROL, format);
+      assertNoControls(message, format);
       assert.match(message, /\\x1b\[/, format);
     }
   });
@@ -94,11 +93,11 @@ describe('trace readers', () => {
   test('a C1 control (8-bit CSI) and a NUL in a field are escaped too', async () => {
     const path = await traceFile('c1.trace', '1.5 0 4096 40\x9b31m96 1\n2.5 0 4096 4096 1\x00\n');
     const message = await messageOf(() => readTraceAll(path, { format: 'linnos-input' }));
-    assert.doesNotMatch(message, CONTROL);
+    assertNoControls(message);
     assert.match(message, /"40\\x9b31m96"/);
     const skipped = await readTraceAll(path, { format: 'linnos-input', skipBad: true });
     assert.equal(skipped.skipped, 2);
-    for (const error of skipped.errors) assert.doesNotMatch(error, CONTROL);
+    for (const error of skipped.errors) assertNoControls(error);
   });
 
   test('a huge field is cut in the message', async () => {
@@ -111,21 +110,21 @@ describe('trace readers', () => {
 describe('other echoes of input', () => {
   test('vector files', async () => {
     const message = await messageOf(() => parseLinnosVectors(`1,2,3,4,5,6,7,8,9,1${RED}0\n`, 'vectors.csv'));
-    assert.doesNotMatch(message, CONTROL);
+    assertNoControls(message);
     assert.match(message, /\\x1b\[31m/);
   });
 
   test('lake predict input digits', async () => {
     const row = [...'1'.repeat(30), `1${RED}`].join(',');
     const message = await messageOf(() => parseDigitVectors(row, 'input.csv', 31));
-    assert.doesNotMatch(message, CONTROL);
+    assertNoControls(message);
     assert.match(message, /"1\\x1b\[31m" is not a digit/);
   });
 
   test('numeric flags', async () => {
     for (const parse of [parseIntOption, parseNumberOption]) {
       const message = await messageOf(() => parse('--seed', `7${CLEAR}`));
-      assert.doesNotMatch(message, CONTROL);
+      assertNoControls(message);
       assert.match(message, /got "7\\x1b\[2J"/);
     }
   });
