@@ -187,6 +187,56 @@ describe('real-clock engine: queue depth, revocation, hedging, accounting', () =
     }
   });
 
+  test('admission comes before the queue: a revoked read never waits in the FIFO of the device it leaves', async () => {
+    // One slot per device; device 0 is held 1,000 us by a write, then a read homed on 0 arrives.
+    const arrivals: TraceRecord[] = [
+      { arrivalMs: 0, device: 0, offset: 0, size: 4096, read: false },
+      { arrivalMs: 0.01, device: 0, offset: 4096, size: 4096, read: true },
+    ];
+    const devices = [new QueueDevice('busy', 1000), new QueueDevice('idle', 100)];
+    let pendingSeen = -1;
+    const { records, result } = await run(arrivals, devices, {
+      policy: {
+        name: 'queue-aware',
+        admit: (t, context) => {
+          pendingSeen = context.devices[t.device]!.pendingPages;
+          return context.devices[t.device]!.inFlight > 0;
+        },
+      },
+      queueDepth: 1,
+      revokeCostUs: 5,
+    });
+    assert.equal(pendingSeen, 1, "the policy saw the write the device's queue holds");
+    assert.equal(result.revokes, 1);
+    const read = records.find((r) => r.read)!;
+    assert.equal(read.servedBy, 1);
+    assert.equal(read.latencyUs, 5 + 100, 'the revoke cost and the other replica, no wait on device 0');
+  });
+
+  test("the hedge timer starts at the try's issue, also while it waits in the FIFO; the waiting try is then cancelled", async () => {
+    const arrivals: TraceRecord[] = [
+      { arrivalMs: 0, device: 0, offset: 0, size: 4096, read: false },
+      { arrivalMs: 0.01, device: 0, offset: 4096, size: 4096, read: true },
+    ];
+    const devices = [new QueueDevice('busy', 1000), new QueueDevice('idle', 100)];
+    const { records, result, submits } = await run(arrivals, devices, {
+      policy: hedgingPolicy(50, 'hedge-50'),
+      queueDepth: 1,
+    });
+    const read = records.find((r) => r.read)!;
+    assert.equal(result.hedgedReads, 1);
+    assert.equal(read.hedged, true);
+    assert.equal(read.servedBy, 1);
+    assert.equal(
+      read.latencyUs,
+      50 + 100,
+      'hedged 50 us after its issue, though it had not reached the kernel',
+    );
+    assert.equal(result.cancelledHedges, 1, 'the first try never reached device 0');
+    assert.equal(submits.filter((s) => s.read).length, 1);
+    assert.equal(result.extraIos, 0, 'one device I/O for one read');
+  });
+
   test('pending pages stay exact under failover with hedging and revocation together', async () => {
     const random = new Random(4);
     const inner: AdmissionPolicy = { name: 'mixed', hedgeAfterUs: 60, admit: () => random.next() < 0.4 };
