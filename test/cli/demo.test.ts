@@ -23,14 +23,32 @@ interface DemoJson {
     }
   >;
   inference: { nsPerPrediction: number };
+  warnings: string[];
 }
 
 test('lake demo --quick traces, trains a model per device and replays every policy', () => {
   const out = mkdtempSync(join(tmpdir(), 'lake-demo-'));
   const r = runLake(['demo', '--quick', '--json', '--out', out, '--seed', '3']);
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stderr, '', 'no progress output with --json');
+  // No progress output with --json: stderr carries warnings only (e.g. a model no better than the majority).
+  const stderrLines = r.stderr.split('\n').filter((line) => line !== '');
+  assert.deepEqual(
+    stderrLines.filter((line) => !line.startsWith('lake: warning: ')),
+    [],
+    'no progress output with --json',
+  );
   const json = JSON.parse(r.stdout) as DemoJson;
+  assert.deepEqual(
+    json.warnings.map((w) => `lake: warning: ${w}`),
+    stderrLines,
+    'every warning is in results.json',
+  );
+  for (const [device, m] of Object.entries(json.models)) {
+    const warned = json.warnings.some((w) => w.startsWith(`${device} nn model`));
+    // The JSON rounds to 0.001: compare only where rounding cannot decide.
+    if (Math.abs(m.accuracy - m.majorityRate) > 0.001)
+      assert.equal(warned, m.accuracy < m.majorityRate, `${device}: warned iff no better than the majority`);
+  }
   assert.deepEqual(Object.keys(json.policies), ['baseline', 'hedging95', 'linnos', 'linnos+hl', 'oracle']);
   const counts = new Set(Object.values(json.policies).map((p) => p.read.count));
   assert.equal(counts.size, 1, 'every policy replays the same reads');
