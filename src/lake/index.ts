@@ -50,6 +50,10 @@ export {
   crossoverSvg,
   crossoverTable,
 } from './bench-policy.js';
+export type { SoakOptions, SoakResult, SoakSample, SoakSlopes } from './bench-soak.js';
+export { benchSoak, soakSuite, soakSuiteOf } from './bench-soak.js';
+export type { CallTimes, UserPolicyCallBench } from './bench-user-policy.js';
+export { benchUserPolicyCall, userPolicySuite } from './bench-user-policy.js';
 export { Api, MAX_IN_FLIGHT, RING_SLOTS } from './daemon/protocol.js';
 export { RingFullError } from './lib/errors.js';
 export { LakeLib } from './lib/lake-lib.js';
@@ -95,6 +99,7 @@ export type {
   CalibrateOptions,
   CalibrationInput,
   CalibrationTable,
+  NominalCalibrationInput,
 } from './policy/calibration.js';
 export {
   batchCostUs,
@@ -102,6 +107,8 @@ export {
   calibrationTable,
   crossoverFrom,
   DEFAULT_CALIBRATION_SIZES,
+  NOMINAL_NS_PER_MAC,
+  nominalCalibration,
   paddedEnvelope,
 } from './policy/calibration.js';
 export type { LakeBatchingDefaults } from './policy/constants.js';
@@ -122,8 +129,19 @@ export type {
   PlacementInput,
   PlacementReason,
 } from './policy/placement.js';
-export { defaultPlacement, PlacementGuard } from './policy/placement.js';
-export { loadUserPolicy } from './policy/user-policy.js';
+export {
+  DescribedValue,
+  defaultPlacement,
+  PlacementGuard,
+  PolicyStoppedError,
+} from './policy/placement.js';
+export type { UserPolicyOptions, UserPolicyStats } from './policy/user-policy.js';
+export {
+  DEFAULT_POLICY_BUDGET_US,
+  DEFAULT_POLICY_LOAD_BUDGET_MS,
+  IsolatedPolicy,
+  loadUserPolicy,
+} from './policy/user-policy.js';
 export type {
   UtilisationMonitorOptions,
   UtilisationReading,
