@@ -10,11 +10,14 @@ import { usageError } from '../errors.js';
 import { checkOutputs } from '../files/outputs.js';
 import type { DeviceDataset } from '../learn/dataset.js';
 import { extractLinnosFromTraceBatches } from '../learn/extract.js';
+import { MIN_READS_FOR_VECTOR, MIN_THRESHOLD_READS } from '../learn/minimums.js';
 import { writeLinnosVectors } from '../learn/vector-file.js';
+import { countBatches, createProgress } from '../report/progress.js';
 import { markdownTable } from '../report/table.js';
 import { openTrace } from '../trace/read.js';
-import { traceFormats } from '../trace/types.js';
+import { type TraceRecord, traceFormats } from '../trace/types.js';
 import { parseFormatOption, parseIntOption, splitList } from './options.js';
+import { type CommandOutput, emitWarnings, processOutput } from './output.js';
 
 interface FeaturesFlags {
   trace?: string;
@@ -25,9 +28,7 @@ interface FeaturesFlags {
   json?: boolean;
 }
 
-const stdout = { write: (text: string): void => void process.stdout.write(text) };
-
-export function registerFeatures(program: Command, output: { write(text: string): void } = stdout): void {
+export function registerFeatures(program: Command, output: CommandOutput = processOutput): void {
   program
     .command('features')
     .description(
@@ -40,7 +41,7 @@ export function registerFeatures(program: Command, output: { write(text: string)
     .option('--out <file>', 'vector file to write (device,index,d0..d30,latency_us)')
     .option('--json', 'print a JSON summary')
     .action(async (flags: FeaturesFlags) => {
-      output.write(await featuresCommand(flags));
+      output.write(await featuresCommand(flags, output));
     });
 }
 
@@ -50,9 +51,21 @@ export interface FeaturesSummary {
   vectors: number;
   devices: { device: number; vectors: number }[];
   skippedLines: number;
+  warnings: string[];
 }
 
-async function featuresCommand(flags: FeaturesFlags): Promise<string> {
+/** Passes batches through, counting the reads of each device. */
+async function* countReads(
+  batches: AsyncIterable<readonly TraceRecord[]>,
+  reads: Map<number, number>,
+): AsyncGenerator<readonly TraceRecord[]> {
+  for await (const batch of batches) {
+    for (const r of batch) if (r.read) reads.set(r.device, (reads.get(r.device) ?? 0) + 1);
+    yield batch;
+  }
+}
+
+async function featuresCommand(flags: FeaturesFlags, output: CommandOutput): Promise<string> {
   if (flags.trace === undefined) throw usageError('lake features needs --trace FILE');
   if (flags.out === undefined) throw usageError('lake features needs --out FILE');
   checkOutputs([{ flag: '--out', path: flags.out }], [{ flag: '--trace', path: flags.trace }]);
@@ -61,8 +74,37 @@ async function featuresCommand(flags: FeaturesFlags): Promise<string> {
     flags.device === undefined
       ? undefined
       : splitList(flags.device).map((d) => parseIntOption('--device', d));
+  const quiet = flags.json === true;
   const reader = openTrace(flags.trace, { ...(format ? { format } : {}), skipBad: flags.skipBad === true });
-  const datasets: DeviceDataset[] = await extractLinnosFromTraceBatches(reader, devices);
+  const progress = createProgress({
+    label: `read ${flags.trace}`,
+    unit: 'records',
+    quiet,
+    showAfterMs: 1000,
+  });
+  const reads = new Map<number, number>();
+  const datasets: DeviceDataset[] = await extractLinnosFromTraceBatches(
+    countReads(countBatches(reader, progress), reads),
+    devices,
+  );
+  const vectors = datasets.reduce((sum, d) => sum + d.count, 0);
+  if (vectors === 0) {
+    const held = [...reads].filter(([d]) => devices === undefined || devices.includes(d));
+    throw usageError(
+      `${flags.trace}: no read has a LinnOS vector: a vector holds the latencies of the ${MIN_READS_FOR_VECTOR - 1} reads ` +
+        `its device completed before it, so a device needs at least ${MIN_READS_FOR_VECTOR} reads; ` +
+        (held.length === 0
+          ? `the trace holds no read${devices === undefined ? '' : ` of --device ${flags.device}`}`
+          : `the trace holds ${held.map(([d, n]) => `${n} on device ${d}`).join(', ')}`),
+    );
+  }
+  const warnings = datasets
+    .filter((d) => d.count < MIN_THRESHOLD_READS)
+    .map(
+      (d) =>
+        `device ${d.device}: only ${d.count} vector(s): lake label and lake train need at least ${MIN_THRESHOLD_READS} ` +
+        'reads of a device to set a latency threshold from',
+    );
   const rows = await writeLinnosVectors(flags.out, datasets);
   const summary: FeaturesSummary = {
     trace: flags.trace,
@@ -70,8 +112,10 @@ async function featuresCommand(flags: FeaturesFlags): Promise<string> {
     vectors: rows,
     devices: datasets.map((d) => ({ device: d.device, vectors: d.count })),
     skippedLines: reader.summary.skipped,
+    warnings,
   };
-  if (flags.json === true) return `${JSON.stringify(summary, null, 2)}\n`;
+  emitWarnings(output, warnings);
+  if (quiet) return `${JSON.stringify(summary, null, 2)}\n`;
   return `${markdownTable(
     ['device', 'vectors'],
     summary.devices.map((d) => [String(d.device), String(d.vectors)]),

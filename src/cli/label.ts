@@ -13,11 +13,14 @@ import {
   type RefinedThreshold,
   refineThreshold,
 } from '../learn/labels.js';
+import { MIN_THRESHOLD_READS } from '../learn/minimums.js';
 import { readLinnosVectors } from '../learn/vector-file.js';
+import { countBatches, createProgress } from '../report/progress.js';
 import { formatUs, markdownTable } from '../report/table.js';
 import { openTrace } from '../trace/read.js';
 import { traceFormats } from '../trace/types.js';
-import { parseFormatOption, parseIntOption, parseNumberOption } from './options.js';
+import { parseFormatOption, parseIntOption, parseNumberOption, parseSeedOption } from './options.js';
+import { type CommandOutput, emitWarnings, processOutput } from './output.js';
 
 interface LabelFlags {
   trace?: string;
@@ -32,9 +35,7 @@ interface LabelFlags {
   json?: boolean;
 }
 
-const stdout = { write: (text: string): void => void process.stdout.write(text) };
-
-export function registerLabel(program: Command, output: { write(text: string): void } = stdout): void {
+export function registerLabel(program: Command, output: CommandOutput = processOutput): void {
   program
     .command('label')
     .description(
@@ -51,7 +52,7 @@ export function registerLabel(program: Command, output: { write(text: string): v
     .option('--seed <n>', 'seed of the refinement draws', '1')
     .option('--json', 'print JSON')
     .action(async (flags: LabelFlags) => {
-      output.write(await labelCommand(flags));
+      output.write(await labelCommand(flags, output));
     });
 }
 
@@ -65,12 +66,15 @@ export interface DeviceLabel {
 }
 
 /** Read latencies per device from a trace or a vector file, devices ascending. */
-export async function readLatenciesByDevice(source: {
-  trace?: string;
-  vectors?: string;
-  format?: string;
-  skipBad?: boolean;
-}): Promise<{ devices: number[]; latencies: Float64Array[] }> {
+export async function readLatenciesByDevice(
+  source: {
+    trace?: string;
+    vectors?: string;
+    format?: string;
+    skipBad?: boolean;
+  },
+  options: { quiet?: boolean } = {},
+): Promise<{ devices: number[]; latencies: Float64Array[] }> {
   if ((source.trace === undefined) === (source.vectors === undefined)) {
     throw usageError('give exactly one of --trace FILE and --vectors FILE');
   }
@@ -90,7 +94,13 @@ export async function readLatenciesByDevice(source: {
       skipBad: source.skipBad === true,
     });
     let sawLatency = false;
-    for await (const batch of reader) {
+    const progress = createProgress({
+      label: `read ${source.trace}`,
+      unit: 'records',
+      quiet: options.quiet === true,
+      showAfterMs: 1000,
+    });
+    for await (const batch of countBatches(reader, progress)) {
       for (const r of batch) {
         if (r.latencyUs === undefined) continue;
         sawLatency = true;
@@ -111,18 +121,22 @@ export async function readLatenciesByDevice(source: {
 export function labelDevices(
   input: { devices: number[]; latencies: Float64Array[] },
   options: { percentile?: number; refine: boolean; revokeCostUs: number; replicas: number; seed: number },
+  only: readonly number[] = input.devices,
 ): DeviceLabel[] {
-  return input.devices.map((device, k) => {
+  return input.devices.flatMap((device, k): DeviceLabel[] => {
+    if (!only.includes(device)) return [];
     const latencies = input.latencies[k]!;
     if (options.percentile !== undefined) {
-      return {
-        device,
-        reads: latencies.length,
-        threshold: fixedPercentileThreshold(latencies, options.percentile),
-      };
+      return [
+        {
+          device,
+          reads: latencies.length,
+          threshold: fixedPercentileThreshold(latencies, options.percentile),
+        },
+      ];
     }
     const tangent = inflectionPoint(latencies);
-    if (!options.refine) return { device, reads: latencies.length, threshold: tangent, tangent };
+    if (!options.refine) return [{ device, reads: latencies.length, threshold: tangent, tangent }];
     const refined = refineThreshold({
       latenciesByDevice: input.latencies,
       device: k,
@@ -131,25 +145,79 @@ export function labelDevices(
       replicas: options.replicas,
       seed: options.seed,
     });
-    return { device, reads: latencies.length, threshold: refined, tangent, refined };
+    return [{ device, reads: latencies.length, threshold: refined, tangent, refined }];
   });
 }
 
-async function labelCommand(flags: LabelFlags): Promise<string> {
+/**
+ * Devices with too few reads for a threshold (MIN_THRESHOLD_READS) are left out with a warning; when none
+ * has enough, a usage error says how many it takes and why.
+ */
+function devicesWithEnoughReads(
+  input: { devices: number[]; latencies: Float64Array[] },
+  source: string,
+  warnings: string[],
+): number[] {
+  const short = input.devices.filter((_, k) => input.latencies[k]!.length < MIN_THRESHOLD_READS);
+  const counts = (devices: number[]): string =>
+    devices.map((d) => `device ${d}: ${input.latencies[input.devices.indexOf(d)]!.length}`).join(', ');
+  const why =
+    `a latency threshold needs at least ${MIN_THRESHOLD_READS} reads per device ` +
+    '(below that the tail is a handful of single reads and the threshold is noise)';
+  if (short.length === input.devices.length) {
+    throw usageError(`${source}: too few reads with a latency (${counts(short)}): ${why}`);
+  }
+  if (short.length > 0) warnings.push(`left out ${counts(short)} read(s): ${why}`);
+  return input.devices.filter((d) => !short.includes(d));
+}
+
+/** What makes a device's threshold hard to use, said rather than printed as if it were fine. */
+function labelWarnings(label: DeviceLabel, latencies: Float64Array): string[] {
+  const warnings: string[] = [];
+  let slow = 0;
+  for (const l of latencies) if (l > label.threshold.thresholdUs) slow++;
+  if (slow === 0) {
+    warnings.push(
+      `device ${label.device}: no read is above the threshold (${formatUs(label.threshold.thresholdUs)} us): nothing would be labelled slow`,
+    );
+  } else if (slow === latencies.length) {
+    warnings.push(
+      `device ${label.device}: every read is above the threshold (${formatUs(label.threshold.thresholdUs)} us): nothing would be labelled fast`,
+    );
+  }
+  const r = label.refined;
+  if (r !== undefined && r.meanUs > r.baselineMeanUs) {
+    warnings.push(
+      `device ${label.device}: revoking reads above ${formatUs(r.thresholdUs)} us makes the simulated mean worse ` +
+        `(${formatUs(r.baselineMeanUs)} -> ${formatUs(r.meanUs)} us): its latencies show no tail that failing over helps`,
+    );
+  }
+  return warnings;
+}
+
+async function labelCommand(flags: LabelFlags, output: CommandOutput): Promise<string> {
   const percentile =
-    flags.percentile === undefined ? undefined : parseNumberOption('--percentile', flags.percentile, 0);
-  if (percentile !== undefined && percentile > 100)
-    throw usageError(`--percentile must be <= 100, got ${percentile}`);
+    flags.percentile === undefined
+      ? undefined
+      : parseNumberOption('--percentile', flags.percentile, { min: 0, max: 100 });
   const options = {
     ...(percentile !== undefined ? { percentile } : {}),
     refine: flags.refine,
     revokeCostUs: parseNumberOption('--revoke-cost', flags.revokeCost, 0),
     replicas: parseIntOption('--replicas', flags.replicas, 1),
-    seed: parseIntOption('--seed', flags.seed, 0),
+    seed: parseSeedOption('--seed', flags.seed),
   };
-  const labels = labelDevices(await readLatenciesByDevice(flags), options);
-  if (flags.json === true)
-    return `${JSON.stringify({ source: flags.trace ?? flags.vectors, devices: labels }, null, 2)}\n`;
+  const quiet = flags.json === true;
+  const input = await readLatenciesByDevice(flags, { quiet });
+  const warnings: string[] = [];
+  const kept = devicesWithEnoughReads(input, flags.trace ?? flags.vectors!, warnings);
+  const labels = labelDevices(input, options, kept);
+  for (const l of labels) {
+    warnings.push(...labelWarnings(l, input.latencies[input.devices.indexOf(l.device)]!));
+  }
+  emitWarnings(output, warnings);
+  if (quiet)
+    return `${JSON.stringify({ source: flags.trace ?? flags.vectors, devices: labels, warnings }, null, 2)}\n`;
   const rows = labels.map((l) => [
     String(l.device),
     String(l.reads),

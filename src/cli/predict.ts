@@ -4,7 +4,10 @@
  * with the decision and the backend's raw outputs and their scale (exact: integers at scale 1e6; js: logits; wasm:
  * its int32 sums; logit = output / scale). FILE is a lake model file (.json) or a LinnOS header (.h).
  * The input holds one vector per line: 31 digits separated by commas and/or spaces, or a 31-character digit
- * string; blank lines and lines starting with '#' are skipped. `-` reads standard input.
+ * string; blank lines and lines starting with '#' are skipped. `-` reads standard input. A LinnOS vector
+ * file is read too, recognised by its first line: what `lake features` writes (its header, then
+ * device,index,31 digits,latency per read: the 31 digits are used, and --json names each row's device and
+ * index), 31 digits + latency, or LinnOS's raw 10-column vectors (src/learn/vector-file.ts).
  * The default backend is exact for a header (its integers are the model) and auto (wasm, else js) otherwise.
  */
 import { readFile } from 'node:fs/promises';
@@ -12,6 +15,8 @@ import type { Command } from 'commander';
 import { escapeInput, LakeError, TraceParseError, usageError } from '../errors.js';
 import { createPredictor } from '../kernels/create.js';
 import type { BackendChoice } from '../kernels/types.js';
+import { LINNOS_FEATURES } from '../learn/features.js';
+import { parseLinnosVectors } from '../learn/vector-file.js';
 import { readModelSource } from '../models/model-source.js';
 
 export interface PredictFlags {
@@ -34,13 +39,47 @@ export function registerPredict(program: Command, output: Output = stdout): void
     .command('predict')
     .description('predict fast (0) / slow (1) for LinnOS digit vectors with a model file or LinnOS header')
     .option('--model <file>', 'lake model file (.json) or LinnOS header (.h)')
-    .option('--input <file>', "one 31-digit vector per line ('-' for standard input)")
+    .option(
+      '--input <file>',
+      "one 31-digit vector per line, or a vector file such as lake features writes ('-' for standard input)",
+    )
     .option('--json', 'print the decision and raw outputs as one JSON object per line')
     .option('--backend <name>', `${BACKENDS.join(' | ')} (default: exact for a header, else auto)`)
     .option('--device <name>', 'which device of a header holding several')
     .action(async (flags: PredictFlags) => {
       output.write(await predictCommand(flags));
     });
+}
+
+/** Vectors to predict, back to back, with the line each came from (and, from a lake vector file, its read). */
+export interface PredictInput {
+  vectors: Uint8Array;
+  lines: number[];
+  /** Per vector, the device and index `lake features` wrote beside it. */
+  reads?: { device: number; index: number }[];
+}
+
+/**
+ * Vectors from the text of --input: a LinnOS vector file when its first line says so (a `device,...`
+ * header, or 10 or 32 comma-separated columns), else one `inputs`-digit vector per line.
+ */
+export function parsePredictInput(text: string, file: string, inputs = LINNOS_FEATURES): PredictInput {
+  const first = text.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+  const head = first?.trim() ?? '';
+  const columns = head.split(',').length;
+  const isVectorFile =
+    head.startsWith('device') || (!head.includes(' ') && (columns === 10 || columns === 32));
+  if (!isVectorFile || inputs !== LINNOS_FEATURES) return parseDigitVectors(text, file, inputs);
+  const parsed = parseLinnosVectors(text, file);
+  return {
+    vectors: parsed.dataset.vectors,
+    lines: Array.from(parsed.line),
+    ...(parsed.format === 'lake'
+      ? {
+          reads: Array.from(parsed.device, (device, r) => ({ device, index: parsed.dataset.index[r]! })),
+        }
+      : {}),
+  };
 }
 
 /** Vectors of `inputs` digits parsed from text, back to back, with the line each came from. */
@@ -107,7 +146,11 @@ export async function predictCommand(flags: PredictFlags): Promise<string> {
   const model = source.kind === 'linnos-header' && backend === 'exact' ? source.integer : source.dense;
   const predictor = createPredictor(model, { backend });
   try {
-    const { vectors, lines } = parseDigitVectors(await readInput(flags.input), flags.input, predictor.inputs);
+    const { vectors, lines, reads } = parsePredictInput(
+      await readInput(flags.input),
+      flags.input,
+      predictor.inputs,
+    );
     const n = lines.length;
     const decisions = new Uint8Array(n);
     predictor.predictBatch(vectors, n, decisions);
@@ -119,6 +162,7 @@ export async function predictCommand(flags: PredictFlags): Promise<string> {
       out.push(
         JSON.stringify({
           line: lines[v],
+          ...(reads !== undefined ? reads[v] : {}),
           decision: decisions[v],
           outputs: Array.from(raw),
           scale: predictor.rawScale,

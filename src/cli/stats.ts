@@ -3,11 +3,14 @@
  * where the format records it, read/write latency percentiles. One streaming pass; memory stays flat.
  */
 import type { Command } from 'commander';
+import { countBatches, createProgress } from '../report/progress.js';
 import { markdownTable } from '../report/table.js';
 import type { Distribution } from '../trace/quantiles.js';
-import { type TraceStats, traceStats } from '../trace/stats.js';
+import { openTrace, type ReadTraceOptions } from '../trace/read.js';
+import { type TraceStats, TraceStatsAccumulator } from '../trace/stats.js';
 import { traceFormats } from '../trace/types.js';
 import { parseFormatOption } from './options.js';
+import { type CommandOutput, emitWarnings, processOutput } from './output.js';
 
 interface StatsFlags {
   format?: string;
@@ -15,10 +18,7 @@ interface StatsFlags {
   json?: boolean;
 }
 
-/** Where the command prints (stdout unless a test passes its own). */
-const stdout = { write: (text: string): void => void process.stdout.write(text) };
-
-export function registerStats(program: Command, output: { write(text: string): void } = stdout): void {
+export function registerStats(program: Command, output: CommandOutput = processOutput): void {
   program
     .command('stats')
     .description('statistics of a trace file: op counts, sizes, duration, IOPS, latency percentiles')
@@ -31,12 +31,58 @@ export function registerStats(program: Command, output: { write(text: string): v
     .option('--json', 'print JSON instead of tables')
     .action(async (file: string, flags: StatsFlags) => {
       const format = parseFormatOption(flags.format);
-      const stats = await traceStats(file, {
-        ...(format ? { format } : {}),
-        skipBad: flags.skipBad === true,
-      });
-      output.write(flags.json === true ? `${JSON.stringify(stats, null, 2)}\n` : formatStats(stats));
+      const quiet = flags.json === true;
+      const stats = await readStats(
+        file,
+        { ...(format ? { format } : {}), skipBad: flags.skipBad === true },
+        quiet,
+      );
+      const warnings = statsWarnings(stats);
+      emitWarnings(output, warnings);
+      output.write(quiet ? `${JSON.stringify({ ...stats, warnings }, null, 2)}\n` : formatStats(stats));
     });
+}
+
+/** src/trace/stats.ts's traceStats, with a running count of the records read on a terminal. */
+async function readStats(file: string, options: ReadTraceOptions, quiet: boolean): Promise<TraceStats> {
+  const reader = openTrace(file, options);
+  const accumulator = new TraceStatsAccumulator();
+  const progress = createProgress({ label: `read ${file}`, unit: 'records', quiet, showAfterMs: 1000 });
+  for await (const batch of countBatches(reader, progress)) accumulator.addAll(batch);
+  const { skipped, errors, lines } = reader.summary;
+  // Iteration has run, so the format was given or detected.
+  return { file, format: reader.format!, skipped, errors, lines, ...accumulator.result() };
+}
+
+/** The percentiles the tables print, with the reads each needs to have one read above it: 1 / (1 - p). */
+const SHOWN_PERCENTILES = [
+  { name: 'p90', needs: 10 },
+  { name: 'p95', needs: 20 },
+  { name: 'p99', needs: 100 },
+  { name: 'p99.9', needs: 1000 },
+] as const;
+
+/**
+ * Warnings for figures that rest on too little: a trace with no records, and percentiles from fewer
+ * reads than it takes to have one read above them (p99.9 of 50 reads is just the largest).
+ */
+export function statsWarnings(s: TraceStats): string[] {
+  if (s.records === 0) return [`${s.file} holds no records: every figure is empty`];
+  const warnings: string[] = [];
+  const check = (what: string, d: Distribution | null, shown: readonly string[]): void => {
+    if (d === null) return;
+    const thin = SHOWN_PERCENTILES.filter((p) => shown.includes(p.name) && d.count < p.needs);
+    if (thin.length === 0) return;
+    warnings.push(
+      `${what}: ${thin.map((p) => p.name).join(', ')} of ${d.count} value(s) are not tail estimates: ` +
+        `a percentile p needs 1/(1-p) values to have one above it (${thin.map((p) => `${p.name}: ${p.needs}`).join(', ')})`,
+    );
+  };
+  check('read size', s.reads.sizeBytes, ['p90', 'p99']);
+  check('write size', s.writes.sizeBytes, ['p90', 'p99']);
+  check('read latency', s.reads.latencyUs, ['p90', 'p95', 'p99', 'p99.9']);
+  check('write latency', s.writes.latencyUs, ['p90', 'p95', 'p99', 'p99.9']);
+  return warnings;
 }
 
 /** Markdown tables (readable as plain text). */

@@ -6,8 +6,12 @@
 import type { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { checkOutputs } from '../files/outputs.js';
-import { type ProfileName, profileNames, synthesize, synthesizeMix } from '../trace/synth.js';
+import { createProgress, type Progress } from '../report/progress.js';
+import { type ProfileName, profileNames, profiles, synthesize, synthesizeMix } from '../trace/synth.js';
+import type { TraceRecord } from '../trace/types.js';
 import { writeTrace } from '../trace/write.js';
+import { echoOption, parseIntOption, parseNumberOption, parseSeedOption } from './options.js';
+import { type CommandOutput, emitWarnings, processOutput } from './output.js';
 
 interface SynthFlags {
   profile?: string;
@@ -19,10 +23,7 @@ interface SynthFlags {
   rateScale?: string;
 }
 
-/** Where the command prints (stdout unless a test passes its own). */
-const stdout = { write: (text: string): void => void process.stdout.write(text) };
-
-export function registerSynth(program: Command, output: { write(text: string): void } = stdout): void {
+export function registerSynth(program: Command, output: CommandOutput = processOutput): void {
   program
     .command('synth')
     .description(
@@ -37,12 +38,29 @@ export function registerSynth(program: Command, output: { write(text: string): v
     .option('--rate-scale <x>', 'multiply the arrival rate (3 = the 3x IOPS runs)', '1')
     .action(async (flags: SynthFlags) => {
       const mix = parseProfiles(required(flags.profile, '--profile'));
-      const durationS = parseNumber(required(flags.duration, '--duration'), '--duration', (v) => v > 0);
-      const seed = parseInteger(required(flags.seed, '--seed'), '--seed');
+      const durationS = parseNumberOption('--duration', required(flags.duration, '--duration'), { above: 0 });
+      const seed = parseSeedOption('--seed', required(flags.seed, '--seed'));
       const out = required(flags.out, '--out');
       checkOutputs([{ flag: '--out', path: out }]);
-      const device = parseInteger(flags.device ?? '0', '--device');
-      const rateScale = parseNumber(flags.rateScale ?? '1', '--rate-scale', (v) => v > 0);
+      const device = parseIntOption(
+        '--device',
+        flags.device ?? '0',
+        0,
+        Number.MAX_SAFE_INTEGER - (mix.length - 1),
+      );
+      const rateScale = parseNumberOption('--rate-scale', flags.rateScale ?? '1', { above: 0 });
+      // The mean arrival rate decides whether the trace would hold anything at all.
+      const expected = mix.reduce(
+        (sum, p) => sum + (durationS * 1e6 * rateScale) / profiles[p].meanInterArrivalUs,
+        0,
+      );
+      if (expected < 1) {
+        const gapUs = 1 / mix.reduce((sum, p) => sum + rateScale / profiles[p].meanInterArrivalUs, 0);
+        throw usageError(
+          `--duration ${echoOption(flags.duration!)} is too short for any I/O: ${mix.join('+')} issues one ` +
+            `every ${gapUs.toPrecision(3)} us on average at --rate-scale ${rateScale}`,
+        );
+      }
       const options = {
         durationMs: durationS * 1000,
         seed,
@@ -51,7 +69,23 @@ export function registerSynth(program: Command, output: { write(text: string): v
         writeBursts: flags.writeBursts === true,
       };
       const records = mix.length === 1 ? synthesize(mix[0]!, options) : synthesizeMix(mix, options);
-      const summary = await writeTrace(out, records, 'linnos-input');
+      // Progress over the trace's own time line: the records arrive in time order up to the duration.
+      const progress = createProgress({
+        label: `synth ${out}`,
+        total: Math.round(durationS * 1000),
+        unit: 'ms',
+        showAfterMs: 1000,
+      });
+      let summary: Awaited<ReturnType<typeof writeTrace>>;
+      try {
+        summary = await writeTrace(out, withTimeProgress(records, progress), 'linnos-input');
+        progress.complete();
+      } finally {
+        progress.stop();
+      }
+      if (summary.records === 0) {
+        emitWarnings(output, [`the trace holds no I/O: ${durationS} s drew no arrival (seed ${seed})`]);
+      }
       output.write(
         `wrote ${summary.records} I/Os (${mix.join('+')}, ${durationS} s, seed ${seed}) to ${summary.file}\n`,
       );
@@ -69,25 +103,18 @@ function parseProfiles(value: string): ProfileName[] {
     const profile = profileNames.find((p) => p === name.trim());
     if (profile === undefined) {
       throw usageError(
-        `--profile must be ${profileNames.join(', ')}, mixed or a comma list of them, got "${value}"`,
+        `--profile must be ${profileNames.join(', ')}, mixed or a comma list of them, got ${echoOption(value)}`,
       );
     }
     return profile;
   });
 }
 
-function parseNumber(text: string, flag: string, valid: (v: number) => boolean): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || !valid(value)) {
-    throw usageError(`${flag} must be a positive number, got "${text}"`);
+/** Passes records through, reporting their arrival time (ms) every 4096 records. */
+function* withTimeProgress(records: Iterable<TraceRecord>, progress: Progress): Generator<TraceRecord> {
+  let n = 0;
+  for (const record of records) {
+    if ((++n & 4095) === 0) progress.update(Math.round(record.arrivalMs));
+    yield record;
   }
-  return value;
-}
-
-function parseInteger(text: string, flag: string): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value)) {
-    throw usageError(`${flag} must be a non-negative integer, got "${text}"`);
-  }
-  return value;
 }

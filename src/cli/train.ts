@@ -28,17 +28,31 @@ import {
   labelByThreshold,
   refineThreshold,
 } from '../learn/labels.js';
-import type { ClassifierReport } from '../learn/metrics.js';
+import { type ClassifierReport, majorityWarning } from '../learn/metrics.js';
+import {
+  type ClassCounts,
+  fewReadsWarnings,
+  MIN_THRESHOLD_READS,
+  thresholdReadsProblem,
+  trainingPartsProblem,
+} from '../learn/minimums.js';
 import type { LossKind } from '../learn/mlp.js';
 import { type SplitKind, type TrainingBackend, type TrainingReport, trainLinnos } from '../learn/train.js';
 import { readLinnosVectors } from '../learn/vector-file.js';
 import type { LinnosShape } from '../models/dense.js';
 import { type JsonValue, saveModel } from '../models/model-file.js';
-import { createProgress } from '../report/progress.js';
+import { countBatches, createProgress } from '../report/progress.js';
 import { formatUs, markdownTable } from '../report/table.js';
 import { openTrace } from '../trace/read.js';
 import { traceFormats } from '../trace/types.js';
-import { parseFormatOption, parseIntOption, parseNumberOption } from './options.js';
+import {
+  parseChoiceOption,
+  parseFormatOption,
+  parseIntOption,
+  parseNumberOption,
+  parseSeedOption,
+} from './options.js';
+import { type CommandOutput, emitWarnings, processOutput } from './output.js';
 
 interface TrainFlags {
   trace?: string;
@@ -79,9 +93,7 @@ export const DEFAULT_TRAIN = {
   revokeCost: '5',
 } as const;
 
-const stdout = { write: (text: string): void => void process.stdout.write(text) };
-
-export function registerTrain(program: Command, output: { write(text: string): void } = stdout): void {
+export function registerTrain(program: Command, output: CommandOutput = processOutput): void {
   program
     .command('train')
     .description('train a LinnOS fast/slow model from a trace with per-I/O latency or a vector file')
@@ -119,14 +131,8 @@ export function registerTrain(program: Command, output: { write(text: string): v
     .option('--out <file>', 'model file to write')
     .option('--json', 'print JSON (no progress bar)')
     .action(async (flags: TrainFlags) => {
-      output.write(await trainCommand(flags));
+      output.write(await trainCommand(flags, output));
     });
-}
-
-function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
-  const found = allowed.find((a) => a === value);
-  if (found === undefined) throw usageError(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
-  return found;
 }
 
 /** Per-device datasets from the trace or vector file named by the flags. */
@@ -137,7 +143,13 @@ async function loadDatasets(flags: TrainFlags): Promise<DeviceDataset[]> {
   if (flags.trace !== undefined) {
     const format = parseFormatOption(flags.format);
     const reader = openTrace(flags.trace, { ...(format ? { format } : {}), skipBad: flags.skipBad === true });
-    return extractLinnosFromTraceBatches(reader);
+    const progress = createProgress({
+      label: `read ${flags.trace}`,
+      unit: 'records',
+      quiet: flags.json === true,
+      showAfterMs: 1000,
+    });
+    return extractLinnosFromTraceBatches(countBatches(reader, progress));
   }
   const file = readLinnosVectors(flags.vectors!);
   return groupByDevice(file.dataset, file.device);
@@ -176,15 +188,21 @@ function chooseThreshold(
   }
   if (flags.threshold !== undefined) {
     const thresholdUs = parseNumberOption('--threshold', flags.threshold, 0);
+    checkClasses(latencies, thresholdUs, `--threshold ${flags.threshold}`);
     let atMost = 0;
     for (const l of latencies) if (l <= thresholdUs) atMost++;
     return { thresholdUs, percentile: (100 * atMost) / Math.max(1, latencies.length), method: 'fixed' };
   }
   if (flags.percentile !== undefined) {
-    const p = parseNumberOption('--percentile', flags.percentile, 0);
-    if (p > 100) throw usageError(`--percentile must be <= 100, got ${p}`);
-    return fixedPercentileThreshold(latencies, p);
+    const p = parseNumberOption('--percentile', flags.percentile, { min: 0, max: 100 });
+    const problem = thresholdReadsProblem('the training data', latencies.length);
+    if (problem !== undefined) throw usageError(`${problem}; give --threshold US to label them anyway`);
+    const threshold = fixedPercentileThreshold(latencies, p);
+    checkClasses(latencies, threshold.thresholdUs, `--percentile ${flags.percentile}`);
+    return threshold;
   }
+  const problem = thresholdReadsProblem('the training data', latencies.length);
+  if (problem !== undefined) throw usageError(`${problem}; give --threshold US to label them anyway`);
   const tangent = inflectionPoint(latencies);
   if (!flags.refine) return tangent;
   const pooled = selection.position < 0;
@@ -195,6 +213,25 @@ function chooseThreshold(
     revokeCostUs: parseNumberOption('--revoke-cost', flags.revokeCost, 0),
     seed,
   });
+}
+
+/** A threshold that puts every read in one class leaves nothing to learn: refused, naming how it was set. */
+function checkClasses(latencies: ArrayLike<number>, thresholdUs: number, how: string): void {
+  let slow = 0;
+  for (let i = 0; i < latencies.length; i++) if (latencies[i]! > thresholdUs) slow++;
+  if (slow === 0 || slow === latencies.length) {
+    throw usageError(
+      `${how}: all ${latencies.length} reads are ${slow === 0 ? 'fast' : 'slow'} (slow above ${thresholdUs} us): ` +
+        'a model needs slow and fast reads to learn from',
+    );
+  }
+}
+
+/** Reads and slow reads among labels[from..to). */
+function classCounts(labels: Uint8Array, from: number, to: number): ClassCounts {
+  let slow = 0;
+  for (let i = from; i < to; i++) slow += labels[i]!;
+  return { count: to - from, slow };
 }
 
 /** Finite numbers as they are, others as null: model files and JSON output take no NaN. */
@@ -218,7 +255,7 @@ function qualityJson(q: ClassifierReport): { [key: string]: JsonValue } {
   };
 }
 
-async function trainCommand(flags: TrainFlags): Promise<string> {
+async function trainCommand(flags: TrainFlags, output: CommandOutput): Promise<string> {
   if (flags.out === undefined) throw usageError('lake train needs --out FILE (the model file to write)');
   checkOutputs(
     [{ flag: '--out', path: flags.out }],
@@ -227,29 +264,49 @@ async function trainCommand(flags: TrainFlags): Promise<string> {
       { flag: '--vectors', path: flags.vectors ?? '' },
     ],
   );
-  const shape = oneOf<LinnosShape>('--shape', flags.shape, ['nn', 'nn+1', 'nn+2']);
-  const loss = oneOf<LossKind>('--loss', flags.loss, ['hinge', 'xent']);
-  const split = oneOf<SplitKind>('--split', flags.split, ['time', 'random']);
-  const backend = oneOf<TrainingBackend | 'auto'>('--backend', flags.backend, ['wasm', 'js', 'auto']);
+  const shape = parseChoiceOption<LinnosShape>('--shape', flags.shape, ['nn', 'nn+1', 'nn+2']);
+  const loss = parseChoiceOption<LossKind>('--loss', flags.loss, ['hinge', 'xent']);
+  const split = parseChoiceOption<SplitKind>('--split', flags.split, ['time', 'random']);
+  const backend = parseChoiceOption<TrainingBackend | 'auto'>('--backend', flags.backend, [
+    'wasm',
+    'js',
+    'auto',
+  ]);
   const epochs = parseIntOption('--epochs', flags.epochs, 1);
   const batchSize = parseIntOption('--batch', flags.batch, 1);
-  const learningRate = parseNumberOption('--lr', flags.lr, Number.MIN_VALUE);
-  const slowWeight = parseNumberOption('--slow-weight', flags.slowWeight, Number.MIN_VALUE);
-  const validationFraction = parseNumberOption('--validation', flags.validation, 0);
-  if (validationFraction >= 1) throw usageError(`--validation must be below 1, got ${validationFraction}`);
-  const seed = parseIntOption('--seed', flags.seed, 0);
+  const learningRate = parseNumberOption('--lr', flags.lr, { above: 0 });
+  const slowWeight = parseNumberOption('--slow-weight', flags.slowWeight, { above: 0 });
+  const validationFraction = parseNumberOption('--validation', flags.validation, { min: 0, below: 1 });
+  const seed = parseSeedOption('--seed', flags.seed);
   const patience = flags.patience === undefined ? undefined : parseIntOption('--patience', flags.patience, 1);
+  if (patience !== undefined && validationFraction === 0) {
+    throw usageError('--patience stops on the validation loss: it needs --validation above 0');
+  }
   const device = flags.device === undefined ? undefined : parseIntOption('--device', flags.device, 0);
 
   const datasets = await loadDatasets(flags);
   const selection = select(datasets, device);
   if (selection.data.count === 0)
-    throw usageError('no LinnOS vectors in the input (fewer than 5 reads per device?)');
+    throw usageError(
+      `no LinnOS vectors in the input: a vector needs 4 reads completed before it on its device, and training ` +
+        `at least ${MIN_THRESHOLD_READS} vectors`,
+    );
   const threshold = chooseThreshold(flags, datasets, selection, seed);
   const labels = labelByThreshold(selection.data.latencyUs, threshold.thresholdUs);
+  const count = labels.length;
+  if (split === 'time') {
+    // The validation part is the last vectors: check both parts before spending the training time.
+    const trainCount = count - Math.round(count * validationFraction);
+    const problem = trainingPartsProblem({
+      train: classCounts(labels, 0, trainCount),
+      ...(trainCount < count ? { validation: classCounts(labels, trainCount, count) } : {}),
+    });
+    if (problem !== undefined)
+      throw usageError(`${problem} (--split time, --validation ${flags.validation})`);
+  }
 
   const quiet = flags.json === true;
-  const progress = createProgress({ label: `train ${shape}`, total: epochs, quiet });
+  const progress = createProgress({ label: `train ${shape}`, total: epochs, unit: 'epochs', quiet });
   let report: TrainingReport;
   let model: Parameters<typeof saveModel>[1];
   try {
@@ -270,9 +327,34 @@ async function trainCommand(flags: TrainFlags): Promise<string> {
         onEpoch: (epoch) => progress.update(epoch),
       },
     ));
+    // Early stopping ends before the last epoch: the run is complete all the same.
+    progress.complete();
   } finally {
     progress.stop();
   }
+  const totalSlow = classCounts(labels, 0, count).slow;
+  const scored: ClassCounts = { count: report.quality.count, slow: report.quality.slow };
+  const partsProblem =
+    report.qualityOn === 'validation'
+      ? trainingPartsProblem({
+          train: { count: report.trainCount, slow: totalSlow - scored.slow },
+          validation: scored,
+        })
+      : trainingPartsProblem({ train: scored });
+  if (partsProblem !== undefined) {
+    throw usageError(
+      `${partsProblem} (--split ${split}, --validation ${flags.validation}); no model written`,
+    );
+  }
+  const warnings: string[] = [];
+  if (report.qualityOn === 'train') {
+    warnings.push(
+      'quality is measured on the training vectors themselves (--validation 0): it says nothing about reads the model has not seen',
+    );
+  }
+  warnings.push(...fewReadsWarnings(`the ${report.qualityOn} part`, scored));
+  const majority = majorityWarning('the model', report.quality);
+  if (majority !== undefined) warnings.push(majority);
 
   const source = flags.trace ?? flags.vectors!;
   await saveModel(flags.out, model, {
@@ -325,7 +407,9 @@ async function trainCommand(flags: TrainFlags): Promise<string> {
     },
     qualityOn: report.qualityOn,
     quality: { ...qualityJson(report.quality), confusion: report.quality.confusion },
+    warnings,
   };
+  emitWarnings(output, warnings);
   if (quiet) return `${JSON.stringify(result, null, 2)}\n`;
   return formatTraining(result.threshold, report, flags.out);
 }

@@ -21,6 +21,8 @@ export interface VectorFile {
   dataset: LinnosDataset;
   /** Device of each row (`lake` files); 0 for formats without one. */
   device: Int32Array;
+  /** The 1-based line of the file each row came from. */
+  line: Int32Array;
 }
 
 const RAW_FIELDS = [
@@ -37,7 +39,8 @@ const RAW_FIELDS = [
 ] as const;
 
 const DIGIT_FIELDS = Array.from({ length: LINNOS_FEATURES }, (_, i) => `d${i}`);
-const LAKE_HEADER = ['device', 'index', ...DIGIT_FIELDS, 'latency_us'].join(',');
+/** The header line of the vector files `lake features` writes. */
+export const LAKE_VECTOR_HEADER = ['device', 'index', ...DIGIT_FIELDS, 'latency_us'].join(',');
 
 /** Read a vector file of any of the three formats. */
 export function readLinnosVectors(path: string): VectorFile {
@@ -56,13 +59,21 @@ export function parseLinnosVectors(text: string, file: string): VectorFile {
   let first = 0;
   while (first < lines.length && lines[first]!.trim() === '') first++;
   if (first === lines.length) {
-    return { format: 'raw', dataset: new DatasetBuilder().build(), device: new Int32Array(0) };
+    return {
+      format: 'raw',
+      dataset: new DatasetBuilder().build(),
+      device: new Int32Array(0),
+      line: new Int32Array(0),
+    };
   }
   const head = lines[first]!.trim();
   let format: VectorFileFormat;
   if (head.startsWith('device')) {
-    if (head !== LAKE_HEADER) {
-      throw new TraceParseError({ file, line: first + 1, field: 'header' }, `expected "${LAKE_HEADER}"`);
+    if (head !== LAKE_VECTOR_HEADER) {
+      throw new TraceParseError(
+        { file, line: first + 1, field: 'header' },
+        `expected "${LAKE_VECTOR_HEADER}"`,
+      );
     }
     format = 'lake';
     first++;
@@ -80,6 +91,7 @@ export function parseLinnosVectors(text: string, file: string): VectorFile {
 
   const builder = new DatasetBuilder();
   const devices: number[] = [];
+  const rowLines: number[] = [];
   const raw = new Float64Array(RAW_FIELDS.length);
   let row = 0;
   for (let l = first; l < lines.length; l++) {
@@ -138,9 +150,15 @@ export function parseLinnosVectors(text: string, file: string): VectorFile {
         break;
       }
     }
+    rowLines.push(lineNo);
     row++;
   }
-  return { format, dataset: builder.build(), device: Int32Array.from(devices) };
+  return {
+    format,
+    dataset: builder.build(),
+    device: Int32Array.from(devices),
+    line: Int32Array.from(rowLines),
+  };
 }
 
 function expectColumns(got: number, want: number, file: string, line: number): void {
@@ -166,7 +184,7 @@ function readDigits(
  * then a rename). Returns the number of rows written.
  */
 export async function writeLinnosVectors(path: string, datasets: readonly DeviceDataset[]): Promise<number> {
-  const parts: string[] = [LAKE_HEADER, '\n'];
+  const parts: string[] = [LAKE_VECTOR_HEADER, '\n'];
   let rows = 0;
   for (const d of datasets) {
     for (let r = 0; r < d.count; r++) {
