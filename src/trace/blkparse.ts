@@ -12,7 +12,7 @@
  * ignored. rwbs is blkparse's summary of the categories: an optional F (flush), then D (discard), W, R or N,
  * then F (FUA), A (readahead), S (sync), M (metadata).
  */
-import { LakeError } from '../errors.js';
+import { LakeError, TraceParseError } from '../errors.js';
 import {
   BLK_TA,
   BLK_TC,
@@ -21,6 +21,7 @@ import {
   blkAction,
   devMajor,
   devMinor,
+  MAX_SECTOR,
   makeDev,
   pairBlkEvents,
   tcAct,
@@ -46,6 +47,11 @@ const ACTION_CODES: Record<string, number> = {
   A: BLK_TA.REMAP,
 };
 const ACTION_LETTERS = new Map(Object.entries(ACTION_CODES).map(([letter, code]) => [code, letter]));
+
+const U32 = 0xffff_ffff;
+/** A kernel dev_t holds a 12-bit major and a 20-bit minor. */
+const MAX_MAJOR = 0xfff;
+const MAX_MINOR = 0xfffff;
 
 const EVENT_LINE =
   /^\s*(\d+),(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\.(\d{9})\s+(\d+)\s+([A-Za-z]{1,2})\s+([A-Z]+)\s+(.*)$/;
@@ -106,8 +112,9 @@ export class BlkparseParser {
     this.#out = out;
   }
 
-  line(text: string): void {
-    this.#line++;
+  /** One line; `lineNumber` defaults to the line after the last one seen (pass it when blank lines are skipped). */
+  line(text: string, lineNumber = this.#line + 1): void {
+    this.#line = lineNumber;
     const m = EVENT_LINE.exec(text);
     if (m === null) {
       this.otherLines++;
@@ -120,21 +127,37 @@ export class BlkparseParser {
     if (detail === null) return; // passthrough (PC) requests and requests without data
     const categories = rwbsCategories(m[9]!);
     const error = code === BLK_TA.COMPLETE ? Number(detail[3]) : 0;
+    // Each number must fit the binary event's field (blkparse prints them from one), or it would wrap or round.
+    const major = this.#bounded('major', m[1]!, MAX_MAJOR);
+    const minor = this.#bounded('minor', m[2]!, MAX_MINOR);
     this.#out.push({
-      sequence: Number(m[4]),
+      sequence: this.#bounded('sequence', m[4]!, U32),
       timeNs: BigInt(m[5]!) * 1_000_000_000n + BigInt(m[6]!),
-      sector: Number(detail[1]),
-      bytes: Number(detail[2]) * 512,
+      sector: this.#bounded('sector', detail[1]!, MAX_SECTOR),
+      bytes: this.#bounded('sectors', detail[2]!, Math.floor(U32 / 512)) * 512,
       action: blkAction(
         code,
         categories,
         code === BLK_TA.ISSUE ? BLK_TC.ISSUE : code === BLK_TA.COMPLETE ? BLK_TC.COMPLETE : BLK_TC.REQUEUE,
       ),
-      pid: Number(m[7]),
-      device: makeDev(Number(m[1]), Number(m[2])),
-      cpu: Number(m[3]),
-      error: Number.isInteger(error) && error >= 0 ? error : 1,
+      pid: this.#bounded('pid', m[7]!, U32),
+      device: makeDev(major, minor),
+      cpu: this.#bounded('cpu', m[3]!, U32),
+      // A completion's bracket holds its error number (a u16); anything else marks it failed.
+      error: Number.isInteger(error) && error >= 0 && error <= 0xffff ? error : 1,
     });
+  }
+
+  /** A decimal field of an event line as a number no larger than `max`; TraceParseError naming it otherwise. */
+  #bounded(field: string, digits: string, max: number): number {
+    const value = Number(digits);
+    if (!(value <= max)) {
+      throw new TraceParseError(
+        { file: this.file, line: this.#line, field },
+        `${digits.length > 20 ? `${digits.slice(0, 20)}...` : digits} is out of range (at most ${max})`,
+      );
+    }
+    return value;
   }
 
   /** The line number of the last line seen. */
@@ -162,7 +185,7 @@ export async function readBlkparseEvents(path: string): Promise<BlkTraceEvent[]>
   const parser = new BlkparseParser(path, events);
   let line = 1;
   for await (const chunk of readLineChunks(path)) {
-    line = forEachLine(chunk, line, (start, end) => parser.line(chunk.toString('latin1', start, end)));
+    line = forEachLine(chunk, line, (start, end, n) => parser.line(chunk.toString('latin1', start, end), n));
   }
   if (parser.eventLines === 0 && parser.lineNumber > 0)
     throw new LakeError(

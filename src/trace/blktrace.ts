@@ -22,6 +22,9 @@ import type { TraceRecord } from './types.js';
 export const BLK_IO_TRACE_MAGIC = 0x65617400;
 export const BLK_IO_TRACE_VERSION = 0x07;
 export const BLK_IO_TRACE_BYTES = 48;
+/** The last sector whose byte offset (sector * 512) is an exact double: 8 PiB, beyond any device. */
+export const MAX_SECTOR = Math.floor(Number.MAX_SAFE_INTEGER / 512);
+const MAX_SECTOR_BIG = BigInt(MAX_SECTOR);
 
 /** Trace categories (the action's upper 16 bits), from linux/blktrace_api.h. */
 export const BLK_TC = {
@@ -163,8 +166,8 @@ export class BlktraceParser {
       const pduLen = view.getUint16(at + 46, le);
       if (data.length - at < BLK_IO_TRACE_BYTES + pduLen) break;
       const sectorBig = view.getBigUint64(at + 16, le);
-      if (sectorBig > BigInt(Number.MAX_SAFE_INTEGER))
-        this.#fail('sector', `sector ${sectorBig} is out of range`);
+      if (sectorBig > MAX_SECTOR_BIG)
+        this.#fail('sector', `sector ${sectorBig} is out of range (its byte offset passes 2^53)`);
       const event: BlkTraceEvent = {
         sequence: view.getUint32(at + 4, le),
         timeNs: view.getBigUint64(at + 8, le),
