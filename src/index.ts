@@ -17,8 +17,8 @@ export {
 export type { PolicySpec } from './array/policies.js';
 export {
   baselinePolicy,
+  greedyOraclePolicy,
   hedgingPolicy,
-  oraclePolicy,
   parsePolicyList,
   parsePolicySpec,
   randomPolicy,

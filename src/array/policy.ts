@@ -44,7 +44,7 @@ export function timedDecisions(context: ArrayContext): (ArrayContext & TimedDeci
     : undefined;
 }
 
-/** What a policy may consult: every device's live view, and (for the oracle only) the devices' future. */
+/** What a policy may consult: every device's live view, and (for the greedy oracle only) the devices' queues. */
 export interface ArrayContext extends Partial<TimedDecisions> {
   readonly devices: readonly DeviceView[];
   readonly revokeCostUs: number;

@@ -3,7 +3,13 @@ import { LatencyRecorder } from '../report/histogram.js';
 import type { PolicyReport } from '../report/types.js';
 import type { TraceRecord } from '../trace/types.js';
 import { type ReplayOptions, type ReplayResult, replay, replayBatches } from './engine.js';
-import { baselinePolicy, hedgingPolicy, oraclePolicy, type PolicySpec, randomPolicy } from './policies.js';
+import {
+  baselinePolicy,
+  greedyOraclePolicy,
+  hedgingPolicy,
+  type PolicySpec,
+  randomPolicy,
+} from './policies.js';
 import type { AdmissionPolicy } from './policy.js';
 import type { IoRecord } from './types.js';
 
@@ -51,8 +57,8 @@ export function builtinPolicy(spec: PolicySpec, seed: number, prior: PriorRuns):
       return baselinePolicy();
     case 'random':
       return randomPolicy(spec.probability, seed ^ 0x2545f491, spec.name);
-    case 'oracle':
-      return oraclePolicy();
+    case 'greedy-oracle':
+      return greedyOraclePolicy();
     case 'hedging': {
       const baseline = prior.baseline;
       if (baseline === undefined) return undefined;

@@ -263,9 +263,9 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
   const warmUpS = parseNumberOption('--warm-up', flags.warmUp, 0);
   const quiet = flags.json === true;
   // Refuse what cannot run before any device is opened or created.
-  if (specs.some((s) => s.kind === 'oracle'))
+  if (specs.some((s) => s.kind === 'greedy-oracle'))
     throw usageError(
-      "the oracle needs the devices' future: it runs on simulated devices only (lake simulate)",
+      "the greedy oracle needs the devices' future: it runs on simulated devices only (lake simulate)",
     );
   const deviceCount = splitList(flags.devices ?? '').length;
   let models: LoadedModels | undefined;

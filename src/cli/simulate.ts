@@ -43,7 +43,7 @@ interface SimulateFlags {
 export const DEFAULT_SIMULATE = {
   profile: 'azure',
   devices: '3',
-  policies: 'baseline,random,hedging95,oracle',
+  policies: 'baseline,random,hedging95,greedy-oracle',
   duration: '20',
   seed: '7',
   flash: 'femu',
@@ -69,7 +69,11 @@ export function registerSimulate(program: Command): void {
       'trace',
     )
     .option('--devices <n>', 'replicas', DEFAULT_SIMULATE.devices)
-    .option('--policies <list>', 'baseline, random, random@P, hedgingNN, oracle', DEFAULT_SIMULATE.policies)
+    .option(
+      '--policies <list>',
+      'baseline, random, random@P, hedgingNN, greedy-oracle',
+      DEFAULT_SIMULATE.policies,
+    )
     .option('--duration <seconds>', 'generated workload length', DEFAULT_SIMULATE.duration)
     .option('--seed <n>', 'seed of every random choice', DEFAULT_SIMULATE.seed)
     .option(

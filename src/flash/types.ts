@@ -19,6 +19,6 @@ export interface Device {
   readonly capacityBytes: number;
   /** Submit a read or write at virtual time nowUs (non-decreasing across calls). */
   submit(read: boolean, offset: number, size: number, nowUs: number): SubmitResult;
-  /** Completion time a read would have if submitted now, without changing any state (the oracle's knowledge). */
+  /** Completion time a read would have if submitted now, without changing any state (what the greedy oracle consults). */
   peekRead(offset: number, size: number, nowUs: number): number;
 }

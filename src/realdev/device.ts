@@ -130,7 +130,7 @@ export class RealDevice implements Device {
   peekRead(): number {
     throw new LakeError(
       'LAKE_E_USAGE',
-      `${this.path}: a real device cannot tell a read's future latency (the oracle runs on simulated devices only)`,
+      `${this.path}: a real device cannot tell a read's future latency (the greedy oracle runs on simulated devices only)`,
     );
   }
 

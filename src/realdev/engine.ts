@@ -274,7 +274,7 @@ export async function replayReal(
       if (backend.peekReadUs === undefined) {
         throw new LakeError(
           'LAKE_E_USAGE',
-          `${devices[device]!.path}: a real device cannot tell a read's future latency (the oracle runs on simulated devices only)`,
+          `${devices[device]!.path}: a real device cannot tell a read's future latency (the greedy oracle runs on simulated devices only)`,
         );
       }
       return backend.peekReadUs(device, offset, size, origin + atUs) - origin;

@@ -91,7 +91,7 @@ function syncDevices(devices: readonly RealDevice[]): number {
 }
 
 /**
- * Replays the workload under each policy on the same real devices; the oracle cannot run on them. The
+ * Replays the workload under each policy on the same real devices; the greedy oracle cannot run on them. The
  * baseline runs first when another policy depends on it (hedging percentiles); the others run in the
  * order given. `preparation`, when passed, is filled in with what was done to make the runs comparable.
  */
@@ -100,8 +100,8 @@ export async function runRealPolicies(
   preparation?: RunPreparation,
 ): Promise<RealPolicyRun[]> {
   for (const s of options.specs) {
-    if (s.kind === 'oracle')
-      throw usageError("the oracle needs the devices' future: it runs on simulated devices only");
+    if (s.kind === 'greedy-oracle')
+      throw usageError("the greedy oracle needs the devices' future: it runs on simulated devices only");
   }
   const prior: PriorRuns = {};
   const runs: RealPolicyRun[] = [];

@@ -56,7 +56,7 @@ export class VirtualBackend implements IoBackend {
   }
 
   /** The device takes the I/O at once (the clock stands still until the engine waits): what it knows
-   * about its queue is then up to date for the oracle's next peek, as in the virtual-clock engine. */
+   * about its queue is then up to date for the greedy oracle's next peek, as in the virtual-clock engine. */
   queue(slot: number, device: number, write: boolean, offset: number, size: number): void {
     const done = this.#devices[device]!.submit(!write, offset, size, this.#now);
     this.#insert([Math.max(done.completeUs, this.#now), this.#order++, slot, size]);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type LatencySink, mergeStreams, replay } from '../../src/array/engine.js';
-import { baselinePolicy, hedgingPolicy, oraclePolicy, randomPolicy } from '../../src/array/policies.js';
+import { baselinePolicy, greedyOraclePolicy, hedgingPolicy, randomPolicy } from '../../src/array/policies.js';
 import type { AdmissionPolicy } from '../../src/array/policy.js';
 import type { IoRecord } from '../../src/array/types.js';
 import type { TraceRecord } from '../../src/trace/types.js';
@@ -128,10 +128,10 @@ describe('replay engine', () => {
     assert.equal(result.extraIos, 0);
   });
 
-  test('the oracle moves reads to a replica that completes sooner', () => {
+  test('the greedy oracle moves reads to a replica that completes sooner', () => {
     const devices = [new QueueDevice('slow', 3000), new QueueDevice('fast', 100)];
     const out = collect();
-    replay(reads(4, 10), { devices, policy: oraclePolicy(), readLatency: out.sink, revokeCostUs: 5 });
+    replay(reads(4, 10), { devices, policy: greedyOraclePolicy(), readLatency: out.sink, revokeCostUs: 5 });
     assert.deepEqual(out.values, Array(4).fill(105));
   });
 

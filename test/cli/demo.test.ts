@@ -49,7 +49,13 @@ test('lake demo --quick traces, trains a model per device and replays every poli
     if (Math.abs(m.accuracy - m.majorityRate) > 0.001)
       assert.equal(warned, m.accuracy < m.majorityRate, `${device}: warned iff no better than the majority`);
   }
-  assert.deepEqual(Object.keys(json.policies), ['baseline', 'hedging95', 'linnos', 'linnos+hl', 'oracle']);
+  assert.deepEqual(Object.keys(json.policies), [
+    'baseline',
+    'hedging95',
+    'linnos',
+    'linnos+hl',
+    'greedy-oracle',
+  ]);
   const counts = new Set(Object.values(json.policies).map((p) => p.read.count));
   assert.equal(counts.size, 1, 'every policy replays the same reads');
   assert.equal(json.policies['baseline']!.revokes, 0);
@@ -63,7 +69,7 @@ test('lake demo --quick traces, trains a model per device and replays every poli
     assert.ok(m.thresholdUs > 0);
   }
   assert.ok(json.inference.nsPerPrediction > 0);
-  assert.ok(json.policies['oracle']!.read.avgUs < json.policies['baseline']!.read.avgUs);
+  assert.ok(json.policies['greedy-oracle']!.read.avgUs < json.policies['baseline']!.read.avgUs);
   const written = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as DemoJson;
   assert.deepEqual(written.models, json.models);
   assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /model quality per device/);

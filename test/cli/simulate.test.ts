@@ -86,7 +86,7 @@ describe('lake simulate', () => {
     assert.match(r.stderr, /unknown policy "fastest"/);
   });
 
-  test('the same seed gives identical JSON; tails are 10x the median and hedging and oracle cut p99.9', () => {
+  test('the same seed gives identical JSON; tails are 10x the median and hedging and the greedy oracle cut p99.9', () => {
     const args = ['simulate', '--duration', '2', '--seed', '3', '--json'];
     const first = runLake(args);
     assert.equal(first.status, 0, first.stderr);
@@ -99,18 +99,26 @@ describe('lake simulate', () => {
     assert.ok(baseline.count > 1000);
     assert.ok(baseline.p999Us >= 10 * baseline.p50Us, `p99.9 ${baseline.p999Us} vs p50 ${baseline.p50Us}`);
     assert.ok(json.policies['hedging95']!.read.p999Us < baseline.p999Us);
-    assert.ok(json.policies['oracle']!.read.p999Us < baseline.p999Us);
+    assert.ok(json.policies['greedy-oracle']!.read.p999Us < baseline.p999Us);
     assert.ok(json.policies['hedging95']!.extraIos > 0);
   });
 
   test('--out writes the report files', () => {
     const out = join(dir, 'out');
-    const r = runLake(['simulate', '--duration', '0.5', '--policies', 'baseline,oracle', '--out', out]);
+    const r = runLake([
+      'simulate',
+      '--duration',
+      '0.5',
+      '--policies',
+      'baseline,greedy-oracle',
+      '--out',
+      out,
+    ]);
     assert.equal(r.status, 0, r.stderr);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     assert.match(html, /<svg/);
     assert.equal(readFileSync(join(out, 'cdf.png')).subarray(1, 4).toString(), 'PNG');
     const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { policies: object };
-    assert.deepEqual(Object.keys(json.policies), ['baseline', 'oracle']);
+    assert.deepEqual(Object.keys(json.policies), ['baseline', 'greedy-oracle']);
   });
 });

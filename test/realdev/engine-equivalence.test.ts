@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { replay } from '../../src/array/engine.js';
-import { baselinePolicy, hedgingPolicy, oraclePolicy, randomPolicy } from '../../src/array/policies.js';
+import { baselinePolicy, greedyOraclePolicy, hedgingPolicy, randomPolicy } from '../../src/array/policies.js';
 import { type AdmissionPolicy, timedDecisions } from '../../src/array/policy.js';
 import type { IoRecord } from '../../src/array/types.js';
 import { createFlashDevice } from '../../src/flash/index.js';
@@ -63,7 +63,7 @@ const policies: [string, () => AdmissionPolicy][] = [
   ['random revocation', () => randomPolicy(0.3, 11)],
   ['hedging', () => hedgingPolicy(300, 'hedging')],
   ['revoking every try on device 1', () => ({ name: 'no-1', admit: (t) => t.device === 1 })],
-  ['oracle', () => oraclePolicy()],
+  ['greedy-oracle', () => greedyOraclePolicy()],
   [
     'holding each try 20 us, then revoking those on device 1 (decisions that take time)',
     () => ({

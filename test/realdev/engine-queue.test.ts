@@ -304,7 +304,7 @@ describe('real-clock engine: queue depth, revocation, hedging, accounting', () =
     assert.equal(slack.result.slack, 2);
   });
 
-  test('the oracle is refused on devices without a future', async () => {
+  test('the greedy oracle is refused on devices without a future', async () => {
     const devices = fifoDevices(10, 10);
     const backend = new VirtualBackend(devices);
     const blind = Object.assign(backend, { peekReadUs: undefined });
