@@ -5,6 +5,7 @@ import { type ReportParams, type ReportSection, reportHtml } from '../report/htm
 import { cdfSpec, renderSvg, svgToPng } from '../report/plot.js';
 import { latencyTables, markdownTable, type Table, tableToMarkdown } from '../report/table.js';
 import type { LatencySummary, PolicyReport } from '../report/types.js';
+import { type PolicyWarning, policyWarnings, warningLines } from '../report/warnings.js';
 import { writeReportFiles } from '../report/write.js';
 
 /** The JSON of one policy: the foundation's shape (`read`, `extraIos`) plus what explains it. */
@@ -60,12 +61,34 @@ export interface RunReportInput {
   jsonMode: boolean;
 }
 
-/** Prints the tables (or the JSON) and writes results.json, cdf.svg, cdf.png and report.html. */
+/** Policies that behaved pathologically in these runs (see src/report/warnings.ts). */
+export function runWarnings(runs: readonly PolicyRun[]): PolicyWarning[] {
+  return policyWarnings(
+    runs.map((run) => ({
+      name: run.spec.name,
+      baseline: run.spec.kind === 'baseline',
+      reads: run.read.count,
+      meanReadUs: run.read.avgUs,
+      revokes: run.result.revokes,
+      extraIos: run.result.extraIos,
+      policyFaults: run.result.policyFaults,
+    })),
+  );
+}
+
+/**
+ * Prints the tables (or the JSON) and writes results.json, cdf.svg, cdf.png and report.html. Warnings about
+ * pathological policies go under the tables, into the HTML, and into the JSON as `policyWarnings`.
+ */
 export async function emitRunReport(input: RunReportInput): Promise<string[]> {
   const reports = input.runs.map(policyReport);
   const tables = latencyTables(reports);
+  const warnings = runWarnings(input.runs);
+  input.json.policyWarnings = warnings.map((w) => ({ ...w, value: round3(w.value) }));
+  const warningText = warnings.length > 0 ? warningLines(warnings).join('\n') : undefined;
   const text = [
     ...tables.map(tableToMarkdown),
+    ...(warningText !== undefined ? [warningText] : []),
     ...(input.extraTables ?? []).map(tableToMarkdown),
     ...(input.extraMarkdown ? [input.extraMarkdown] : []),
   ].join('\n\n');
@@ -79,6 +102,14 @@ export async function emitRunReport(input: RunReportInput): Promise<string[]> {
       params: input.params,
       sections: [
         { heading: 'Read latency', svg, table: [...tables, ...(input.extraTables ?? [])] },
+        ...(warnings.length > 0
+          ? [
+              {
+                heading: 'Warnings',
+                markdown: warnings.map((w) => `- **${w.policy}**: ${w.message}`).join('\n'),
+              },
+            ]
+          : []),
         ...(input.extraSections ?? []),
       ],
       json: input.json,

@@ -16,5 +16,7 @@ export {
   tableToMarkdown,
 } from './table.js';
 export type { CdfPoint, LatencySummary, PolicyReport } from './types.js';
+export type { PolicyFigures, PolicyWarning, PolicyWarningKind } from './warnings.js';
+export { PATHOLOGY_LIMITS, policyWarnings, warningLines } from './warnings.js';
 export type { ReportFiles } from './write.js';
 export { REPORT_FILE_NAMES, writeFileAtomic, writeReportFiles } from './write.js';
