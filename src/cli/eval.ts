@@ -9,9 +9,11 @@
 import type { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { type FlashProfileName, flashProfileNames } from '../flash/index.js';
+import { fewReadsWarnings, MIN_THRESHOLD_READS } from '../learn/minimums.js';
 import { type DriftReport, runOnline } from '../realtrace/drift.js';
 import { evaluatePipeline } from '../realtrace/evaluate.js';
 import {
+  type EvalStage,
   type PipelineEvaluation,
   pipelineNames,
   resultWarnings,
@@ -23,10 +25,19 @@ import {
   type LakeModelKind,
   lakeModelKinds,
 } from '../realtrace/lake-pipeline.js';
-import { type LoadedTrace, loadIoTable } from '../realtrace/load.js';
+import { type LoadedTrace, type LoadOptions, loadIoTable } from '../realtrace/load.js';
+import { createProgress, type Progress } from '../report/progress.js';
 import { markdownTable } from '../report/table.js';
 import { traceFormats } from '../trace/types.js';
-import { parseFormatOption, parseIntOption, parseNumberOption, splitList } from './options.js';
+import {
+  echoOption,
+  parseChoiceOption,
+  parseFormatOption,
+  parseIntOption,
+  parseNumberOption,
+  parseSeedOption,
+  splitList,
+} from './options.js';
 
 interface EvalFlags {
   trace?: string;
@@ -131,25 +142,23 @@ function parseFlags(flags: EvalFlags): ParsedEval {
   } else {
     const name = pipelineNames.find((p) => p === flags.pipeline);
     if (name === undefined) {
-      throw usageError(`--pipeline must be one of ${pipelineNames.join(', ')}, all; got "${flags.pipeline}"`);
+      throw usageError(
+        `--pipeline must be one of ${pipelineNames.join(', ')}, all; got ${echoOption(flags.pipeline)}`,
+      );
     }
     if (asPublished && name !== 'heimdall')
       throw usageError('--as-published applies to --pipeline heimdall only');
     pipelines = [{ name, asPublished }];
   }
-  const lakeModel = lakeModelKinds.find((k) => k === flags.lakeModel);
-  if (lakeModel === undefined) {
-    throw usageError(`--lake-model must be one of ${lakeModelKinds.join(', ')}, got "${flags.lakeModel}"`);
-  }
-  const budget = parseNumberOption('--false-submit-budget', flags.falseSubmitBudget, 0);
-  if (budget >= 1) throw usageError(`--false-submit-budget must be below 1, got ${budget}`);
+  const lakeModel = parseChoiceOption('--lake-model', flags.lakeModel, lakeModelKinds);
+  const budget = parseNumberOption('--false-submit-budget', flags.falseSubmitBudget, { min: 0, below: 1 });
   const joint = splitList(flags.joint).map((p) => parseIntOption('--joint', p, 2));
   const refitEvery = parseIntOption('--refit-every', flags.refitEvery, 0);
   return {
     paths,
     pipelines,
     ...(flags.epochs !== undefined ? { epochs: parseIntOption('--epochs', flags.epochs, 1) } : {}),
-    seed: parseIntOption('--seed', flags.seed, 0),
+    seed: parseSeedOption('--seed', flags.seed),
     joint,
     lakeModel,
     budget,
@@ -160,11 +169,12 @@ function parseFlags(flags: EvalFlags): ParsedEval {
 /** `start:count`, two whole numbers, count at least 1. */
 function parseWindow(text: string): { start: number; count: number } {
   const match = /^(\d+):(\d+)$/.exec(text.trim());
-  if (match === null) throw usageError(`--window must be START:COUNT (e.g. 0:50000), got "${text}"`);
+  if (match === null)
+    throw usageError(`--window must be START:COUNT (e.g. 0:50000), got ${echoOption(text)}`);
   const start = Number(match[1]);
   const count = Number(match[2]);
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || count < 1) {
-    throw usageError(`--window must be START:COUNT with COUNT >= 1, got "${text}"`);
+    throw usageError(`--window must be START:COUNT with COUNT >= 1, got ${echoOption(text)}`);
   }
   return { start, count };
 }
@@ -172,20 +182,41 @@ function parseWindow(text: string): { start: number; count: number } {
 async function evalCommand(flags: EvalFlags): Promise<string> {
   const parsed = parseFlags(flags);
   const format = parseFormatOption(flags.format);
-  if (flags.arrivals !== 'arrival' && flags.arrivals !== 'submit') {
-    throw usageError(`--arrivals must be arrival or submit, got "${flags.arrivals}"`);
-  }
-  const flash = flashProfileNames.find((p) => p === flags.flash);
-  if (flash === undefined) throw usageError(`--flash must be one of ${flashProfileNames.join(', ')}`);
-  const loaded = await loadIoTable(parsed.paths, {
+  const arrivals = parseChoiceOption('--arrivals', flags.arrivals, ['arrival', 'submit'] as const);
+  const flash = parseChoiceOption<FlashProfileName>('--flash', flags.flash, flashProfileNames);
+  const load: LoadOptions = {
     ...(format !== undefined ? { format } : {}),
     skipBad: flags.skipBad === true,
     ...(flags.device !== undefined ? { device: parseIntOption('--device', flags.device, 0) } : {}),
     ...(flags.window !== undefined ? { window: parseWindow(flags.window) } : {}),
     simulate: flags.simulate === true,
-    arrivals: flags.arrivals,
-    flash: flash as FlashProfileName,
+    arrivals,
+    flash,
     seed: parsed.seed,
+  };
+  // Stages and counts on a terminal: loading, then per pipeline labels, features, training and scoring.
+  const progress = createProgress({ label: 'eval: loading', quiet: flags.json === true });
+  try {
+    return await evaluate(flags, parsed, load, progress);
+  } finally {
+    progress.stop();
+  }
+}
+
+async function evaluate(
+  flags: EvalFlags,
+  parsed: ParsedEval,
+  load: LoadOptions,
+  progress: Progress,
+): Promise<string> {
+  const loaded = await loadIoTable(parsed.paths, {
+    ...load,
+    onProgress: (p) =>
+      progress.setLabel(
+        p.stage === 'reading'
+          ? `eval: reading ${p.path}: ${p.records} records`
+          : `eval: replaying ${p.records} records of ${p.path} on a simulated SSD`,
+      ),
   });
   if (loaded.table.count < 200) {
     throw usageError(
@@ -193,8 +224,12 @@ async function evalCommand(flags: EvalFlags): Promise<string> {
     );
   }
   const timing = flags.timing !== false;
-  const results: PipelineEvaluation[] = parsed.pipelines.map((p) =>
+  const results: PipelineEvaluation[] = parsed.pipelines.map((p, k) =>
     evaluatePipeline(loaded.table, {
+      onStage: (stage) =>
+        progress.setLabel(
+          `eval [${k + 1}/${parsed.pipelines.length}] ${p.name}${p.asPublished ? ' (as published)' : ''}: ${describeStage(stage)}`,
+        ),
       pipeline: p.name,
       asPublished: p.asPublished,
       seed: parsed.seed,
@@ -213,14 +248,28 @@ async function evalCommand(flags: EvalFlags): Promise<string> {
       model: parsed.lakeModel,
       falseSubmitBudget: parsed.budget,
     };
+    progress.setLabel(`eval: drift watch over ${loaded.table.count} I/Os, with and without retraining`);
     drift = {
       online: runOnline(loaded.table, common),
       static: runOnline(loaded.table, { ...common, retrain: false }),
     };
   }
+  progress.setLabel(`eval: ${results.length} pipeline(s) evaluated`);
+  progress.complete();
   return flags.json === true
     ? jsonReport(loaded, flags, results, drift)
     : textReport(loaded, flags, results, drift);
+}
+
+function describeStage(s: EvalStage): string {
+  const what = {
+    features: `features of ${s.count} ${s.unit}`,
+    labels: `labels of ${s.count} ${s.unit}`,
+    training: `training on ${s.count} ${s.unit}`,
+    scoring: `scoring ${s.count} test ${s.unit}`,
+    timing: `timing the serving path on ${s.count} ${s.unit}`,
+  }[s.stage];
+  return s.detail === undefined ? what : `${what} (${s.detail})`;
 }
 
 const pct = (v: number): string => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : 'n/a');
@@ -360,7 +409,28 @@ function textReport(
 /** Leaks first (every output says them), then what makes a result hard to read. */
 function allWarnings(results: readonly PipelineEvaluation[]): string[] {
   const warnings = results.filter((r) => r.leaksFuture).map((r) => `${title(r)}: ${r.leakNote}`);
-  for (const r of results) for (const w of resultWarnings(r)) warnings.push(`${title(r)}: ${w}`);
+  for (const r of results) {
+    for (const w of resultWarnings(r)) warnings.push(`${title(r)}: ${w}`);
+    for (const w of sampleWarnings(r)) warnings.push(`${title(r)}: ${w}`);
+  }
+  return warnings;
+}
+
+/** Figures that rest on too few reads: a part under MIN_THRESHOLD_READS, or a class under MIN_CLASS_READS. */
+function sampleWarnings(r: PipelineEvaluation): string[] {
+  const warnings: string[] = [];
+  for (const [part, count, slowFraction] of [
+    ['training', r.trainCount, r.labels.trainSlowFraction],
+    ['test', r.testCount, r.labels.testSlowFraction],
+  ] as const) {
+    if (count < MIN_THRESHOLD_READS) {
+      warnings.push(
+        `the ${part} part holds only ${count} reads (at least ${MIN_THRESHOLD_READS} make a latency threshold and its figures more than noise; give a longer trace or --window)`,
+      );
+    }
+    const slow = Number.isFinite(slowFraction) ? Math.round(slowFraction * count) : 0;
+    warnings.push(...fewReadsWarnings(`the ${part} part`, { count, slow }));
+  }
   return warnings;
 }
 

@@ -71,8 +71,8 @@ export function fewReadsWarnings(part: string, counts: ClassCounts): string[] {
   ] as const) {
     if (n > 0 && n < MIN_CLASS_READS) {
       warnings.push(
-        `${part} holds only ${n} ${name} read(s): its figures move in steps of ${(100 / n).toFixed(0)}% ` +
-          `(at least ${MIN_CLASS_READS} of each class make them worth reading)`,
+        `${part} holds only ${n} ${name} read(s): a rate over ${n} reads moves in steps of ${(100 / n).toFixed(0)}% ` +
+          `(figures want at least ${MIN_CLASS_READS} reads of each class)`,
       );
     }
   }

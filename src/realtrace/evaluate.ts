@@ -10,6 +10,7 @@ import {
   type CrossTruth,
   completedBefore,
   knownPrefix,
+  type OnEvalStage,
   type PipelineEvaluation,
   type PipelineName,
   pipelineNames,
@@ -37,6 +38,8 @@ export interface EvalOptions {
   lakeRefitEvery?: number;
   /** Time the serving paths (default true). */
   timeServing?: boolean;
+  /** Told as each step of the pipeline starts (the CLI's progress line). */
+  onStage?: OnEvalStage;
 }
 
 /** Per I/O of the table, 1 where the read is slow under each shared truth (test half only is meaningful). */
@@ -96,6 +99,7 @@ export function evaluatePipeline(table: IoTable, options: EvalOptions): Pipeline
     ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.timeServing !== undefined ? { timeServing: options.timeServing } : {}),
+    ...(options.onStage !== undefined ? { onStage: options.onStage } : {}),
   };
   let result: PipelineEvaluation;
   switch (options.pipeline) {
@@ -115,9 +119,18 @@ export function evaluatePipeline(table: IoTable, options: EvalOptions): Pipeline
         ...(options.lakeModel !== undefined ? { model: options.lakeModel } : {}),
         ...(options.falseSubmitBudget !== undefined ? { falseSubmitBudget: options.falseSubmitBudget } : {}),
         ...(options.lakeRefitEvery !== undefined ? { refitEvery: options.lakeRefitEvery } : {}),
+        ...(options.onStage !== undefined ? { onStage: options.onStage } : {}),
       });
       break;
   }
-  if (result.split === 'time') result.crossTruth = crossTruthOf(result, sharedTruths(table));
+  if (result.split === 'time') {
+    options.onStage?.({
+      stage: 'scoring',
+      count: result.testCount,
+      unit: 'reads',
+      detail: 'against the shared truths',
+    });
+    result.crossTruth = crossTruthOf(result, sharedTruths(table));
+  }
   return result;
 }

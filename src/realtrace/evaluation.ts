@@ -103,6 +103,21 @@ export interface CrossTruth {
   latency: TruthScore;
 }
 
+/** The steps of an evaluation, reported as they start (the CLI draws its progress line from them). */
+export type EvalStageName = 'features' | 'labels' | 'training' | 'scoring' | 'timing';
+
+export interface EvalStage {
+  stage: EvalStageName;
+  /** How many I/Os or reads the step works on. */
+  count: number;
+  unit: 'I/Os' | 'reads';
+  /** A detail worth showing ('joint P=3', 'shared truths'). */
+  detail?: string;
+}
+
+/** Called as each step of an evaluation starts. */
+export type OnEvalStage = (stage: EvalStage) => void;
+
 /** The index of the first test I/O: the first half (in submit order) trains. */
 export function splitIndex(table: IoTable): number {
   return Math.floor(table.count / 2);

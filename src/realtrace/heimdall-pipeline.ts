@@ -19,6 +19,7 @@ import {
   fraction,
   type JointEvaluation,
   knownPrefix,
+  type OnEvalStage,
   type PipelineEvaluation,
   splitIndex,
 } from './evaluation.js';
@@ -56,6 +57,8 @@ export interface HeimdallOptions {
   joint?: readonly number[];
   /** Time the serving path (default true; tests turn it off). */
   timeServing?: boolean;
+  /** Told as each step starts (progress). */
+  onStage?: OnEvalStage;
 }
 
 interface Parts {
@@ -187,11 +190,15 @@ export function runHeimdall(table: IoTable, options: HeimdallOptions = {}): Pipe
     if (!(Number.isInteger(p) && p >= 2))
       throw new LakeError('LAKE_E_USAGE', `joint P must be an integer >= 2, got ${p}`);
   }
+  const onStage = options.onStage ?? (() => undefined);
+  onStage({ stage: 'features', count: table.count, unit: 'I/Os', detail: 'with labels' });
   const parts = asPublished ? publishedParts(table, seed) : causalParts(table);
   const { train, trainLabels, test, testLabels, labels } = parts;
   if (test.count === 0) throw new LakeError('LAKE_E_USAGE', 'heimdall: no test reads');
 
+  onStage({ stage: 'training', count: train.count, unit: 'reads' });
   const trained = trainOn(train, trainLabels, epochs, seed);
+  onStage({ stage: 'scoring', count: test.count, unit: 'reads' });
   const scores = scoresOf(trained.model, test);
   const metrics = evaluateScores(scores, testLabels, 0);
   let trainSeconds = trained.seconds;
@@ -200,6 +207,7 @@ export function runHeimdall(table: IoTable, options: HeimdallOptions = {}): Pipe
   for (const p of jointSizes) {
     const { train: jointTrain, test: jointTest } = parts.joint(p);
     if (jointTrain.count === 0 || jointTest.count === 0) continue;
+    onStage({ stage: 'training', count: jointTrain.count, unit: 'reads', detail: `joint P=${p}` });
     const t = trainOn(jointTrain, jointTrain.labels, epochs, seed);
     trainSeconds += t.seconds;
     const perGroup = servingNs(t.model, jointTest, timing);
@@ -213,6 +221,7 @@ export function runHeimdall(table: IoTable, options: HeimdallOptions = {}): Pipe
   }
 
   const t = labels.thresholds;
+  if (timing) onStage({ stage: 'timing', count: Math.min(test.count, 4096), unit: 'reads' });
   return {
     pipeline: 'heimdall',
     variant: asPublished ? 'as-published' : 'causal',

@@ -14,7 +14,13 @@
 import { LakeError } from '../errors.js';
 import { evaluateScores } from '../learn/metrics.js';
 import { thresholdForFalseSubmitBudget } from './calibrate.js';
-import { fraction, knownPrefix, type PipelineEvaluation, splitIndex } from './evaluation.js';
+import {
+  fraction,
+  knownPrefix,
+  type OnEvalStage,
+  type PipelineEvaluation,
+  splitIndex,
+} from './evaluation.js';
 import { extractCausal, type FeatureSet, selectFeatureRows } from './event-stream.js';
 import { type GbdtModel, gbdtScore, trainGbdt } from './gbdt.js';
 import { heimdallPeriodLabels, heimdallThresholds } from './heimdall-labels.js';
@@ -94,6 +100,8 @@ export function trainLakeModel(
 export interface LakePipelineOptions extends LakeTrainOptions {
   /** Time the serving path (default true). */
   timeServing?: boolean;
+  /** Told as each step starts (progress). */
+  onStage?: OnEvalStage;
   /**
    * Retrain on every read labelled so far each time this many test-read labels have become known
    * (refit.ts; default DEFAULT_REFIT_EVERY; 0 = never). Test scores are then margins over the live
@@ -113,15 +121,19 @@ function scoresOf(model: LakeModel, set: FeatureSet): Float64Array {
 export function runLake(table: IoTable, options: LakePipelineOptions = {}): PipelineEvaluation {
   const split = splitIndex(table);
   const known = knownPrefix(table, split);
+  const onStage = options.onStage ?? (() => undefined);
+  onStage({ stage: 'labels', count: table.count, unit: 'I/Os' });
   const thresholds = heimdallThresholds(table, 0, known);
   const trainMarks = heimdallPeriodLabels(table, 0, known, thresholds);
   const testMarks = heimdallPeriodLabels(table, split, table.count, thresholds);
+  onStage({ stage: 'features', count: table.count, unit: 'I/Os' });
   const all = extractCausal(table, new LakeExtractor());
   const train = selectFeatureRows(all, (io) => io < known);
   const test = selectFeatureRows(all, (io) => io >= split);
   if (test.count === 0) throw new LakeError('LAKE_E_USAGE', 'lake: no test reads');
   const trainLabels = Uint8Array.from(train.rows, (io) => trainMarks.tail[io]!);
   const testLabels = Uint8Array.from(test.rows, (io) => testMarks.tail[io]!);
+  onStage({ stage: 'training', count: train.count, unit: 'reads' });
   const started = performance.now();
   const model = trainLakeModel(train.values, trainLabels, train.width, options);
   const trainSeconds = (performance.now() - started) / 1000;
@@ -130,6 +142,12 @@ export function runLake(table: IoTable, options: LakePipelineOptions = {}): Pipe
   let scores: Float64Array;
   let decisionThreshold: number;
   let refit: PipelineEvaluation['refit'];
+  onStage({
+    stage: 'scoring',
+    count: test.count,
+    unit: 'reads',
+    ...(refitEvery > 0 ? { detail: `retraining every ${refitEvery} known labels` } : {}),
+  });
   if (refitEvery <= 0) {
     scores = scoresOf(model, test);
     decisionThreshold = model.threshold;
@@ -158,6 +176,7 @@ export function runLake(table: IoTable, options: LakePipelineOptions = {}): Pipe
   }
   const budget = options.falseSubmitBudget ?? DEFAULT_FALSE_SUBMIT_BUDGET;
   const timing = options.timeServing !== false;
+  if (timing) onStage({ stage: 'timing', count: Math.min(test.count, 4096), unit: 'reads' });
   const servingNs = timing
     ? timeServing((r) => lakeScore(model, test.values, r * test.width), Math.min(test.count, 4096))
         .nsPerPrediction

@@ -13,7 +13,13 @@ import { LINNOS_FEATURES, LINNOS_HISTORY, linnosFeatures } from '../learn/featur
 import { inflectionPoint } from '../learn/labels.js';
 import { evaluateScores } from '../learn/metrics.js';
 import { trainLinnos } from '../learn/train.js';
-import { completedBefore, fraction, type PipelineEvaluation, splitIndex } from './evaluation.js';
+import {
+  completedBefore,
+  fraction,
+  type OnEvalStage,
+  type PipelineEvaluation,
+  splitIndex,
+} from './evaluation.js';
 import { type CausalFeatureExtractor, extractCausal, selectFeatureRows } from './event-stream.js';
 import type { IoTable } from './io-table.js';
 import { timeServing } from './serving-time.js';
@@ -61,21 +67,27 @@ export interface LinnosPipelineOptions {
   seed?: number;
   /** Time the serving path (default true). */
   timeServing?: boolean;
+  /** Told as each step starts (progress). */
+  onStage?: OnEvalStage;
 }
 
 export function runLinnos(table: IoTable, options: LinnosPipelineOptions = {}): PipelineEvaluation {
   const split = splitIndex(table);
+  const onStage = options.onStage ?? (() => undefined);
+  onStage({ stage: 'features', count: table.count, unit: 'I/Os' });
   const all = extractCausal(table, new LinnosExtractor());
   const train = selectFeatureRows(all, (io) => io < split && completedBefore(table, io, split));
   const test = selectFeatureRows(all, (io) => io >= split);
   if (train.count === 0 || test.count === 0) {
     throw new LakeError('LAKE_E_USAGE', 'linnos: the trace has too few reads for a train/test split');
   }
+  onStage({ stage: 'labels', count: train.count, unit: 'reads' });
   const trainLatency = Float64Array.from(train.rows, (io) => table.latencyUs[io]!);
   const threshold = inflectionPoint(trainLatency);
   const label = (io: number): number => (table.latencyUs[io]! > threshold.thresholdUs ? 1 : 0);
   const trainLabels = Uint8Array.from(train.rows, label);
   const testLabels = Uint8Array.from(test.rows, label);
+  onStage({ stage: 'training', count: train.count, unit: 'reads' });
   const started = performance.now();
   const { model } = trainLinnos(
     { vectors: Uint8Array.from(train.values), labels: trainLabels },
@@ -88,12 +100,15 @@ export function runLinnos(table: IoTable, options: LinnosPipelineOptions = {}): 
     const views = Array.from({ length: test.count }, (_, r) =>
       testDigits.subarray(r * LINNOS_FEATURES, (r + 1) * LINNOS_FEATURES),
     );
+    onStage({ stage: 'scoring', count: test.count, unit: 'reads' });
     const logits = new Float64Array(2);
     const scores = new Float64Array(test.count);
     for (let r = 0; r < test.count; r++) {
       predictor.scores(views[r]!, logits);
       scores[r] = logits[1]! - logits[0]!;
     }
+    if (options.timeServing !== false)
+      onStage({ stage: 'timing', count: Math.min(test.count, 4096), unit: 'reads' });
     const servingNs =
       options.timeServing === false
         ? Number.NaN

@@ -26,6 +26,15 @@ export interface LoadOptions {
    * records only); the file is streamed and reading stops after the window.
    */
   window?: { start: number; count: number };
+  /** Told after each batch read (records kept so far) and before a simulated replay (progress). */
+  onProgress?: (event: LoadProgress) => void;
+}
+
+export interface LoadProgress {
+  stage: 'reading' | 'simulating';
+  path: string;
+  /** Records kept so far (reading), or the records replayed (simulating). */
+  records: number;
 }
 
 interface ReadRecords {
@@ -52,6 +61,7 @@ async function readRecords(path: string, options: LoadOptions): Promise<ReadReco
       if (seen >= start) records.push(r);
       if (++seen >= end) break reading;
     }
+    options.onProgress?.({ stage: 'reading', path, records: records.length });
   }
   if (window !== undefined && records.length === 0) {
     throw new LakeError(
@@ -77,6 +87,7 @@ export async function loadIoTable(paths: readonly string[], options: LoadOptions
     const read = await readRecords(path, options);
     let records: TraceRecord[] = read.records;
     if (options.simulate === true) {
+      options.onProgress?.({ stage: 'simulating', path, records: records.length });
       const useSubmit = options.arrivals === 'submit';
       const arrivals = records
         .map((r) => ({ ...r, arrivalMs: useSubmit ? (r.submitMs ?? r.arrivalMs) : r.arrivalMs }))

@@ -1,5 +1,5 @@
 import { type Options, type Params, SingleBar } from 'cli-progress';
-import { usageError } from '../errors.js';
+import { escapeInput, usageError } from '../errors.js';
 
 export interface ProgressOptions {
   /** What is being counted or done, printed first ('replay baseline', 'train', 'eval: loading'). */
@@ -42,6 +42,8 @@ export interface Progress {
   stop(): void;
 }
 
+/** Labels longer than this are cut (the line must fit a terminal). */
+const MAX_LABEL_CHARS = 160;
 /** Bar redraws per run at most (plus the final one): ~0.5% steps. */
 const REDRAW_STEPS = 200;
 /** Running counts (no total) are passed to the bar every this many units. */
@@ -109,7 +111,9 @@ export function createProgress(options: ProgressOptions): Progress {
   const now = options.now ?? (() => performance.now());
   const created = now();
   const showAfterMs = options.showAfterMs ?? 0;
-  let label = options.label;
+  // Labels name user files: their control characters must not act on the terminal.
+  const clean = (text: string): string => escapeInput(text, MAX_LABEL_CHARS);
+  let label = clean(options.label);
   let total = options.total;
   const counting = total === undefined;
   const step = (): number => (counting ? COUNT_STEP : Math.max(1, Math.ceil(total! / REDRAW_STEPS)));
@@ -176,7 +180,7 @@ export function createProgress(options: ProgressOptions): Progress {
     },
     setLabel(text: string): void {
       if (stopped) return;
-      label = text;
+      label = clean(text);
       if (!visible()) return;
       bar.update(shownValue());
       bar.render();
