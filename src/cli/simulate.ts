@@ -14,12 +14,18 @@ import {
   type FlashProfileName,
   flashProfileNames,
 } from '../flash/index.js';
-import { createProgress, type Progress } from '../report/progress.js';
+import { countBatches, createProgress, type Progress } from '../report/progress.js';
 import { reportOutput } from '../report/write.js';
 import { openTrace } from '../trace/read.js';
 import { type ProfileName, profileNames, profiles, synthesize } from '../trace/synth.js';
 import type { TraceRecord } from '../trace/types.js';
-import { parseFormatOption, parseIntOption, parseNumberOption, splitList } from './options.js';
+import {
+  parseFormatOption,
+  parseIntOption,
+  parseNumberOption,
+  parseSeedOption,
+  splitList,
+} from './options.js';
 import { causesMarkdown, describeDevice, emitRunReport, policyJson } from './run-report.js';
 
 interface SimulateFlags {
@@ -97,10 +103,10 @@ export function registerSimulate(program: Command): void {
 
 async function simulateCommand(flags: SimulateFlags): Promise<void> {
   const deviceCount = parseIntOption('--devices', flags.devices, 1);
-  const seed = parseIntOption('--seed', flags.seed, 0);
-  const durationS = parseNumberOption('--duration', flags.duration, 0);
+  const seed = parseSeedOption('--seed', flags.seed);
+  const durationS = parseNumberOption('--duration', flags.duration, { above: 0 });
   const revokeCostUs = parseNumberOption('--revoke-cost', flags.revokeCost, 0);
-  const rateScale = parseNumberOption('--rate-scale', flags.rateScale, 0);
+  const rateScale = parseNumberOption('--rate-scale', flags.rateScale, { above: 0 });
   const specs = parsePolicyList(flags.policies);
   for (const s of specs) {
     if (s.kind === 'linnos')
@@ -130,7 +136,8 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
     // Validate every file up front so a malformed trace fails before any replay starts.
     for (const path of paths) {
       const reader = openTrace(path, readOptions);
-      for await (const batch of reader) expectedIos += batch.length;
+      const reading = createProgress({ label: `read ${path}`, unit: 'records', quiet, showAfterMs: 1000 });
+      for await (const batch of countBatches(reader, reading)) expectedIos += batch.length;
     }
     if (flags.arrivals !== 'trace' && flags.arrivals !== 'submit') {
       throw usageError(`--arrivals must be trace or submit, got "${flags.arrivals}"`);
@@ -174,22 +181,32 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
     );
   let progress: Progress | undefined;
   const started = performance.now();
-  const runs = await runPolicies({
-    workload,
-    makeDevices,
-    specs,
-    seed,
-    revokeCostUs,
-    onRunStart: (spec) => {
-      progress?.stop();
-      progress = createProgress({ label: `replay ${spec.name}`, total: expectedIos, quiet });
-    },
-    onProgress: (_spec, arrived) => {
-      if (arrived > expectedIos) expectedIos = arrived;
-      progress?.update(arrived);
-    },
-  });
-  progress?.stop();
+  let runs: Awaited<ReturnType<typeof runPolicies>>;
+  try {
+    runs = await runPolicies({
+      workload,
+      makeDevices,
+      specs,
+      seed,
+      revokeCostUs,
+      onRunStart: (spec) => {
+        // A run starts when the one before has finished: its count is final.
+        progress?.complete();
+        progress = createProgress({ label: `replay ${spec.name}`, total: expectedIos, unit: 'I/Os', quiet });
+      },
+      onProgress: (_spec, arrived) => {
+        // A generated workload's count is an estimate from its mean rate; complete() settles it.
+        if (arrived > expectedIos) {
+          expectedIos = arrived;
+          progress?.setTotal(arrived);
+        }
+        progress?.update(arrived);
+      },
+    });
+    progress?.complete();
+  } finally {
+    progress?.stop();
+  }
   const wallS = (performance.now() - started) / 1000;
   const ios = runs.reduce((sum, r) => sum + r.result.ios, 0);
   if (!quiet)
