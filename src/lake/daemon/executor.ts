@@ -34,6 +34,14 @@ interface BoundFunction {
 }
 
 const MAX_GRID = 65_535;
+/**
+ * Blocks one launch may run. lakeD runs a launch's blocks one after another on its core, so the grid's
+ * product, not each dimension, bounds the work: 65,535^3 blocks would keep lakeD busy for ever (beating,
+ * so no watchdog would notice). lake's own launches use one block.
+ */
+export const MAX_BLOCKS = 65_536;
+/** The longest debugSleep (an injected slow command, for tests). */
+export const MAX_DEBUG_SLEEP_MS = 60_000;
 const SLEEP_SLICE_MS = 5;
 
 /**
@@ -216,6 +224,8 @@ export class CommandExecutor {
         throw usage(`launch ${spec.name}: grid dimension ${d - 1} is ${a[d]}, not in [1, ${MAX_GRID}]`);
       }
     }
+    if (blocks > MAX_BLOCKS)
+      throw usage(`launch ${spec.name}: a grid of ${blocks} blocks, more than the ${MAX_BLOCKS} lakeD runs`);
     const argc = a[4]!;
     if (argc !== spec.params.length || argc > MAX_KERNEL_ARGS) {
       throw usage(`launch ${spec.name}: ${argc} arguments for ${spec.params.length} parameters`);
@@ -292,6 +302,8 @@ export class CommandExecutor {
   }
 
   #sleep(ms: number): void {
+    if (!(ms >= 0 && ms <= MAX_DEBUG_SLEEP_MS))
+      throw usage(`debugSleep: ${ms} ms is not in [0, ${MAX_DEBUG_SLEEP_MS}]`);
     const wait = new Int32Array(new SharedArrayBuffer(4));
     const end = performance.now() + ms;
     for (let left = ms; left > 0; left = end - performance.now()) {

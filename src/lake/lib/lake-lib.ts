@@ -46,6 +46,7 @@ import {
 import { ShmArena } from '../shm/arena.js';
 import { spawnWorker } from '../spawn-worker.js';
 import { RingFullError } from './errors.js';
+import { parseDeviceInfo } from './replies.js';
 import {
   type ContextHandle,
   type DaemonFailure,
@@ -232,7 +233,7 @@ export class LakeLib {
   getDevice(index: number): DeviceInfo {
     this.#args[0] = index;
     this.#call(Api.deviceGet, DEFAULT_STREAM, 1);
-    return JSON.parse(this.#outText) as DeviceInfo;
+    return parseDeviceInfo(this.#outText, index);
   }
 
   /** A sync round trip that does nothing: what LAKE's remoting benchmark times. */

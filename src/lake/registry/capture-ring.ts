@@ -298,7 +298,9 @@ export class CaptureRing {
     const entries: FeatureEntry[] = [];
     const words = this.#i32;
     const end = Atomics.load(words, C_RESERVE);
-    for (let ticket = Atomics.load(words, C_TAIL); ((end - ticket) | 0) > 0; ticket = (ticket + 1) | 0) {
+    const tail = Atomics.load(words, C_TAIL);
+    this.#checkLive(tail, end);
+    for (let ticket = tail; ((end - ticket) | 0) > 0; ticket = (ticket + 1) | 0) {
       const entry = this.#read(ticket, after);
       if (entry !== undefined) entries.push(entry);
     }
@@ -370,6 +372,21 @@ export class CaptureRing {
         return this.#i32[(at >> 2) + i]!;
       case 'u8':
         return this.#u8[at + i]!;
+    }
+  }
+
+  /**
+   * Producers never reserve past the tail plus the capacity, and truncation never passes the reservation
+   * counter: counters saying otherwise were overwritten (shared memory anyone in the process can write), and
+   * walking them could take 2^31 steps.
+   */
+  #checkLive(tail: number, end: number): void {
+    const live = (end - tail) | 0;
+    if (live < 0 || live > this.capacity) {
+      throw new LakeError(
+        'LAKE_E_INTERNAL',
+        `capture ring ${this.name} is corrupt: its counters say ${live} entries are live in a ring of ${this.capacity}`,
+      );
     }
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LakeError } from '../../errors.js';
+import { escapeInput, LakeError } from '../../errors.js';
 import type { DenseModel } from '../../models/dense.js';
 import { decodeModelImage, encodeModelImage } from '../backends/model-image.js';
 import { ShmArena } from '../shm/arena.js';
@@ -111,6 +111,14 @@ export class ModelStore {
     ) {
       throw new LakeError('LAKE_E_USAGE', 'ModelStore.attach: not a model store');
     }
+    // The entry count sizes every walk over the control buffer: it must be the one the buffer was made for.
+    const entries = new Int32Array(shared.control)[W_ENTRIES]!;
+    if (entries !== shared.control.byteLength / ENTRY_BYTES - 1) {
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `ModelStore.attach: the store's entry count (${entries}) does not match its control buffer`,
+      );
+    }
     return new ModelStore(shared.control, ShmArena.attach(shared.arena));
   }
 
@@ -175,6 +183,8 @@ export class ModelStore {
   get(name: string): StoredModel | undefined {
     const entry = this.#find(name);
     if (entry < 0) return undefined;
+    // Names come from callers and, through list(), from shared memory: messages echo them escaped.
+    const shown = escapeInput(name);
     const words = this.#words;
     for (let attempt = 0; attempt < READ_RETRIES; attempt++) {
       if (Atomics.load(words, this.#index(entry, E_LIVE)) !== 1) return undefined;
@@ -201,19 +211,19 @@ export class ModelStore {
       if (sha256Hex(image) !== sha256) {
         throw new LakeError(
           'LAKE_E_MODEL_CHECKSUM',
-          `model ${name} version ${version}: stored image fails its checksum`,
+          `model ${shown} version ${version}: stored image fails its checksum`,
         );
       }
       const stored = {
         name,
         version,
         sha256,
-        model: decodeModelImage(image, `model ${name} version ${version}`),
+        model: decodeModelImage(image, `model ${shown} version ${version}`),
       };
       this.#cache.set(entry, stored);
       return stored;
     }
-    throw new LakeError('LAKE_E_INTERNAL', `model ${name}: no stable version after ${READ_RETRIES} reads`);
+    throw new LakeError('LAKE_E_INTERNAL', `model ${shown}: no stable version after ${READ_RETRIES} reads`);
   }
 
   list(): ModelVersion[] {
@@ -289,7 +299,9 @@ export class ModelStore {
 
   #name(entry: number): string {
     const start = ENTRY_BYTES * (entry + 1) + NAME_OFFSET;
-    return decoder.decode(this.#bytes.slice(start, start + this.#word(entry, E_NAME_LENGTH)));
+    // Clamped to the name's field: a length word written over never reads into the next entry.
+    const length = Math.min(Math.max(this.#word(entry, E_NAME_LENGTH), 0), NAME_BYTES);
+    return decoder.decode(this.#bytes.slice(start, start + length));
   }
 
   #index(entry: number, word: number): number {
