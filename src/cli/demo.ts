@@ -392,7 +392,7 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
   if (lake !== undefined) {
     summaryLines.push(
       lake.crossoverSource === 'given'
-        ? `- LAKE runtime: crossovers given (--crossovers ${lake.crossoversFlag}): nominal inference costs, no utilisation check; the run is the same on every machine.`
+        ? `- LAKE runtime: crossovers given (--crossovers ${lake.crossoversFlag}): nominal inference costs, no utilisation check: a rerun with this seed and these crossovers gives the same results.`
         : `- LAKE runtime: crossovers measured on this machine: ${lake.crossoversFlag} (pass --crossovers ${lake.crossoversFlag} to fix them; see docs/lake-policy.md).`,
     );
     const user = lake.userPolicy;
