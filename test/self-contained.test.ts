@@ -46,7 +46,9 @@ test('no source, test, script or doc refers to the shared workspace folder', () 
 });
 
 test('the pattern catches what it is for', () => {
-  assert.ok(outside.test(`new URL('${['..', '..', '..', 'shared', 'fixtures'].join('/')}/x', import.meta.url)`));
+  assert.ok(
+    outside.test(`new URL('${['..', '..', '..', 'shared', 'fixtures'].join('/')}/x', import.meta.url)`),
+  );
   assert.ok(!outside.test("fixturePath('traces/x.trace')"));
 });
 
