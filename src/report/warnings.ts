@@ -64,7 +64,7 @@ export function policyWarnings(runs: readonly PolicyFigures[]): PolicyWarning[] 
         kind: 'revokes',
         value: revokesPerRead,
         limit: PATHOLOGY_LIMITS.revokesPerRead,
-        message: `${fixed(revokesPerRead, 2)} revokes per read (more than ${PATHOLOGY_LIMITS.revokesPerRead}): most tries were predicted slow, so reads pile onto the last replicas of their chains`,
+        message: `${fixed(revokesPerRead, 2)} revokes per read (more than ${PATHOLOGY_LIMITS.revokesPerRead}): most read tries were revoked, so reads pile onto the last replicas of their chains (a model that predicts most reads slow does this)`,
       });
     const extraPerRead = run.extraIos / run.reads;
     if (extraPerRead > PATHOLOGY_LIMITS.extraIosPerRead)
