@@ -22,6 +22,7 @@ import { trainingBenchSuite } from '../learn/bench.js';
 import { benchReplayOverhead } from '../realdev/bench.js';
 import { benchPrediction } from '../realtrace/bench.js';
 import { markdownTable } from '../report/table.js';
+import { parseIntOption } from './options.js';
 
 type SuiteRunner = (samples: number) => Promise<BenchSuite>;
 
@@ -50,7 +51,8 @@ export function registerBench(program: Command): void {
     .option('--memory-child <ios>', 'internal: measure one streamed replay in this process')
     .action(async (name: string | undefined, flags: { json?: boolean; memoryChild?: string }) => {
       if (flags.memoryChild !== undefined) {
-        process.stdout.write(`${JSON.stringify(replayMemoryChild(Number(flags.memoryChild)))}\n`);
+        const ios = parseIntOption('--memory-child', flags.memoryChild, 1);
+        process.stdout.write(`${JSON.stringify(replayMemoryChild(ios))}\n`);
         return;
       }
       const names = name === undefined ? Object.keys(benchSuites) : [name];
