@@ -54,15 +54,17 @@ export interface FeaturesSummary {
   warnings: string[];
 }
 
-/** Passes batches through, counting the reads of each device. */
+/** Passes batches through, counting the reads of each device; `onEnd` runs once the batches end. */
 async function* countReads(
   batches: AsyncIterable<readonly TraceRecord[]>,
   reads: Map<number, number>,
+  onEnd: () => void,
 ): AsyncGenerator<readonly TraceRecord[]> {
   for await (const batch of batches) {
     for (const r of batch) if (r.read) reads.set(r.device, (reads.get(r.device) ?? 0) + 1);
     yield batch;
   }
+  onEnd();
 }
 
 async function featuresCommand(flags: FeaturesFlags, output: CommandOutput): Promise<string> {
@@ -76,48 +78,61 @@ async function featuresCommand(flags: FeaturesFlags, output: CommandOutput): Pro
       : splitList(flags.device).map((d) => parseIntOption('--device', d));
   const quiet = flags.json === true;
   const reader = openTrace(flags.trace, { ...(format ? { format } : {}), skipBad: flags.skipBad === true });
+  const started = performance.now();
   const progress = createProgress({
     label: `read ${flags.trace}`,
     unit: 'records',
     quiet,
     showAfterMs: 1000,
+    since: started,
   });
-  const reads = new Map<number, number>();
-  const datasets: DeviceDataset[] = await extractLinnosFromTraceBatches(
-    countReads(countBatches(reader, progress), reads),
-    devices,
-  );
-  const vectors = datasets.reduce((sum, d) => sum + d.count, 0);
-  if (vectors === 0) {
-    const held = [...reads].filter(([d]) => devices === undefined || devices.includes(d));
-    throw usageError(
-      `${flags.trace}: no read has a LinnOS vector: a vector holds the latencies of the ${MIN_READS_FOR_VECTOR - 1} reads ` +
-        `its device completed before it, so a device needs at least ${MIN_READS_FOR_VECTOR} reads; ` +
-        (held.length === 0
-          ? `the trace holds no read${devices === undefined ? '' : ` of --device ${flags.device}`}`
-          : `the trace holds ${held.map(([d, n]) => `${n} on device ${d}`).join(', ')}`),
+  // Extracting and writing take seconds on a large trace too: shown once the command has run a second.
+  const stages = createProgress({ label: 'features', quiet, showAfterMs: 1000, since: started });
+  try {
+    const reads = new Map<number, number>();
+    const datasets: DeviceDataset[] = await extractLinnosFromTraceBatches(
+      countReads(countBatches(reader, progress), reads, () =>
+        stages.setLabel(`features: vectors of ${[...reads.values()].reduce((a, b) => a + b, 0)} reads`),
+      ),
+      devices,
     );
+    const vectors = datasets.reduce((sum, d) => sum + d.count, 0);
+    if (vectors === 0) {
+      const held = [...reads].filter(([d]) => devices === undefined || devices.includes(d));
+      throw usageError(
+        `${flags.trace}: no read has a LinnOS vector: a vector holds the latencies of the ${MIN_READS_FOR_VECTOR - 1} reads ` +
+          `its device completed before it, so a device needs at least ${MIN_READS_FOR_VECTOR} reads; ` +
+          (held.length === 0
+            ? `the trace holds no read${devices === undefined ? '' : ` of --device ${flags.device}`}`
+            : `the trace holds ${held.map(([d, n]) => `${n} on device ${d}`).join(', ')}`),
+      );
+    }
+    const warnings = datasets
+      .filter((d) => d.count < MIN_THRESHOLD_READS)
+      .map(
+        (d) =>
+          `device ${d.device}: only ${d.count} vector(s): lake label and lake train need at least ${MIN_THRESHOLD_READS} ` +
+          'reads of a device to set a latency threshold from',
+      );
+    stages.setLabel(`features: writing ${vectors} vectors to ${flags.out}`);
+    const rows = await writeLinnosVectors(flags.out, datasets);
+    stages.setLabel(`features: ${rows} vectors written`);
+    stages.complete();
+    const summary: FeaturesSummary = {
+      trace: flags.trace,
+      out: flags.out,
+      vectors: rows,
+      devices: datasets.map((d) => ({ device: d.device, vectors: d.count })),
+      skippedLines: reader.summary.skipped,
+      warnings,
+    };
+    emitWarnings(output, warnings);
+    if (quiet) return `${JSON.stringify(summary, null, 2)}\n`;
+    return `${markdownTable(
+      ['device', 'vectors'],
+      summary.devices.map((d) => [String(d.device), String(d.vectors)]),
+    )}\n\n${rows} vectors written to ${flags.out}\n`;
+  } finally {
+    stages.stop();
   }
-  const warnings = datasets
-    .filter((d) => d.count < MIN_THRESHOLD_READS)
-    .map(
-      (d) =>
-        `device ${d.device}: only ${d.count} vector(s): lake label and lake train need at least ${MIN_THRESHOLD_READS} ` +
-        'reads of a device to set a latency threshold from',
-    );
-  const rows = await writeLinnosVectors(flags.out, datasets);
-  const summary: FeaturesSummary = {
-    trace: flags.trace,
-    out: flags.out,
-    vectors: rows,
-    devices: datasets.map((d) => ({ device: d.device, vectors: d.count })),
-    skippedLines: reader.summary.skipped,
-    warnings,
-  };
-  emitWarnings(output, warnings);
-  if (quiet) return `${JSON.stringify(summary, null, 2)}\n`;
-  return `${markdownTable(
-    ['device', 'vectors'],
-    summary.devices.map((d) => [String(d.device), String(d.vectors)]),
-  )}\n\n${rows} vectors written to ${flags.out}\n`;
 }

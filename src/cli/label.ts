@@ -73,7 +73,7 @@ export async function readLatenciesByDevice(
     format?: string;
     skipBad?: boolean;
   },
-  options: { quiet?: boolean } = {},
+  options: { quiet?: boolean; since?: number } = {},
 ): Promise<{ devices: number[]; latencies: Float64Array[] }> {
   if ((source.trace === undefined) === (source.vectors === undefined)) {
     throw usageError('give exactly one of --trace FILE and --vectors FILE');
@@ -99,6 +99,7 @@ export async function readLatenciesByDevice(
       unit: 'records',
       quiet: options.quiet === true,
       showAfterMs: 1000,
+      ...(options.since !== undefined ? { since: options.since } : {}),
     });
     for await (const batch of countBatches(reader, progress)) {
       for (const r of batch) {
@@ -122,10 +123,17 @@ export function labelDevices(
   input: { devices: number[]; latencies: Float64Array[] },
   options: { percentile?: number; refine: boolean; revokeCostUs: number; replicas: number; seed: number },
   only: readonly number[] = input.devices,
+  onStep: (device: number, step: string) => void = () => undefined,
 ): DeviceLabel[] {
   return input.devices.flatMap((device, k): DeviceLabel[] => {
     if (!only.includes(device)) return [];
     const latencies = input.latencies[k]!;
+    onStep(
+      device,
+      options.percentile !== undefined
+        ? `p${options.percentile} of ${latencies.length} reads`
+        : `inflection point of ${latencies.length} reads${options.refine ? ', then refinement by simulated revocation' : ''}`,
+    );
     if (options.percentile !== undefined) {
       return [
         {
@@ -208,10 +216,22 @@ async function labelCommand(flags: LabelFlags, output: CommandOutput): Promise<s
     seed: parseSeedOption('--seed', flags.seed),
   };
   const quiet = flags.json === true;
-  const input = await readLatenciesByDevice(flags, { quiet });
+  const started = performance.now();
+  const input = await readLatenciesByDevice(flags, { quiet, since: started });
   const warnings: string[] = [];
   const kept = devicesWithEnoughReads(input, flags.trace ?? flags.vectors!, warnings);
-  const labels = labelDevices(input, options, kept);
+  // Shown when the command has run a second already (a large trace): the thresholds take seconds too.
+  const stages = createProgress({ label: 'label', quiet, showAfterMs: 1000, since: started });
+  let labels: DeviceLabel[];
+  try {
+    labels = labelDevices(input, options, kept, (device, step) =>
+      stages.setLabel(`label device ${device}: ${step}`),
+    );
+    stages.setLabel(`label: ${labels.length} device(s) labelled`);
+    stages.complete();
+  } finally {
+    stages.stop();
+  }
   for (const l of labels) {
     warnings.push(...labelWarnings(l, input.latencies[input.devices.indexOf(l.device)]!));
   }

@@ -41,7 +41,7 @@ import { type SplitKind, type TrainingBackend, type TrainingReport, trainLinnos 
 import { readLinnosVectors } from '../learn/vector-file.js';
 import type { LinnosShape } from '../models/dense.js';
 import { type JsonValue, saveModel } from '../models/model-file.js';
-import { countBatches, createProgress } from '../report/progress.js';
+import { countBatches, createProgress, type Progress } from '../report/progress.js';
 import { formatUs, markdownTable } from '../report/table.js';
 import { openTrace } from '../trace/read.js';
 import { traceFormats } from '../trace/types.js';
@@ -136,7 +136,7 @@ export function registerTrain(program: Command, output: CommandOutput = processO
 }
 
 /** Per-device datasets from the trace or vector file named by the flags. */
-async function loadDatasets(flags: TrainFlags): Promise<DeviceDataset[]> {
+async function loadDatasets(flags: TrainFlags, stages: Progress, since: number): Promise<DeviceDataset[]> {
   if ((flags.trace === undefined) === (flags.vectors === undefined)) {
     throw usageError('give exactly one of --trace FILE and --vectors FILE');
   }
@@ -148,8 +148,13 @@ async function loadDatasets(flags: TrainFlags): Promise<DeviceDataset[]> {
       unit: 'records',
       quiet: flags.json === true,
       showAfterMs: 1000,
+      since,
     });
-    return extractLinnosFromTraceBatches(countBatches(reader, progress));
+    return extractLinnosFromTraceBatches(
+      countBatches(reader, progress, () =>
+        stages.setLabel(`train: vectors of ${reader.summary.records} records`),
+      ),
+    );
   }
   const file = readLinnosVectors(flags.vectors!);
   return groupByDevice(file.dataset, file.device);
@@ -284,14 +289,27 @@ async function trainCommand(flags: TrainFlags, output: CommandOutput): Promise<s
   }
   const device = flags.device === undefined ? undefined : parseIntOption('--device', flags.device, 0);
 
-  const datasets = await loadDatasets(flags);
-  const selection = select(datasets, device);
-  if (selection.data.count === 0)
-    throw usageError(
-      `no LinnOS vectors in the input: a vector needs 4 reads completed before it on its device, and training ` +
-        `at least ${MIN_THRESHOLD_READS} vectors`,
-    );
-  const threshold = chooseThreshold(flags, datasets, selection, seed);
+  const quiet = flags.json === true;
+  const started = performance.now();
+  // Reading, extracting and labelling take seconds on a large trace: shown once the command has run a second.
+  const stages = createProgress({ label: 'train', quiet, showAfterMs: 1000, since: started });
+  let datasets: DeviceDataset[];
+  let selection: Selection;
+  let threshold: LatencyThreshold;
+  try {
+    datasets = await loadDatasets(flags, stages, started);
+    selection = select(datasets, device);
+    if (selection.data.count === 0)
+      throw usageError(
+        `no LinnOS vectors in the input: a vector needs 4 reads completed before it on its device, and training ` +
+          `at least ${MIN_THRESHOLD_READS} vectors`,
+      );
+    stages.setLabel(`train: label threshold of ${selection.data.count} vectors`);
+    threshold = chooseThreshold(flags, datasets, selection, seed);
+    stages.complete();
+  } finally {
+    stages.stop();
+  }
   const labels = labelByThreshold(selection.data.latencyUs, threshold.thresholdUs);
   const count = labels.length;
   if (split === 'time') {
@@ -305,7 +323,6 @@ async function trainCommand(flags: TrainFlags, output: CommandOutput): Promise<s
       throw usageError(`${problem} (--split time, --validation ${flags.validation})`);
   }
 
-  const quiet = flags.json === true;
   const progress = createProgress({ label: `train ${shape}`, total: epochs, unit: 'epochs', quiet });
   let report: TrainingReport;
   let model: Parameters<typeof saveModel>[1];

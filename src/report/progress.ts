@@ -20,7 +20,12 @@ export interface ProgressOptions {
    * leaves no trace on the terminal. Only for work that updates often: a delayed bar appears at an update.
    */
   showAfterMs?: number;
-  /** The clock `showAfterMs` is measured on (default performance.now; tests pass their own). */
+  /**
+   * When the work began on the `now` clock (default: at creation). A later stage of one command counts
+   * showAfterMs from the command's start, so it shows at once when the stages before took long.
+   */
+  since?: number;
+  /** The clock `showAfterMs` and the time shown are measured on (default performance.now; tests pass their own). */
   now?: () => number;
 }
 
@@ -109,7 +114,7 @@ export function createProgress(options: ProgressOptions): Progress {
   if (options.quiet === true || stream.isTTY !== true) return SILENT;
 
   const now = options.now ?? (() => performance.now());
-  const created = now();
+  const created = options.since ?? now();
   const showAfterMs = options.showAfterMs ?? 0;
   // Labels name user files: their control characters must not act on the terminal.
   const clean = (text: string): string => escapeInput(text, MAX_LABEL_CHARS);
@@ -128,7 +133,8 @@ export function createProgress(options: ProgressOptions): Progress {
       ...(options.unit !== undefined ? { unit: options.unit } : {}),
       value: params.value,
       ...(counting ? {} : { total: params.total }),
-      elapsedS: ((params.stopTime ?? Date.now()) - params.startTime) / 1000,
+      // From creation, not from the first draw (which showAfterMs delays).
+      elapsedS: (now() - created) / 1000,
       etaS: params.eta,
     });
   const bar = new SingleBar({
@@ -199,11 +205,12 @@ export function createProgress(options: ProgressOptions): Progress {
 
 /**
  * Passes batches through unchanged, counting their items on `progress` (records of a trace being read);
- * completes the progress when the batches end.
+ * completes the progress when the batches end, then calls `onEnd` (the next stage begins).
  */
 export async function* countBatches<T>(
   batches: AsyncIterable<readonly T[]>,
   progress: Progress,
+  onEnd?: () => void,
 ): AsyncGenerator<readonly T[]> {
   try {
     for await (const batch of batches) {
@@ -211,6 +218,7 @@ export async function* countBatches<T>(
       yield batch;
     }
     progress.complete();
+    onEnd?.();
   } finally {
     progress.stop();
   }

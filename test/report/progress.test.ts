@@ -108,7 +108,11 @@ test('showAfterMs: work that ends sooner draws nothing; longer work appears at a
   slow.increment(10);
   clock = 4000;
   slow.complete();
-  assert.equal(lastLine(long.text()), 's 2010 records | 0:00');
+  assert.equal(
+    lastLine(long.text()),
+    's 2010 records | 0:04',
+    'time counts from creation, not the first draw',
+  );
 
   // No update after the delay: the final line is still drawn at the end.
   clock = 0;
@@ -118,6 +122,18 @@ test('showAfterMs: work that ends sooner draws nothing; longer work appears at a
   clock = 3000;
   quiet.complete();
   assert.match(lastLine(late.text()), /^l \[#+\] 100% \| 4\/4/);
+});
+
+test('since: a later stage counts showAfterMs from the command start, so it shows at once after long reading', () => {
+  let clock = 5000;
+  const now = (): number => clock;
+  const stream = captureStream(true);
+  const stages = createProgress({ label: 'label', stream, showAfterMs: 1000, since: 2000, now });
+  stages.setLabel('label device 0: inflection point of 1800720 reads');
+  assert.equal(lastLine(stream.text()), 'label device 0: inflection point of 1800720 reads | 0:03');
+  clock = 9000;
+  stages.complete();
+  assert.equal(lastLine(stream.text()), 'label device 0: inflection point of 1800720 reads | 0:07');
 });
 
 test('writes nothing when quiet or when the stream is not a terminal', () => {
