@@ -28,7 +28,7 @@ import type { Table } from '../report/table.js';
 import { reportOutput } from '../report/write.js';
 import { type ProfileName, profiles, synthesize } from '../trace/synth.js';
 import type { TraceRecord } from '../trace/types.js';
-import { parseIntOption, parseNumberOption } from './options.js';
+import { parseIntOption, parseNumberOption, parseSeedOption } from './options.js';
 import { causesMarkdown, describeDevice, emitRunReport, policyJson, round3 } from './run-report.js';
 
 interface DemoFlags {
@@ -101,7 +101,7 @@ function log(quiet: boolean, text: string): void {
 }
 
 async function demoCommand(flags: DemoFlags): Promise<void> {
-  const seed = parseIntOption('--seed', flags.seed, 0);
+  const seed = parseSeedOption('--seed', flags.seed);
   const preset = flags.quick === true ? QUICK : FULL;
   const trainS =
     flags.trainDuration !== undefined

@@ -25,7 +25,13 @@ import { type RealPolicyRun, type RunPreparation, runRealPolicies } from '../rea
 import { createProgress, type Progress } from '../report/progress.js';
 import type { Table } from '../report/table.js';
 import { reportOutput } from '../report/write.js';
-import { parseFormatOption, parseIntOption, parseNumberOption, splitList } from './options.js';
+import {
+  parseFormatOption,
+  parseIntOption,
+  parseNumberOption,
+  parseSeedOption,
+  splitList,
+} from './options.js';
 import { emitRunReport, policyJson, round3 } from './run-report.js';
 
 /** The options `lake replay` and `lake record` share: devices, trace, and how to drive them. */
@@ -259,7 +265,7 @@ export function linnosHedgePercentile(falseSubmitRate: number | undefined): numb
 
 async function replayCommand(flags: ReplayFlags): Promise<void> {
   const specs = parsePolicyList(flags.policies);
-  const seed = parseIntOption('--seed', flags.seed, 0);
+  const seed = parseSeedOption('--seed', flags.seed);
   const warmUpS = parseNumberOption('--warm-up', flags.warmUp, 0);
   const quiet = flags.json === true;
   // Refuse what cannot run before any device is opened or created.
