@@ -9,10 +9,7 @@ import { lakeEval, WINDOWS, windowText } from './fixtures.js';
 const dir = mkdtempSync(join(tmpdir(), 'lake-eval-'));
 // The first 12,000 I/Os of a window: enough to train and test, small enough for a unit test.
 const small = join(dir, 'small.trace');
-writeFileSync(
-  small,
-  `${windowText(WINDOWS.rw7525).split('\n').slice(0, 12_000).join('\n')}\n`,
-);
+writeFileSync(small, `${windowText(WINDOWS.rw7525).split('\n').slice(0, 12_000).join('\n')}\n`);
 
 describe('lake eval', () => {
   test('--as-published says, in text and JSON, that it leaks future information', async () => {
