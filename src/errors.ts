@@ -62,6 +62,15 @@ export function fromCode(code: LakeErrorCode, message: string): LakeError {
 export const MAX_ECHO_CHARS = 80;
 
 /**
+ * A whole message made safe for a terminal: control characters escaped as in escapeInput, except the line
+ * breaks and tabs a message may hold on purpose; nothing cut. The CLI's last line of defence for echoes
+ * that no reader escaped.
+ */
+export function escapeControls(text: string): string {
+  return escapeChars(text, (c) => c === 0x0a || c === 0x09);
+}
+
+/**
  * User input (a trace line, a field, a model file's value, a flag) as a message may echo it: C0 and C1
  * control characters and DEL become `\xNN`, so that a terminal escape in a file cannot act on the terminal
  * that prints the error, and the text is cut to `maxChars` characters of input. Every message that quotes
@@ -69,16 +78,20 @@ export const MAX_ECHO_CHARS = 80;
  */
 export function escapeInput(text: string, maxChars = MAX_ECHO_CHARS): string {
   const cut = text.length > maxChars;
-  const shown = cut ? text.slice(0, Math.max(0, maxChars - 3)) : text;
+  const shown = escapeChars(cut ? text.slice(0, Math.max(0, maxChars - 3)) : text, () => false);
+  return cut ? `${shown}...` : shown;
+}
+
+/** C0 and C1 controls and DEL as `\xNN`, but those `keep` lets through. */
+function escapeChars(text: string, keep: (code: number) => boolean): string {
   let out = '';
   let from = 0;
-  for (let i = 0; i < shown.length; i++) {
-    const c = shown.charCodeAt(i);
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
-      out += `${shown.slice(from, i)}\\x${c.toString(16).padStart(2, '0')}`;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 || (c >= 0x7f && c <= 0x9f)) && !keep(c)) {
+      out += `${text.slice(from, i)}\\x${c.toString(16).padStart(2, '0')}`;
       from = i + 1;
     }
   }
-  out += shown.slice(from);
-  return cut ? `${out}...` : out;
+  return out + text.slice(from);
 }

@@ -24,7 +24,11 @@ import { benchPrediction } from '../realtrace/bench.js';
 import { markdownTable } from '../report/table.js';
 import { parseIntOption } from './options.js';
 
-type SuiteRunner = (samples: number) => Promise<BenchSuite>;
+/** `all`: the suite runs as part of every suite (`npm run bench`), where long suites take their short form. */
+type SuiteRunner = (samples: number, all: boolean) => Promise<BenchSuite>;
+
+/** The soak's length inside `npm run bench` when LAKE_BENCH_SOAK_S is unset: long enough to fit a slope after warm-up. */
+const SOAK_SECONDS_IN_ALL = 60;
 
 /** The suites by name; each returns plain data. */
 export const benchSuites: Record<string, SuiteRunner> = {
@@ -39,7 +43,8 @@ export const benchSuites: Record<string, SuiteRunner> = {
   'replay-overhead': async (samples) => replayOverheadSuite(samples),
   prediction: async (samples) => benchPrediction({ samples }),
   'user-policy': async () => userPolicySuite(),
-  soak: async () => soakSuite(),
+  soak: async (_samples, all) =>
+    soakSuite(all && (process.env['LAKE_BENCH_SOAK_S'] ?? '') === '' ? { seconds: SOAK_SECONDS_IN_ALL } : {}),
 };
 
 export function registerBench(program: Command): void {
@@ -64,7 +69,7 @@ export function registerBench(program: Command): void {
       const suites: BenchSuite[] = [];
       for (const n of names) {
         if (flags.json !== true) process.stderr.write(`running ${n}...\n`);
-        const suite = await benchSuites[n]!(samples);
+        const suite = await benchSuites[n]!(samples, name === undefined);
         suites.push(suite);
         if (flags.json !== true) process.stdout.write(`${suiteTable(suite)}\n\n`);
       }

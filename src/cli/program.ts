@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { escapeInput, LakeError, toError } from '../errors.js';
+import { escapeControls, escapeInput, LakeError, toError } from '../errors.js';
 import { commands, type RegisterCommand } from './commands.js';
 import { exitCodes, GENERIC_FAILURE } from './exit-codes.js';
 
@@ -79,10 +79,10 @@ export async function runCli(
     }
     const error = toError(value);
     if (error instanceof LakeError) {
-      streams.stderr.write(`lake: ${error.code}: ${error.message}\n`);
+      streams.stderr.write(`lake: ${error.code}: ${escapeControls(error.message)}\n`);
       return exitCodes[error.code] ?? GENERIC_FAILURE;
     }
-    streams.stderr.write(`lake: ${error.stack ?? error.message}\n`);
+    streams.stderr.write(`lake: ${escapeControls(error.stack ?? error.message)}\n`);
     return GENERIC_FAILURE;
   }
 }
