@@ -173,8 +173,8 @@ export function evaluateScores(
 
 /**
  * Whether a classifier is no better than always predicting the more frequent class: accuracy at or below
- * the majority rate (on the same reads). Such a model has learnt nothing usable; lake train and lake demo
- * warn about it. False when either figure is undefined (no reads).
+ * the majority rate (on the same reads). Its decisions are worth no more than a constant guess; lake train
+ * and lake demo warn about it. False when either figure is undefined (no reads).
  */
 export function noBetterThanMajority(quality: Pick<Quality, 'accuracy' | 'majorityRate'>): boolean {
   return (
@@ -184,12 +184,26 @@ export function noBetterThanMajority(quality: Pick<Quality, 'accuracy' | 'majori
   );
 }
 
-/** The warning for a model no better than the majority rate (`subject` names it), or undefined. */
+/**
+ * ROC-AUC from which a model's scores are said to rank reads usefully even when its decisions are no better
+ * than the majority rate: then the threshold, not the model, is what fails.
+ */
+export const RANKING_SIGNAL_AUC = 0.6;
+
+/**
+ * The warning for a model no better than the majority rate (`subject` names it), or undefined. With
+ * ROC-AUC given, it says whether the scores still rank reads (a threshold problem) or not (nothing learnt).
+ */
 export function majorityWarning(
   subject: string,
-  quality: Pick<Quality, 'accuracy' | 'majorityRate'>,
+  quality: Pick<Quality, 'accuracy' | 'majorityRate'> & { readonly rocAuc?: number },
 ): string | undefined {
   if (!noBetterThanMajority(quality)) return undefined;
   const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
-  return `${subject}: accuracy ${pct(quality.accuracy)} is no better than the majority rate ${pct(quality.majorityRate)} (always predicting the more frequent class); the model has learnt nothing usable`;
+  const head = `${subject}: accuracy ${pct(quality.accuracy)} is no better than the majority rate ${pct(quality.majorityRate)} (always predicting the more frequent class)`;
+  const auc = quality.rocAuc;
+  if (auc === undefined || !Number.isFinite(auc)) return `${head}; the model has learnt nothing usable`;
+  if (auc >= RANKING_SIGNAL_AUC)
+    return `${head}; its scores still rank reads (ROC-AUC ${auc.toFixed(3)}), so its decision threshold, not what it learnt, is what fails`;
+  return `${head} and its scores barely rank reads (ROC-AUC ${auc.toFixed(3)}); the model has learnt nothing usable`;
 }

@@ -19,5 +19,13 @@ test('a model no better than the majority rate is flagged; a better one is not',
     majorityWarning('ssd0', worse),
     'ssd0: accuracy 62.5% is no better than the majority rate 75.0% (always predicting the more frequent class); the model has learnt nothing usable',
   );
+  assert.equal(
+    majorityWarning('ssd0', { ...worse, rocAuc: 0.897 }),
+    'ssd0: accuracy 62.5% is no better than the majority rate 75.0% (always predicting the more frequent class); its scores still rank reads (ROC-AUC 0.897), so its decision threshold, not what it learnt, is what fails',
+  );
+  assert.equal(
+    majorityWarning('ssd0', { ...worse, rocAuc: 0.52 }),
+    'ssd0: accuracy 62.5% is no better than the majority rate 75.0% (always predicting the more frequent class) and its scores barely rank reads (ROC-AUC 0.520); the model has learnt nothing usable',
+  );
   assert.equal(noBetterThanMajority({ accuracy: Number.NaN, majorityRate: Number.NaN }), false, 'no reads');
 });
