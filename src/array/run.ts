@@ -50,6 +50,14 @@ export interface RunPoliciesOptions {
   onProgress?: (spec: PolicySpec, arrived: number) => void;
 }
 
+/**
+ * A hedge delay at the baseline's `percentile`th read latency (hedgingNN at pNN, linnos+hl at its own
+ * percentile); undefined before the baseline has run.
+ */
+export function baselineHedgeDelayUs(prior: PriorRuns, percentile: number): number | undefined {
+  return prior.baseline?.read.percentileUs(percentile);
+}
+
 /** The built-in policies; hedging at a percentile needs the baseline's read latency. */
 export function builtinPolicy(spec: PolicySpec, seed: number, prior: PriorRuns): AdmissionPolicy | undefined {
   switch (spec.kind) {
@@ -60,9 +68,8 @@ export function builtinPolicy(spec: PolicySpec, seed: number, prior: PriorRuns):
     case 'greedy-oracle':
       return greedyOraclePolicy();
     case 'hedging': {
-      const baseline = prior.baseline;
-      if (baseline === undefined) return undefined;
-      return hedgingPolicy(baseline.read.percentileUs(spec.percentile), spec.name);
+      const afterUs = baselineHedgeDelayUs(prior, spec.percentile);
+      return afterUs === undefined ? undefined : hedgingPolicy(afterUs, spec.name);
     }
     case 'linnos':
       return undefined;
