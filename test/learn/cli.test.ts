@@ -197,6 +197,33 @@ describe('lake train', () => {
     );
   });
 
+  test('weighs slow reads 5x unless --slow-weight says otherwise', async () => {
+    const train = async (name: string, ...extra: string[]) => {
+      const out = join(scratch, name);
+      await lake(
+        'train',
+        '--vectors',
+        temp1,
+        '--epochs',
+        '1',
+        '--backend',
+        'js',
+        '--out',
+        out,
+        '--json',
+        ...extra,
+      );
+      return loadModel(out);
+    };
+    const byDefault = await train('default-weight.json');
+    const five = await train('weight-5.json', '--slow-weight', '5');
+    const one = await train('weight-1.json', '--slow-weight', '1');
+    assert.deepEqual(byDefault.model, five.model);
+    assert.notDeepEqual(byDefault.model, one.model);
+    assert.equal(byDefault.meta.trainingStats?.slowWeight, five.meta.trainingStats?.slowWeight);
+    assert.notEqual(byDefault.meta.trainingStats?.slowWeight, one.meta.trainingStats?.slowWeight);
+  });
+
   test('usage errors', async () => {
     const out = join(scratch, 'bad.json');
     await assert.rejects(lake('train', '--vectors', temp1), isUsage);

@@ -80,6 +80,28 @@ describe('trainLinnos', () => {
     assert.ok(heavy.falseRevokeRate > light.falseRevokeRate);
   });
 
+  test('the slow-class weight is 5 unless told otherwise, as LinnOS trains', () => {
+    const small = synthetic(1500, 9);
+    const byDefault = trainLinnos(small, { epochs: 2, seed: 3, backend: 'js' });
+    const five = trainLinnos(small, { epochs: 2, seed: 3, backend: 'js', slowWeight: 5 });
+    const one = trainLinnos(small, { epochs: 2, seed: 3, backend: 'js', slowWeight: 1 });
+    assert.deepEqual(byDefault.model, five.model);
+    assert.notDeepEqual(byDefault.model, one.model);
+    assert.equal(byDefault.report.slowWeight, five.report.slowWeight);
+    // The weight shows in the loss: with every sample slow, the weighted mean loss is 5x the unweighted one.
+    const allSlow = { vectors: small.vectors, labels: new Uint8Array(1500).fill(1) };
+    const weighted = trainLinnos(allSlow, { epochs: 1, seed: 3, backend: 'js', learningRate: 1e-9 });
+    const plain = trainLinnos(allSlow, {
+      epochs: 1,
+      seed: 3,
+      backend: 'js',
+      learningRate: 1e-9,
+      slowWeight: 1,
+    });
+    const ratio = weighted.report.history[0]!.validationLoss / plain.report.history[0]!.validationLoss;
+    assert.ok(Math.abs(ratio - 5) < 1e-6, `validation loss ratio ${ratio}`);
+  });
+
   test('the same seed gives the same model; another seed another', () => {
     const a = trainLinnos(data, { epochs: 1, seed: 7, backend: 'wasm' }).model;
     const b = trainLinnos(data, { epochs: 1, seed: 7, backend: 'wasm' }).model;
