@@ -61,6 +61,35 @@ describe('garbage collection', () => {
     );
   });
 
+  test('picks the closed block with the fewest valid pages, not the first that would free something', () => {
+    const device = smallDevice({ bufferBytes: 0 });
+    const { config, ftl } = device[flashInternals]();
+    const perLine = config.pagesPerBlock * config.luns;
+    const CLOSED = 2;
+    let at = 0;
+    const write = (lpn: number): void => {
+      at += 10;
+      device.submit(false, lpn * 4096, 4096, at);
+    };
+    // Fill lines 0..23 in order (a fresh device takes its lowest free block first).
+    const lines = 24;
+    for (let lpn = 0; lpn < lines * perLine; lpn++) write(lpn);
+    assert.equal(ftl.blockValid[0], perLine);
+    // Line 0 loses one page; line 5 loses all of them, again and again, until GC runs.
+    write(0);
+    const first = 5 * perLine;
+    for (let k = 0; device.counters().erases === 0; k++) {
+      assert.ok(k < 100 * perLine, 'GC never ran');
+      write(first + (k % perLine));
+    }
+    // Greedy: line 5 (no valid page) was collected without a copy; line 0 (one page invalid) was not.
+    assert.equal(device.counters().gcPagesProgrammed, 0);
+    assert.notEqual(ftl.blockState[5], CLOSED);
+    assert.equal(ftl.blockState[0], CLOSED);
+    assert.equal(ftl.blockValid[0], perLine - 1);
+    checkFlashInvariants(device);
+  });
+
   test('line GC erases a whole line, on every LUN at once', () => {
     const device = smallDevice({ gcUnit: 'line' });
     const { config } = device[flashInternals]();
