@@ -1,12 +1,23 @@
 import type { Device } from '../flash/types.js';
 import { mergeByArrival } from '../trace/merge.js';
 import type { TraceRecord } from '../trace/types.js';
+import { Admission, HELD, REVOKE } from './core/admission.js';
+import { emptyReplayResult, emptyServedIo, type ReplayResult, reportServed } from './core/records.js';
+import {
+  DEFAULT_REVOKE_COST_US,
+  hedgeDelayUs,
+  hedgeReplica,
+  homeReplica,
+  replicaAfter,
+} from './core/replicas.js';
+import { grown, SlotPool } from './core/slots.js';
 import { DeviceState } from './device-state.js';
 import { ACTION, COMPLETION, EventQueue } from './event-queue.js';
-import { type LatencySink, type ReplayOutputs, recordLatency } from './outputs.js';
-import type { AdmissionPolicy, ArrayContext, ReadTry, TimedDecisions } from './policy.js';
+import type { LatencySink, ReplayOutputs } from './outputs.js';
+import type { AdmissionPolicy } from './policy.js';
 
-export type { LatencySink };
+export type { LatencySink, ReplayResult };
+export { DEFAULT_REVOKE_COST_US };
 
 export interface ReplayOptions extends ReplayOutputs {
   devices: readonly Device[];
@@ -20,64 +31,12 @@ export interface ReplayOptions extends ReplayOutputs {
   progressEvery?: number;
 }
 
-export interface ReplayResult {
-  ios: number;
-  reads: number;
-  writes: number;
-  /** Device I/Os beyond one per application I/O (hedged duplicates). */
-  extraIos: number;
-  /** Read tries revoked by the policy. */
-  revokes: number;
-  /** Reads that were hedged. */
-  hedgedReads: number;
-  /** Reads served by a replica other than their home. */
-  failedOver: number;
-  /** Arrivals earlier than the previous one (trace out of order), replayed at the current time. */
-  reorderedArrivals: number;
-  /** Times the policy threw (each try was submitted), or left a held try unreleased at the end. */
-  policyFaults: number;
-  /** Read tries the policy held (ArrayContext.hold) and released later: batching, inference time. */
-  heldTries?: number;
-  /** Virtual time of the last completion, us. */
-  endUs: number;
-}
-
 // Event kinds on the queue (arrivals come from the input stream, not the queue).
 const KIND_RETRY = 1;
 const KIND_HEDGE = 2;
 const KIND_COMPLETE = 3;
 const KIND_RELEASE = 4;
 const KIND_TIMER = 5;
-
-const HELD = 1;
-const RELEASED = 2;
-
-const DEFAULT_REVOKE_COST_US = 5;
-
-/** Struct-of-arrays pool: per application I/O and per device try, no objects on the hot path. */
-class Pool {
-  capacity = 0;
-  #free: number[] = [];
-  #next = 0;
-  alloc(grow: (capacity: number) => void): number {
-    const slot = this.#free.pop();
-    if (slot !== undefined) return slot;
-    if (this.#next === this.capacity) {
-      this.capacity = Math.max(64, this.capacity * 2);
-      grow(this.capacity);
-    }
-    return this.#next++;
-  }
-  release(slot: number): void {
-    this.#free.push(slot);
-  }
-}
-
-function grown<T extends Float64Array | Int32Array | Uint8Array>(a: T, n: number): T {
-  const b = new (a.constructor as new (n: number) => T)(n);
-  b.set(a);
-  return b;
-}
 
 /**
  * The virtual-clock replay engine: merges arrivals with device completions, retries and hedge timers on
@@ -119,336 +78,303 @@ export async function replayBatches(
 }
 
 export function createReplayEngine(options: ReplayOptions): ReplayEngine {
-  const devices = options.devices;
-  const n = devices.length;
-  if (n < 1) throw new RangeError('options.devices must hold at least one device');
-  const policy = options.policy;
-  const revokeCostUs = options.revokeCostUs ?? DEFAULT_REVOKE_COST_US;
-  const lcReads = options.lcReads ?? true;
-  const hedgeAfterUs = policy.hedgeAfterUs;
-  const hedging = hedgeAfterUs !== undefined && Number.isFinite(hedgeAfterUs) && n > 1;
-  const onRecord = options.onRecord;
-  const onProgress = options.onProgress;
-  const progressEvery = options.progressEvery ?? 65536;
-  const admit = policy.admit?.bind(policy);
-  const onReadComplete = policy.onReadComplete?.bind(policy);
+  if (options.devices.length < 1) throw new RangeError('options.devices must hold at least one device');
+  const engine = new VirtualClockReplay(options);
+  return { arrive: (record) => engine.arrive(record), finish: () => engine.finish() };
+}
 
-  const states = devices.map((_, i) => new DeviceState(i));
-  const queue = new EventQueue();
-  // Held tries: the try being admitted (while admit runs), how many wait for release, policy timers.
-  let admitting = -1;
-  let heldDuringAdmit = false;
-  let heldWaiting = 0;
-  const timers: (((nowUs: number) => void) | undefined)[] = [];
-  const freeTimers: number[] = [];
-  const context: ArrayContext & TimedDecisions = {
-    devices: states,
-    revokeCostUs,
-    peekReadUs: (device, offset, size, atUs) => devices[device]!.peekRead(offset, size, atUs),
-    hold(): number {
-      if (admitting < 0) throw new RangeError('hold() may only be called from admit()');
-      if (!heldDuringAdmit) {
-        heldDuringAdmit = true;
-        ioHeld[admitting] = HELD;
-        ioOutstanding[admitting]!++;
-        heldWaiting++;
-        result.heldTries = (result.heldTries ?? 0) + 1;
-      }
-      return admitting;
-    },
-    release(ticket: number, revoke: boolean, atUs: number): void {
-      if (!(ticket >= 0 && ticket < ios.capacity) || ioHeld[ticket] !== HELD)
-        throw new RangeError(`release(${ticket}): no read try is held with this ticket`);
-      ioHeld[ticket] = RELEASED;
-      ioRevoke[ticket] = revoke ? 1 : 0;
-      heldWaiting--;
-      queue.push(Math.max(nowUs, atUs), ACTION, KIND_RELEASE, ticket);
-    },
-    wakeAt(atUs: number, fire: (nowUs: number) => void): void {
-      const id = freeTimers.pop() ?? timers.length;
-      timers[id] = fire;
-      queue.push(Math.max(nowUs, atUs), ACTION, KIND_TIMER, id);
-    },
-  };
+/**
+ * The engine's state: the application I/Os in flight (a slot each, their columns below), the device tries
+ * in flight (likewise), the event queue and the shared admission bookkeeping (src/array/core).
+ */
+class VirtualClockReplay {
+  readonly #options: ReplayOptions;
+  readonly #devices: readonly Device[];
+  readonly #replicas: number;
+  readonly #revokeCostUs: number;
+  readonly #hedgeAfterUs: number | undefined;
+  readonly #onReadComplete: ((device: number, latencyUs: number, completeUs: number) => void) | undefined;
+  readonly #progressEvery: number;
+  readonly #states: DeviceState[];
+  readonly #queue = new EventQueue();
+  readonly #result = emptyReplayResult();
+  readonly #admission: Admission;
+  readonly #served = emptyServedIo();
+  readonly #streamIndex: Float64Array;
+  #submitSeq = 0;
+  #nowUs = 0;
+  #lastArrivalUs = 0;
+  #finished = false;
 
   // Application I/Os in flight.
-  const ios = new Pool();
-  let ioArrivalUs = new Float64Array(0);
-  let ioOffset = new Float64Array(0);
-  let ioSize = new Float64Array(0);
-  let ioIndex = new Float64Array(0);
-  let ioHome = new Int32Array(0);
-  let ioAttempt = new Int32Array(0);
-  let ioRead = new Uint8Array(0);
-  let ioDone = new Uint8Array(0);
-  let ioHedged = new Uint8Array(0);
-  let ioOutstanding = new Int32Array(0); // device tries + pending timers
-  let ioServing = new Int32Array(0); // device of the latest submitted try
-  let ioHeld = new Uint8Array(0); // 0, HELD (waiting for release) or RELEASED (its event is queued)
-  let ioRevoke = new Uint8Array(0); // a released try's verdict
-  const growIos = (c: number): void => {
-    ioArrivalUs = grown(ioArrivalUs, c);
-    ioOffset = grown(ioOffset, c);
-    ioSize = grown(ioSize, c);
-    ioIndex = grown(ioIndex, c);
-    ioHome = grown(ioHome, c);
-    ioAttempt = grown(ioAttempt, c);
-    ioRead = grown(ioRead, c);
-    ioDone = grown(ioDone, c);
-    ioHedged = grown(ioHedged, c);
-    ioOutstanding = grown(ioOutstanding, c);
-    ioServing = grown(ioServing, c);
-    ioHeld = grown(ioHeld, c);
-    ioRevoke = grown(ioRevoke, c);
+  readonly #ios = new SlotPool(64);
+  #ioArrivalUs = new Float64Array(0);
+  #ioOffset = new Float64Array(0);
+  #ioSize = new Float64Array(0);
+  #ioIndex = new Float64Array(0);
+  #ioHome = new Int32Array(0);
+  #ioAttempt = new Int32Array(0);
+  #ioRead = new Uint8Array(0);
+  #ioDone = new Uint8Array(0);
+  #ioHedged = new Uint8Array(0);
+  #ioOutstanding = new Int32Array(0); // device tries + pending events (retry, hedge, release)
+  #ioServing = new Int32Array(0); // device of the latest submitted try
+  readonly #growIos = (capacity: number): void => {
+    this.#ioArrivalUs = grown(this.#ioArrivalUs, capacity);
+    this.#ioOffset = grown(this.#ioOffset, capacity);
+    this.#ioSize = grown(this.#ioSize, capacity);
+    this.#ioIndex = grown(this.#ioIndex, capacity);
+    this.#ioHome = grown(this.#ioHome, capacity);
+    this.#ioAttempt = grown(this.#ioAttempt, capacity);
+    this.#ioRead = grown(this.#ioRead, capacity);
+    this.#ioDone = grown(this.#ioDone, capacity);
+    this.#ioHedged = grown(this.#ioHedged, capacity);
+    this.#ioOutstanding = grown(this.#ioOutstanding, capacity);
+    this.#ioServing = grown(this.#ioServing, capacity);
   };
   // Device tries in flight.
-  const tries = new Pool();
-  let tryIo = new Int32Array(0);
-  let tryDevice = new Int32Array(0);
-  let tryPending = new Float64Array(0);
-  let trySubmitUs = new Float64Array(0);
-  let trySeq = new Float64Array(0);
-  const growTries = (c: number): void => {
-    tryIo = grown(tryIo, c);
-    tryDevice = grown(tryDevice, c);
-    tryPending = grown(tryPending, c);
-    trySubmitUs = grown(trySubmitUs, c);
-    trySeq = grown(trySeq, c);
+  readonly #tries = new SlotPool(64);
+  #tryIo = new Int32Array(0);
+  #tryDevice = new Int32Array(0);
+  #tryPending = new Float64Array(0);
+  #trySubmitUs = new Float64Array(0);
+  #trySeq = new Float64Array(0);
+  readonly #growTries = (capacity: number): void => {
+    this.#tryIo = grown(this.#tryIo, capacity);
+    this.#tryDevice = grown(this.#tryDevice, capacity);
+    this.#tryPending = grown(this.#tryPending, capacity);
+    this.#trySubmitUs = grown(this.#trySubmitUs, capacity);
+    this.#trySeq = grown(this.#trySeq, capacity);
   };
 
-  const streamIndex = new Float64Array(n);
-  const readTry: ReadTry = { index: 0, home: 0, device: 0, offset: 0, size: 0, nowUs: 0, attempt: 0 };
-  const result: ReplayResult = {
-    ios: 0,
-    reads: 0,
-    writes: 0,
-    extraIos: 0,
-    revokes: 0,
-    hedgedReads: 0,
-    failedOver: 0,
-    reorderedArrivals: 0,
-    policyFaults: 0,
-    heldTries: 0,
-    endUs: 0,
-  };
-  let submitSeq = 0;
-  let nowUs = 0;
-  policy.start?.(context);
+  constructor(options: ReplayOptions) {
+    const devices = options.devices;
+    const policy = options.policy;
+    this.#options = options;
+    this.#devices = devices;
+    this.#replicas = devices.length;
+    this.#revokeCostUs = options.revokeCostUs ?? DEFAULT_REVOKE_COST_US;
+    this.#hedgeAfterUs = hedgeDelayUs(policy, this.#replicas);
+    this.#onReadComplete = policy.onReadComplete?.bind(policy);
+    this.#progressEvery = options.progressEvery ?? 65536;
+    this.#states = devices.map((_, i) => new DeviceState(i));
+    this.#streamIndex = new Float64Array(this.#replicas);
+    const queue = this.#queue;
+    this.#admission = new Admission({
+      policy,
+      lcReads: options.lcReads ?? true,
+      replicas: this.#replicas,
+      revokeCostUs: this.#revokeCostUs,
+      devices: this.#states,
+      peekReadUs: (device, offset, size, atUs) => devices[device]!.peekRead(offset, size, atUs),
+      scheduler: {
+        release: (ticket, atUs) => queue.push(Math.max(this.#nowUs, atUs), ACTION, KIND_RELEASE, ticket),
+        timer: (id, atUs) => queue.push(Math.max(this.#nowUs, atUs), ACTION, KIND_TIMER, id),
+      },
+      counts: this.#result,
+    });
+    policy.start?.(this.#admission.context);
+  }
 
-  const submitTry = (io: number, device: number): void => {
-    const size = ioSize[io]!;
-    const t = tries.alloc(growTries);
-    tryIo[t] = io;
-    tryDevice[t] = device;
-    tryPending[t] = states[device]!.submit(size);
-    trySubmitUs[t] = nowUs;
-    trySeq[t] = submitSeq++;
-    ioOutstanding[io]!++;
-    ioServing[io] = device;
-    const done = devices[device]!.submit(ioRead[io] === 1, ioOffset[io]!, size, nowUs);
-    queue.push(done.completeUs, COMPLETION, KIND_COMPLETE, t);
-  };
+  /** An application I/O arrives: events due before it run first, then its first try. */
+  arrive(record: TraceRecord): void {
+    const result = this.#result;
+    let arrivalUs = record.arrivalMs * 1000;
+    if (arrivalUs < this.#lastArrivalUs) {
+      result.reorderedArrivals++;
+      arrivalUs = this.#lastArrivalUs;
+    }
+    this.#lastArrivalUs = arrivalUs;
+    this.#runUntil(arrivalUs);
+    this.#nowUs = arrivalUs;
+    const home = homeReplica(record.device, this.#replicas);
+    const io = this.#ios.alloc(this.#growIos);
+    this.#ioArrivalUs[io] = arrivalUs;
+    this.#ioOffset[io] = record.offset;
+    this.#ioSize[io] = record.size;
+    this.#ioIndex[io] = this.#streamIndex[home]!++;
+    this.#ioHome[io] = home;
+    this.#ioAttempt[io] = 0;
+    this.#ioRead[io] = record.read ? 1 : 0;
+    this.#ioDone[io] = 0;
+    this.#ioHedged[io] = 0;
+    this.#ioOutstanding[io] = 0;
+    result.ios++;
+    if (record.read) {
+      result.reads++;
+      this.#tryRead(io);
+    } else {
+      result.writes++;
+      this.#submitTry(io, home);
+    }
+    const onProgress = this.#options.onProgress;
+    if (onProgress !== undefined && result.ios % this.#progressEvery === 0) onProgress(result.ios);
+  }
+
+  /** Runs every event left; tries a policy never released are submitted then (policy faults). */
+  finish(): ReplayResult {
+    if (!this.#finished) {
+      this.#finished = true;
+      this.#runUntil(Number.POSITIVE_INFINITY);
+      if (this.#admission.waiting > 0) {
+        this.#admission.submitUnreleased((io) => {
+          this.#ioOutstanding[io]!--;
+          this.#act(io, false);
+        });
+        this.#runUntil(Number.POSITIVE_INFINITY);
+      }
+      this.#result.endUs = this.#nowUs;
+      this.#options.onProgress?.(this.#result.ios);
+    }
+    return this.#result;
+  }
+
+  #submitTry(io: number, device: number): void {
+    const size = this.#ioSize[io]!;
+    const t = this.#tries.alloc(this.#growTries);
+    this.#tryIo[t] = io;
+    this.#tryDevice[t] = device;
+    this.#tryPending[t] = this.#states[device]!.submit(size);
+    this.#trySubmitUs[t] = this.#nowUs;
+    this.#trySeq[t] = this.#submitSeq++;
+    this.#ioOutstanding[io]!++;
+    this.#ioServing[io] = device;
+    const done = this.#devices[device]!.submit(
+      this.#ioRead[io] === 1,
+      this.#ioOffset[io]!,
+      size,
+      this.#nowUs,
+    );
+    this.#queue.push(done.completeUs, COMPLETION, KIND_COMPLETE, t);
+  }
 
   /** A read try on ioAttempt[io]'s replica: ask the policy unless it is the last replica. */
-  const tryRead = (io: number): void => {
-    const attempt = ioAttempt[io]!;
-    let revoke = false;
-    if (admit !== undefined && lcReads && attempt < n - 1) {
-      readTry.index = ioIndex[io]!;
-      readTry.home = ioHome[io]!;
-      readTry.device = (ioHome[io]! + attempt) % n;
-      readTry.offset = ioOffset[io]!;
-      readTry.size = ioSize[io]!;
-      readTry.nowUs = nowUs;
-      readTry.attempt = attempt;
-      admitting = io;
-      heldDuringAdmit = false;
-      try {
-        revoke = admit(readTry, context);
-      } catch {
-        result.policyFaults++;
-        revoke = false;
-        if (heldDuringAdmit && ioHeld[io] === HELD) {
-          // A policy that held the try and then threw will not release it: take it back.
-          ioHeld[io] = 0;
-          ioOutstanding[io]!--;
-          heldWaiting--;
-          result.heldTries = (result.heldTries ?? 1) - 1;
-          heldDuringAdmit = false;
-        }
+  #tryRead(io: number): void {
+    const attempt = this.#ioAttempt[io]!;
+    if (this.#admission.asks(attempt)) {
+      const home = this.#ioHome[io]!;
+      const device = replicaAfter(home, attempt, this.#replicas);
+      const offset = this.#ioOffset[io]!;
+      const size = this.#ioSize[io]!;
+      const verdict = this.#admission.ask(
+        io,
+        this.#ioIndex[io]!,
+        home,
+        device,
+        offset,
+        size,
+        this.#nowUs,
+        attempt,
+      );
+      if (verdict === HELD) {
+        // Parked until its release event (which takes this back).
+        this.#ioOutstanding[io]!++;
+        return;
       }
-      admitting = -1;
-      if (heldDuringAdmit) return;
-    }
-    act(io, revoke);
-  };
-
-  /** A try's verdict: revoke (retry on the next replica after the revoke cost) or submit (and hedge). */
-  const act = (io: number, revoke: boolean): void => {
-    if (revoke) {
-      result.revokes++;
-      ioAttempt[io]!++;
-      ioOutstanding[io]!++;
-      queue.push(nowUs + revokeCostUs, ACTION, KIND_RETRY, io);
+      this.#act(io, verdict === REVOKE);
       return;
     }
-    submitTry(io, (ioHome[io]! + ioAttempt[io]!) % n);
-    if (hedging) {
-      ioOutstanding[io]!++;
-      queue.push(nowUs + hedgeAfterUs, ACTION, KIND_HEDGE, io);
+    this.#act(io, false);
+  }
+
+  /** A try's verdict: revoke (retry on the next replica after the revoke cost) or submit (and hedge). */
+  #act(io: number, revoke: boolean): void {
+    if (revoke) {
+      this.#result.revokes++;
+      this.#ioAttempt[io]!++;
+      this.#ioOutstanding[io]!++;
+      this.#queue.push(this.#nowUs + this.#revokeCostUs, ACTION, KIND_RETRY, io);
+      return;
     }
-  };
-
-  const finishIfIdle = (io: number): void => {
-    if (ioOutstanding[io] === 0) ios.release(io);
-  };
-
-  const complete = (t: number): void => {
-    const io = tryIo[t]!;
-    const device = tryDevice[t]!;
-    const read = ioRead[io] === 1;
-    const size = ioSize[io]!;
-    const latencyOnDevice = nowUs - trySubmitUs[t]!;
-    states[device]!.complete(read, size, tryPending[t]!, latencyOnDevice, nowUs);
-    if (read) onReadComplete?.(device, latencyOnDevice, nowUs);
-    ioOutstanding[io]!--;
-    if (ioDone[io] === 0) {
-      ioDone[io] = 1;
-      const latencyUs = nowUs - ioArrivalUs[io]!;
-      const home = ioHome[io]!;
-      if (recordLatency(options, read, home, device, latencyUs)) result.failedOver++;
-      if (onRecord !== undefined) {
-        onRecord({
-          index: ioIndex[io]!,
-          device: home,
-          arrivalMs: ioArrivalUs[io]! / 1000,
-          latencyUs,
-          read,
-          size,
-          offset: ioOffset[io]!,
-          submitMs: trySubmitUs[t]! / 1000,
-          ok: 1,
-          servedBy: device,
-          revokes: ioAttempt[io]!,
-          pendingAtIssue: tryPending[t]!,
-          submitUs: trySubmitUs[t]!,
-          completeUs: nowUs,
-          hedged: ioHedged[io] === 1,
-          submitSeq: trySeq[t]!,
-        });
-      }
+    this.#submitTry(io, replicaAfter(this.#ioHome[io]!, this.#ioAttempt[io]!, this.#replicas));
+    if (this.#hedgeAfterUs !== undefined) {
+      this.#ioOutstanding[io]!++;
+      this.#queue.push(this.#nowUs + this.#hedgeAfterUs, ACTION, KIND_HEDGE, io);
     }
-    tries.release(t);
-    finishIfIdle(io);
-  };
+  }
 
-  const hedge = (io: number): void => {
-    ioOutstanding[io]!--;
-    if (ioDone[io] === 0 && ioHedged[io] === 0) {
-      ioHedged[io] = 1;
-      result.hedgedReads++;
-      result.extraIos++;
-      submitTry(io, (ioServing[io]! + 1) % n);
+  #finishIfIdle(io: number): void {
+    if (this.#ioOutstanding[io] === 0) this.#ios.release(io);
+  }
+
+  /** A device try completes; the first completion of its I/O serves it. */
+  #complete(t: number): void {
+    const io = this.#tryIo[t]!;
+    const device = this.#tryDevice[t]!;
+    const read = this.#ioRead[io] === 1;
+    const size = this.#ioSize[io]!;
+    const nowUs = this.#nowUs;
+    const latencyOnDevice = nowUs - this.#trySubmitUs[t]!;
+    this.#states[device]!.complete(read, size, this.#tryPending[t]!, latencyOnDevice, nowUs);
+    if (read) this.#onReadComplete?.(device, latencyOnDevice, nowUs);
+    this.#ioOutstanding[io]!--;
+    if (this.#ioDone[io] === 0) {
+      this.#ioDone[io] = 1;
+      const served = this.#served;
+      served.index = this.#ioIndex[io]!;
+      served.home = this.#ioHome[io]!;
+      served.arrivalUs = this.#ioArrivalUs[io]!;
+      served.latencyUs = nowUs - this.#ioArrivalUs[io]!;
+      served.read = read;
+      served.size = size;
+      served.offset = this.#ioOffset[io]!;
+      served.servedBy = device;
+      served.revokes = this.#ioAttempt[io]!;
+      served.pendingAtIssue = this.#tryPending[t]!;
+      served.submitUs = this.#trySubmitUs[t]!;
+      served.completeUs = nowUs;
+      served.hedged = this.#ioHedged[io] === 1;
+      served.submitSeq = this.#trySeq[t]!;
+      if (reportServed(this.#options, served)) this.#result.failedOver++;
     }
-    finishIfIdle(io);
-  };
+    this.#tries.release(t);
+    this.#finishIfIdle(io);
+  }
 
-  const runUntil = (limitUs: number): void => {
+  /** A read's hedge delay has passed: duplicate it on the next replica unless it completed. */
+  #hedge(io: number): void {
+    this.#ioOutstanding[io]!--;
+    if (this.#ioDone[io] === 0 && this.#ioHedged[io] === 0) {
+      this.#ioHedged[io] = 1;
+      this.#result.hedgedReads++;
+      this.#result.extraIos++;
+      this.#submitTry(io, hedgeReplica(this.#ioServing[io]!, this.#replicas));
+    }
+    this.#finishIfIdle(io);
+  }
+
+  #runUntil(limitUs: number): void {
+    const queue = this.#queue;
     // Completions at the arrival's own time run first; actions scheduled at that time ran before it arrived.
     while (queue.size > 0) {
       const t = queue.peekTime();
       if (t > limitUs || (t === limitUs && queue.peekClass() !== COMPLETION)) break;
       queue.pop();
-      nowUs = queue.lastTime;
+      this.#nowUs = queue.lastTime;
       const payload = queue.lastPayload;
       switch (queue.lastKind) {
         case KIND_COMPLETE:
-          complete(payload);
+          this.#complete(payload);
           break;
         case KIND_RETRY:
-          ioOutstanding[payload]!--;
-          tryRead(payload);
+          this.#ioOutstanding[payload]!--;
+          this.#tryRead(payload);
           break;
         case KIND_HEDGE:
-          hedge(payload);
+          this.#hedge(payload);
           break;
-        case KIND_RELEASE:
-          ioHeld[payload] = 0;
-          ioOutstanding[payload]!--;
-          act(payload, ioRevoke[payload] === 1);
-          break;
-        case KIND_TIMER: {
-          const fire = timers[payload]!;
-          timers[payload] = undefined;
-          freeTimers.push(payload);
-          try {
-            fire(nowUs);
-          } catch {
-            result.policyFaults++;
-          }
+        case KIND_RELEASE: {
+          const revoke = this.#admission.takeRelease(payload);
+          this.#ioOutstanding[payload]!--;
+          this.#act(payload, revoke);
           break;
         }
+        case KIND_TIMER:
+          this.#admission.fireTimer(payload, this.#nowUs);
+          break;
       }
     }
-  };
-
-  let lastArrivalUs = 0;
-  const arrive = (record: TraceRecord): void => {
-    let arrivalUs = record.arrivalMs * 1000;
-    if (arrivalUs < lastArrivalUs) {
-      result.reorderedArrivals++;
-      arrivalUs = lastArrivalUs;
-    }
-    lastArrivalUs = arrivalUs;
-    runUntil(arrivalUs);
-    nowUs = arrivalUs;
-    const home = ((record.device % n) + n) % n;
-    const io = ios.alloc(growIos);
-    ioArrivalUs[io] = arrivalUs;
-    ioOffset[io] = record.offset;
-    ioSize[io] = record.size;
-    ioIndex[io] = streamIndex[home]!++;
-    ioHome[io] = home;
-    ioAttempt[io] = 0;
-    ioRead[io] = record.read ? 1 : 0;
-    ioDone[io] = 0;
-    ioHedged[io] = 0;
-    ioOutstanding[io] = 0;
-    result.ios++;
-    if (record.read) {
-      result.reads++;
-      tryRead(io);
-    } else {
-      result.writes++;
-      submitTry(io, home);
-    }
-    if (onProgress !== undefined && result.ios % progressEvery === 0) onProgress(result.ios);
-  };
-  let finished = false;
-  return {
-    arrive,
-    finish(): ReplayResult {
-      if (!finished) {
-        finished = true;
-        runUntil(Number.POSITIVE_INFINITY);
-        if (heldWaiting > 0) {
-          // The policy never released these: submit them now rather than lose their reads.
-          for (let io = 0; io < ios.capacity; io++) {
-            if (ioHeld[io] !== HELD) continue;
-            result.policyFaults++;
-            heldWaiting--;
-            ioHeld[io] = 0;
-            ioOutstanding[io]!--;
-            act(io, false);
-          }
-          runUntil(Number.POSITIVE_INFINITY);
-        }
-        result.endUs = nowUs;
-        onProgress?.(result.ios);
-      }
-      return result;
-    },
-  };
+  }
 }
 
 /**
