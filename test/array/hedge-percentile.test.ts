@@ -7,41 +7,17 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parsePolicySpec } from '../../src/array/policies.js';
 import { type PolicyRun, runPolicies } from '../../src/array/run.js';
-import type { TraceRecord } from '../../src/trace/types.js';
-import { randomOps, smallDevice } from '../flash/small.js';
-
-const DEVICES = 3;
-
-/** Reads and writes spread over three aged small SSDs, busy enough for GC tails. */
-function workload(): TraceRecord[] {
-  const ops = randomOps(smallDevice(), 6000, 11, 0.4, 40);
-  return ops.map((op, i) => ({
-    arrivalMs: op.atUs / 1000,
-    device: i % DEVICES,
-    offset: op.offset,
-    size: op.size,
-    read: op.read,
-  }));
-}
-
-/** The value p percent of the values are at or below (nearest rank), computed without the histogram. */
-function nearestRank(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
+import { agedReplicas, nearestRank, replicatedWorkload } from '../helpers/replicas.js';
 
 describe('hedgingNN', () => {
-  const arrivals = workload();
+  const arrivals = replicatedWorkload();
   const baselineReads: number[] = [];
   let runs: PolicyRun[];
 
   test('hedges at the NNth percentile of the baseline run of the same workload', async () => {
     runs = await runPolicies({
       workload: { kind: 'memory', arrivals: () => arrivals },
-      makeDevices: () =>
-        Array.from({ length: DEVICES }, () =>
-          smallDevice({ precondition: { fill: 1, randomOverwrites: 1 } }),
-        ),
+      makeDevices: agedReplicas,
       // The baseline is not asked for: it runs first all the same, since the hedges depend on it.
       specs: ['hedging95', 'hedging99', 'hedging75'].map(parsePolicySpec),
       seed: 1,
