@@ -55,8 +55,8 @@ export {
   rocAuc,
   trainLinnos,
 } from './learn/index.js';
-export type { DeviceModel, TrainArrayOptions } from './linnos/pipeline.js';
-export { measureInferenceNs, trainLinnosArray } from './linnos/pipeline.js';
+export type { DeviceModel, ShapeModels, TrainArrayOptions, TrainShapesOptions } from './linnos/pipeline.js';
+export { measureInferenceNs, trainLinnosArray, trainShapeModels } from './linnos/pipeline.js';
 export type { LinnosOnlineStats, LinnosPolicyOptions } from './linnos/policy.js';
 // LinnOS assembled
 export { LinnosPolicy } from './linnos/policy.js';

@@ -6,15 +6,18 @@
  * kernel's own per-I/O times from /proc/diskstats beside lake's).
  */
 import type { Command } from 'commander';
-import type { PolicySpec } from '../array/policies.js';
 import { parsePolicyList } from '../array/policies.js';
-import type { AdmissionPolicy } from '../array/policy.js';
-import { type PolicyRun, type PriorRuns, policyReport } from '../array/run.js';
+import { type PolicyRun, policyReport } from '../array/run.js';
 import { usageError } from '../errors.js';
 import { checkOutputs, type InputPath, type OutputPath } from '../files/outputs.js';
 import { createPredictor } from '../kernels/create.js';
 import type { Predictor } from '../kernels/types.js';
-import { LinnosPolicy } from '../linnos/policy.js';
+import {
+  type FalseSubmitCount,
+  falseSubmitCountOfStats,
+  linnosPolicyFactory,
+  pooledFalseSubmitPct,
+} from '../linnos/policies.js';
 import { readModelSource } from '../models/model-source.js';
 import { type ArrivalColumns, captureWorkload, loadArrivals, traceWorkload } from '../realdev/arrivals.js';
 import { type BackendChoice, backendChoices } from '../realdev/backend.js';
@@ -223,8 +226,11 @@ export function registerReplay(program: Command): void {
 interface LoadedModels {
   predictors: (Predictor | undefined)[];
   paths: string[];
-  /** Mean false-submit rate of the models (lake model files record it), when known. */
-  falseSubmitRate: number | undefined;
+  /**
+   * The models' false-submit rate in %, pooled over the slow reads each lake model file was scored on
+   * (pooledFalseSubmitPct); undefined when no file records one (LinnOS headers do not).
+   */
+  falseSubmitPct: number | undefined;
 }
 
 async function loadModels(
@@ -241,11 +247,11 @@ async function loadModels(
   if (!['auto', 'wasm', 'js', 'exact'].includes(backend))
     throw usageError(`--model-backend must be auto, wasm, js or exact, got "${backend}"`);
   const sources = await Promise.all(paths.map((p) => readModelSource(p)));
-  const rates: number[] = [];
+  const counts: FalseSubmitCount[] = [];
   const made = sources.map((source) => {
     if (source.kind === 'lake-model') {
-      const rate = source.file.meta.trainingStats?.falseSubmitRate;
-      if (typeof rate === 'number') rates.push(rate);
+      const count = falseSubmitCountOfStats(source.file.meta.trainingStats);
+      if (count !== undefined) counts.push(count);
     }
     const model = source.kind === 'linnos-header' ? source.integer : source.dense;
     return createPredictor(model, { backend: backend as 'auto' | 'wasm' | 'js' | 'exact' });
@@ -253,14 +259,8 @@ async function loadModels(
   return {
     predictors: Array.from({ length: deviceCount }, (_, d) => made[made.length === 1 ? 0 : d]),
     paths,
-    falseSubmitRate: rates.length > 0 ? rates.reduce((a, b) => a + b, 0) / rates.length : undefined,
+    falseSubmitPct: pooledFalseSubmitPct(counts),
   };
-}
-
-/** LinnOS+HL's hedge: at p(100 - f) of the baseline's read latency, f the false-submit rate in %, p95 when f <= 5. */
-export function linnosHedgePercentile(falseSubmitRate: number | undefined): number {
-  const f = (falseSubmitRate ?? 0) * 100;
-  return f <= 5 ? 95 : 100 - f;
 }
 
 async function replayCommand(flags: ReplayFlags): Promise<void> {
@@ -288,24 +288,9 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
     throw error;
   }
   const { devices, arrivals } = workload;
-  const linnosPolicies: LinnosPolicy[] = [];
+  const linnos =
+    models !== undefined ? linnosPolicyFactory(models.predictors, models.falseSubmitPct) : undefined;
   try {
-    const hedgePercentile = linnosHedgePercentile(models?.falseSubmitRate);
-    const makePolicy = (spec: PolicySpec, prior: PriorRuns): AdmissionPolicy | undefined => {
-      if (spec.kind !== 'linnos' || models === undefined) return undefined;
-      let hedgeAfterUs: number | undefined;
-      if (spec.hedged) {
-        if (prior.baseline === undefined) return undefined;
-        hedgeAfterUs = prior.baseline.read.percentileUs(hedgePercentile);
-      }
-      const policy = new LinnosPolicy({
-        name: spec.name,
-        predictors: models.predictors,
-        ...(hedgeAfterUs !== undefined ? { hedgeAfterUs } : {}),
-      });
-      linnosPolicies.push(policy);
-      return policy;
-    };
     let progress: Progress | undefined;
     const preparation: RunPreparation = { warmUpIos: 0, synced: 0, buffered: [] };
     const runs = await runRealPolicies(
@@ -320,7 +305,7 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
         lateAfterUs: workload.lateAfterUs,
         spinUs: workload.spinUs,
         sqpoll: workload.sqpoll,
-        makePolicy,
+        ...(linnos !== undefined ? { makePolicy: linnos.makePolicy } : {}),
         onWarning: warn,
         warmUpMs: warmUpS * 1000,
         onRunStart: (spec, ios) => {
@@ -359,11 +344,12 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
           { ...policyJson(run, policyReport(run), describeRealDevice), replay: replayJson(run) },
         ]),
       ),
-      ...(linnosPolicies.length > 0
+      ...(linnos !== undefined && linnos.policies.length > 0
         ? {
             linnos: {
-              hedgePercentile: round3(linnosHedgePercentile(models?.falseSubmitRate)),
-              online: Object.fromEntries(linnosPolicies.map((p) => [p.name, p.stats])),
+              falseSubmitRatePct: models?.falseSubmitPct !== undefined ? round3(models.falseSubmitPct) : null,
+              hedgePercentile: round3(linnos.hedgePercentile),
+              online: Object.fromEntries(linnos.policies.map((p) => [p.name, p.stats])),
             },
           }
         : {}),

@@ -77,10 +77,9 @@ export type { LinnosBatchRunnerOptions } from './linnos/batch-runner.js';
 export { LinnosBatchRunner } from './linnos/batch-runner.js';
 export type { CalibrateLinnosOptions } from './linnos/calibrate.js';
 export { calibrateLinnos, syntheticLinnosModel } from './linnos/calibrate.js';
-export type { TrainShapesOptions } from './linnos/demo.js';
-export { lakeResultJson, parseShapeList, trainShapeModels } from './linnos/demo.js';
 export type { LakeBatchEvent, LakeLinnosPolicyOptions, LakeLinnosStats } from './linnos/policy.js';
 export { LakeLinnosPolicy } from './linnos/policy.js';
+export { lakeResultJson } from './linnos/result-json.js';
 export type {
   LakeLinnosResult,
   LakeShapeModels,
@@ -90,6 +89,7 @@ export type {
   RunLakeLinnosOptions,
 } from './linnos/run.js';
 export { LAKE_VARIANTS, lakeTable, runLakeLinnos } from './linnos/run.js';
+export { parseCrossovers, parseShapeList } from './linnos/shape-options.js';
 export type { BatchClose, BatchCloser, BatchingOptions, HoldRule, VirtualTimers } from './policy/batcher.js';
 export { VirtualBatcher } from './policy/batcher.js';
 export type {

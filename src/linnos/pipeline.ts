@@ -151,3 +151,51 @@ export function measureInferenceNs(predictor: Predictor, vectors: Uint8Array, re
   samples.sort((a, b) => a - b);
   return samples[samples.length >> 1]!;
 }
+
+/** One shape's per-device models, as LinnOS on the LAKE runtime takes them (runLakeLinnos). */
+export interface ShapeModels {
+  shape: LinnosShape;
+  /** One model per device (undefined: no model there, reads always submitted). */
+  models: readonly (DenseModel | undefined)[];
+}
+
+export interface TrainShapesOptions extends Omit<TrainArrayOptions, 'shape' | 'onEpoch'> {
+  shapes: readonly LinnosShape[];
+  /** Models already trained for some shapes (the demo's own NN): reused, not trained again. */
+  trained?: Partial<Record<LinnosShape, readonly DeviceModel[]>>;
+  onEpoch?: (shape: LinnosShape, device: number, epoch: number) => void;
+}
+
+/**
+ * One model per device for each shape, from the same records (trainLinnosArray: label at each device's
+ * inflection point, train, quantise). The serving predictors of the models trained here are disposed of:
+ * on LAKE each model is served by its batch runner; reused models keep theirs.
+ */
+export function trainShapeModels(options: TrainShapesOptions): {
+  models: ShapeModels[];
+  trained: Record<string, DeviceModel[]>;
+} {
+  const { shapes, trained: given, onEpoch, ...train } = options;
+  const trained: Record<string, DeviceModel[]> = {};
+  const models = shapes.map((shape): ShapeModels => {
+    const reused = given?.[shape];
+    const perDevice =
+      reused !== undefined
+        ? [...reused]
+        : trainLinnosArray({
+            ...train,
+            shape,
+            ...(onEpoch !== undefined ? { onEpoch: (device, epoch) => onEpoch(shape, device, epoch) } : {}),
+          });
+    if (reused === undefined) for (const m of perDevice) m.predictor.dispose();
+    trained[shape] = perDevice;
+    return {
+      shape,
+      models: Array.from(
+        { length: options.deviceCount },
+        (_, d) => perDevice.find((m) => m.device === d)?.model,
+      ),
+    };
+  });
+  return { models, trained };
+}

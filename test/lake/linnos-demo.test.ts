@@ -4,9 +4,11 @@ import { mergeStreams, replay } from '../../src/array/engine.js';
 import type { IoRecord } from '../../src/array/types.js';
 import { LakeError } from '../../src/errors.js';
 import { createFlashDevice } from '../../src/flash/index.js';
-import { lakeResultJson, parseShapeList, trainShapeModels } from '../../src/lake/linnos/demo.js';
+import { lakeResultJson } from '../../src/lake/linnos/result-json.js';
 import { runLakeLinnos } from '../../src/lake/linnos/run.js';
+import { parseShapeList } from '../../src/lake/linnos/shape-options.js';
 import { calibrationTable } from '../../src/lake/policy/calibration.js';
+import { trainShapeModels } from '../../src/linnos/pipeline.js';
 import { synthesize } from '../../src/trace/synth.js';
 
 const PROFILES = ['azure', 'bing-i', 'cosmos'] as const;
