@@ -17,6 +17,7 @@ export interface PolicyJson {
   hedgedReads: number;
   failedOver: number;
   policyFaults: number;
+  firstPolicyFault?: string;
   hedgeAfterUs?: number;
   readByDevice: LatencySummary[];
   devices: unknown[];
@@ -36,6 +37,7 @@ export function policyJson(
     hedgedReads: r.hedgedReads,
     failedOver: r.failedOver,
     policyFaults: r.policyFaults,
+    ...(r.firstPolicyFault !== undefined ? { firstPolicyFault: r.firstPolicyFault } : {}),
     ...(run.policy.hedgeAfterUs !== undefined ? { hedgeAfterUs: round3(run.policy.hedgeAfterUs) } : {}),
     readByDevice: report.devices,
     devices: run.devices.map((_, i) => describeDevice(run, i)),
@@ -72,6 +74,7 @@ export function runWarnings(runs: readonly PolicyRun[]): PolicyWarning[] {
       revokes: run.result.revokes,
       extraIos: run.result.extraIos,
       policyFaults: run.result.policyFaults,
+      ...(run.result.firstPolicyFault !== undefined ? { firstPolicyFault: run.result.firstPolicyFault } : {}),
     })),
   );
 }

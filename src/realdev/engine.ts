@@ -29,19 +29,29 @@
  * completion.
  */
 
+import { Admission, HELD, policyFaultMessage, REVOKE } from '../array/core/admission.js';
+import { emptyReplayResult, emptyServedIo, type ReplayResult, reportServed } from '../array/core/records.js';
+import {
+  DEFAULT_REVOKE_COST_US,
+  hedgeDelayUs,
+  hedgeReplica,
+  homeReplica,
+  replicaAfter,
+} from '../array/core/replicas.js';
+import { grown, SlotPool } from '../array/core/slots.js';
 import { DeviceState } from '../array/device-state.js';
-import type { ReplayResult } from '../array/engine.js';
 import { ACTION, EventQueue } from '../array/event-queue.js';
-import { type ReplayOutputs, recordLatency } from '../array/outputs.js';
-import type { AdmissionPolicy, ArrayContext, ReadTry } from '../array/policy.js';
+import type { ReplayOutputs } from '../array/outputs.js';
+import type { AdmissionPolicy } from '../array/policy.js';
 import { LakeError, usageError } from '../errors.js';
 import { LatencyRecorder } from '../report/histogram.js';
 import type { ArrivalColumns } from './arrivals.js';
 import type { BackendKind, IoBackend } from './backend.js';
 import { placedOffset, placedSize } from './place.js';
 
+export { DEFAULT_REVOKE_COST_US };
+
 export const DEFAULT_QUEUE_DEPTH = 32;
-export const DEFAULT_REVOKE_COST_US = 5;
 /** Spin this long for a completion before sleeping in the kernel (a VM's wake-up costs ~20 us). */
 export const DEFAULT_SPIN_US = 100;
 /** An I/O taken up more than this after its scheduled time counts as late. */
@@ -63,12 +73,6 @@ const KIND_RETRY = 1;
 const KIND_HEDGE = 2;
 const KIND_RELEASE = 3;
 const KIND_TIMER = 4;
-
-// A try's admission state: asked as it leaves its FIFO, unless it already has its verdict.
-const ADMIT_ASK = 0;
-const ADMIT_HELD = 1;
-const ADMIT_RELEASED = 2;
-const ADMIT_DONE = 3;
 
 /** A try about to enter the kernel (for tests that check where reads went). */
 export interface SubmitEvent {
@@ -196,12 +200,6 @@ class SlotQueue {
   }
 }
 
-function grown<T extends Float64Array | Int32Array | Uint8Array>(a: T, n: number): T {
-  const b = new (a.constructor as new (n: number) => T)(n);
-  b.set(a);
-  return b;
-}
-
 function summary(recorder: LatencyRecorder): LagSummary {
   if (recorder.count === 0) return { meanUs: 0, p50Us: 0, p90Us: 0, p99Us: 0, maxUs: 0 };
   return {
@@ -236,527 +234,558 @@ export async function replayReal(
   arrivals: ArrivalColumns,
   options: RealReplayOptions,
 ): Promise<RealReplayResult> {
-  const devices = options.devices;
-  const n = devices.length;
-  checkOptions(options, n);
-  const backend = options.backend;
-  const policy = options.policy;
-  const queueDepth = options.queueDepth ?? DEFAULT_QUEUE_DEPTH;
-  const revokeCostUs = options.revokeCostUs ?? DEFAULT_REVOKE_COST_US;
-  const lcReads = options.lcReads ?? true;
-  const lateAfterUs = options.lateAfterUs ?? DEFAULT_LATE_AFTER_US;
-  const spinUs = options.spinUs ?? DEFAULT_SPIN_US;
-  const hedgeAfterUs = policy.hedgeAfterUs;
-  const hedging = hedgeAfterUs !== undefined && Number.isFinite(hedgeAfterUs) && n > 1;
-  const admit = policy.admit?.bind(policy);
-  const onReadComplete = policy.onReadComplete?.bind(policy);
-  const { onRecord, onSubmit, onProgress } = options;
-  const progressEvery = options.progressEvery ?? 65536;
-  const measure = options.measureOverhead === true;
-  for (const d of devices) {
+  checkOptions(options, options.devices.length);
+  for (const d of options.devices) {
     if (d.closed) throw usageError(`${d.path}: the device is closed`);
     if (arrivals.writes > 0 && !d.writable)
       throw usageError(`${d.path} is open read-only and the workload writes`);
   }
+  return new RealClockReplay(arrivals, options).run();
+}
 
-  const states = devices.map((_, i) => new DeviceState(i));
-  const timers = new EventQueue();
-  // Held tries: the one being admitted (while admit runs), how many wait for release, policy timers.
-  let admitting = -1;
-  let heldDuringAdmit = false;
-  let heldWaiting = 0;
-  const callbacks: (((nowUs: number) => void) | undefined)[] = [];
-  const freeCallbacks: number[] = [];
-  const context: ArrayContext = {
-    devices: states,
-    revokeCostUs,
-    peekReadUs: (device, offset, size, atUs) => {
-      if (backend.peekReadUs === undefined) {
-        throw new LakeError(
-          'LAKE_E_USAGE',
-          `${devices[device]!.path}: a real device cannot tell a read's future latency (the greedy oracle runs on simulated devices only)`,
-        );
-      }
-      return backend.peekReadUs(device, offset, size, origin + atUs) - origin;
-    },
-    hold(): number {
-      if (admitting < 0) throw new RangeError('hold() may only be called from admit()');
-      if (!heldDuringAdmit) {
-        heldDuringAdmit = true;
-        tryAdmit[admitting] = ADMIT_HELD;
-        heldWaiting++;
-        result.heldTries = (result.heldTries ?? 0) + 1;
-      }
-      return admitting;
-    },
-    release(ticket: number, revoke: boolean, atUs: number): void {
-      if (!(ticket >= 0 && ticket < nextTry) || tryAdmit[ticket] !== ADMIT_HELD)
-        throw new RangeError(`release(${ticket}): no read try is held with this ticket`);
-      tryAdmit[ticket] = ADMIT_RELEASED;
-      tryRevoke[ticket] = revoke ? 1 : 0;
-      heldWaiting--;
-      timers.push(Math.max(now, origin + atUs), ACTION, KIND_RELEASE, ticket);
-    },
-    wakeAt(atUs: number, fire: (nowUs: number) => void): void {
-      const id = freeCallbacks.pop() ?? callbacks.length;
-      callbacks[id] = fire;
-      timers.push(Math.max(now, origin + atUs), ACTION, KIND_TIMER, id);
-    },
+/**
+ * One replay on the wall clock. Per application I/O (the whole workload is in memory: an I/O's number is
+ * its position in `arrivals`) and per device try (a pool of slots; a slot's number is what the backend hands
+ * back on completion) it keeps typed columns; admission bookkeeping is the shared core's (src/array/core).
+ */
+class RealClockReplay {
+  readonly #arrivals: ArrivalColumns;
+  readonly #options: RealReplayOptions;
+  readonly #devices: readonly ReplayDevice[];
+  readonly #replicas: number;
+  readonly #backend: IoBackend;
+  readonly #queueDepth: number;
+  readonly #revokeCostUs: number;
+  readonly #lateAfterUs: number;
+  readonly #spinUs: number;
+  readonly #hedgeAfterUs: number | undefined;
+  readonly #onReadComplete: ((device: number, latencyUs: number, completeUs: number) => void) | undefined;
+  readonly #progressEvery: number;
+  readonly #measure: boolean;
+  readonly #states: DeviceState[];
+  readonly #timers = new EventQueue();
+  readonly #result: RealReplayResult;
+  readonly #admission: Admission;
+  readonly #served = emptyServedIo();
+
+  // Per application I/O.
+  readonly #count: number;
+  readonly #ioTakenUs: Float64Array;
+  readonly #ioIndex: Float64Array;
+  readonly #ioHome: Int32Array;
+  readonly #ioAttempt: Int32Array;
+  readonly #ioServing: Int32Array;
+  readonly #ioDone: Uint8Array;
+  readonly #ioHedged: Uint8Array;
+  readonly #ioFailed: Uint8Array;
+  // Per device try.
+  readonly #tries = new SlotPool(256);
+  #tryIo = new Int32Array(0);
+  #tryDevice = new Int32Array(0);
+  #tryHedge = new Uint8Array(0);
+  #tryPending = new Float64Array(0);
+  #trySubmitUs = new Float64Array(0);
+  #tryIssueUs = new Float64Array(0);
+  #trySeq = new Float64Array(0);
+  #tryPickedUs = new Float64Array(0);
+  #tryBytes = new Float64Array(0);
+  readonly #growTries = (capacity: number): void => {
+    this.#tryIo = grown(this.#tryIo, capacity);
+    this.#tryDevice = grown(this.#tryDevice, capacity);
+    this.#tryHedge = grown(this.#tryHedge, capacity);
+    this.#tryPending = grown(this.#tryPending, capacity);
+    this.#trySubmitUs = grown(this.#trySubmitUs, capacity);
+    this.#tryIssueUs = grown(this.#tryIssueUs, capacity);
+    this.#trySeq = grown(this.#trySeq, capacity);
+    this.#tryPickedUs = grown(this.#tryPickedUs, capacity);
+    this.#tryBytes = grown(this.#tryBytes, capacity);
   };
 
-  // Per application I/O (the whole workload is in memory: index = position in `arrivals`).
-  const count = arrivals.count;
-  const ioTakenUs = new Float64Array(count);
-  const ioIndex = new Float64Array(count);
-  const ioHome = new Int32Array(count);
-  const ioAttempt = new Int32Array(count);
-  const ioServing = new Int32Array(count);
-  const ioDone = new Uint8Array(count);
-  const ioHedged = new Uint8Array(count);
-  const ioFailed = new Uint8Array(count);
-  // Per device try: a pool of slots; a slot's number is what the backend hands back on completion.
-  let tryCapacity = 0;
-  const freeTries: number[] = [];
-  let tryIo = new Int32Array(0);
-  let tryDevice = new Int32Array(0);
-  let tryHedge = new Uint8Array(0);
-  let tryPending = new Float64Array(0);
-  let trySubmitUs = new Float64Array(0);
-  let tryIssueUs = new Float64Array(0);
-  let trySeq = new Float64Array(0);
-  let tryPickedUs = new Float64Array(0);
-  let tryBytes = new Float64Array(0);
-  let tryAdmit = new Uint8Array(0);
-  let tryRevoke = new Uint8Array(0);
-  let nextTry = 0;
-  const allocTry = (): number => {
-    const slot = freeTries.pop();
-    if (slot !== undefined) return slot;
-    if (nextTry === tryCapacity) {
-      tryCapacity = Math.max(256, tryCapacity * 2);
-      tryIo = grown(tryIo, tryCapacity);
-      tryDevice = grown(tryDevice, tryCapacity);
-      tryHedge = grown(tryHedge, tryCapacity);
-      tryPending = grown(tryPending, tryCapacity);
-      trySubmitUs = grown(trySubmitUs, tryCapacity);
-      tryIssueUs = grown(tryIssueUs, tryCapacity);
-      trySeq = grown(trySeq, tryCapacity);
-      tryPickedUs = grown(tryPickedUs, tryCapacity);
-      tryBytes = grown(tryBytes, tryCapacity);
-      tryAdmit = grown(tryAdmit, tryCapacity);
-      tryRevoke = grown(tryRevoke, tryCapacity);
-    }
-    return nextTry++;
-  };
+  // Per device: the FIFO of tries waiting for a kernel slot, tries in the kernel, kernel time.
+  readonly #waiting: SlotQueue[];
+  readonly #busy: Int32Array;
+  #busyTotal = 0;
+  readonly #deviceReads: Float64Array;
+  readonly #deviceReadUs: Float64Array;
+  readonly #deviceWrites: Float64Array;
+  readonly #deviceWriteUs: Float64Array;
+  // Per home stream: the next index, the previous arrival (slack).
+  readonly #streamIndex: Float64Array;
+  readonly #lastArrivalByHome: Float64Array;
 
-  const waiting = devices.map(() => new SlotQueue());
-  const busy = new Int32Array(n);
-  let busyTotal = 0;
-  const streamIndex = new Float64Array(n);
-  const lastArrivalByHome = new Float64Array(n).fill(Number.NaN);
-  const batch: number[] = [];
-  const readTry: ReadTry = { index: 0, home: 0, device: 0, offset: 0, size: 0, nowUs: 0, attempt: 0 };
-  const lag = new LatencyRecorder();
-  const submitDelay = measure ? new LatencyRecorder() : undefined;
-  let syscallUs = 0;
-  let waitedUs = 0;
-  const deviceReads = new Float64Array(n);
-  const deviceReadUs = new Float64Array(n);
-  const deviceWrites = new Float64Array(n);
-  const deviceWriteUs = new Float64Array(n);
-  const result: RealReplayResult = {
-    ios: 0,
-    reads: 0,
-    writes: 0,
-    extraIos: 0,
-    revokes: 0,
-    hedgedReads: 0,
-    failedOver: 0,
-    reorderedArrivals: arrivals.reordered,
-    policyFaults: 0,
-    heldTries: 0,
-    endUs: 0,
-    backend: backend.kind,
-    queueDepth,
-    late: 0,
-    lateFraction: 0,
-    lateAfterUs,
-    slack: 0,
-    lag: { meanUs: 0, p50Us: 0, p90Us: 0, p99Us: 0, maxUs: 0 },
-    cancelledHedges: 0,
-    ignoredCompletions: 0,
-    ioErrors: 0,
-    deviceTime: [],
-    wallMs: 0,
-  };
-  let submitSeq = 0;
+  /** Tries queued to the backend since the last flush. */
+  readonly #batch: number[] = [];
+  readonly #lag = new LatencyRecorder();
+  readonly #submitDelay: LatencyRecorder | undefined;
+  #syscallUs = 0;
+  #waitedUs = 0;
+  #submitSeq = 0;
   /** Tries that entered the kernel. */
-  let deviceTries = 0;
-  const clock = (): number => backend.nowUs();
-  // The wall-clock instant of trace time 0: the first arrival is due a moment from now.
-  const firstUs = count > 0 ? arrivals.arrivalUs[0]! : 0;
-  const origin = clock() + 100 - firstUs;
-  let now = origin + firstUs;
-  policy.start?.(context);
+  #deviceTries = 0;
+  /** The wall-clock instant of trace time 0. */
+  readonly #origin: number;
+  readonly #started: number;
+  #now: number;
+  #lastYield: number;
+  /** The next arrival to take. */
+  #next = 0;
 
-  /** A revoked try: its read goes to the next replica after the revoke cost. */
-  const revokeTry = (t: number): void => {
-    const io = tryIo[t]!;
-    result.revokes++;
-    ioAttempt[io]!++;
-    freeTries.push(t);
-    timers.push(now + revokeCostUs, ACTION, KIND_RETRY, io);
-  };
+  constructor(arrivals: ArrivalColumns, options: RealReplayOptions) {
+    const devices = options.devices;
+    const n = devices.length;
+    const policy = options.policy;
+    const backend = options.backend;
+    this.#arrivals = arrivals;
+    this.#options = options;
+    this.#devices = devices;
+    this.#replicas = n;
+    this.#backend = backend;
+    this.#queueDepth = options.queueDepth ?? DEFAULT_QUEUE_DEPTH;
+    this.#revokeCostUs = options.revokeCostUs ?? DEFAULT_REVOKE_COST_US;
+    this.#lateAfterUs = options.lateAfterUs ?? DEFAULT_LATE_AFTER_US;
+    this.#spinUs = options.spinUs ?? DEFAULT_SPIN_US;
+    this.#hedgeAfterUs = hedgeDelayUs(policy, n);
+    this.#onReadComplete = policy.onReadComplete?.bind(policy);
+    this.#progressEvery = options.progressEvery ?? 65536;
+    this.#measure = options.measureOverhead === true;
+    this.#states = devices.map((_, i) => new DeviceState(i));
+    const count = arrivals.count;
+    this.#count = count;
+    this.#ioTakenUs = new Float64Array(count);
+    this.#ioIndex = new Float64Array(count);
+    this.#ioHome = new Int32Array(count);
+    this.#ioAttempt = new Int32Array(count);
+    this.#ioServing = new Int32Array(count);
+    this.#ioDone = new Uint8Array(count);
+    this.#ioHedged = new Uint8Array(count);
+    this.#ioFailed = new Uint8Array(count);
+    this.#waiting = devices.map(() => new SlotQueue());
+    this.#busy = new Int32Array(n);
+    this.#deviceReads = new Float64Array(n);
+    this.#deviceReadUs = new Float64Array(n);
+    this.#deviceWrites = new Float64Array(n);
+    this.#deviceWriteUs = new Float64Array(n);
+    this.#streamIndex = new Float64Array(n);
+    this.#lastArrivalByHome = new Float64Array(n).fill(Number.NaN);
+    this.#submitDelay = this.#measure ? new LatencyRecorder() : undefined;
+    this.#result = {
+      ...emptyReplayResult(),
+      reorderedArrivals: arrivals.reordered,
+      backend: backend.kind,
+      queueDepth: this.#queueDepth,
+      late: 0,
+      lateFraction: 0,
+      lateAfterUs: this.#lateAfterUs,
+      slack: 0,
+      lag: { meanUs: 0, p50Us: 0, p90Us: 0, p99Us: 0, maxUs: 0 },
+      cancelledHedges: 0,
+      ignoredCompletions: 0,
+      ioErrors: 0,
+      deviceTime: [],
+      wallMs: 0,
+    };
+    // The first arrival is due a moment from now.
+    const firstUs = count > 0 ? arrivals.arrivalUs[0]! : 0;
+    this.#origin = backend.nowUs() + 100 - firstUs;
+    this.#started = this.#origin + firstUs;
+    this.#now = this.#started;
+    this.#admission = new Admission({
+      policy,
+      lcReads: options.lcReads ?? true,
+      replicas: n,
+      revokeCostUs: this.#revokeCostUs,
+      devices: this.#states,
+      peekReadUs: (device, offset, size, atUs) => this.#peekReadUs(device, offset, size, atUs),
+      scheduler: {
+        release: (ticket, atUs) =>
+          this.#timers.push(Math.max(this.#now, this.#origin + atUs), ACTION, KIND_RELEASE, ticket),
+        timer: (id, atUs) =>
+          this.#timers.push(Math.max(this.#now, this.#origin + atUs), ACTION, KIND_TIMER, id),
+      },
+      counts: this.#result,
+    });
+    policy.start?.(this.#admission.context);
+    this.#lastYield = backend.nowUs();
+  }
+
+  /** Rounds until every I/O has completed: completions, then what is due, then a wait for the next thing. */
+  async run(): Promise<RealReplayResult> {
+    let carried = 0;
+    for (;;) {
+      this.#processCompletions(carried > 0 ? carried : this.#poll());
+      carried = 0;
+      // Tries freed by completions go in first.
+      this.#flush();
+      this.#now = this.#backend.nowUs();
+      this.#takeDue();
+      this.#flush();
+      if (this.#next >= this.#count && this.#timers.size === 0 && this.#busyTotal === 0) {
+        if (this.#admission.waiting === 0) break;
+        this.#admission.submitUnreleased((t) => this.#issueTry(t));
+        this.#flush();
+        continue;
+      }
+      if (this.#next < this.#count && this.#origin + this.#arrivals.arrivalUs[this.#next]! <= this.#now)
+        continue; // more due: submit them first
+      const waited = this.#wait();
+      carried = typeof waited === 'number' ? waited : await waited;
+    }
+    return this.#summarize();
+  }
+
+  #peekReadUs(device: number, offset: number, size: number, atUs: number): number {
+    const backend = this.#backend;
+    if (backend.peekReadUs === undefined) {
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `${this.#devices[device]!.path}: a real device cannot tell a read's future latency (the greedy oracle runs on simulated devices only)`,
+      );
+    }
+    return backend.peekReadUs(device, offset, size, this.#origin + atUs) - this.#origin;
+  }
+
+  /** Timers and arrivals due now, in time order; at equal times the arrival first (the virtual-clock engine's order). */
+  #takeDue(): void {
+    const arrivalUs = this.#arrivals.arrivalUs;
+    const timers = this.#timers;
+    const now = this.#now;
+    const takeUntil = Math.min(this.#count, this.#next + TAKE_PER_ROUND);
+    for (;;) {
+      const arrivalAt =
+        this.#next < takeUntil ? this.#origin + arrivalUs[this.#next]! : Number.POSITIVE_INFINITY;
+      const timerAt = timers.size > 0 ? timers.peekTime() : Number.POSITIVE_INFINITY;
+      if (arrivalAt <= now && arrivalAt <= timerAt) this.#take(this.#next++);
+      else if (timerAt <= now) this.#fireTimer();
+      else break;
+    }
+  }
+
+  /** An application I/O is taken up: lateness and slack counted, its first try enqueued. */
+  #take(io: number): void {
+    const arrivals = this.#arrivals;
+    const result = this.#result;
+    const scheduled = this.#origin + arrivals.arrivalUs[io]!;
+    const home = homeReplica(arrivals.device[io]!, this.#replicas);
+    const behind = this.#now - scheduled;
+    this.#lag.record(Math.max(0, behind));
+    if (behind > this.#lateAfterUs) result.late++;
+    const previous = this.#lastArrivalByHome[home]!;
+    if (arrivals.arrivalUs[io]! - previous > SLACK_GAP_US) result.slack++;
+    this.#lastArrivalByHome[home] = arrivals.arrivalUs[io]!;
+    this.#ioTakenUs[io] = this.#now;
+    this.#ioHome[io] = home;
+    this.#ioIndex[io] = this.#streamIndex[home]!++;
+    result.ios++;
+    if (arrivals.read[io] === 1) result.reads++;
+    else result.writes++;
+    this.#enqueue(io, home, false);
+    const onProgress = this.#options.onProgress;
+    if (onProgress !== undefined && result.ios % this.#progressEvery === 0) onProgress(result.ios);
+  }
+
+  #enqueue(io: number, device: number, hedge: boolean): void {
+    const t = this.#tries.alloc(this.#growTries);
+    this.#tryIo[t] = io;
+    this.#tryDevice[t] = device;
+    this.#tryHedge[t] = hedge ? 1 : 0;
+    this.#admitTry(t);
+  }
 
   /** A read try offered to the policy (unless it needs no verdict), then revoked, held or issued. */
-  const admitTry = (t: number): void => {
-    const io = tryIo[t]!;
-    const attempt = ioAttempt[io]!;
-    if (
-      tryAdmit[t] === ADMIT_ASK &&
-      arrivals.read[io] === 1 &&
-      tryHedge[t] === 0 &&
-      admit !== undefined &&
-      lcReads &&
-      attempt < n - 1
-    ) {
-      readTry.index = ioIndex[io]!;
-      readTry.home = ioHome[io]!;
-      readTry.device = tryDevice[t]!;
-      readTry.offset = arrivals.offset[io]!;
-      readTry.size = arrivals.size[io]!;
-      readTry.nowUs = now - origin;
-      readTry.attempt = attempt;
-      admitting = t;
-      heldDuringAdmit = false;
-      let revoke = false;
-      try {
-        revoke = admit(readTry, context);
-      } catch {
-        result.policyFaults++;
-        revoke = false;
-        // (admit may have changed the try's state: read it afresh)
-        if (heldDuringAdmit && (tryAdmit[t] as number) === ADMIT_HELD) {
-          // A policy that held the try and then threw will not release it: take it back.
-          tryAdmit[t] = ADMIT_ASK;
-          heldWaiting--;
-          result.heldTries = (result.heldTries ?? 1) - 1;
-          heldDuringAdmit = false;
-        }
-      }
-      admitting = -1;
+  #admitTry(t: number): void {
+    const io = this.#tryIo[t]!;
+    const attempt = this.#ioAttempt[io]!;
+    if (this.#arrivals.read[io] === 1 && this.#tryHedge[t] === 0 && this.#admission.asks(attempt)) {
+      const verdict = this.#admission.ask(
+        t,
+        this.#ioIndex[io]!,
+        this.#ioHome[io]!,
+        this.#tryDevice[t]!,
+        this.#arrivals.offset[io]!,
+        this.#arrivals.size[io]!,
+        this.#now - this.#origin,
+        attempt,
+      );
       // Held: it is issued (or revoked) when the policy releases it.
-      if (heldDuringAdmit) return;
-      if (revoke) {
-        revokeTry(t);
+      if (verdict === HELD) return;
+      if (verdict === REVOKE) {
+        this.#revokeTry(t);
         return;
       }
     }
-    issueTry(t);
-  };
+    this.#issueTry(t);
+  }
+
+  /** A revoked try: its read goes to the next replica after the revoke cost. */
+  #revokeTry(t: number): void {
+    const io = this.#tryIo[t]!;
+    this.#result.revokes++;
+    this.#ioAttempt[io]!++;
+    this.#tries.release(t);
+    this.#timers.push(this.#now + this.#revokeCostUs, ACTION, KIND_RETRY, io);
+  }
 
   /**
    * A try goes to its device: it joins the device's queue (pending from now on; its device latency and its
    * hedge timer start now) and enters the kernel at once when a slot is free and nothing waits before it.
    */
-  const issueTry = (t: number): void => {
-    const io = tryIo[t]!;
-    const device = tryDevice[t]!;
-    const read = arrivals.read[io] === 1;
-    const hedge = tryHedge[t] === 1;
-    tryPending[t] = states[device]!.submit(arrivals.size[io]!);
-    tryIssueUs[t] = now;
-    trySeq[t] = submitSeq++;
+  #issueTry(t: number): void {
+    const io = this.#tryIo[t]!;
+    const device = this.#tryDevice[t]!;
+    const read = this.#arrivals.read[io] === 1;
+    const hedge = this.#tryHedge[t] === 1;
+    this.#tryPending[t] = this.#states[device]!.submit(this.#arrivals.size[io]!);
+    this.#tryIssueUs[t] = this.#now;
+    this.#trySeq[t] = this.#submitSeq++;
     if (!hedge) {
-      ioServing[io] = device;
-      if (hedging && read) timers.push(now + hedgeAfterUs!, ACTION, KIND_HEDGE, io);
+      this.#ioServing[io] = device;
+      if (this.#hedgeAfterUs !== undefined && read)
+        this.#timers.push(this.#now + this.#hedgeAfterUs, ACTION, KIND_HEDGE, io);
     }
-    if (busy[device]! < queueDepth && waiting[device]!.size === 0) startTry(t);
-    else waiting[device]!.push(t);
-  };
+    if (this.#busy[device]! < this.#queueDepth && this.#waiting[device]!.size === 0) this.#startTry(t);
+    else this.#waiting[device]!.push(t);
+  }
 
   /** A try leaves its device's FIFO for the kernel, unless its read completed while it waited. */
-  const startTry = (t: number): void => {
-    const io = tryIo[t]!;
-    const device = tryDevice[t]!;
-    if (ioDone[io] === 1) {
+  #startTry(t: number): void {
+    const io = this.#tryIo[t]!;
+    const device = this.#tryDevice[t]!;
+    const arrivals = this.#arrivals;
+    if (this.#ioDone[io] === 1) {
       // Served meanwhile by another try (a hedge, or the try a hedge duplicated): it never reaches the device.
-      result.cancelledHedges++;
-      states[device]!.withdraw(arrivals.size[io]!);
-      freeTries.push(t);
+      this.#result.cancelledHedges++;
+      this.#states[device]!.withdraw(arrivals.size[io]!);
+      this.#tries.release(t);
       return;
     }
     const read = arrivals.read[io] === 1;
-    if (measure) tryPickedUs[t] = clock();
-    const size = arrivals.size[io]!;
-    const target = devices[device]!;
-    const bytes = placedSize(size, target.blockBytes, target.capacityBytes);
+    if (this.#measure) this.#tryPickedUs[t] = this.#backend.nowUs();
+    const target = this.#devices[device]!;
+    const bytes = placedSize(arrivals.size[io]!, target.blockBytes, target.capacityBytes);
     const offset = placedOffset(arrivals.offset[io]!, bytes, target.blockBytes, target.capacityBytes);
-    tryBytes[t] = bytes;
-    busy[device]!++;
-    busyTotal++;
-    deviceTries++;
-    onSubmit?.({
-      index: ioIndex[io]!,
-      home: ioHome[io]!,
+    this.#tryBytes[t] = bytes;
+    this.#busy[device]!++;
+    this.#busyTotal++;
+    this.#deviceTries++;
+    this.#options.onSubmit?.({
+      index: this.#ioIndex[io]!,
+      home: this.#ioHome[io]!,
       device,
       read,
-      attempt: ioAttempt[io]!,
-      hedge: tryHedge[t] === 1,
+      attempt: this.#ioAttempt[io]!,
+      hedge: this.#tryHedge[t] === 1,
     });
-    backend.queue(t, device, !read, offset, bytes);
-    batch.push(t);
-  };
+    this.#backend.queue(t, device, !read, offset, bytes);
+    this.#batch.push(t);
+  }
 
-  const enqueue = (io: number, device: number, hedge: boolean): void => {
-    const t = allocTry();
-    tryIo[t] = io;
-    tryDevice[t] = device;
-    tryHedge[t] = hedge ? 1 : 0;
-    tryAdmit[t] = ADMIT_ASK;
-    admitTry(t);
-  };
-
-  const pump = (device: number): void => {
-    const fifo = waiting[device]!;
-    while (busy[device]! < queueDepth && fifo.size > 0) startTry(fifo.shift());
-  };
+  #pump(device: number): void {
+    const fifo = this.#waiting[device]!;
+    while (this.#busy[device]! < this.#queueDepth && fifo.size > 0) this.#startTry(fifo.shift());
+  }
 
   /** The batch entered the kernel at `at`: stamp its tries. */
-  const flush = (): void => {
+  #flush(): void {
+    const batch = this.#batch;
     if (batch.length === 0) return;
-    const at = backend.flush();
-    if (measure) syscallUs += clock() - at;
+    const at = this.#backend.flush();
+    if (this.#measure) this.#syscallUs += this.#backend.nowUs() - at;
     for (const t of batch) {
-      if (measure) submitDelay!.record(Math.max(0, at - tryPickedUs[t]!));
-      trySubmitUs[t] = at;
+      if (this.#submitDelay !== undefined) this.#submitDelay.record(Math.max(0, at - this.#tryPickedUs[t]!));
+      this.#trySubmitUs[t] = at;
     }
     batch.length = 0;
-  };
+  }
 
-  const take = (io: number): void => {
-    const scheduled = origin + arrivals.arrivalUs[io]!;
-    const home = ((arrivals.device[io]! % n) + n) % n;
-    const behind = now - scheduled;
-    lag.record(Math.max(0, behind));
-    if (behind > lateAfterUs) result.late++;
-    const previous = lastArrivalByHome[home]!;
-    if (arrivals.arrivalUs[io]! - previous > SLACK_GAP_US) result.slack++;
-    lastArrivalByHome[home] = arrivals.arrivalUs[io]!;
-    ioTakenUs[io] = now;
-    ioHome[io] = home;
-    ioIndex[io] = streamIndex[home]!++;
-    result.ios++;
-    if (arrivals.read[io] === 1) result.reads++;
-    else result.writes++;
-    enqueue(io, home, false);
-    if (onProgress !== undefined && result.ios % progressEvery === 0) onProgress(result.ios);
-  };
+  #fireTimer(): void {
+    const timers = this.#timers;
+    timers.pop();
+    const payload = timers.lastPayload;
+    switch (timers.lastKind) {
+      case KIND_RETRY:
+        this.#enqueue(
+          payload,
+          replicaAfter(this.#ioHome[payload]!, this.#ioAttempt[payload]!, this.#replicas),
+          false,
+        );
+        break;
+      case KIND_HEDGE:
+        if (this.#ioDone[payload] === 0 && this.#ioHedged[payload] === 0) {
+          this.#ioHedged[payload] = 1;
+          this.#result.hedgedReads++;
+          this.#enqueue(payload, hedgeReplica(this.#ioServing[payload]!, this.#replicas), true);
+        }
+        break;
+      case KIND_RELEASE:
+        if (this.#admission.takeRelease(payload)) this.#revokeTry(payload);
+        else this.#issueTry(payload);
+        break;
+      case KIND_TIMER:
+        this.#admission.fireTimer(payload, this.#now - this.#origin);
+        break;
+    }
+  }
 
-  const complete = (t: number, res: number, completeUs: number): void => {
-    const io = tryIo[t]!;
-    const device = tryDevice[t]!;
-    const read = arrivals.read[io] === 1;
-    const size = arrivals.size[io]!;
-    const issueUs = tryIssueUs[t]!;
+  #poll(): number {
+    const backend = this.#backend;
+    if (!this.#measure) return backend.poll();
+    const before = backend.nowUs();
+    const k = backend.poll();
+    this.#waitedUs += backend.nowUs() - before;
+    return k;
+  }
+
+  #processCompletions(k: number): void {
+    if (k === 0) return;
+    const completions = this.#backend.completions;
+    for (let i = 0; i < k; i++)
+      this.#complete(completions[i * 3]!, completions[i * 3 + 1]!, completions[i * 3 + 2]!);
+    // Freed slots go to waiting tries.
+    for (let d = 0; d < this.#replicas; d++) if (this.#waiting[d]!.size > 0) this.#pump(d);
+  }
+
+  /** A try's completion was seen: device state and kernel time, errors, and the I/O served if it was first. */
+  #complete(t: number, res: number, completeUs: number): void {
+    const io = this.#tryIo[t]!;
+    const device = this.#tryDevice[t]!;
+    const origin = this.#origin;
+    const result = this.#result;
+    const read = this.#arrivals.read[io] === 1;
+    const size = this.#arrivals.size[io]!;
+    const issueUs = this.#tryIssueUs[t]!;
     // The completion was seen after the batch was submitted; clocks are the same, but never let rounding
     // make a negative latency.
-    const end = Math.max(completeUs, trySubmitUs[t]!);
-    const kernelUs = end - trySubmitUs[t]!;
+    const end = Math.max(completeUs, this.#trySubmitUs[t]!);
+    const kernelUs = end - this.#trySubmitUs[t]!;
     // What the device's queue cost this try, its wait for a slot included: what the policy learns from.
     const deviceUs = end - issueUs;
-    busy[device]!--;
-    busyTotal--;
-    const state = states[device]!;
-    state.complete(read, size, tryPending[t]!, deviceUs, end - origin);
+    this.#busy[device]!--;
+    this.#busyTotal--;
+    const state = this.#states[device]!;
+    state.complete(read, size, this.#tryPending[t]!, deviceUs, end - origin);
     if (state.pendingPages < 0 || state.inFlight < 0)
       throw new LakeError('LAKE_E_INTERNAL', `device ${device}: pending pages went negative`);
     if (read) {
-      deviceReads[device]!++;
-      deviceReadUs[device]! += kernelUs;
-      onReadComplete?.(device, deviceUs, end - origin);
+      this.#deviceReads[device]!++;
+      this.#deviceReadUs[device]! += kernelUs;
+      this.#onReadComplete?.(device, deviceUs, end - origin);
     } else {
-      deviceWrites[device]!++;
-      deviceWriteUs[device]! += kernelUs;
+      this.#deviceWrites[device]!++;
+      this.#deviceWriteUs[device]! += kernelUs;
     }
-    if (res !== tryBytes[t]) {
+    if (res !== this.#tryBytes[t]) {
       result.ioErrors++;
-      ioFailed[io] = 1;
-      result.firstError ??= `${devices[device]!.path}: ${read ? 'read' : 'write'} of ${tryBytes[t]} B returned ${res < 0 ? `errno ${-res}` : `${res} B`}`;
+      this.#ioFailed[io] = 1;
+      result.firstError ??= `${this.#devices[device]!.path}: ${read ? 'read' : 'write'} of ${this.#tryBytes[t]} B returned ${res < 0 ? `errno ${-res}` : `${res} B`}`;
     }
-    if (ioDone[io] === 0) {
-      ioDone[io] = 1;
-      const latencyUs = end - ioTakenUs[io]!;
-      const home = ioHome[io]!;
-      if (recordLatency(options, read, home, device, latencyUs)) result.failedOver++;
-      if (onRecord !== undefined) {
-        onRecord({
-          index: ioIndex[io]!,
-          device: home,
-          arrivalMs: arrivals.arrivalUs[io]! / 1000,
-          latencyUs,
-          read,
-          size,
-          offset: arrivals.offset[io]!,
-          submitMs: (issueUs - origin) / 1000,
-          ok: ioFailed[io] === 1 ? 0 : 1,
-          servedBy: device,
-          revokes: ioAttempt[io]!,
-          pendingAtIssue: tryPending[t]!,
-          submitUs: issueUs - origin,
-          completeUs: end - origin,
-          hedged: ioHedged[io] === 1,
-          submitSeq: trySeq[t]!,
-        });
-      }
+    if (this.#ioDone[io] === 0) {
+      this.#ioDone[io] = 1;
+      const served = this.#served;
+      served.index = this.#ioIndex[io]!;
+      served.home = this.#ioHome[io]!;
+      served.arrivalUs = this.#arrivals.arrivalUs[io]!;
+      served.latencyUs = end - this.#ioTakenUs[io]!;
+      served.read = read;
+      served.size = size;
+      served.offset = this.#arrivals.offset[io]!;
+      served.ok = this.#ioFailed[io] === 1 ? 0 : 1;
+      served.servedBy = device;
+      served.revokes = this.#ioAttempt[io]!;
+      served.pendingAtIssue = this.#tryPending[t]!;
+      served.submitUs = issueUs - origin;
+      served.completeUs = end - origin;
+      served.hedged = this.#ioHedged[io] === 1;
+      served.submitSeq = this.#trySeq[t]!;
+      if (reportServed(this.#options, served)) result.failedOver++;
     } else {
       result.ignoredCompletions++;
     }
     if (end - origin > result.endUs) result.endUs = end - origin;
-    freeTries.push(t);
-  };
+    this.#tries.release(t);
+  }
 
-  const completions = backend.completions;
-  const processCompletions = (k: number): void => {
-    if (k === 0) return;
-    for (let i = 0; i < k; i++)
-      complete(completions[i * 3]!, completions[i * 3 + 1]!, completions[i * 3 + 2]!);
-    // Freed slots go to waiting tries.
-    for (let d = 0; d < n; d++) if (waiting[d]!.size > 0) pump(d);
-  };
-  const poll = (): number => {
-    if (!measure) return backend.poll();
-    const before = clock();
-    const k = backend.poll();
-    waitedUs += clock() - before;
-    return k;
-  };
-
-  const fireTimer = (): void => {
-    timers.pop();
-    const io = timers.lastPayload;
-    switch (timers.lastKind) {
-      case KIND_RETRY:
-        enqueue(io, (ioHome[io]! + ioAttempt[io]!) % n, false);
-        break;
-      case KIND_HEDGE:
-        if (ioDone[io] === 0 && ioHedged[io] === 0) {
-          ioHedged[io] = 1;
-          result.hedgedReads++;
-          enqueue(io, (ioServing[io]! + 1) % n, true);
-        }
-        break;
-      case KIND_RELEASE: {
-        const t = io;
-        tryAdmit[t] = ADMIT_DONE;
-        if (tryRevoke[t] === 1) revokeTry(t);
-        else issueTry(t);
-        break;
-      }
-      case KIND_TIMER: {
-        const fire = callbacks[io]!;
-        callbacks[io] = undefined;
-        freeCallbacks.push(io);
-        try {
-          fire(now - origin);
-        } catch {
-          result.policyFaults++;
-        }
-        break;
-      }
-    }
-  };
-
-  let next = 0;
-  let carried = 0;
-  const started = origin + firstUs;
-  let lastYield = clock();
-  for (;;) {
-    processCompletions(carried > 0 ? carried : poll());
-    carried = 0;
-    // Tries freed by completions go in first.
-    flush();
-    now = clock();
-    // Timers and arrivals in time order; at equal times the arrival first (the virtual-clock engine's order).
-    const takeUntil = Math.min(count, next + TAKE_PER_ROUND);
-    for (;;) {
-      const arrivalAt = next < takeUntil ? origin + arrivals.arrivalUs[next]! : Number.POSITIVE_INFINITY;
-      const timerAt = timers.size > 0 ? timers.peekTime() : Number.POSITIVE_INFINITY;
-      if (arrivalAt <= now && arrivalAt <= timerAt) take(next++);
-      else if (timerAt <= now) fireTimer();
-      else break;
-    }
-    flush();
-    if (next >= count && timers.size === 0 && busyTotal === 0) {
-      if (heldWaiting === 0) break;
-      // The policy never released these: submit them now rather than lose their reads.
-      for (let t = 0; t < nextTry; t++) {
-        if (tryAdmit[t] !== ADMIT_HELD) continue;
-        result.policyFaults++;
-        heldWaiting--;
-        tryAdmit[t] = ADMIT_DONE;
-        issueTry(t);
-      }
-      flush();
-      continue;
-    }
-
-    if (next < count && origin + arrivals.arrivalUs[next]! <= now) continue; // more due: submit them first
+  /**
+   * Nothing more is due now: yield to the event loop when it has waited long, sleep on it when idle for
+   * long, else wait in the backend (spinning first) for a completion or the next deadline. Returns the
+   * completions the backend's wait saw (0 after a yield or a sleep).
+   */
+  #wait(): number | Promise<number> {
+    const backend = this.#backend;
+    const next = this.#next;
     const nextDue = Math.min(
-      next < count ? origin + arrivals.arrivalUs[next]! : Number.POSITIVE_INFINITY,
-      timers.peekTime(),
+      next < this.#count ? this.#origin + this.#arrivals.arrivalUs[next]! : Number.POSITIVE_INFINITY,
+      this.#timers.peekTime(),
     );
-    now = clock();
-    if (now - lastYield > YIELD_EVERY_US) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      lastYield = clock();
-      continue;
-    }
+    const now = backend.nowUs();
+    this.#now = now;
+    if (now - this.#lastYield > YIELD_EVERY_US) return this.#yield();
     const ahead = nextDue - now;
-    if (busyTotal === 0 && ahead > IDLE_SLEEP_US && backend.kind !== 'virtual') {
-      await new Promise<void>((resolve) => setTimeout(resolve, (ahead - EARLY_WAKE_US * 10) / 1000));
-      lastYield = clock();
-      if (measure) waitedUs += lastYield - now;
-      continue;
-    }
+    if (this.#busyTotal === 0 && ahead > IDLE_SLEEP_US && backend.kind !== 'virtual')
+      return this.#sleep(ahead);
     // Nothing due (only completions to wait for): wake at least every MAX_WAIT_US anyway.
     const until = ahead > EARLY_WAKE_US ? Math.min(nextDue - EARLY_WAKE_US, now + MAX_WAIT_US) : nextDue;
-    const spin = ahead > EARLY_WAKE_US ? spinUs : Math.max(0, ahead);
-    const waitStart = measure ? now : 0;
+    const spin = ahead > EARLY_WAKE_US ? this.#spinUs : Math.max(0, ahead);
     const waited = backend.wait(until, spin);
-    carried = typeof waited === 'number' ? waited : await waited;
-    if (measure) waitedUs += clock() - waitStart;
+    if (typeof waited === 'number') {
+      if (this.#measure) this.#waitedUs += backend.nowUs() - now;
+      return waited;
+    }
+    return this.#waitedFor(waited, now);
   }
-  const ended = clock();
-  // Device I/Os beyond one per application I/O: duplicates that reached a device (cancelled ones did not).
-  result.extraIos = deviceTries - result.ios;
 
-  result.lateFraction = result.ios > 0 ? result.late / result.ios : 0;
-  result.lag = summary(lag);
-  result.wallMs = (ended - started) / 1000;
-  result.deviceTime = devices.map((_, d) => ({
-    reads: deviceReads[d]!,
-    readMeanUs: deviceReads[d]! > 0 ? deviceReadUs[d]! / deviceReads[d]! : 0,
-    writes: deviceWrites[d]!,
-    writeMeanUs: deviceWrites[d]! > 0 ? deviceWriteUs[d]! / deviceWrites[d]! : 0,
-  }));
-  if (submitDelay !== undefined) {
-    const tries = Math.max(1, submitDelay.count);
-    result.cost = {
-      tries: submitDelay.count,
-      engineUsPerTry: (ended - started - waitedUs - syscallUs) / tries,
-      submitDelay: summary(submitDelay),
-      syscallUsPerTry: syscallUs / tries,
-      waitUsPerTry: waitedUs / tries,
-    };
+  async #waitedFor(waited: Promise<number>, waitStart: number): Promise<number> {
+    const k = await waited;
+    if (this.#measure) this.#waitedUs += this.#backend.nowUs() - waitStart;
+    return k;
   }
-  for (const s of states) {
-    if (s.pendingPages !== 0 || s.inFlight !== 0)
-      throw new LakeError(
-        'LAKE_E_INTERNAL',
-        `device ${s.device}: ${s.pendingPages} pages still pending at the end`,
-      );
+
+  async #yield(): Promise<number> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#lastYield = this.#backend.nowUs();
+    return 0;
   }
-  onProgress?.(result.ios);
-  return result;
+
+  async #sleep(aheadUs: number): Promise<number> {
+    const before = this.#now;
+    await new Promise<void>((resolve) => setTimeout(resolve, (aheadUs - EARLY_WAKE_US * 10) / 1000));
+    this.#lastYield = this.#backend.nowUs();
+    if (this.#measure) this.#waitedUs += this.#lastYield - before;
+    return 0;
+  }
+
+  /** The run is over: rates, lag, kernel time and the engine's cost; every device's queue must be empty. */
+  #summarize(): RealReplayResult {
+    const ended = this.#backend.nowUs();
+    const result = this.#result;
+    // Device I/Os beyond one per application I/O: duplicates that reached a device (cancelled ones did not).
+    result.extraIos = this.#deviceTries - result.ios;
+    result.lateFraction = result.ios > 0 ? result.late / result.ios : 0;
+    result.lag = summary(this.#lag);
+    result.wallMs = (ended - this.#started) / 1000;
+    result.deviceTime = this.#devices.map((_, d) => ({
+      reads: this.#deviceReads[d]!,
+      readMeanUs: this.#deviceReads[d]! > 0 ? this.#deviceReadUs[d]! / this.#deviceReads[d]! : 0,
+      writes: this.#deviceWrites[d]!,
+      writeMeanUs: this.#deviceWrites[d]! > 0 ? this.#deviceWriteUs[d]! / this.#deviceWrites[d]! : 0,
+    }));
+    if (this.#submitDelay !== undefined) {
+      const tries = Math.max(1, this.#submitDelay.count);
+      result.cost = {
+        tries: this.#submitDelay.count,
+        engineUsPerTry: (ended - this.#started - this.#waitedUs - this.#syscallUs) / tries,
+        submitDelay: summary(this.#submitDelay),
+        syscallUsPerTry: this.#syscallUs / tries,
+        waitUsPerTry: this.#waitedUs / tries,
+      };
+    }
+    for (const s of this.#states) {
+      if (s.pendingPages !== 0 || s.inFlight !== 0)
+        throw new LakeError(
+          'LAKE_E_INTERNAL',
+          `device ${s.device}: ${s.pendingPages} pages still pending at the end`,
+        );
+    }
+    this.#options.onProgress?.(result.ios);
+    return result;
+  }
 }

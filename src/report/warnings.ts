@@ -16,6 +16,8 @@ export interface PolicyFigures {
   extraIos: number;
   /** Times the policy threw, or left a held try unreleased. */
   policyFaults: number;
+  /** The first of them in words (absent when unknown). */
+  firstPolicyFault?: string;
 }
 
 export type PolicyWarningKind = 'revokes' | 'extra-ios' | 'slower' | 'faults';
@@ -92,7 +94,7 @@ export function policyWarnings(runs: readonly PolicyFigures[]): PolicyWarning[] 
         kind: 'faults',
         value: run.policyFaults,
         limit: 0,
-        message: `${run.policyFaults} policy faults: the policy threw or never released a held read, and the array submitted it instead`,
+        message: `${run.policyFaults} policy faults: the policy threw or never released a held read, and the array submitted it instead${run.firstPolicyFault !== undefined ? `; the first: ${run.firstPolicyFault}` : ''}`,
       });
   }
   return out;

@@ -8,6 +8,7 @@
  * from the policy are on the policy's clock (us since the replay's start); the engine's scheduler turns
  * them into events on its own clock.
  */
+import { escapeInput, toError } from '../../errors.js';
 import type { DeviceView } from '../device-state.js';
 import type { AdmissionPolicy, ArrayContext, ReadTry, TimedDecisions } from '../policy.js';
 import { grown } from './slots.js';
@@ -23,6 +24,8 @@ export interface DecisionScheduler {
 /** The counters admission keeps (a ReplayResult's). */
 export interface AdmissionCounts {
   policyFaults: number;
+  /** The first fault, said in words (policyFaultMessage): later ones are only counted. */
+  firstPolicyFault?: string;
   heldTries?: number;
 }
 
@@ -45,6 +48,20 @@ export const REVOKE = 1;
 export const HELD = 2;
 export type Verdict = typeof SUBMIT | typeof REVOKE | typeof HELD;
 
+/** Where a policy fault happened: in admit(), in a wakeAt() callback, or a held try never released. */
+export type PolicyFaultSite = 'admit' | 'timer' | 'unreleased';
+
+/**
+ * A policy fault in words, naming the policy and what it threw (quoted as input: a user's policy may throw
+ * anything). Both engines keep the first one, as they keep the first I/O error.
+ */
+export function policyFaultMessage(policy: string, site: PolicyFaultSite, thrown?: unknown): string {
+  if (site === 'unreleased')
+    return `policy ${policy} held a read try and never released it (submitted at the end of the run)`;
+  const where = site === 'admit' ? 'admit()' : 'a wakeAt() callback';
+  return `policy ${policy} threw in ${where}: ${escapeInput(toError(thrown).message)} (the read was submitted)`;
+}
+
 // A ticket's state.
 const FREE = 0;
 const WAITING = 1; // held, waiting for release
@@ -58,6 +75,7 @@ export class Admission {
   readonly #replicas: number;
   readonly #scheduler: DecisionScheduler;
   readonly #counts: AdmissionCounts;
+  readonly #policyName: string;
   readonly #readTry: ReadTry = { index: 0, home: 0, device: 0, offset: 0, size: 0, nowUs: 0, attempt: 0 };
   #state = new Uint8Array(0);
   #revoke = new Uint8Array(0);
@@ -73,6 +91,7 @@ export class Admission {
     this.#replicas = options.replicas;
     this.#scheduler = options.scheduler;
     this.#counts = options.counts;
+    this.#policyName = options.policy.name;
     this.context = {
       devices: options.devices,
       revokeCostUs: options.revokeCostUs,
@@ -118,8 +137,8 @@ export class Admission {
     let revoke = false;
     try {
       revoke = this.#admit!(read, this.context);
-    } catch {
-      this.#fault();
+    } catch (thrown) {
+      this.#fault('admit', thrown);
       revoke = false;
       if (this.#heldDuringAdmit && this.#state[ticket] === WAITING) {
         // A policy that held the try and then threw will not release it: take it back.
@@ -147,8 +166,8 @@ export class Admission {
     this.#freeTimers.push(id);
     try {
       fire(nowUs);
-    } catch {
-      this.#fault();
+    } catch (thrown) {
+      this.#fault('timer', thrown);
     }
   }
 
@@ -159,15 +178,16 @@ export class Admission {
   submitUnreleased(submit: (ticket: number) => void): void {
     for (let ticket = 0; ticket < this.#state.length && this.#waiting > 0; ticket++) {
       if (this.#state[ticket] !== WAITING) continue;
-      this.#fault();
+      this.#fault('unreleased');
       this.#waiting--;
       this.#state[ticket] = FREE;
       submit(ticket);
     }
   }
 
-  #fault(): void {
+  #fault(site: PolicyFaultSite, thrown?: unknown): void {
     this.#counts.policyFaults++;
+    this.#counts.firstPolicyFault ??= policyFaultMessage(this.#policyName, site, thrown);
   }
 
   #grow(ticket: number): void {

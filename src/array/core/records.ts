@@ -21,6 +21,8 @@ export interface ReplayResult {
   reorderedArrivals: number;
   /** Times the policy threw (each try was submitted), or left a held try unreleased at the end. */
   policyFaults: number;
+  /** The first policy fault in words (policyFaultMessage), absent when there was none. */
+  firstPolicyFault?: string;
   /** Read tries the policy held (ArrayContext.hold) and released later: batching, inference time. */
   heldTries?: number;
   /** Time of the last completion since the replay's start, us. */
