@@ -29,7 +29,7 @@
  * completion.
  */
 
-import { Admission, HELD, policyFaultMessage, REVOKE } from '../array/core/admission.js';
+import { Admission, HELD, REVOKE } from '../array/core/admission.js';
 import { emptyReplayResult, emptyServedIo, type ReplayResult, reportServed } from '../array/core/records.js';
 import {
   DEFAULT_REVOKE_COST_US,
