@@ -24,7 +24,7 @@ import {
   statSync,
 } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { LakeError, usageError } from '../errors.js';
+import { LakeError, toError, usageError } from '../errors.js';
 import { imageMarkMismatch } from '../files/image-mark.js';
 import { probeAlignedBuffer, probeBlockBytes } from './align.js';
 import { type BackingDevice, O_DIRECT, RealDevice } from './device.js';
@@ -308,53 +308,94 @@ function blockDeviceBytes(path: string, dev: BackingDevice): number {
   );
 }
 
-/** Refuses writes to block devices unless allowed, and always while the device or a partition is in use. */
-function checkBlockWritable(path: string, dev: BackingDevice, allowed: boolean): void {
+/** What the block-device safety check reads of the system: sysfs and procfs (injected in tests). */
+export interface SystemFiles {
+  readText(file: string): string;
+  readDir(dir: string): string[];
+  realPath(path: string): string;
+  /** A path's block device number as `major:minor`, undefined when it is not a block device. */
+  blockDeviceId(path: string): string | undefined;
+}
+
+const systemFiles: SystemFiles = {
+  readText: (file) => readFileSync(file, 'utf8'),
+  readDir: (dir) => readdirSync(dir),
+  realPath: (path) => realpathSync(path),
+  blockDeviceId(path) {
+    const s: Stats = statSync(path);
+    if (!s.isBlockDevice()) return undefined;
+    const d = splitDev(s.rdev);
+    return `${d.major}:${d.minor}`;
+  },
+};
+
+/**
+ * Refuses writes to block devices unless allowed, and always while the device or a partition is in use
+ * (mounted, or swap). A check that cannot read what it needs (sysfs for the partitions, /proc/self/mountinfo,
+ * /proc/swaps) refuses too: not knowing whether a device is mounted is no reason to write to it.
+ */
+export function checkBlockWritable(
+  path: string,
+  dev: BackingDevice,
+  allowed: boolean,
+  files: SystemFiles = systemFiles,
+): void {
   if (!allowed) {
     throw usageError(
       `${path} is a block device and the workload writes: its data would be overwritten. Pass --allow-block-writes to agree`,
     );
   }
+  const unreadable = (what: string, file: string, cause: unknown): LakeError =>
+    new LakeError(
+      'LAKE_E_IO',
+      `${path}: cannot tell whether ${what}: ${file} cannot be read (${toError(cause).message}); lake writes to a block device only when it can check`,
+      { cause },
+    );
   const ids = new Set<string>([`${dev.major}:${dev.minor}`]);
   const sys = `/sys/dev/block/${dev.major}:${dev.minor}`;
+  let entries: string[];
+  let name: string;
   try {
-    const name = basename(realpathSync(sys));
-    for (const entry of readdirSync(sys)) {
-      if (!entry.startsWith(name)) continue;
-      try {
-        ids.add(readFileSync(join(sys, entry, 'dev'), 'utf8').trim());
-      } catch {
-        // not a partition
-      }
+    name = basename(files.realPath(sys));
+    entries = files.readDir(sys);
+  } catch (cause) {
+    throw unreadable('a partition of it is in use', sys, cause);
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(name)) continue;
+    try {
+      ids.add(files.readText(join(sys, entry, 'dev')).trim());
+    } catch {
+      // not a partition
     }
-  } catch {
-    // no sysfs: check the device itself only
   }
   const busy: string[] = [];
+  let mounts: string;
   try {
-    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-      const fields = line.split(' ');
-      if (fields[2] !== undefined && ids.has(fields[2])) busy.push(`mounted on ${fields[4]}`);
-    }
-  } catch {
-    // no procfs
+    mounts = files.readText('/proc/self/mountinfo');
+  } catch (cause) {
+    throw unreadable('it is mounted', '/proc/self/mountinfo', cause);
   }
+  for (const line of mounts.split('\n')) {
+    const fields = line.split(' ');
+    if (fields[2] !== undefined && ids.has(fields[2])) busy.push(`mounted on ${fields[4]}`);
+  }
+  let swaps: string;
   try {
-    for (const line of readFileSync('/proc/swaps', 'utf8').split('\n').slice(1)) {
-      const device = line.split(/\s+/)[0];
-      if (device === undefined || device === '') continue;
-      try {
-        const s: Stats = statSync(device);
-        if (s.isBlockDevice()) {
-          const d = splitDev(s.rdev);
-          if (ids.has(`${d.major}:${d.minor}`)) busy.push('used for swap');
-        }
-      } catch {
-        // gone
-      }
+    swaps = files.readText('/proc/swaps');
+  } catch (cause) {
+    throw unreadable('it is used for swap', '/proc/swaps', cause);
+  }
+  for (const line of swaps.split('\n').slice(1)) {
+    const device = line.split(/\s+/)[0];
+    if (device === undefined || device === '') continue;
+    let id: string | undefined;
+    try {
+      id = files.blockDeviceId(device);
+    } catch {
+      // gone
     }
-  } catch {
-    // no procfs
+    if (id !== undefined && ids.has(id)) busy.push('used for swap');
   }
   if (busy.length > 0)
     throw usageError(`${path} (or a partition of it) is ${busy.join(', ')}: lake never writes to it`);
