@@ -9,7 +9,12 @@ interface DemoJson {
   params: { seed: number; writeBursts: boolean };
   policies: Record<
     string,
-    { read: { count: number; avgUs: number; p999Us: number }; extraIos: number; revokes: number }
+    {
+      read: { count: number; avgUs: number; p95Us: number; p999Us: number };
+      extraIos: number;
+      revokes: number;
+      hedgeAfterUs?: number;
+    }
   >;
   models: Record<
     string,
@@ -20,8 +25,10 @@ interface DemoJson {
       falseRevokeRate: number;
       rocAuc: number;
       thresholdUs: number;
+      servingAgreement: number;
     }
   >;
+  linnos: { falseSubmitRatePct: number; hedgePercentile: number };
   inference: { nsPerPrediction: number };
   warnings: string[];
 }
@@ -62,12 +69,23 @@ test('lake demo --quick traces, trains a model per device and replays every poli
   assert.ok(json.policies['linnos']!.revokes > 0, 'linnos revokes some reads');
   assert.ok(json.policies['linnos+hl']!.extraIos > 0, 'linnos+hl hedges');
   assert.deepEqual(Object.keys(json.models), ['ssd0', 'ssd1', 'ssd2']);
-  for (const m of Object.values(json.models)) {
-    for (const key of ['accuracy', 'majorityRate', 'falseSubmitRate', 'falseRevokeRate', 'rocAuc'] as const) {
-      assert.ok(m[key] >= 0 && m[key] <= 1, `${key} = ${m[key]}`);
-    }
-    assert.ok(m.thresholdUs > 0);
+  for (const [device, m] of Object.entries(json.models)) {
+    // The models rank slow reads above fast ones, and the int16 kernel decides as the float model does.
+    assert.ok(m.rocAuc > 0.6, `${device}: ROC-AUC ${m.rocAuc}`);
+    assert.ok(m.servingAgreement > 0.99, `${device}: serving = float on ${m.servingAgreement}`);
   }
+  // hedging95 hedges at the baseline's p95; linnos+hl at p(100 - f), f the pooled false-submit rate (%).
+  const policies = json.policies;
+  assert.equal(policies['hedging95']!.hedgeAfterUs, policies['baseline']!.read.p95Us);
+  const f = json.linnos.falseSubmitRatePct;
+  assert.ok(
+    Math.abs(json.linnos.hedgePercentile - (f > 5 ? 100 - f : 95)) < 0.002,
+    JSON.stringify(json.linnos),
+  );
+  const hedgedAt = policies['linnos+hl']!.hedgeAfterUs!;
+  if (json.linnos.hedgePercentile < 95)
+    assert.ok(hedgedAt < policies['hedging95']!.hedgeAfterUs!, 'hedges earlier');
+  else assert.equal(hedgedAt, policies['hedging95']!.hedgeAfterUs);
   assert.ok(json.inference.nsPerPrediction > 0);
   assert.ok(json.policies['greedy-oracle']!.read.avgUs < json.policies['baseline']!.read.avgUs);
   const written = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as DemoJson;
