@@ -4,6 +4,7 @@
  * LAKE runtime too (src/lake/linnos/run.ts). This file parses the flags, calls those, prints and reports.
  */
 import type { Command } from 'commander';
+import { DEFAULT_REVOKE_COST_US } from '../array/engine.js';
 import { policyReport } from '../array/run.js';
 import { usageError } from '../errors.js';
 import { checkOutputs } from '../files/outputs.js';
@@ -68,7 +69,11 @@ export function registerDemo(program: Command): void {
     .option('--test-duration <seconds>', `replayed, unseen stretch (default ${FULL.testS})`)
     .option('--epochs <n>', `training epochs (default ${FULL.epochs})`)
     .option('--shape <shape>', 'nn (31-256-2), nn+1 or nn+2', 'nn')
-    .option('--revoke-cost <us>', 'cost of revoking a read and re-issuing it on the next replica', '5')
+    .option(
+      '--revoke-cost <us>',
+      'cost of revoking a read and re-issuing it on the next replica',
+      String(DEFAULT_REVOKE_COST_US),
+    )
     .option(
       '--models <list>',
       'also run LinnOS on the LAKE runtime with these shapes (nn,nn+1,nn+2): inline vs lakeD vs the contention policy',

@@ -5,6 +5,7 @@
  * with --percentile a fixed percentile instead (the LinnOS artifact used 85).
  */
 import type { Command } from 'commander';
+import { DEFAULT_REVOKE_COST_US } from '../array/engine.js';
 import { usageError } from '../errors.js';
 import {
   fixedPercentileThreshold,
@@ -47,7 +48,11 @@ export function registerLabel(program: Command, output: CommandOutput = processO
     .option('--skip-bad', 'skip and count malformed trace lines')
     .option('--percentile <p>', 'a fixed percentile (0-100) instead of the inflection point')
     .option('--no-refine', 'the tangent method alone, without the revocation-simulation refinement')
-    .option('--revoke-cost <us>', 'cost of one revoke and re-issue in the refinement', '5')
+    .option(
+      '--revoke-cost <us>',
+      'cost of one revoke and re-issue in the refinement',
+      String(DEFAULT_REVOKE_COST_US),
+    )
     .option('--replicas <n>', 'replicas assumed when the input holds one device', '3')
     .option('--seed <n>', 'seed of the refinement draws', '1')
     .option('--json', 'print JSON')

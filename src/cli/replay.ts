@@ -6,6 +6,7 @@
  * kernel's own per-I/O times from /proc/diskstats beside lake's).
  */
 import type { Command } from 'commander';
+import { DEFAULT_REVOKE_COST_US } from '../array/engine.js';
 import { parsePolicyList } from '../array/policies.js';
 import { type PolicyRun, policyReport } from '../array/run.js';
 import { usageError } from '../errors.js';
@@ -85,7 +86,11 @@ export function addRealDeviceOptions(command: Command): Command {
       'direct (O_DIRECT, fail without), buffered, or auto (direct where allowed)',
       'auto',
     )
-    .option('--revoke-cost <us>', 'cost of revoking a read and re-issuing it on the next replica', '5')
+    .option(
+      '--revoke-cost <us>',
+      'cost of revoking a read and re-issuing it on the next replica',
+      String(DEFAULT_REVOKE_COST_US),
+    )
     .option(
       '--late-after <us>',
       'an I/O taken up this long after its time counts as late',

@@ -3,7 +3,7 @@
  * SSDs under each admission policy, and report read latency per policy.
  */
 import type { Command } from 'commander';
-import { mergeBatchStreams, mergeStreams } from '../array/engine.js';
+import { DEFAULT_REVOKE_COST_US, mergeBatchStreams, mergeStreams } from '../array/engine.js';
 import { parsePolicyList } from '../array/policies.js';
 import { policyReport, runPolicies, type Workload } from '../array/run.js';
 import { usageError } from '../errors.js';
@@ -53,7 +53,7 @@ export const DEFAULT_SIMULATE = {
   duration: '20',
   seed: '7',
   flash: 'femu',
-  revokeCost: '5',
+  revokeCost: String(DEFAULT_REVOKE_COST_US),
   rateScale: '1',
 } as const;
 

@@ -10,6 +10,7 @@
  * (time) order. The label threshold is chosen on all the selected vectors' latencies.
  */
 import type { Command } from 'commander';
+import { DEFAULT_REVOKE_COST_US } from '../array/engine.js';
 import { usageError } from '../errors.js';
 import { checkOutputs } from '../files/outputs.js';
 import {
@@ -90,7 +91,7 @@ export const DEFAULT_TRAIN = {
   validation: '0.2',
   seed: '1',
   backend: 'auto',
-  revokeCost: '5',
+  revokeCost: String(DEFAULT_REVOKE_COST_US),
 } as const;
 
 export function registerTrain(program: Command, output: CommandOutput = processOutput): void {

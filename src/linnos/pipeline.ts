@@ -3,6 +3,7 @@
  * then the paper's refinement) -> a trained model -> a quantised predictor for serving. One model per device,
  * as LinnOS trains them.
  */
+import { DEFAULT_REVOKE_COST_US } from '../array/engine.js';
 import type { IoRecord } from '../array/types.js';
 import { createPredictor } from '../kernels/create.js';
 import type { Backend, Predictor } from '../kernels/types.js';
@@ -82,7 +83,7 @@ export function trainLinnosArray(options: TrainArrayOptions): DeviceModel[] {
             latenciesByDevice: latencies,
             device,
             start: tangent,
-            revokeCostUs: options.revokeCostUs ?? 5,
+            revokeCostUs: options.revokeCostUs ?? DEFAULT_REVOKE_COST_US,
             seed: seed + device,
           });
     const labels = labelByThreshold(dataset.latencyUs, threshold.thresholdUs);

@@ -1,4 +1,4 @@
-import { type ReplayResult, replay } from '../../array/engine.js';
+import { DEFAULT_REVOKE_COST_US, type ReplayResult, replay } from '../../array/engine.js';
 import type { AdmissionPolicy } from '../../array/policy.js';
 import { LakeError } from '../../errors.js';
 import type { Device } from '../../flash/types.js';
@@ -156,7 +156,7 @@ export const DEFAULT_DEMO_CALIBRATION_SIZES = DEFAULT_CALIBRATION_SIZES.filter((
  */
 export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<LakeLinnosResult> {
   const variants = options.variants ?? LAKE_VARIANTS;
-  const revokeCostUs = options.revokeCostUs ?? 5;
+  const revokeCostUs = options.revokeCostUs ?? DEFAULT_REVOKE_COST_US;
   const lib = options.lib ?? (await LakeLib.open(options.lakeLibOptions));
   const runners: LinnosBatchRunner[] = [];
   try {
