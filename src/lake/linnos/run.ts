@@ -162,33 +162,7 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
   try {
     const backends = lib.listBackends();
     const baseline = replayOnce(options, { name: 'baseline' }, revokeCostUs).read;
-    const usableBackends = backends
-      .filter((b) => b.available)
-      .map((b) => ({ backend: b.name, mode: b.kind === 'cpu' ? ('split' as const) : ('offload' as const) }));
-    const tables = options.shapes.map((s) => {
-      const given = options.calibration?.find((t) => t.model === s.shape);
-      if (given !== undefined) return given;
-      const crossover = options.crossovers?.[s.shape];
-      if (crossover !== undefined) {
-        const sizes = linnosLayerSizes(s.shape);
-        let multiplyAccumulates = 0;
-        for (let l = 0; l + 1 < sizes.length; l++) multiplyAccumulates += sizes[l]! * sizes[l + 1]!;
-        return nominalCalibration({
-          model: s.shape,
-          multiplyAccumulates,
-          crossover,
-          backends: usableBackends,
-          batchSizes: options.calibrate?.batchSizes ?? DEFAULT_DEMO_CALIBRATION_SIZES,
-        });
-      }
-      const model = s.models.find((m) => m !== undefined);
-      if (model === undefined) throw new LakeError('LAKE_E_USAGE', `no model for shape ${s.shape}`);
-      return calibrateLinnos(lib, model, {
-        name: s.shape,
-        batchSizes: DEFAULT_DEMO_CALIBRATION_SIZES,
-        ...options.calibrate,
-      });
-    });
+    const tables = calibrationTables(lib, options, backends);
     const sampleUtilisation =
       options.utilisation !== undefined ? options.utilisation !== false : options.crossovers === undefined;
     const monitor = sampleUtilisation
@@ -249,32 +223,13 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
       for (const runner of shapeRunners) runner?.close();
       shapes.push(result);
     }
-    const guard = contention.guard;
-    const isolated = options.userPolicy instanceof IsolatedPolicy ? options.userPolicy.stats() : undefined;
+    const userPolicy = userPolicyReport(contention, options.userPolicy);
     return {
       baseline,
       backends,
       shapes,
       lakeLib: lib.stats(),
-      ...(guard !== undefined
-        ? {
-            userPolicy: {
-              name: guard.policy.name,
-              calls: guard.calls,
-              faults: guard.faults,
-              afterStop: guard.afterStop,
-              ...(guard.firstFault !== undefined ? { firstFault: guard.firstFault } : {}),
-              ...(guard.stopped !== undefined ? { stopped: guard.stopped } : {}),
-              ...(isolated !== undefined
-                ? {
-                    budgetUs: isolated.budgetUs,
-                    loadBudgetMs: isolated.loadBudgetMs,
-                    meanCallUs: isolated.meanCallUs,
-                  }
-                : {}),
-            },
-          }
-        : {}),
+      ...(userPolicy !== undefined ? { userPolicy } : {}),
       crossoversFlag: crossoversFlag(tables, backends),
       crossoverSource: options.crossovers !== undefined ? 'given' : 'measured',
       table: lakeTable(baseline, shapes),
@@ -283,6 +238,65 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
     if (options.lib === undefined) await lib.close();
     else for (const runner of runners) runner.close();
   }
+}
+
+/**
+ * One calibration table per shape: given (`calibration`), nominal from a given crossover (`crossovers`), or
+ * measured on this machine.
+ */
+function calibrationTables(
+  lib: LakeLib,
+  options: RunLakeLinnosOptions,
+  backends: readonly BackendReport[],
+): CalibrationTable[] {
+  const usableBackends = backends
+    .filter((b) => b.available)
+    .map((b) => ({ backend: b.name, mode: b.kind === 'cpu' ? ('split' as const) : ('offload' as const) }));
+  return options.shapes.map((s) => {
+    const given = options.calibration?.find((t) => t.model === s.shape);
+    if (given !== undefined) return given;
+    const crossover = options.crossovers?.[s.shape];
+    if (crossover !== undefined) {
+      const sizes = linnosLayerSizes(s.shape);
+      let multiplyAccumulates = 0;
+      for (let l = 0; l + 1 < sizes.length; l++) multiplyAccumulates += sizes[l]! * sizes[l + 1]!;
+      return nominalCalibration({
+        model: s.shape,
+        multiplyAccumulates,
+        crossover,
+        backends: usableBackends,
+        batchSizes: options.calibrate?.batchSizes ?? DEFAULT_DEMO_CALIBRATION_SIZES,
+      });
+    }
+    const model = s.models.find((m) => m !== undefined);
+    if (model === undefined) throw new LakeError('LAKE_E_USAGE', `no model for shape ${s.shape}`);
+    return calibrateLinnos(lib, model, {
+      name: s.shape,
+      batchSizes: DEFAULT_DEMO_CALIBRATION_SIZES,
+      ...options.calibrate,
+    });
+  });
+}
+
+/** What the user placement policy did, when one placed the batches. */
+function userPolicyReport(
+  contention: ContentionPolicy,
+  userPolicy: GuardedPlacement | undefined,
+): UserPolicyReport | undefined {
+  const guard = contention.guard;
+  if (guard === undefined) return undefined;
+  const isolated = userPolicy instanceof IsolatedPolicy ? userPolicy.stats() : undefined;
+  return {
+    name: guard.policy.name,
+    calls: guard.calls,
+    faults: guard.faults,
+    afterStop: guard.afterStop,
+    ...(guard.firstFault !== undefined ? { firstFault: guard.firstFault } : {}),
+    ...(guard.stopped !== undefined ? { stopped: guard.stopped } : {}),
+    ...(isolated !== undefined
+      ? { budgetUs: isolated.budgetUs, loadBudgetMs: isolated.loadBudgetMs, meanCallUs: isolated.meanCallUs }
+      : {}),
+  };
 }
 
 /**
