@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { replay } from '../../src/array/engine.js';
+import { type ReplayResult, replay } from '../../src/array/engine.js';
 import { baselinePolicy, greedyOraclePolicy, hedgingPolicy, randomPolicy } from '../../src/array/policies.js';
 import { type AdmissionPolicy, timedDecisions } from '../../src/array/policy.js';
 import type { IoRecord } from '../../src/array/types.js';
@@ -38,13 +38,34 @@ function workload(count: number, seed: number, readFraction: number): TraceRecor
 
 const key = (r: IoRecord): string => `${r.device}:${r.index}`;
 
+/** What both engines count the same way (with no queue-depth limit no hedge is cancelled). */
+function counters(r: ReplayResult): Partial<ReplayResult> {
+  const { ios, reads, writes, extraIos, revokes, hedgedReads, failedOver, policyFaults, heldTries } = r;
+  return {
+    ios,
+    reads,
+    writes,
+    extraIos,
+    revokes,
+    hedgedReads,
+    failedOver,
+    policyFaults,
+    heldTries,
+    ...(r.firstPolicyFault !== undefined ? { firstPolicyFault: r.firstPolicyFault } : {}),
+  };
+}
+
 async function bothEngines(
   arrivals: TraceRecord[],
   makeDevices: () => Device[],
   makePolicy: () => AdmissionPolicy,
 ): Promise<{ sim: IoRecord[]; real: IoRecord[] }> {
   const sim: IoRecord[] = [];
-  replay(arrivals, { devices: makeDevices(), policy: makePolicy(), onRecord: (r) => sim.push(r) });
+  const simResult = replay(arrivals, {
+    devices: makeDevices(),
+    policy: makePolicy(),
+    onRecord: (r) => sim.push(r),
+  });
   const devices = makeDevices();
   const real: IoRecord[] = [];
   const result = await replayReal(arrivalsOf(arrivals), {
@@ -55,6 +76,7 @@ async function bothEngines(
     onRecord: (r) => real.push(r),
   });
   assert.equal(result.late, 0, 'the virtual clock never runs late');
+  assert.deepEqual(counters(result), counters(simResult), 'the same counters');
   return { sim, real };
 }
 
@@ -75,6 +97,30 @@ const policies: [string, () => AdmissionPolicy][] = [
         return false;
       },
     }),
+  ],
+  [
+    'a policy that faults: throws in admit (once after holding), throws in timers, revokes on device 2',
+    () => {
+      let asked = 0;
+      return {
+        name: 'faulty',
+        admit(t, context) {
+          const timed = timedDecisions(context);
+          if (timed === undefined) throw new Error('the engine offers no timed decisions');
+          asked++;
+          if (asked % 7 === 0) throw new Error(`try ${asked} refused`);
+          if (asked % 17 === 0) {
+            timed.hold();
+            throw new Error(`try ${asked} held, then refused`);
+          }
+          if (asked % 13 === 0)
+            timed.wakeAt(t.nowUs + 5, () => {
+              throw new Error('timer refused');
+            });
+          return t.device === 2 && asked % 3 === 0;
+        },
+      };
+    },
   ],
 ];
 

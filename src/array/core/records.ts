@@ -50,26 +50,11 @@ export function emptyReplayResult(): ReplayResult {
  * An application I/O at its first completion and the try that served it, times in us on the replay's
  * clock. Engines fill one and reuse it (no allocation unless onRecord wants an IoRecord).
  */
-export interface ServedIo {
-  /** Index of the I/O in its home device's stream. */
-  index: number;
+export interface ServedIo extends Omit<IoRecord, 'device' | 'arrivalMs' | 'submitMs'> {
+  /** Home device (the record's `device`). */
   home: number;
-  /** Its scheduled (arrival) time. */
+  /** Scheduled (arrival) time, us (the record's `arrivalMs`; its `submitMs` comes from `submitUs`). */
   arrivalUs: number;
-  /** What the application saw: from when the I/O was taken up to this completion. */
-  latencyUs: number;
-  read: boolean;
-  size: number;
-  offset: number;
-  ok: 1 | 0;
-  servedBy: number;
-  revokes: number;
-  pendingAtIssue: number;
-  /** When the serving try was issued. */
-  submitUs: number;
-  completeUs: number;
-  hedged: boolean;
-  submitSeq: number;
 }
 
 export function emptyServedIo(): ServedIo {

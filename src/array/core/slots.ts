@@ -24,11 +24,6 @@ export class SlotPool {
     this.#minCapacity = minCapacity;
   }
 
-  /** Slots handed out so far (every slot number is below this). */
-  get used(): number {
-    return this.#next;
-  }
-
   alloc(grow: (capacity: number) => void): number {
     const slot = this.#free.pop();
     if (slot !== undefined) return slot;
