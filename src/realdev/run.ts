@@ -17,7 +17,7 @@ import { LatencyRecorder } from '../report/histogram.js';
 import type { ArrivalColumns } from './arrivals.js';
 import { type BackendChoice, createBackend } from './backend.js';
 import type { RealDevice } from './device.js';
-import { type DiskDelta, diskDelta, readDiskstats } from './diskstats.js';
+import { type DiskCounters, type DiskDelta, diskDelta, readDiskstats } from './diskstats.js';
 import { DEFAULT_QUEUE_DEPTH, type RealReplayResult, replayReal } from './engine.js';
 
 export interface RealPolicyRun extends PolicyRun {
@@ -105,11 +105,7 @@ export async function runRealPolicies(
   }
   const prior: PriorRuns = {};
   const runs: RealPolicyRun[] = [];
-  const needsBaseline = options.specs.some((s) => s.kind === 'hedging' || (s.kind === 'linnos' && s.hedged));
-  const order: PolicySpec[] = [...options.specs];
-  const baselineIndex = order.findIndex((s) => s.kind === 'baseline');
-  if (baselineIndex > 0) order.unshift(...order.splice(baselineIndex, 1));
-  if (needsBaseline && baselineIndex < 0) order.unshift({ kind: 'baseline', name: 'baseline' });
+  const order = runOrder(options.specs);
   const warmUpMs = options.warmUpMs ?? 0;
   if (!(warmUpMs >= 0 && Number.isFinite(warmUpMs)))
     throw usageError(`the warm-up must be a finite number of seconds >= 0, got ${warmUpMs / 1000}`);
@@ -165,19 +161,8 @@ export async function runRealPolicies(
     } finally {
       await backend.close();
     }
-    const disksAfter = readDiskstats();
-    const kernel: DiskDelta[] = [];
-    const seen = new Set<string>();
-    for (const d of options.devices) {
-      if (d.backing === undefined) continue;
-      const key = `${d.backing.major}:${d.backing.minor}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const delta = diskDelta(disksBefore, disksAfter, d.backing);
-      if (delta !== undefined) kernel.push(delta);
-    }
     return {
-      kernel,
+      kernel: kernelDeltas(options.devices, disksBefore, readDiskstats()),
       spec,
       policy,
       result,
@@ -214,6 +199,38 @@ export async function runRealPolicies(
     if (options.specs.includes(spec)) runs.push(run);
   }
   return runs;
+}
+
+/**
+ * The order the policies run in: the baseline first (added, unmeasured in the result, when a hedging
+ * policy needs its latency percentile), the others as given.
+ */
+function runOrder(specs: readonly PolicySpec[]): PolicySpec[] {
+  const needsBaseline = specs.some((s) => s.kind === 'hedging' || (s.kind === 'linnos' && s.hedged));
+  const order: PolicySpec[] = [...specs];
+  const baselineIndex = order.findIndex((s) => s.kind === 'baseline');
+  if (baselineIndex > 0) order.unshift(...order.splice(baselineIndex, 1));
+  if (needsBaseline && baselineIndex < 0) order.unshift({ kind: 'baseline', name: 'baseline' });
+  return order;
+}
+
+/** What the kernel counted over a run on each block device under the devices (each one once). */
+function kernelDeltas(
+  devices: readonly RealDevice[],
+  before: Map<string, DiskCounters>,
+  after: Map<string, DiskCounters>,
+): DiskDelta[] {
+  const kernel: DiskDelta[] = [];
+  const seen = new Set<string>();
+  for (const d of devices) {
+    if (d.backing === undefined) continue;
+    const key = `${d.backing.major}:${d.backing.minor}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const delta = diskDelta(before, after, d.backing);
+    if (delta !== undefined) kernel.push(delta);
+  }
+  return kernel;
 }
 
 /** The largest transfer the workload will make on any of the devices. */
