@@ -12,7 +12,11 @@ test('benchRemoting returns both paths as plain data', async () => {
     assert.ok(summary.minUs > 0 && summary.minUs <= summary.medianUs && summary.medianUs <= summary.p99Us);
   }
   assert.equal(result.targetUs, 2);
-  assert.doesNotThrow(() => JSON.stringify(result));
+  assert.deepEqual(
+    JSON.parse(JSON.stringify(result)),
+    result,
+    'plain data: no NaN, undefined, function or class instance',
+  );
 });
 
 test('benchRegistry loses and tears nothing', async () => {

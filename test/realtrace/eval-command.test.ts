@@ -44,7 +44,14 @@ describe('lake eval', () => {
         leaksFuture: boolean;
         split: string;
         labels: { thresholdUs: number; testSlowFraction: number };
-        metrics: Record<string, number>;
+        metrics: Record<string, number> & {
+          confusion: {
+            truePositive: number;
+            falsePositive: number;
+            trueNegative: number;
+            falseNegative: number;
+          };
+        };
         servingNs: number;
         featureNsPerRead: number;
       }[];
@@ -54,13 +61,30 @@ describe('lake eval', () => {
     assert.deepEqual(json.warnings, []);
     assert.equal(lake.leaksFuture, false);
     assert.equal(lake.split, 'time');
-    for (const key of ['rocAuc', 'prAuc', 'accuracy', 'f1', 'falseSubmitRate', 'falseRevokeRate']) {
-      assert.equal(typeof lake.metrics[key], 'number', key);
-    }
+    // Every rate follows from the confusion matrix, recomputed here.
+    const m = lake.metrics;
+    const { truePositive: tp, falsePositive: fp, trueNegative: tn, falseNegative: fn } = m.confusion;
+    assert.equal(m['count'], tp + fp + tn + fn);
+    assert.equal(m['slow'], tp + fn);
+    const close = (key: string, expected: number): void =>
+      assert.ok(Math.abs(m[key]! - expected) < 1e-12, `${key} ${m[key]} vs ${expected}`);
+    close('accuracy', (tp + tn) / (tp + fp + tn + fn));
+    close('falseSubmitRate', fn / (tp + fn));
+    close('falseRevokeRate', fp / (fp + tn));
+    const precision = tp / (tp + fp);
+    const recall = tp / (tp + fn);
+    close('f1', (2 * precision * recall) / (precision + recall));
+    close('precision', precision);
+    close('recall', recall);
+    assert.equal(lake.labels.testSlowFraction, (tp + fn) / (tp + fp + tn + fn));
+    // The scores rank slow reads above fast ones better than chance, and beat the slow share in precision.
+    assert.ok(m['rocAuc']! > 0.5 && m['rocAuc']! <= 1, `ROC-AUC ${m['rocAuc']}`);
+    assert.ok(m['prAuc']! > lake.labels.testSlowFraction && m['prAuc']! <= 1, `PR-AUC ${m['prAuc']}`);
     assert.ok(lake.labels.thresholdUs > 0 && lake.labels.testSlowFraction > 0);
     assert.ok(lake.servingNs > 0);
-    // A difference of two timed walks: on this short trace it may come out as 0, never negative or missing.
-    assert.ok(Number.isFinite(lake.featureNsPerRead) && lake.featureNsPerRead >= 0);
+    // A difference of two timed walks, clamped at 0 (src/realtrace/serving-time.ts): only its presence and
+    // finiteness (NaN when no read was timed) say something here; its size is a benchmark's business.
+    assert.ok(Number.isFinite(lake.featureNsPerRead), String(lake.featureNsPerRead));
     assert.match(json.drift.summary, /retrain/);
   });
 
