@@ -1,4 +1,5 @@
 import { usageError } from '../errors.js';
+import { extraIosPerRead } from './rates.js';
 import type { LatencySummary, PolicyReport } from './types.js';
 
 export type ColumnAlign = 'left' | 'right';
@@ -64,7 +65,7 @@ export function latencyTables(policies: PolicyReport[], options: LatencyTableOpt
       return [
         policy.name,
         ...LATENCY_COLUMNS.map(([, key]) => formatRatio(summary[key], baseline[kind][key])),
-        formatPercent(policy.extraIos, summary.count),
+        formatShare(extraIosPerRead(policy.extraIos, summary.count)),
       ];
     }),
   };
@@ -122,9 +123,9 @@ export function formatRatio(value: number, reference: number): string {
   return `${ratio >= 100 ? ratio.toFixed(0) : ratio.toFixed(2)}x`;
 }
 
-function formatPercent(part: number, whole: number): string {
-  if (whole === 0) return '-';
-  return `${((100 * part) / whole).toFixed(1)}%`;
+/** A share as '12.5%'; '-' when there is none (no read to divide by). */
+function formatShare(share: number | undefined): string {
+  return share === undefined ? '-' : `${(share * 100).toFixed(1)}%`;
 }
 
 function groupThousands(n: number): string {

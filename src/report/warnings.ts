@@ -3,6 +3,7 @@
  * could take at face value although the policy was not doing what it is for. Every command that reports
  * policy runs (simulate, replay, demo) prints them under the tables and carries them in results.json.
  */
+import { extraIosPerRead, revokesPerRead } from './rates.js';
 
 /** What the checks read of one policy's run. */
 export interface PolicyFigures {
@@ -58,17 +59,17 @@ export function policyWarnings(runs: readonly PolicyFigures[]): PolicyWarning[] 
   const baseline = runs.find((r) => r.baseline);
   const out: PolicyWarning[] = [];
   for (const run of runs) {
-    if (run.reads === 0) continue;
-    const revokesPerRead = run.revokes / run.reads;
-    if (revokesPerRead > PATHOLOGY_LIMITS.revokesPerRead)
+    const revokes = revokesPerRead(run.revokes, run.reads);
+    const extraPerRead = extraIosPerRead(run.extraIos, run.reads);
+    if (revokes === undefined || extraPerRead === undefined) continue;
+    if (revokes > PATHOLOGY_LIMITS.revokesPerRead)
       out.push({
         policy: run.name,
         kind: 'revokes',
-        value: revokesPerRead,
+        value: revokes,
         limit: PATHOLOGY_LIMITS.revokesPerRead,
-        message: `${fixed(revokesPerRead, 2)} revokes per read (more than ${PATHOLOGY_LIMITS.revokesPerRead}): most read tries were revoked, so reads pile onto the last replicas of their chains (a model that predicts most reads slow does this)`,
+        message: `${fixed(revokes, 2)} revokes per read (more than ${PATHOLOGY_LIMITS.revokesPerRead}): most read tries were revoked, so reads pile onto the last replicas of their chains (a model that predicts most reads slow does this)`,
       });
-    const extraPerRead = run.extraIos / run.reads;
     if (extraPerRead > PATHOLOGY_LIMITS.extraIosPerRead)
       out.push({
         policy: run.name,
