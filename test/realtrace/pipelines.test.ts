@@ -55,9 +55,34 @@ describe('pipelines on a real window (time-ordered, causal)', () => {
   });
 
   test("lake's threshold holds its false-submit budget approximately on reads it never saw", () => {
-    // Calibrated on the training half's last fifth; the test half drifts, so allow some slack.
-    assert.ok(lake.metrics.falseSubmitRate < 0.35, `FNR ${lake.metrics.falseSubmitRate}`);
-    assert.ok(lake.metrics.falseRevokeRate < 0.8, `FPR ${lake.metrics.falseRevokeRate}`);
+    const { scores, labels } = lake.test;
+    const t = lake.decisionThreshold;
+    // The rates are those of the test reads' scores at the reported threshold (a read is revoked iff score > t).
+    let slow = 0;
+    let fast = 0;
+    let falseSubmits = 0;
+    let falseRevokes = 0;
+    for (let r = 0; r < labels.length; r++) {
+      if (labels[r] === 1) {
+        slow++;
+        if (!(scores[r]! > t)) falseSubmits++;
+      } else {
+        fast++;
+        if (scores[r]! > t) falseRevokes++;
+      }
+    }
+    assert.equal(lake.metrics.falseSubmitRate, falseSubmits / slow);
+    assert.equal(lake.metrics.falseRevokeRate, falseRevokes / fast);
+    // Calibrated to a budget of 0.2 (DEFAULT_FALSE_SUBMIT_BUDGET) on the training half's last fifth. On ~2,700
+    // slow test reads sampling alone moves the rate by ~0.008 (one sd); the rest is drift between the halves
+    // (the first 20k I/Os of the three Tencent windows give 0.164, 0.232 and 0.166): within 0.05 of it.
+    assert.ok(Math.abs(lake.metrics.falseSubmitRate - 0.2) < 0.05, `FNR ${lake.metrics.falseSubmitRate}`);
+    // At that operating point the model beats chance: a random score revokes fast and slow reads alike
+    // (false-revoke rate = 1 - false-submit rate).
+    assert.ok(
+      lake.metrics.falseRevokeRate < 1 - lake.metrics.falseSubmitRate - 0.1,
+      `FPR ${lake.metrics.falseRevokeRate}, TPR ${1 - lake.metrics.falseSubmitRate}`,
+    );
   });
 
   test('joint inference: groups of P = 3 reads, majority labels, sizes of all three as inputs', () => {
