@@ -135,7 +135,13 @@ describe('lake record, train and replay on image files', { timeout: 60_000 }, ()
           read: { count: number };
           extraIos: number;
           revokes: number;
-          replay: { lateFraction: number; lagUs: { p99: number }; queueDepth: number };
+          replay: {
+            ios: number;
+            late: number;
+            lateFraction: number;
+            lagUs: { p99: number };
+            queueDepth: number;
+          };
         }
       >;
       linnos: { online: Record<string, { offered: number }> };
@@ -144,7 +150,12 @@ describe('lake record, train and replay on image files', { timeout: 60_000 }, ()
     assert.deepEqual(Object.keys(json.policies), ['baseline', 'linnos']);
     for (const p of Object.values(json.policies)) {
       assert.ok(p.read.count > 0);
-      assert.ok(p.replay.lateFraction >= 0 && p.replay.lateFraction <= 1);
+      // late I/Os over all I/Os, as printed (6 decimals)
+      assert.ok(p.replay.ios > 0);
+      assert.ok(
+        Math.abs(p.replay.lateFraction - p.replay.late / p.replay.ios) <= 5e-7,
+        JSON.stringify(p.replay),
+      );
       assert.equal(p.replay.queueDepth, 16);
     }
     assert.ok(json.linnos.online.linnos!.offered > 0, 'the LinnOS policy was asked about reads');

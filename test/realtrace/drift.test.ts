@@ -26,7 +26,19 @@ describe('drift: online accuracy, background retraining and atomic swaps on a ch
   test('accuracy is measured online from completed reads, over a rolling window', () => {
     assert.ok(online.reads > 50_000, `${online.reads} reads resolved`);
     assert.ok(online.timeline.length > 50);
-    for (const p of online.timeline) assert.ok(p.rollingAccuracy >= 0 && p.rollingAccuracy <= 1);
+    // A point every 500 resolved reads (checkEvery), each the share of the last 2000 (window) predicted right.
+    let previous = 0;
+    for (const p of online.timeline) {
+      assert.equal(p.reads % 500, 0, `point at read ${p.reads}`);
+      assert.ok(p.reads > previous);
+      previous = p.reads;
+      const right = p.rollingAccuracy * 2000;
+      assert.ok(Math.abs(right - Math.round(right)) < 1e-6, `${p.rollingAccuracy} is not k/2000`);
+    }
+    const rolling = online.timeline.map((p) => p.rollingAccuracy);
+    assert.equal(online.minRollingAccuracy, Math.min(...rolling));
+    assert.equal(online.maxRollingAccuracy, Math.max(...rolling));
+    assert.ok(online.maxRollingAccuracy > online.minRollingAccuracy, 'the accuracy moves with the workload');
   });
 
   test('no retrain while the workload stays the same; a retrain once it has changed', () => {

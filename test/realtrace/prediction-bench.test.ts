@@ -16,8 +16,9 @@ describe('prediction benchmark', () => {
     assert.equal(suite.results.length, 4);
     for (const r of suite.results) {
       assert.equal(r.state, 'completed', r.error);
-      // The feature costs are differences of two timed walks: on a short trace they may come out as 0.
-      assert.ok(r.median >= 0 && Number.isFinite(r.median), `${r.name}: ${r.median}`);
+      // The feature costs are differences of two timed walks, clamped at 0 (src/realtrace/serving-time.ts):
+      // only finiteness says something here (NaN when nothing was timed); sizes are the benchmark's figures.
+      assert.ok(Number.isFinite(r.median), `${r.name}: ${r.median}`);
     }
     const [reference, lake, upkeep, vector] = suite.results;
     assert.ok(reference!.median > 0 && lake!.median > 0);
