@@ -55,8 +55,16 @@ export {
   rocAuc,
   trainLinnos,
 } from './learn/index.js';
+export type { LinnosEndToEndOptions, LinnosEndToEndResult } from './linnos/end-to-end.js';
+export { runLinnosEndToEnd } from './linnos/end-to-end.js';
 export type { DeviceModel, ShapeModels, TrainArrayOptions, TrainShapesOptions } from './linnos/pipeline.js';
 export { measureInferenceNs, trainLinnosArray, trainShapeModels } from './linnos/pipeline.js';
+export type { FalseSubmitCount, LinnosPolicyFactory } from './linnos/policies.js';
+export {
+  linnosHedgePercentile,
+  linnosPolicyFactory,
+  pooledFalseSubmitPct,
+} from './linnos/policies.js';
 export type { LinnosOnlineStats, LinnosPolicyOptions } from './linnos/policy.js';
 // LinnOS assembled
 export { LinnosPolicy } from './linnos/policy.js';
