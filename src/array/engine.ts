@@ -2,14 +2,9 @@ import type { Device } from '../flash/types.js';
 import { mergeByArrival } from '../trace/merge.js';
 import type { TraceRecord } from '../trace/types.js';
 import { Admission, HELD, REVOKE } from './core/admission.js';
+import { ReplicaChains } from './core/chains.js';
 import { emptyReplayResult, emptyServedIo, type ReplayResult, reportServed } from './core/records.js';
-import {
-  DEFAULT_REVOKE_COST_US,
-  hedgeDelayUs,
-  hedgeReplica,
-  homeReplica,
-  replicaAfter,
-} from './core/replicas.js';
+import { DEFAULT_REVOKE_COST_US, hedgeDelayUs, homeReplica } from './core/replicas.js';
 import { grown, SlotPool } from './core/slots.js';
 import { DeviceState } from './device-state.js';
 import { ACTION, COMPLETION, EventQueue } from './event-queue.js';
@@ -111,26 +106,16 @@ class VirtualClockReplay {
   #ioArrivalUs = new Float64Array(0);
   #ioOffset = new Float64Array(0);
   #ioSize = new Float64Array(0);
-  #ioIndex = new Float64Array(0);
-  #ioHome = new Int32Array(0);
-  #ioAttempt = new Int32Array(0);
   #ioRead = new Uint8Array(0);
-  #ioDone = new Uint8Array(0);
-  #ioHedged = new Uint8Array(0);
   #ioOutstanding = new Int32Array(0); // device tries + pending events (retry, hedge, release)
-  #ioServing = new Int32Array(0); // device of the latest submitted try
+  readonly #chains: ReplicaChains;
   readonly #growIos = (capacity: number): void => {
     this.#ioArrivalUs = grown(this.#ioArrivalUs, capacity);
     this.#ioOffset = grown(this.#ioOffset, capacity);
     this.#ioSize = grown(this.#ioSize, capacity);
-    this.#ioIndex = grown(this.#ioIndex, capacity);
-    this.#ioHome = grown(this.#ioHome, capacity);
-    this.#ioAttempt = grown(this.#ioAttempt, capacity);
     this.#ioRead = grown(this.#ioRead, capacity);
-    this.#ioDone = grown(this.#ioDone, capacity);
-    this.#ioHedged = grown(this.#ioHedged, capacity);
     this.#ioOutstanding = grown(this.#ioOutstanding, capacity);
-    this.#ioServing = grown(this.#ioServing, capacity);
+    this.#chains.grow(capacity);
   };
   // Device tries in flight.
   readonly #tries = new SlotPool(64);
@@ -159,6 +144,7 @@ class VirtualClockReplay {
     this.#progressEvery = options.progressEvery ?? 65536;
     this.#states = devices.map((_, i) => new DeviceState(i));
     this.#streamIndex = new Float64Array(this.#replicas);
+    this.#chains = new ReplicaChains(this.#replicas, 0, this.#result);
     const queue = this.#queue;
     this.#admission = new Admission({
       policy,
@@ -192,12 +178,8 @@ class VirtualClockReplay {
     this.#ioArrivalUs[io] = arrivalUs;
     this.#ioOffset[io] = record.offset;
     this.#ioSize[io] = record.size;
-    this.#ioIndex[io] = this.#streamIndex[home]!++;
-    this.#ioHome[io] = home;
-    this.#ioAttempt[io] = 0;
+    this.#chains.begin(io, this.#streamIndex[home]!++, home);
     this.#ioRead[io] = record.read ? 1 : 0;
-    this.#ioDone[io] = 0;
-    this.#ioHedged[io] = 0;
     this.#ioOutstanding[io] = 0;
     result.ios++;
     if (record.read) {
@@ -238,7 +220,7 @@ class VirtualClockReplay {
     this.#trySubmitUs[t] = this.#nowUs;
     this.#trySeq[t] = this.#submitSeq++;
     this.#ioOutstanding[io]!++;
-    this.#ioServing[io] = device;
+    this.#chains.submittedTo(io, device);
     const done = this.#devices[device]!.submit(
       this.#ioRead[io] === 1,
       this.#ioOffset[io]!,
@@ -248,19 +230,18 @@ class VirtualClockReplay {
     this.#queue.push(done.completeUs, COMPLETION, KIND_COMPLETE, t);
   }
 
-  /** A read try on ioAttempt[io]'s replica: ask the policy unless it is the last replica. */
+  /** A read's next try: ask the policy unless it is on the last replica. */
   #tryRead(io: number): void {
-    const attempt = this.#ioAttempt[io]!;
+    const chains = this.#chains;
+    const attempt = chains.attempt(io);
     if (this.#admission.asks(attempt)) {
-      const home = this.#ioHome[io]!;
-      const device = replicaAfter(home, attempt, this.#replicas);
       const offset = this.#ioOffset[io]!;
       const size = this.#ioSize[io]!;
       const verdict = this.#admission.ask(
         io,
-        this.#ioIndex[io]!,
-        home,
-        device,
+        chains.index(io),
+        chains.home(io),
+        chains.target(io),
         offset,
         size,
         this.#nowUs,
@@ -280,13 +261,12 @@ class VirtualClockReplay {
   /** A try's verdict: revoke (retry on the next replica after the revoke cost) or submit (and hedge). */
   #act(io: number, revoke: boolean): void {
     if (revoke) {
-      this.#result.revokes++;
-      this.#ioAttempt[io]!++;
+      this.#chains.revoke(io);
       this.#ioOutstanding[io]!++;
       this.#queue.push(this.#nowUs + this.#revokeCostUs, ACTION, KIND_RETRY, io);
       return;
     }
-    this.#submitTry(io, replicaAfter(this.#ioHome[io]!, this.#ioAttempt[io]!, this.#replicas));
+    this.#submitTry(io, this.#chains.target(io));
     if (this.#hedgeAfterUs !== undefined) {
       this.#ioOutstanding[io]!++;
       this.#queue.push(this.#nowUs + this.#hedgeAfterUs, ACTION, KIND_HEDGE, io);
@@ -308,22 +288,22 @@ class VirtualClockReplay {
     this.#states[device]!.complete(read, size, this.#tryPending[t]!, latencyOnDevice, nowUs);
     if (read) this.#onReadComplete?.(device, latencyOnDevice, nowUs);
     this.#ioOutstanding[io]!--;
-    if (this.#ioDone[io] === 0) {
-      this.#ioDone[io] = 1;
+    const chains = this.#chains;
+    if (chains.serve(io)) {
       const served = this.#served;
-      served.index = this.#ioIndex[io]!;
-      served.home = this.#ioHome[io]!;
+      served.index = chains.index(io);
+      served.home = chains.home(io);
       served.arrivalUs = this.#ioArrivalUs[io]!;
       served.latencyUs = nowUs - this.#ioArrivalUs[io]!;
       served.read = read;
       served.size = size;
       served.offset = this.#ioOffset[io]!;
       served.servedBy = device;
-      served.revokes = this.#ioAttempt[io]!;
+      served.revokes = chains.attempt(io);
       served.pendingAtIssue = this.#tryPending[t]!;
       served.submitUs = this.#trySubmitUs[t]!;
       served.completeUs = nowUs;
-      served.hedged = this.#ioHedged[io] === 1;
+      served.hedged = chains.isHedged(io);
       served.submitSeq = this.#trySeq[t]!;
       if (reportServed(this.#options, served)) this.#result.failedOver++;
     }
@@ -334,11 +314,10 @@ class VirtualClockReplay {
   /** A read's hedge delay has passed: duplicate it on the next replica unless it completed. */
   #hedge(io: number): void {
     this.#ioOutstanding[io]!--;
-    if (this.#ioDone[io] === 0 && this.#ioHedged[io] === 0) {
-      this.#ioHedged[io] = 1;
-      this.#result.hedgedReads++;
+    const target = this.#chains.hedge(io);
+    if (target >= 0) {
       this.#result.extraIos++;
-      this.#submitTry(io, hedgeReplica(this.#ioServing[io]!, this.#replicas));
+      this.#submitTry(io, target);
     }
     this.#finishIfIdle(io);
   }

@@ -30,14 +30,9 @@
  */
 
 import { Admission, HELD, REVOKE } from '../array/core/admission.js';
+import { ReplicaChains } from '../array/core/chains.js';
 import { emptyReplayResult, emptyServedIo, type ReplayResult, reportServed } from '../array/core/records.js';
-import {
-  DEFAULT_REVOKE_COST_US,
-  hedgeDelayUs,
-  hedgeReplica,
-  homeReplica,
-  replicaAfter,
-} from '../array/core/replicas.js';
+import { DEFAULT_REVOKE_COST_US, hedgeDelayUs, homeReplica } from '../array/core/replicas.js';
 import { grown, SlotPool } from '../array/core/slots.js';
 import { DeviceState } from '../array/device-state.js';
 import { ACTION, EventQueue } from '../array/event-queue.js';
@@ -271,13 +266,8 @@ class RealClockReplay {
   // Per application I/O.
   readonly #count: number;
   readonly #ioTakenUs: Float64Array;
-  readonly #ioIndex: Float64Array;
-  readonly #ioHome: Int32Array;
-  readonly #ioAttempt: Int32Array;
-  readonly #ioServing: Int32Array;
-  readonly #ioDone: Uint8Array;
-  readonly #ioHedged: Uint8Array;
   readonly #ioFailed: Uint8Array;
+  readonly #chains: ReplicaChains;
   // Per device try.
   readonly #tries = new SlotPool(256);
   #tryIo = new Int32Array(0);
@@ -352,12 +342,6 @@ class RealClockReplay {
     const count = arrivals.count;
     this.#count = count;
     this.#ioTakenUs = new Float64Array(count);
-    this.#ioIndex = new Float64Array(count);
-    this.#ioHome = new Int32Array(count);
-    this.#ioAttempt = new Int32Array(count);
-    this.#ioServing = new Int32Array(count);
-    this.#ioDone = new Uint8Array(count);
-    this.#ioHedged = new Uint8Array(count);
     this.#ioFailed = new Uint8Array(count);
     this.#waiting = devices.map(() => new SlotQueue());
     this.#busy = new Int32Array(n);
@@ -384,6 +368,7 @@ class RealClockReplay {
       deviceTime: [],
       wallMs: 0,
     };
+    this.#chains = new ReplicaChains(n, count, this.#result);
     // The first arrival is due a moment from now.
     const firstUs = count > 0 ? arrivals.arrivalUs[0]! : 0;
     this.#origin = backend.nowUs() + 100 - firstUs;
@@ -473,8 +458,7 @@ class RealClockReplay {
     if (arrivals.arrivalUs[io]! - previous > SLACK_GAP_US) result.slack++;
     this.#lastArrivalByHome[home] = arrivals.arrivalUs[io]!;
     this.#ioTakenUs[io] = this.#now;
-    this.#ioHome[io] = home;
-    this.#ioIndex[io] = this.#streamIndex[home]!++;
+    this.#chains.begin(io, this.#streamIndex[home]!++, home);
     result.ios++;
     if (arrivals.read[io] === 1) result.reads++;
     else result.writes++;
@@ -494,12 +478,13 @@ class RealClockReplay {
   /** A read try offered to the policy (unless it needs no verdict), then revoked, held or issued. */
   #admitTry(t: number): void {
     const io = this.#tryIo[t]!;
-    const attempt = this.#ioAttempt[io]!;
+    const chains = this.#chains;
+    const attempt = chains.attempt(io);
     if (this.#arrivals.read[io] === 1 && this.#tryHedge[t] === 0 && this.#admission.asks(attempt)) {
       const verdict = this.#admission.ask(
         t,
-        this.#ioIndex[io]!,
-        this.#ioHome[io]!,
+        chains.index(io),
+        chains.home(io),
         this.#tryDevice[t]!,
         this.#arrivals.offset[io]!,
         this.#arrivals.size[io]!,
@@ -519,8 +504,7 @@ class RealClockReplay {
   /** A revoked try: its read goes to the next replica after the revoke cost. */
   #revokeTry(t: number): void {
     const io = this.#tryIo[t]!;
-    this.#result.revokes++;
-    this.#ioAttempt[io]!++;
+    this.#chains.revoke(io);
     this.#tries.release(t);
     this.#timers.push(this.#now + this.#revokeCostUs, ACTION, KIND_RETRY, io);
   }
@@ -538,7 +522,7 @@ class RealClockReplay {
     this.#tryIssueUs[t] = this.#now;
     this.#trySeq[t] = this.#submitSeq++;
     if (!hedge) {
-      this.#ioServing[io] = device;
+      this.#chains.submittedTo(io, device);
       if (this.#hedgeAfterUs !== undefined && read)
         this.#timers.push(this.#now + this.#hedgeAfterUs, ACTION, KIND_HEDGE, io);
     }
@@ -551,7 +535,7 @@ class RealClockReplay {
     const io = this.#tryIo[t]!;
     const device = this.#tryDevice[t]!;
     const arrivals = this.#arrivals;
-    if (this.#ioDone[io] === 1) {
+    if (this.#chains.isServed(io)) {
       // Served meanwhile by another try (a hedge, or the try a hedge duplicated): it never reaches the device.
       this.#result.cancelledHedges++;
       this.#states[device]!.withdraw(arrivals.size[io]!);
@@ -568,11 +552,11 @@ class RealClockReplay {
     this.#busyTotal++;
     this.#deviceTries++;
     this.#options.onSubmit?.({
-      index: this.#ioIndex[io]!,
-      home: this.#ioHome[io]!,
+      index: this.#chains.index(io),
+      home: this.#chains.home(io),
       device,
       read,
-      attempt: this.#ioAttempt[io]!,
+      attempt: this.#chains.attempt(io),
       hedge: this.#tryHedge[t] === 1,
     });
     this.#backend.queue(t, device, !read, offset, bytes);
@@ -603,19 +587,13 @@ class RealClockReplay {
     const payload = timers.lastPayload;
     switch (timers.lastKind) {
       case KIND_RETRY:
-        this.#enqueue(
-          payload,
-          replicaAfter(this.#ioHome[payload]!, this.#ioAttempt[payload]!, this.#replicas),
-          false,
-        );
+        this.#enqueue(payload, this.#chains.target(payload), false);
         break;
-      case KIND_HEDGE:
-        if (this.#ioDone[payload] === 0 && this.#ioHedged[payload] === 0) {
-          this.#ioHedged[payload] = 1;
-          this.#result.hedgedReads++;
-          this.#enqueue(payload, hedgeReplica(this.#ioServing[payload]!, this.#replicas), true);
-        }
+      case KIND_HEDGE: {
+        const target = this.#chains.hedge(payload);
+        if (target >= 0) this.#enqueue(payload, target, true);
         break;
+      }
       case KIND_RELEASE:
         if (this.#admission.takeRelease(payload)) this.#revokeTry(payload);
         else this.#issueTry(payload);
@@ -678,11 +656,11 @@ class RealClockReplay {
       this.#ioFailed[io] = 1;
       result.firstError ??= `${this.#devices[device]!.path}: ${read ? 'read' : 'write'} of ${this.#tryBytes[t]} B returned ${res < 0 ? `errno ${-res}` : `${res} B`}`;
     }
-    if (this.#ioDone[io] === 0) {
-      this.#ioDone[io] = 1;
+    const chains = this.#chains;
+    if (chains.serve(io)) {
       const served = this.#served;
-      served.index = this.#ioIndex[io]!;
-      served.home = this.#ioHome[io]!;
+      served.index = chains.index(io);
+      served.home = chains.home(io);
       served.arrivalUs = this.#arrivals.arrivalUs[io]!;
       served.latencyUs = end - this.#ioTakenUs[io]!;
       served.read = read;
@@ -690,11 +668,11 @@ class RealClockReplay {
       served.offset = this.#arrivals.offset[io]!;
       served.ok = this.#ioFailed[io] === 1 ? 0 : 1;
       served.servedBy = device;
-      served.revokes = this.#ioAttempt[io]!;
+      served.revokes = chains.attempt(io);
       served.pendingAtIssue = this.#tryPending[t]!;
       served.submitUs = issueUs - origin;
       served.completeUs = end - origin;
-      served.hedged = this.#ioHedged[io] === 1;
+      served.hedged = chains.isHedged(io);
       served.submitSeq = this.#trySeq[t]!;
       if (reportServed(this.#options, served)) result.failedOver++;
     } else {

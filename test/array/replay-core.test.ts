@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Admission, type AdmissionCounts, HELD, REVOKE, SUBMIT } from '../../src/array/core/admission.js';
+import { ReplicaChains } from '../../src/array/core/chains.js';
 import { emptyServedIo, ioRecordOf, reportServed } from '../../src/array/core/records.js';
 import { hedgeDelayUs, hedgeReplica, homeReplica, replicaAfter } from '../../src/array/core/replicas.js';
 import { grown, SlotPool } from '../../src/array/core/slots.js';
@@ -179,6 +180,36 @@ describe('replay core: replicas, records, slots', () => {
       [2, 0, 1],
     );
     assert.equal(hedgeReplica(2, 3), 0);
+  });
+
+  test('chains: a revoke moves the read along the chain; a hedge goes once, after the serving replica, and never after the read was served', () => {
+    const counts = { revokes: 0, hedgedReads: 0 };
+    const chains = new ReplicaChains(3, 2, counts);
+    chains.begin(0, 12, 2);
+    assert.equal(chains.target(0), 2);
+    chains.revoke(0);
+    assert.deepEqual([chains.attempt(0), chains.target(0), counts.revokes], [1, 0, 1]);
+    chains.submittedTo(0, chains.target(0));
+    assert.equal(chains.hedge(0), 1, 'the replica after the one serving');
+    assert.equal(chains.hedge(0), -1, 'a read is hedged once');
+    assert.equal(counts.hedgedReads, 1);
+    assert.equal(chains.serve(0), true, 'the first completion serves the I/O');
+    assert.equal(chains.serve(0), false, 'the hedging loser does not');
+    chains.grow(4);
+    assert.deepEqual(
+      [chains.index(0), chains.home(0), chains.isHedged(0), chains.isServed(0)],
+      [12, 2, true, true],
+    );
+    chains.begin(3, 0, 1);
+    chains.submittedTo(3, 1);
+    assert.equal(chains.serve(3), true);
+    assert.equal(chains.hedge(3), -1, 'a read already served is not hedged');
+    chains.begin(0, 13, 0);
+    assert.deepEqual(
+      [chains.attempt(0), chains.isHedged(0), chains.isServed(0)],
+      [0, false, false],
+      'a reused number starts afresh',
+    );
   });
 
   test('a policy hedges only with a finite delay and another replica', () => {
