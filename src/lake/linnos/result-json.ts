@@ -61,6 +61,9 @@ export function lakeResultJson(result: LakeLinnosResult): Record<string, unknown
                 meanInferenceUs: r3(run.meanInferenceUs),
                 meanWaitUs: r3(run.meanWaitUs),
                 policyFaults: run.replay.policyFaults,
+                ...(run.replay.firstPolicyFault !== undefined
+                  ? { firstPolicyFault: run.replay.firstPolicyFault }
+                  : {}),
                 inferenceFaults: run.stats.faults,
               },
             ]),
