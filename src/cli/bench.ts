@@ -11,10 +11,11 @@ import {
   sampleCount,
   summarise,
 } from '../bench/harness.js';
+import { registrySuite } from '../bench/lake-registry.js';
+import { remotingSuite } from '../bench/lake-remoting.js';
 import { benchSimulator, replayMemoryChild } from '../bench/simulator.js';
 import { usageError } from '../errors.js';
 import { benchInference } from '../kernels/bench.js';
-import { benchRegistry, benchRemoting } from '../lake/bench.js';
 import { contentionSuite, crossoverSuite } from '../lake/bench-policy.js';
 import { soakSuite } from '../lake/bench-soak.js';
 import { userPolicySuite } from '../lake/bench-user-policy.js';
@@ -137,58 +138,6 @@ async function benchMemory(): Promise<BenchSuite> {
   return {
     suite: 'memory',
     results: results.map((r) => ({ ...r, ratio: r.median / base, reference: results[0]!.name })),
-  };
-}
-
-async function remotingSuite(): Promise<BenchSuite> {
-  const r = await benchRemoting();
-  const row = (
-    name: string,
-    t: { samples: number; medianUs: number; minUs: number; p99Us: number },
-  ): BenchResult => ({
-    name,
-    unit: 'us/call',
-    median: t.medianUs,
-    min: t.minUs,
-    max: t.p99Us,
-    samples: t.samples,
-    details: { p99Us: t.p99Us },
-    state: 'completed',
-  });
-  const spin = row('no-op sync call, spin then sleep', r.spinThenSleep);
-  const sleep = row('no-op sync call, sleep only', r.sleepOnly);
-  return {
-    suite: 'remoting',
-    results: [
-      { ...sleep, ratio: 1, reference: sleep.name },
-      { ...spin, ratio: spin.median / sleep.median, reference: sleep.name },
-    ],
-  };
-}
-
-async function registrySuite(): Promise<BenchSuite> {
-  const r = await benchRegistry();
-  return {
-    suite: 'registry',
-    results: [
-      {
-        name: `captures from ${r.producers} threads`,
-        unit: 'captures/s',
-        median: r.capturesPerSecond,
-        min: r.capturesPerSecond,
-        max: r.capturesPerSecond,
-        samples: 1,
-        details: {
-          captures: r.captures,
-          lost: r.lost,
-          torn: r.torn,
-          fullRetries: r.fullRetries,
-          seconds: r.seconds,
-        },
-        state: r.lost === 0 && r.torn === 0 ? 'completed' : 'errored',
-        ...(r.lost === 0 && r.torn === 0 ? {} : { error: `${r.lost} lost, ${r.torn} torn` }),
-      },
-    ],
   };
 }
 

@@ -1,4 +1,4 @@
-/** The LAKE runtime: lakeShm, lakeLib, lakeD and its backends, the feature registry, benchmarks. */
+/** The LAKE runtime: lakeShm, lakeLib, lakeD and its backends, the feature registry, the placement policy. */
 
 export { BACKENDS, backendByName, listBackends, openDevices } from './backends/catalog.js';
 export { DenseForward } from './backends/cpu-wasm/dense-forward.js';
@@ -30,8 +30,6 @@ export type {
 export { WebGpuBackend } from './backends/webgpu.js';
 export type { BackendSummary, BackendsReport, BackendsReportOptions } from './backends-report.js';
 export { backendsReport } from './backends-report.js';
-export type { RegistryBench, RemotingBench, TimingSummary } from './bench.js';
-export { benchRegistry, benchRemoting } from './bench.js';
 export type {
   ContentionBench,
   ContentionBenchOptions,

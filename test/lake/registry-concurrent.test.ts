@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Worker } from 'node:worker_threads';
-import { verifyingVisitor } from '../../src/lake/bench.js';
-import { CHECK_SCHEMA, verifyCheckEntry } from '../../src/lake/registry/capture-check.js';
+import { CHECK_SCHEMA, verifyCheckEntry, verifyingVisitor } from '../../src/lake/registry/capture-check.js';
 import { CaptureRing } from '../../src/lake/registry/capture-ring.js';
 import { PRODUCER_GO, type ProducerData, producerWord } from '../../src/lake/registry/producer-protocol.js';
 import { spawnWorker } from '../../src/lake/spawn-worker.js';

@@ -103,3 +103,20 @@ export function verifyCheckEntry(entry: FeatureEntry): { producer: number; seq: 
   for (let k = 0; k < 12; k++) if (f['bytes']![k] !== byteValue(producer, seq, k)) return undefined;
   return f['check']![0] === checkValue(producer, seq) ? { producer, seq } : undefined;
 }
+
+/** A drain visitor checking that each producer's entries arrive whole and in sequence. */
+export function verifyingVisitor(
+  next: number[],
+  onTorn: () => void,
+  onGap: () => void,
+): Parameters<CaptureRing['drain']>[0] {
+  return (entry) => {
+    const id = verifyCheckReader(entry);
+    if (id === undefined) {
+      onTorn();
+      return;
+    }
+    if (next[id.producer] !== id.seq) onGap();
+    next[id.producer] = id.seq + 1;
+  };
+}

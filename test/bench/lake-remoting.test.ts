@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { benchRegistry, benchRemoting } from '../../src/lake/bench.js';
+import { benchRemoting } from '../../src/bench/lake-remoting.js';
 
 // Shape and correctness only: speed belongs to the benchmark runs, not to unit tests.
 
@@ -17,12 +17,4 @@ test('benchRemoting returns both paths as plain data', async () => {
     result,
     'plain data: no NaN, undefined, function or class instance',
   );
-});
-
-test('benchRegistry loses and tears nothing', async () => {
-  const result = await benchRegistry({ seconds: 0.3, capacity: 256 });
-  assert.equal(result.producers, 2);
-  assert.ok(result.captures > 0);
-  assert.equal(result.lost, 0);
-  assert.equal(result.torn, 0);
 });

@@ -1,32 +1,19 @@
+/**
+ * Registry capture throughput (`lake bench registry`): producer threads capture check entries into one
+ * ring while this thread drains and verifies every one.
+ */
 import type { Worker } from 'node:worker_threads';
 import { LakeError } from '../errors.js';
-import { LakeLib } from './lib/lake-lib.js';
-import { CHECK_SCHEMA, verifyCheckReader } from './registry/capture-check.js';
-import { CaptureRing } from './registry/capture-ring.js';
-import { PRODUCER_GO, PRODUCER_STOP, type ProducerData, producerWord } from './registry/producer-protocol.js';
-import { spawnWorker } from './spawn-worker.js';
-
-/** Percentiles of a set of timings, in microseconds. */
-export interface TimingSummary {
-  samples: number;
-  medianUs: number;
-  p90Us: number;
-  p99Us: number;
-  meanUs: number;
-  minUs: number;
-}
-
-export interface RemotingBench {
-  /** Round trip of a no-op sync lakeLib call with both sides spinning first (lakeD hot). */
-  spinThenSleep: TimingSummary;
-  /** The same with spinning off on both sides: every call pays two Atomics.wait wake-ups. */
-  sleepOnly: TimingSummary;
-  /** Cost of the timer read around each call, already included in the figures above. */
-  timerOverheadUs: number;
-  /** The issue's target for spinThenSleep.medianUs. */
-  targetUs: number;
-  node: string;
-}
+import { CHECK_SCHEMA, verifyingVisitor } from '../lake/registry/capture-check.js';
+import { CaptureRing } from '../lake/registry/capture-ring.js';
+import {
+  PRODUCER_GO,
+  PRODUCER_STOP,
+  type ProducerData,
+  producerWord,
+} from '../lake/registry/producer-protocol.js';
+import { spawnWorker } from '../lake/spawn-worker.js';
+import type { BenchSuite } from './harness.js';
 
 export interface RegistryBench {
   producers: number;
@@ -41,63 +28,6 @@ export interface RegistryBench {
   fullRetries: number;
   capacity: number;
   node: string;
-}
-
-function summarise(times: Float64Array): TimingSummary {
-  const sorted = Float64Array.from(times).sort();
-  const at = (q: number): number =>
-    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 1000;
-  let sum = 0;
-  for (const t of sorted) sum += t;
-  return {
-    samples: sorted.length,
-    medianUs: at(0.5),
-    p90Us: at(0.9),
-    p99Us: at(0.99),
-    meanUs: (sum / sorted.length) * 1000,
-    minUs: sorted[0]! * 1000,
-  };
-}
-
-async function timeNoops(spin: boolean, calls: number): Promise<TimingSummary> {
-  const lib = await LakeLib.open({ spin, arenaBytes: 1 << 20 });
-  try {
-    for (let i = 0; i < Math.min(2000, calls); i++) lib.noop();
-    const times = new Float64Array(calls);
-    for (let i = 0; i < calls; i++) {
-      const start = performance.now();
-      lib.noop();
-      times[i] = performance.now() - start;
-    }
-    return summarise(times);
-  } finally {
-    await lib.close();
-  }
-}
-
-/**
- * LAKE's remoting benchmark: the round trip of a no-op sync call through the command ring, spin-then-sleep
- * against sleep only (medians of many calls, each timed alone).
- */
-export async function benchRemoting(
-  options: { calls?: number; sleepCalls?: number } = {},
-): Promise<RemotingBench> {
-  const calls = options.calls ?? 50_000;
-  const sleepCalls = options.sleepCalls ?? 2_000;
-  const spinThenSleep = await timeNoops(true, calls);
-  const sleepOnly = await timeNoops(false, sleepCalls);
-  const probe = new Float64Array(10_000);
-  for (let i = 0; i < probe.length; i++) {
-    const start = performance.now();
-    probe[i] = performance.now() - start;
-  }
-  return {
-    spinThenSleep,
-    sleepOnly,
-    timerOverheadUs: summarise(probe).medianUs,
-    targetUs: 2,
-    node: process.version,
-  };
 }
 
 /**
@@ -121,7 +51,7 @@ export async function benchRegistry(
         producer: p,
         count: 0,
       };
-      const worker = spawnWorker(new URL('./registry/', import.meta.url), 'producer-worker', {
+      const worker = spawnWorker(new URL('../lake/registry/', import.meta.url), 'producer-worker', {
         workerData: data,
       });
       worker.on('error', () => {});
@@ -186,19 +116,29 @@ function workersAt(control: Int32Array, producers: number, state: number): boole
   return true;
 }
 
-/** A drain visitor checking that each producer's entries arrive whole and in sequence. */
-export function verifyingVisitor(
-  next: number[],
-  onTorn: () => void,
-  onGap: () => void,
-): Parameters<CaptureRing['drain']>[0] {
-  return (entry) => {
-    const id = verifyCheckReader(entry);
-    if (id === undefined) {
-      onTorn();
-      return;
-    }
-    if (next[id.producer] !== id.seq) onGap();
-    next[id.producer] = id.seq + 1;
+/** The `registry` suite: one row, errored when any capture was lost or torn. */
+export async function registrySuite(): Promise<BenchSuite> {
+  const r = await benchRegistry();
+  return {
+    suite: 'registry',
+    results: [
+      {
+        name: `captures from ${r.producers} threads`,
+        unit: 'captures/s',
+        median: r.capturesPerSecond,
+        min: r.capturesPerSecond,
+        max: r.capturesPerSecond,
+        samples: 1,
+        details: {
+          captures: r.captures,
+          lost: r.lost,
+          torn: r.torn,
+          fullRetries: r.fullRetries,
+          seconds: r.seconds,
+        },
+        state: r.lost === 0 && r.torn === 0 ? 'completed' : 'errored',
+        ...(r.lost === 0 && r.torn === 0 ? {} : { error: `${r.lost} lost, ${r.torn} torn` }),
+      },
+    ],
   };
 }
