@@ -30,28 +30,6 @@ export type {
 export { WebGpuBackend } from './backends/webgpu.js';
 export type { BackendSummary, BackendsReport, BackendsReportOptions } from './backends-report.js';
 export { backendsReport } from './backends-report.js';
-export type {
-  ContentionBench,
-  ContentionBenchOptions,
-  CrossoverBench,
-  CrossoverBenchOptions,
-  CrossoverCurve,
-} from './bench-policy.js';
-export {
-  benchContention,
-  benchCrossover,
-  contentionSuite,
-  contentionSuiteOf,
-  crossoverPlotSpec,
-  crossoverSuite,
-  crossoverSuiteOf,
-  crossoverSvg,
-  crossoverTable,
-} from './bench-policy.js';
-export type { SoakOptions, SoakResult, SoakSample, SoakSlopes } from './bench-soak.js';
-export { benchSoak, soakSuite, soakSuiteOf } from './bench-soak.js';
-export type { CallTimes, UserPolicyCallBench } from './bench-user-policy.js';
-export { benchUserPolicyCall, userPolicySuite } from './bench-user-policy.js';
 export { Api, MAX_IN_FLIGHT, RING_SLOTS } from './daemon/protocol.js';
 export { RingFullError } from './lib/errors.js';
 export { LakeLib } from './lib/lake-lib.js';

@@ -1,11 +1,7 @@
-import type { BenchResult, BenchSuite } from '../bench/harness.js';
 import { LakeError } from '../errors.js';
 import { createPredictor } from '../kernels/create.js';
 import { wasmAvailable } from '../kernels/wasm/module.js';
-import { LINNOS_FEATURES } from '../learn/features.js';
-import type { LinnosShape } from '../models/dense.js';
-import { Random } from '../random.js';
-import { LakeLib } from './lib/lake-lib.js';
+import { LakeLib } from '../lake/lib/lake-lib.js';
 import {
   type ContextHandle,
   type DevicePtr,
@@ -15,9 +11,13 @@ import {
   ptrArg,
   type StreamHandle,
   scalarArg,
-} from './lib/types.js';
-import { syntheticLinnosModel } from './linnos/calibrate.js';
-import { LAKE_BATCHING } from './policy/constants.js';
+} from '../lake/lib/types.js';
+import { syntheticLinnosModel } from '../lake/linnos/calibrate.js';
+import { LAKE_BATCHING } from '../lake/policy/constants.js';
+import { LINNOS_FEATURES } from '../learn/features.js';
+import type { LinnosShape } from '../models/dense.js';
+import { Random } from '../random.js';
+import type { BenchResult, BenchSuite } from './harness.js';
 
 /**
  * The soak benchmark: lakeLib drives lakeD with LinnOS inference batches without a pause for a long time,

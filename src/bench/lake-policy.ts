@@ -2,23 +2,28 @@ import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import type { BenchResult, BenchSuite } from '../bench/harness.js';
 import { LakeError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
+import type { BackendName } from '../lake/backends/types.js';
+import { LakeLib } from '../lake/lib/lake-lib.js';
+import { type HostPtr, ptrArg, scalarArg } from '../lake/lib/types.js';
+import { LinnosBatchRunner } from '../lake/linnos/batch-runner.js';
+import { calibrateLinnos, syntheticLinnosModel } from '../lake/linnos/calibrate.js';
+import {
+  batchCostUs,
+  type CalibrationTable,
+  calibrationTable,
+  crossoverFrom,
+} from '../lake/policy/calibration.js';
+import { INLINE, LAKE_BATCHING, LINNOS_SHAPES } from '../lake/policy/constants.js';
+import { ContentionPolicy } from '../lake/policy/contention.js';
+import { UtilisationMonitor, type UtilisationReading } from '../lake/policy/utilisation.js';
 import { LINNOS_FEATURES } from '../learn/features.js';
 import { type LinnosShape, linnosLayerSizes } from '../models/dense.js';
 import { Random } from '../random.js';
 import { renderSvg } from '../report/plot.js';
 import { markdownTable, type Table } from '../report/table.js';
-import type { BackendName } from './backends/types.js';
-import { LakeLib } from './lib/lake-lib.js';
-import { type HostPtr, ptrArg, scalarArg } from './lib/types.js';
-import { LinnosBatchRunner } from './linnos/batch-runner.js';
-import { calibrateLinnos, syntheticLinnosModel } from './linnos/calibrate.js';
-import { batchCostUs, type CalibrationTable, calibrationTable, crossoverFrom } from './policy/calibration.js';
-import { INLINE, LAKE_BATCHING, LINNOS_SHAPES } from './policy/constants.js';
-import { ContentionPolicy } from './policy/contention.js';
-import { UtilisationMonitor, type UtilisationReading } from './policy/utilisation.js';
+import type { BenchResult, BenchSuite } from './harness.js';
 
 /** One model's curve: microseconds per batch inline and on lakeD, per batch size. */
 export interface CrossoverCurve {

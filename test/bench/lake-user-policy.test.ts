@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { benchUserPolicyCall, userPolicySuite } from '../../src/lake/bench-user-policy.js';
+import { benchUserPolicyCall, userPolicySuite } from '../../src/bench/lake-user-policy.js';
 
 // Shape only: what a call costs is the benchmark's figure.
 

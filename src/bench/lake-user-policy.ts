@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BenchResult, BenchSuite } from '../bench/harness.js';
-import type { BackendReport } from './backends/types.js';
-import { calibrationTable } from './policy/calibration.js';
-import { ContentionPolicy } from './policy/contention.js';
-import { loadUserPolicy } from './policy/user-policy.js';
+import type { BackendReport } from '../lake/backends/types.js';
+import { calibrationTable } from '../lake/policy/calibration.js';
+import { ContentionPolicy } from '../lake/policy/contention.js';
+import { loadUserPolicy } from '../lake/policy/user-policy.js';
+import type { BenchResult, BenchSuite } from './harness.js';
 
 /**
  * What a placement costs per batch when a user policy decides it (`--policy`): the policy runs on its own

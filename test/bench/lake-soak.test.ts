@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { benchSoak, slopePerMinute, soakSuiteOf } from '../../src/lake/bench-soak.js';
+import { benchSoak, slopePerMinute, soakSuiteOf } from '../../src/bench/lake-soak.js';
 
 // Correctness only: the throughput and the slopes are the benchmark's figures, not the test's.
 

@@ -10,7 +10,7 @@ import {
   crossoverSuiteOf,
   crossoverSvg,
   crossoverTable,
-} from '../../src/lake/bench-policy.js';
+} from '../../src/bench/lake-policy.js';
 
 // Shape and behaviour only: speed belongs to the benchmark runs, not to unit tests.
 
