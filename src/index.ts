@@ -27,6 +27,8 @@ export type { AdmissionPolicy, ArrayContext, ReadTry } from './array/policy.js';
 export type { PolicyRun, Workload } from './array/run.js';
 export { builtinPolicy, policyReport, runPolicies } from './array/run.js';
 export type { IoRecord } from './array/types.js';
+// Benchmarks
+export { benchInference } from './bench/index.js';
 export type { LakeErrorCode } from './errors.js';
 // Errors and randomness
 export { LakeError, TraceParseError } from './errors.js';
@@ -41,7 +43,7 @@ export {
 } from './flash/index.js';
 export type { Backend, Decision, Predictor, PredictorOptions } from './kernels/index.js';
 // Inference kernels and models
-export { benchInference, createPredictor } from './kernels/index.js';
+export { createPredictor } from './kernels/index.js';
 // The LAKE runtime: lakeShm, lakeLib, lakeD, the feature registry and model store
 export { CaptureRing, FeatureRegistry, LakeLib, listBackends, ModelStore, ShmArena } from './lake/index.js';
 // Learning

@@ -11,6 +11,7 @@ import {
   sampleCount,
   summarise,
 } from '../bench/harness.js';
+import { benchInference } from '../bench/inference.js';
 import { contentionSuite, crossoverSuite } from '../bench/lake-policy.js';
 import { registrySuite } from '../bench/lake-registry.js';
 import { remotingSuite } from '../bench/lake-remoting.js';
@@ -18,7 +19,6 @@ import { soakSuite } from '../bench/lake-soak.js';
 import { userPolicySuite } from '../bench/lake-user-policy.js';
 import { benchSimulator, replayMemoryChild } from '../bench/simulator.js';
 import { usageError } from '../errors.js';
-import { benchInference } from '../kernels/bench.js';
 import { trainingBenchSuite } from '../learn/bench.js';
 import { benchReplayOverhead } from '../realdev/bench.js';
 import { benchPrediction } from '../realtrace/bench.js';

@@ -1,5 +1,3 @@
-export type { InferenceBenchOptions, InferenceBenchSuite } from './bench.js';
-export { benchInference } from './bench.js';
 export { createPredictor } from './create.js';
 export { ExactPredictor } from './js/exact.js';
 export { FloatPredictor } from './js/float.js';

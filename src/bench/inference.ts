@@ -1,9 +1,9 @@
-import { type BenchResult, type BenchSuite, summarise } from '../bench/harness.js';
+import { createPredictor } from '../kernels/create.js';
+import type { Backend, Predictor } from '../kernels/types.js';
 import type { DenseModel } from '../models/dense.js';
 import { type LinnosShape, linnosLayerSizes } from '../models/dense.js';
 import { Random } from '../random.js';
-import { createPredictor } from './create.js';
-import type { Backend, Predictor } from './types.js';
+import { type BenchResult, type BenchSuite, summarise } from './harness.js';
 
 /**
  * ns per prediction of each backend at each batch size, on a seeded random LinnOS model and seeded

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { benchInference } from '../../src/kernels/bench.js';
+import { benchInference } from '../../src/bench/inference.js';
 
 // Shape and ratios only: speed belongs in `lake bench`, not in unit tests.
 test('benchInference returns JSON-able medians per backend and batch size, with ratios to js', () => {
