@@ -28,7 +28,7 @@ export type { PolicyRun, Workload } from './array/run.js';
 export { builtinPolicy, policyReport, runPolicies } from './array/run.js';
 export type { IoRecord } from './array/types.js';
 // Benchmarks
-export { benchInference } from './bench/index.js';
+export { benchInference, benchReplayOverhead } from './bench/index.js';
 export type { LakeErrorCode } from './errors.js';
 // Errors and randomness
 export { LakeError, TraceParseError } from './errors.js';
@@ -84,7 +84,7 @@ export {
 } from './models/index.js';
 export { Random } from './random.js';
 // Real devices: O_DIRECT replay, capture and admission
-export { benchReplayOverhead, openDevices, replayReal, runRealPolicies } from './realdev/index.js';
+export { openDevices, replayReal, runRealPolicies } from './realdev/index.js';
 // Causal learning on recorded traces (LinnOS, Heimdall, lake pipelines)
 export { auditCausality, evaluatePipeline, runHeimdall, runLake, runLinnos } from './realtrace/index.js';
 // Reports

@@ -4,23 +4,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { Command } from 'commander';
-import {
-  type BenchResult,
-  type BenchSuite,
-  benchEnvironment,
-  sampleCount,
-  summarise,
-} from '../bench/harness.js';
+import { type BenchResult, type BenchSuite, benchEnvironment, sampleCount } from '../bench/harness.js';
 import { benchInference } from '../bench/inference.js';
 import { contentionSuite, crossoverSuite } from '../bench/lake-policy.js';
 import { registrySuite } from '../bench/lake-registry.js';
 import { remotingSuite } from '../bench/lake-remoting.js';
 import { soakSuite } from '../bench/lake-soak.js';
 import { userPolicySuite } from '../bench/lake-user-policy.js';
+import { replayOverheadSuite } from '../bench/replay-overhead.js';
 import { benchSimulator, replayMemoryChild } from '../bench/simulator.js';
 import { usageError } from '../errors.js';
 import { trainingBenchSuite } from '../learn/bench.js';
-import { benchReplayOverhead } from '../realdev/bench.js';
 import { benchPrediction } from '../realtrace/bench.js';
 import { markdownTable } from '../report/table.js';
 import { parseIntOption } from './options.js';
@@ -138,42 +132,5 @@ async function benchMemory(): Promise<BenchSuite> {
   return {
     suite: 'memory',
     results: results.map((r) => ({ ...r, ratio: r.median / base, reference: results[0]!.name })),
-  };
-}
-
-/** Real-file replay: the engine's own time per I/O beyond the device's, at queue depth 32 (3 runs). */
-async function replayOverheadSuite(samples: number): Promise<BenchSuite> {
-  const runs = [];
-  for (let i = 0; i < samples; i++) runs.push(await benchReplayOverhead({ queueDepth: 32 }));
-  const last = runs[runs.length - 1]!;
-  const details = {
-    backend: last.backend,
-    direct: last.direct,
-    devices: last.devices,
-    ioBytes: last.ioBytes,
-    ios: last.ios,
-  };
-  return {
-    suite: 'replay-overhead',
-    results: [
-      summarise(
-        'engine time per I/O beyond the device, QD32',
-        'us',
-        runs.map((r) => r.overheadUs),
-        details,
-      ),
-      summarise(
-        'device read time (kernel), QD32',
-        'us',
-        runs.map((r) => r.deviceReadMeanUs),
-        details,
-      ),
-      summarise(
-        'IOPS, QD32',
-        'ios/s',
-        runs.map((r) => r.iops),
-        details,
-      ),
-    ],
   };
 }

@@ -1,11 +1,9 @@
-/** The real-device concern's public API: devices, backends, the real-clock engine, policies on devices, bench. */
+/** The real-device concern's public API: devices, backends, the real-clock engine, policies on devices. */
 
 export type { ArrivalColumns, CaptureFormat, LoadArrivalsOptions } from './arrivals.js';
 export { arrivalsOf, captureWorkload, loadArrivals, traceWorkload } from './arrivals.js';
 export type { BackendChoice, BackendKind, BackendOptions, IoBackend } from './backend.js';
 export { backendChoices, createBackend, uringAvailability } from './backend.js';
-export type { ReplayOverheadOptions, ReplayOverheadResult } from './bench.js';
-export { benchReplayOverhead } from './bench.js';
 export type { BackingDevice, RealDeviceInit, RealDeviceKind } from './device.js';
 export { RealDevice } from './device.js';
 export type { DiskCounters, DiskDelta } from './diskstats.js';

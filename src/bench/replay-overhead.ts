@@ -14,12 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AdmissionPolicy } from '../array/policy.js';
 import { Random } from '../random.js';
+import { arrivalsOf } from '../realdev/arrivals.js';
+import { type BackendChoice, type BackendKind, createBackend } from '../realdev/backend.js';
+import { type LagSummary, replayReal } from '../realdev/engine.js';
+import { removeImage } from '../realdev/image.js';
+import { closeDevices, openDevices } from '../realdev/open.js';
 import type { TraceRecord } from '../trace/types.js';
-import { arrivalsOf } from './arrivals.js';
-import { type BackendChoice, type BackendKind, createBackend } from './backend.js';
-import { type LagSummary, replayReal } from './engine.js';
-import { removeImage } from './image.js';
-import { closeDevices, openDevices } from './open.js';
+import { type BenchSuite, summarise } from './harness.js';
 
 export interface ReplayOverheadOptions {
   /** Existing files or block devices to read from (only read, never written, never removed). */
@@ -153,4 +154,41 @@ export async function benchReplayOverhead(
     if (ownDir) rmSync(dir, { recursive: true, force: true });
     else for (const d of devices) if (d.created) removeImage(d.path);
   }
+}
+
+/** Real-file replay: the engine's own time per I/O beyond the device's, at queue depth 32 (3 runs). */
+export async function replayOverheadSuite(samples: number): Promise<BenchSuite> {
+  const runs = [];
+  for (let i = 0; i < samples; i++) runs.push(await benchReplayOverhead({ queueDepth: 32 }));
+  const last = runs[runs.length - 1]!;
+  const details = {
+    backend: last.backend,
+    direct: last.direct,
+    devices: last.devices,
+    ioBytes: last.ioBytes,
+    ios: last.ios,
+  };
+  return {
+    suite: 'replay-overhead',
+    results: [
+      summarise(
+        'engine time per I/O beyond the device, QD32',
+        'us',
+        runs.map((r) => r.overheadUs),
+        details,
+      ),
+      summarise(
+        'device read time (kernel), QD32',
+        'us',
+        runs.map((r) => r.deviceReadMeanUs),
+        details,
+      ),
+      summarise(
+        'IOPS, QD32',
+        'ios/s',
+        runs.map((r) => r.iops),
+        details,
+      ),
+    ],
+  };
 }

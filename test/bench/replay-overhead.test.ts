@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { benchReplayOverhead } from '../../src/realdev/bench.js';
+import { benchReplayOverhead } from '../../src/bench/replay-overhead.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lake-realdev-bench-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
