@@ -34,6 +34,7 @@ export type { SoakOptions, SoakResult, SoakSample, SoakSlopes } from './lake-soa
 export { benchSoak, soakSuite, soakSuiteOf } from './lake-soak.js';
 export type { CallTimes, UserPolicyCallBench } from './lake-user-policy.js';
 export { benchUserPolicyCall, userPolicySuite } from './lake-user-policy.js';
+export { benchPrediction, benchTable } from './prediction.js';
 export type { ReplayOverheadOptions, ReplayOverheadResult } from './replay-overhead.js';
 export { benchReplayOverhead, replayOverheadSuite } from './replay-overhead.js';
 export { benchSimulator } from './simulator.js';

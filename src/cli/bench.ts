@@ -11,11 +11,11 @@ import { registrySuite } from '../bench/lake-registry.js';
 import { remotingSuite } from '../bench/lake-remoting.js';
 import { soakSuite } from '../bench/lake-soak.js';
 import { userPolicySuite } from '../bench/lake-user-policy.js';
+import { benchPrediction } from '../bench/prediction.js';
 import { replayOverheadSuite } from '../bench/replay-overhead.js';
 import { benchSimulator, replayMemoryChild } from '../bench/simulator.js';
 import { usageError } from '../errors.js';
 import { trainingBenchSuite } from '../learn/bench.js';
-import { benchPrediction } from '../realtrace/bench.js';
 import { markdownTable } from '../report/table.js';
 import { parseIntOption } from './options.js';
 

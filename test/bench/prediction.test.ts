@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { benchPrediction, benchTable } from '../../src/realtrace/bench.js';
+import { benchPrediction, benchTable } from '../../src/bench/prediction.js';
 
 describe('prediction benchmark', () => {
   test('its trace has simulated latencies for every I/O', () => {

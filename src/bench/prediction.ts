@@ -6,19 +6,20 @@
  * same run, Heimdall's integer MLP (11-128-16-1, weights x1024) in plain TypeScript. The issue's goal for
  * lake is at most 100 ns per prediction (Heimdall's C++ serves in 50-120 ns).
  */
-import { type BenchResult, type BenchSuite, measure, summarise, withRatios } from '../bench/harness.js';
+
+import { extractCausal } from '../realtrace/event-stream.js';
+import { HeimdallCausalExtractor } from '../realtrace/heimdall-features.js';
+import { heimdallPeriodLabels } from '../realtrace/heimdall-labels.js';
+import { type IoTable, ioTableFromRecords } from '../realtrace/io-table.js';
+import { LakeExtractor } from '../realtrace/lake-features.js';
+import { lakeScore, trainLakeModel } from '../realtrace/lake-pipeline.js';
+import { fitMinMax } from '../realtrace/min-max.js';
+import { QuantizedMlp } from '../realtrace/quantized-mlp.js';
+import { timeFeatures, timeServing } from '../realtrace/serving-time.js';
+import { trainSigmoidMlp } from '../realtrace/sigmoid-mlp.js';
+import { simulateLatencies } from '../realtrace/simulated-latencies.js';
 import { synthesize } from '../trace/synth.js';
-import { extractCausal } from './event-stream.js';
-import { HeimdallCausalExtractor } from './heimdall-features.js';
-import { heimdallPeriodLabels } from './heimdall-labels.js';
-import { type IoTable, ioTableFromRecords } from './io-table.js';
-import { LakeExtractor } from './lake-features.js';
-import { lakeScore, trainLakeModel } from './lake-pipeline.js';
-import { fitMinMax } from './min-max.js';
-import { QuantizedMlp } from './quantized-mlp.js';
-import { timeFeatures, timeServing } from './serving-time.js';
-import { trainSigmoidMlp } from './sigmoid-mlp.js';
-import { simulateLatencies } from './simulated-latencies.js';
+import { type BenchResult, type BenchSuite, measure, summarise, withRatios } from './harness.js';
 
 const REFERENCE = 'heimdall integer MLP 11-128-16-1 (TypeScript), P = 1';
 /** Vectors each timing loop runs over (a few hundred KB: in cache, as a serving path's model is). */
