@@ -38,3 +38,5 @@ export { benchPrediction, benchTable } from './prediction.js';
 export type { ReplayOverheadOptions, ReplayOverheadResult } from './replay-overhead.js';
 export { benchReplayOverhead, replayOverheadSuite } from './replay-overhead.js';
 export { benchSimulator } from './simulator.js';
+export type { TrainingBenchOptions, TrainingBenchResult } from './training.js';
+export { benchTraining, syntheticLinnosData, trainingBenchSuite } from './training.js';

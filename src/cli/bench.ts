@@ -14,8 +14,8 @@ import { userPolicySuite } from '../bench/lake-user-policy.js';
 import { benchPrediction } from '../bench/prediction.js';
 import { replayOverheadSuite } from '../bench/replay-overhead.js';
 import { benchSimulator, replayMemoryChild } from '../bench/simulator.js';
+import { trainingBenchSuite } from '../bench/training.js';
 import { usageError } from '../errors.js';
-import { trainingBenchSuite } from '../learn/bench.js';
 import { markdownTable } from '../report/table.js';
 import { parseIntOption } from './options.js';
 

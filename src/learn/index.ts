@@ -1,7 +1,5 @@
-/** The learn concern's public API: LinnOS features, labels, training, metrics and the training benchmark. */
+/** The learn concern's public API: LinnOS features, labels, training, metrics. */
 
-export type { TrainingBenchOptions, TrainingBenchResult } from './bench.js';
-export { benchTraining, syntheticLinnosData, trainingBenchSuite } from './bench.js';
 export type { DeviceDataset, LinnosDataset } from './dataset.js';
 export { concatDatasets, DatasetBuilder, groupByDevice, orderByIndex, selectRows } from './dataset.js';
 export type { ReplayedIo } from './extract.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { benchTraining, syntheticLinnosData, trainingBenchSuite } from '../../src/learn/bench.js';
+import { benchTraining, syntheticLinnosData, trainingBenchSuite } from '../../src/bench/training.js';
 
 describe('benchTraining', () => {
   test('one result per shape and loss, as plain data', () => {

@@ -7,12 +7,13 @@
  * from a fresh initialisation. The hinge loss skips the backward pass of samples whose margin is met, so its
  * time depends on how far training has come; cross-entropy always runs the backward pass (the worst case).
  */
-import { type BenchResult, type BenchSuite, withRatios } from '../bench/harness.js';
+
+import type { LossKind } from '../learn/mlp.js';
+import { createNetwork, type TrainingBackend, type TrainingData, trainEpoch } from '../learn/train.js';
+import { WasmDigitMlp } from '../learn/wasm-mlp.js';
 import { type LinnosShape, linnosLayerSizes } from '../models/dense.js';
 import { Random } from '../random.js';
-import type { LossKind } from './mlp.js';
-import { createNetwork, type TrainingBackend, type TrainingData, trainEpoch } from './train.js';
-import { WasmDigitMlp } from './wasm-mlp.js';
+import { type BenchResult, type BenchSuite, withRatios } from './harness.js';
 
 export interface TrainingBenchOptions {
   /** Samples per timed epoch (default 100,000). */
