@@ -4,16 +4,16 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { LakeError } from '../errors.js';
-import { CHECK_SCHEMA, verifyingVisitor } from '../lake/registry/capture-check.js';
 import { CaptureRing } from '../lake/registry/capture-ring.js';
+import { spawnWorker } from '../lake/spawn-worker.js';
+import type { BenchSuite } from './harness.js';
+import { CHECK_SCHEMA, verifyingVisitor } from './registry-check/capture-check.js';
 import {
   PRODUCER_GO,
   PRODUCER_STOP,
   type ProducerData,
   producerWord,
-} from '../lake/registry/producer-protocol.js';
-import { spawnWorker } from '../lake/spawn-worker.js';
-import type { BenchSuite } from './harness.js';
+} from './registry-check/producer-protocol.js';
 
 export interface RegistryBench {
   producers: number;
@@ -51,7 +51,7 @@ export async function benchRegistry(
         producer: p,
         count: 0,
       };
-      const worker = spawnWorker(new URL('../lake/registry/', import.meta.url), 'producer-worker', {
+      const worker = spawnWorker(new URL('./registry-check/', import.meta.url), 'producer-worker', {
         workerData: data,
       });
       worker.on('error', () => {});

@@ -7,6 +7,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import {
+  CHECK_SCHEMA,
+  captureCheckEntry,
+  verifyCheckEntry,
+} from '../../src/bench/registry-check/capture-check.js';
 import { LakeError, type LakeErrorCode } from '../../src/errors.js';
 import { openDevices } from '../../src/lake/backends/catalog.js';
 import { KERNEL_SETS } from '../../src/lake/backends/kernel-sets.js';
@@ -26,7 +31,6 @@ import {
   TEXT_OFFSET,
 } from '../../src/lake/daemon/protocol.js';
 import { parseDeviceInfo } from '../../src/lake/lib/replies.js';
-import { CHECK_SCHEMA, captureCheckEntry, verifyCheckEntry } from '../../src/lake/registry/capture-check.js';
 import { CaptureRing } from '../../src/lake/registry/capture-ring.js';
 import { ModelStore } from '../../src/lake/registry/model-store.js';
 import { ShmArena } from '../../src/lake/shm/arena.js';

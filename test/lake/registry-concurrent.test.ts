@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Worker } from 'node:worker_threads';
-import { CHECK_SCHEMA, verifyCheckEntry, verifyingVisitor } from '../../src/lake/registry/capture-check.js';
+import {
+  CHECK_SCHEMA,
+  verifyCheckEntry,
+  verifyingVisitor,
+} from '../../src/bench/registry-check/capture-check.js';
+import {
+  PRODUCER_GO,
+  type ProducerData,
+  producerWord,
+} from '../../src/bench/registry-check/producer-protocol.js';
 import { CaptureRing } from '../../src/lake/registry/capture-ring.js';
-import { PRODUCER_GO, type ProducerData, producerWord } from '../../src/lake/registry/producer-protocol.js';
 import { spawnWorker } from '../../src/lake/spawn-worker.js';
 import { eventually } from './helpers.js';
 
@@ -22,9 +30,13 @@ async function withProducers(ring: CaptureRing, read: () => void): Promise<void>
         producer,
         count: PER_PRODUCER,
       };
-      const worker = spawnWorker(new URL('../../src/lake/registry/', import.meta.url), 'producer-worker', {
-        workerData: data,
-      });
+      const worker = spawnWorker(
+        new URL('../../src/bench/registry-check/', import.meta.url),
+        'producer-worker',
+        {
+          workerData: data,
+        },
+      );
       worker.on('error', (error) => errors.push(error));
       workers.push(worker);
     }

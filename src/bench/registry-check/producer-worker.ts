@@ -1,6 +1,6 @@
 import { workerData } from 'node:worker_threads';
+import { CaptureRing } from '../../lake/registry/capture-ring.js';
 import { captureCheckEntry } from './capture-check.js';
-import { CaptureRing } from './capture-ring.js';
 import { PRODUCER_GO, PRODUCER_STOP, type ProducerData, producerWord } from './producer-protocol.js';
 
 /** A capture producer thread (see producer-protocol.ts). */

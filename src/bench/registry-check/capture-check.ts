@@ -1,5 +1,5 @@
-import type { CaptureRing, EntryReader, FeatureEntry } from './capture-ring.js';
-import type { CompiledField, FeatureSchema } from './schema.js';
+import type { CaptureRing, EntryReader, FeatureEntry } from '../../lake/registry/capture-ring.js';
+import type { CompiledField, FeatureSchema } from '../../lake/registry/schema.js';
 
 /**
  * Recognisable entries for checking concurrent capture: each producer writes its id, a sequence number,

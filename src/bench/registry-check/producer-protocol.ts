@@ -1,4 +1,4 @@
-import type { CaptureRingShared } from './capture-ring.js';
+import type { CaptureRingShared } from '../../lake/registry/capture-ring.js';
 
 /**
  * A capture producer thread for benchRegistry() and the concurrency tests: captures check entries
