@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { benchInference } from '../../src/bench/inference.js';
+import { assertPlainData } from '../helpers/plain-data.js';
 
 // Shape and ratios only: speed belongs in `lake bench`, not in unit tests.
 test('benchInference returns JSON-able medians per backend and batch size, with ratios to js', () => {
@@ -20,5 +21,5 @@ test('benchInference returns JSON-able medians per backend and batch size, with 
     assert.equal(reference.details?.['batch'], result.details?.['batch']);
     assert.ok(Math.abs(result.ratio! - result.median / reference.median) < 1e-12);
   }
-  assert.deepEqual(JSON.parse(JSON.stringify(suite)), suite);
+  assertPlainData(suite);
 });

@@ -11,6 +11,7 @@ import {
   crossoverSvg,
   crossoverTable,
 } from '../../src/bench/lake-policy.js';
+import { assertPlainData } from '../helpers/plain-data.js';
 
 // Shape and behaviour only: speed belongs to the benchmark runs, not to unit tests.
 
@@ -32,11 +33,7 @@ test('benchCrossover: us per batch inline and on lakeD per model and size, a tab
     for (const c of [m.crossover.offload, m.crossover.split]) assert.ok(c === null || [1, 4, 16].includes(c));
   }
   assert.deepEqual(bench.models[1]!.layers, [31, 256, 256, 256, 2]);
-  assert.deepEqual(
-    JSON.parse(JSON.stringify(bench)),
-    bench,
-    'plain data: no NaN, undefined, function or class instance',
-  );
+  assertPlainData(bench);
   const table = crossoverTable(bench);
   assert.equal(table.rows.length, 3);
   assert.equal(table.headers.length, 1 + 2 * 3 + 2);
@@ -70,11 +67,7 @@ test('benchContention: a competing client on lakeD moves batches inline, and the
   assert.ok(r.samples.length > 0);
   assert.equal(r.periodMs, 20);
   assert.equal(r.threshold, 0.7);
-  assert.deepEqual(
-    JSON.parse(JSON.stringify(r)),
-    r,
-    'plain data: no NaN, undefined, function or class instance',
-  );
+  assertPlainData(r);
   const suite = contentionSuiteOf(r);
   assert.equal(suite.suite, 'contention');
   const result = suite.results[0]!;

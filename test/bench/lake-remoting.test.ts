@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { benchRemoting } from '../../src/bench/lake-remoting.js';
+import { assertPlainData } from '../helpers/plain-data.js';
 
 // Shape and correctness only: speed belongs to the benchmark runs, not to unit tests.
 
@@ -12,9 +13,5 @@ test('benchRemoting returns both paths as plain data', async () => {
     assert.ok(summary.minUs > 0 && summary.minUs <= summary.medianUs && summary.medianUs <= summary.p99Us);
   }
   assert.equal(result.targetUs, 2);
-  assert.deepEqual(
-    JSON.parse(JSON.stringify(result)),
-    result,
-    'plain data: no NaN, undefined, function or class instance',
-  );
+  assertPlainData(result);
 });

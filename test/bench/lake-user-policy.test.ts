@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { benchUserPolicyCall, userPolicySuite } from '../../src/bench/lake-user-policy.js';
+import { assertPlainData } from '../helpers/plain-data.js';
 
 // Shape only: what a call costs is the benchmark's figure.
 
@@ -14,11 +15,7 @@ test('benchUserPolicyCall times the default and the isolated policy at each gap'
     assert.ok(t.minUs > 0 && t.minUs <= t.medianUs && t.medianUs <= t.p90Us);
     assert.ok(t.p90Us <= t.p99Us && t.p99Us <= t.maxUs);
   }
-  assert.deepEqual(
-    JSON.parse(JSON.stringify(r)),
-    r,
-    'plain data: no NaN, undefined, function or class instance',
-  );
+  assertPlainData(r);
 });
 
 test('the user-policy suite puts the default first as the reference', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { benchTraining, syntheticLinnosData, trainingBenchSuite } from '../../src/bench/training.js';
+import { assertPlainData } from '../helpers/plain-data.js';
 
 describe('benchTraining', () => {
   test('one result per shape and loss, as plain data', () => {
@@ -22,11 +23,7 @@ describe('benchTraining', () => {
       assert.ok(Math.abs(r.secondsPerMillion - (r.seconds / 600) * 1e6) < 1e-9);
       assert.ok(Math.abs(r.samplesPerSecond * r.seconds - 600) < 1e-6);
     }
-    assert.deepEqual(
-      JSON.parse(JSON.stringify(results)),
-      results,
-      'plain data: no NaN, undefined, function or class instance',
-    );
+    assertPlainData(results);
   });
 
   test('the js backend can be chosen', () => {
