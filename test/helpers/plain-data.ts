@@ -16,7 +16,7 @@ export function assertPlainData(value: unknown, path = '$'): void {
     case 'object': {
       if (value === null) return;
       if (Array.isArray(value)) {
-        value.forEach((item, i) => assertPlainData(item, `${path}[${i}]`));
+        for (const [i, item] of value.entries()) assertPlainData(item, `${path}[${i}]`);
         return;
       }
       const proto = Object.getPrototypeOf(value) as unknown;
