@@ -37,6 +37,6 @@ export { benchUserPolicyCall, userPolicySuite } from './lake-user-policy.js';
 export { benchPrediction, benchTable } from './prediction.js';
 export type { ReplayOverheadOptions, ReplayOverheadResult } from './replay-overhead.js';
 export { benchReplayOverhead, replayOverheadSuite } from './replay-overhead.js';
-export { benchSimulator } from './simulator.js';
+export { benchSimulator, memorySuite } from './simulator.js';
 export type { TrainingBenchOptions, TrainingBenchResult } from './training.js';
 export { benchTraining, syntheticLinnosData, trainingBenchSuite } from './training.js';

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mergeStreams, replay } from '../array/engine.js';
 import { baselinePolicy } from '../array/policies.js';
 import { createFlashDevice } from '../flash/index.js';
@@ -182,5 +183,39 @@ export function replayMemoryChild(ios: number): { ios: number; maxRssBytes: numb
     ios: result.ios,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/**
+ * Peak memory of streamed replays of 1 M and 10 M I/Os, each in a fresh process (Node run with
+ * `childArgs(ios)`, which prints replayMemoryChild's result as its last line): flat memory means the 10 M
+ * run's peak is close to the 1 M run's.
+ */
+export async function memorySuite(childArgs: (ios: number) => string[]): Promise<BenchSuite> {
+  const results: BenchResult[] = [];
+  for (const ios of [1_000_000, 10_000_000]) {
+    const out = execFileSync(process.execPath, childArgs(ios), {
+      maxBuffer: 1 << 20,
+    }).toString();
+    const child = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
+      ios: number;
+      maxRssBytes: number;
+      seconds: number;
+    };
+    results.push({
+      name: `peak RSS, ${ios.toLocaleString('en-US')} I/Os streamed`,
+      unit: 'bytes',
+      median: child.maxRssBytes,
+      min: child.maxRssBytes,
+      max: child.maxRssBytes,
+      samples: 1,
+      details: { ios: child.ios, seconds: child.seconds, iosPerSecond: child.ios / child.seconds },
+      state: 'completed',
+    });
+  }
+  const base = results[0]!.median;
+  return {
+    suite: 'memory',
+    results: results.map((r) => ({ ...r, ratio: r.median / base, reference: results[0]!.name })),
   };
 }

@@ -2,7 +2,6 @@
  * `lake bench [name] [--json]`: run the benchmarks (all, or one suite) and print medians and ratios, or
  * JSON records. Sample counts come from LAKE_BENCH_SAMPLES. `npm run bench` runs them all as JSON.
  */
-import { execFileSync } from 'node:child_process';
 import type { Command } from 'commander';
 import { type BenchResult, type BenchSuite, benchEnvironment, sampleCount } from '../bench/harness.js';
 import { benchInference } from '../bench/inference.js';
@@ -13,7 +12,7 @@ import { soakSuite } from '../bench/lake-soak.js';
 import { userPolicySuite } from '../bench/lake-user-policy.js';
 import { benchPrediction } from '../bench/prediction.js';
 import { replayOverheadSuite } from '../bench/replay-overhead.js';
-import { benchSimulator, replayMemoryChild } from '../bench/simulator.js';
+import { benchSimulator, memorySuite, replayMemoryChild } from '../bench/simulator.js';
 import { trainingBenchSuite } from '../bench/training.js';
 import { usageError } from '../errors.js';
 import { markdownTable } from '../report/table.js';
@@ -28,7 +27,7 @@ const SOAK_SECONDS_IN_ALL = 60;
 /** The suites by name; each returns plain data. */
 export const benchSuites: Record<string, SuiteRunner> = {
   simulator: async (samples) => benchSimulator({ samples }),
-  memory: async () => benchMemory(),
+  memory: async () => memorySuite(memoryChildArgs),
   inference: async (samples) => benchInference({ samples }),
   training: async (samples) => trainingBenchSuite(samples),
   remoting: async () => remotingSuite(),
@@ -96,41 +95,9 @@ export function suiteTable(suite: BenchSuite): string {
   )}`;
 }
 
-/**
- * Peak memory of streamed replays of 1 M and 10 M I/Os, each in a fresh process: flat memory means the
- * 10 M run's peak is close to the 1 M run's.
- */
-async function benchMemory(): Promise<BenchSuite> {
+/** The memory suite's child runs: this CLI again, `bench --memory-child IOS`, under the same Node flags. */
+function memoryChildArgs(ios: number): string[] {
   const script = process.argv[1];
   if (script === undefined) throw new Error('cannot find the lake script to re-run');
-  const results: BenchResult[] = [];
-  for (const ios of [1_000_000, 10_000_000]) {
-    const out = execFileSync(
-      process.execPath,
-      [...process.execArgv, script, 'bench', '--memory-child', String(ios)],
-      {
-        maxBuffer: 1 << 20,
-      },
-    ).toString();
-    const child = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
-      ios: number;
-      maxRssBytes: number;
-      seconds: number;
-    };
-    results.push({
-      name: `peak RSS, ${ios.toLocaleString('en-US')} I/Os streamed`,
-      unit: 'bytes',
-      median: child.maxRssBytes,
-      min: child.maxRssBytes,
-      max: child.maxRssBytes,
-      samples: 1,
-      details: { ios: child.ios, seconds: child.seconds, iosPerSecond: child.ios / child.seconds },
-      state: 'completed',
-    });
-  }
-  const base = results[0]!.median;
-  return {
-    suite: 'memory',
-    results: results.map((r) => ({ ...r, ratio: r.median / base, reference: results[0]!.name })),
-  };
+  return [...process.execArgv, script, 'bench', '--memory-child', String(ios)];
 }
