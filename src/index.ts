@@ -46,7 +46,10 @@ export type { Backend, Decision, Predictor, PredictorOptions } from './kernels/i
 export { createPredictor } from './kernels/index.js';
 // The LAKE runtime: lakeShm, lakeLib, lakeD, the feature registry and model store
 export { CaptureRing, FeatureRegistry, LakeLib, listBackends, ModelStore, ShmArena } from './lake/index.js';
-// Learning
+// Learning: generic metrics; LinnOS features, labels and training
+export { rocAuc } from './learn/index.js';
+export type { LinnosEndToEndOptions, LinnosEndToEndResult } from './linnos/end-to-end.js';
+export { runLinnosEndToEnd } from './linnos/end-to-end.js';
 export {
   extractLinnosDataset,
   fixedPercentileThreshold,
@@ -54,11 +57,8 @@ export {
   labelByThreshold,
   linnosFeatures,
   refineThreshold,
-  rocAuc,
   trainLinnos,
-} from './learn/index.js';
-export type { LinnosEndToEndOptions, LinnosEndToEndResult } from './linnos/end-to-end.js';
-export { runLinnosEndToEnd } from './linnos/end-to-end.js';
+} from './linnos/index.js';
 export type { DeviceModel, ShapeModels, TrainArrayOptions, TrainShapesOptions } from './linnos/pipeline.js';
 export { measureInferenceNs, trainLinnosArray, trainShapeModels } from './linnos/pipeline.js';
 export type { FalseSubmitCount, LinnosPolicyFactory } from './linnos/policies.js';

@@ -18,7 +18,7 @@ import {
 import { INLINE, LAKE_BATCHING, LINNOS_SHAPES } from '../lake/policy/constants.js';
 import { ContentionPolicy } from '../lake/policy/contention.js';
 import { UtilisationMonitor, type UtilisationReading } from '../lake/policy/utilisation.js';
-import { LINNOS_FEATURES } from '../learn/features.js';
+import { LINNOS_FEATURES } from '../linnos/features.js';
 import { type LinnosShape, linnosLayerSizes } from '../models/dense.js';
 import { Random } from '../random.js';
 import { renderSvg } from '../report/plot.js';

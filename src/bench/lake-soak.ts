@@ -14,7 +14,7 @@ import {
 } from '../lake/lib/types.js';
 import { syntheticLinnosModel } from '../lake/linnos/calibrate.js';
 import { LAKE_BATCHING } from '../lake/policy/constants.js';
-import { LINNOS_FEATURES } from '../learn/features.js';
+import { LINNOS_FEATURES } from '../linnos/features.js';
 import type { LinnosShape } from '../models/dense.js';
 import { Random } from '../random.js';
 import type { BenchResult, BenchSuite } from './harness.js';

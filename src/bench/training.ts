@@ -9,8 +9,8 @@
  */
 
 import type { LossKind } from '../learn/mlp.js';
-import { createNetwork, type TrainingBackend, type TrainingData, trainEpoch } from '../learn/train.js';
 import { WasmDigitMlp } from '../learn/wasm-mlp.js';
+import { createNetwork, type TrainingBackend, type TrainingData, trainEpoch } from '../linnos/train.js';
 import { type LinnosShape, linnosLayerSizes } from '../models/dense.js';
 import { Random } from '../random.js';
 import { type BenchResult, type BenchSuite, withRatios } from './harness.js';

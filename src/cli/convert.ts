@@ -8,7 +8,7 @@ import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { checkOutputs } from '../files/outputs.js';
-import { LINNOS_FEATURE_SCHEMA } from '../learn/features.js';
+import { LINNOS_FEATURE_SCHEMA } from '../linnos/features.js';
 import { shapeOf } from '../models/dense-check.js';
 import { writeLinnosHeader } from '../models/linnos-header.js';
 import { type ModelMeta, saveModel } from '../models/model-file.js';

@@ -9,7 +9,7 @@
 import type { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { type FlashProfileName, flashProfileNames } from '../flash/index.js';
-import { fewReadsWarnings, MIN_THRESHOLD_READS } from '../learn/minimums.js';
+import { fewReadsWarnings, MIN_THRESHOLD_READS } from '../linnos/minimums.js';
 import { type DriftReport, runOnline } from '../realtrace/drift.js';
 import { evaluatePipeline } from '../realtrace/evaluate.js';
 import {

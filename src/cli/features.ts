@@ -3,15 +3,15 @@
  * LinnOS 31-digit vector of every read in a trace that records per-I/O latency (LinnOS replayer output,
  * Heimdall replayer output), with the read's latency. Each device's pending I/Os and completed-read history
  * are rebuilt from the trace: an I/O is submitted at its submission time (its arrival time when the format
- * has none) and completes `latency` later (src/learn/extract.ts gives the event order).
+ * has none) and completes `latency` later (src/linnos/extract.ts gives the event order).
  */
 import type { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { checkOutputs } from '../files/outputs.js';
-import type { DeviceDataset } from '../learn/dataset.js';
-import { extractLinnosFromTraceBatches } from '../learn/extract.js';
-import { MIN_READS_FOR_VECTOR, MIN_THRESHOLD_READS } from '../learn/minimums.js';
-import { writeLinnosVectors } from '../learn/vector-file.js';
+import type { DeviceDataset } from '../linnos/dataset.js';
+import { extractLinnosFromTraceBatches } from '../linnos/extract.js';
+import { MIN_READS_FOR_VECTOR, MIN_THRESHOLD_READS } from '../linnos/minimums.js';
+import { writeLinnosVectors } from '../linnos/vector-file.js';
 import { countBatches, createProgress } from '../report/progress.js';
 import { markdownTable } from '../report/table.js';
 import { openTrace } from '../trace/read.js';

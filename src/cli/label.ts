@@ -1,7 +1,7 @@
 /**
  * `lake label (--trace FILE | --vectors FILE) [--percentile P] [--no-refine] [--revoke-cost US] [--replicas N]
  * [--seed N] [--json]`: the fast/slow latency threshold of each device's reads. By default the inflection
- * point of the latency CDF (tangent method) refined by simulated revocation and failover (src/learn/labels.ts);
+ * point of the latency CDF (tangent method) refined by simulated revocation and failover (src/linnos/labels.ts);
  * with --percentile a fixed percentile instead (the LinnOS artifact used 85).
  */
 import type { Command } from 'commander';
@@ -13,9 +13,9 @@ import {
   type LatencyThreshold,
   type RefinedThreshold,
   refineThreshold,
-} from '../learn/labels.js';
-import { MIN_THRESHOLD_READS } from '../learn/minimums.js';
-import { readLinnosVectors } from '../learn/vector-file.js';
+} from '../linnos/labels.js';
+import { MIN_THRESHOLD_READS } from '../linnos/minimums.js';
+import { readLinnosVectors } from '../linnos/vector-file.js';
 import { countBatches, createProgress } from '../report/progress.js';
 import { formatUs, markdownTable } from '../report/table.js';
 import { openTrace } from '../trace/read.js';

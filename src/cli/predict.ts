@@ -7,7 +7,7 @@
  * string; blank lines and lines starting with '#' are skipped. `-` reads standard input. A LinnOS vector
  * file is read too, recognised by its first line: what `lake features` writes (its header, then
  * device,index,31 digits,latency per read: the 31 digits are used, and --json names each row's device and
- * index), 31 digits + latency, or LinnOS's raw 10-column vectors (src/learn/vector-file.ts).
+ * index), 31 digits + latency, or LinnOS's raw 10-column vectors (src/linnos/vector-file.ts).
  * The default backend is exact for a header (its integers are the model) and auto (wasm, else js) otherwise.
  */
 import { readFile } from 'node:fs/promises';
@@ -15,8 +15,8 @@ import type { Command } from 'commander';
 import { escapeInput, LakeError, TraceParseError, usageError } from '../errors.js';
 import { createPredictor } from '../kernels/create.js';
 import type { BackendChoice } from '../kernels/types.js';
-import { LINNOS_FEATURES } from '../learn/features.js';
-import { parseLinnosVectors } from '../learn/vector-file.js';
+import { LINNOS_FEATURES } from '../linnos/features.js';
+import { parseLinnosVectors } from '../linnos/vector-file.js';
 import { readModelSource } from '../models/model-source.js';
 
 export interface PredictFlags {

@@ -2,7 +2,7 @@
  * `lake train (--trace FILE | --vectors FILE) --out model.json [options] [--json]`: LinnOS training end to
  * end: vectors (extracted from a trace with per-I/O latency, or read from a vector file), fast/slow labels
  * (the inflection point refined by simulated revocation, a fixed percentile, or a given threshold), a dense
- * network trained as LinnOS trains it (src/learn/train.ts), the model saved as a lake model file, and the
+ * network trained as LinnOS trains it (src/linnos/train.ts), the model saved as a lake model file, and the
  * quality report on the held-back part: accuracy beside the majority-class rate, false-submit and
  * false-revoke rates, ROC-AUC and PR-AUC.
  *
@@ -13,33 +13,33 @@ import type { Command } from 'commander';
 import { DEFAULT_REVOKE_COST_US } from '../array/engine.js';
 import { usageError } from '../errors.js';
 import { checkOutputs } from '../files/outputs.js';
+import { type ClassifierReport, majorityWarning } from '../learn/metrics.js';
+import type { LossKind } from '../learn/mlp.js';
 import {
   concatDatasets,
   type DeviceDataset,
   groupByDevice,
   type LinnosDataset,
   orderByIndex,
-} from '../learn/dataset.js';
-import { extractLinnosFromTraceBatches } from '../learn/extract.js';
-import { LINNOS_FEATURE_SCHEMA } from '../learn/features.js';
+} from '../linnos/dataset.js';
+import { extractLinnosFromTraceBatches } from '../linnos/extract.js';
+import { LINNOS_FEATURE_SCHEMA } from '../linnos/features.js';
 import {
   fixedPercentileThreshold,
   inflectionPoint,
   type LatencyThreshold,
   labelByThreshold,
   refineThreshold,
-} from '../learn/labels.js';
-import { type ClassifierReport, majorityWarning } from '../learn/metrics.js';
+} from '../linnos/labels.js';
 import {
   type ClassCounts,
   fewReadsWarnings,
   MIN_THRESHOLD_READS,
   thresholdReadsProblem,
   trainingPartsProblem,
-} from '../learn/minimums.js';
-import type { LossKind } from '../learn/mlp.js';
-import { type SplitKind, type TrainingBackend, type TrainingReport, trainLinnos } from '../learn/train.js';
-import { readLinnosVectors } from '../learn/vector-file.js';
+} from '../linnos/minimums.js';
+import { type SplitKind, type TrainingBackend, type TrainingReport, trainLinnos } from '../linnos/train.js';
+import { readLinnosVectors } from '../linnos/vector-file.js';
 import type { LinnosShape } from '../models/dense.js';
 import { type JsonValue, saveModel } from '../models/model-file.js';
 import { countBatches, createProgress, type Progress } from '../report/progress.js';

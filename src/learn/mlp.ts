@@ -14,7 +14,7 @@
  * path does (it quantises weights x1000 and feeds digits 0-9). Training on raw digits (s = 1) means the
  * trained weights are the ones quantised, with nothing folded in; folding 1/9 makes first-layer weights 9x
  * smaller before rounding x1000. On temp1 both kinds of model decide as their x1000 integer form does on all
- * but 0-0.2% of vectors (test/learn/quantised.test.ts).
+ * but 0-0.2% of vectors (test/linnos/quantised.test.ts).
  */
 import type { DenseModel } from '../models/dense.js';
 import type { Random } from '../random.js';

@@ -7,18 +7,18 @@ import { DEFAULT_REVOKE_COST_US } from '../array/engine.js';
 import type { IoRecord } from '../array/types.js';
 import { createPredictor } from '../kernels/create.js';
 import type { Backend, Predictor } from '../kernels/types.js';
-import { extractLinnosDataset } from '../learn/extract.js';
-import { LINNOS_FEATURES } from '../learn/features.js';
+import type { LossKind } from '../learn/mlp.js';
+import type { DenseModel, LinnosShape } from '../models/dense.js';
+import { extractLinnosDataset } from './extract.js';
+import { LINNOS_FEATURES } from './features.js';
 import {
   fixedPercentileThreshold,
   inflectionPoint,
   type LatencyThreshold,
   labelByThreshold,
   refineThreshold,
-} from '../learn/labels.js';
-import type { LossKind } from '../learn/mlp.js';
-import { type EpochStats, type TrainingReport, trainLinnos } from '../learn/train.js';
-import type { DenseModel, LinnosShape } from '../models/dense.js';
+} from './labels.js';
+import { type EpochStats, type TrainingReport, trainLinnos } from './train.js';
 
 export interface DeviceModel {
   device: number;

@@ -1,6 +1,6 @@
 import type { AdmissionPolicy, ArrayContext, ReadTry } from '../array/policy.js';
 import type { Predictor } from '../kernels/types.js';
-import { LINNOS_FEATURES, linnosFeatures } from '../learn/features.js';
+import { LINNOS_FEATURES, linnosFeatures } from './features.js';
 
 /** What the online LinnOS policy did, for the report. */
 export interface LinnosOnlineStats {

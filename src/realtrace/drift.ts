@@ -17,7 +17,7 @@
  * With `retrain: false` the same stream runs with the first model throughout, for comparison.
  */
 import { LakeError } from '../errors.js';
-import { inflectionPoint } from '../learn/labels.js';
+import { inflectionPoint } from '../linnos/labels.js';
 import { forEachEvent } from './event-stream.js';
 import type { IoTable } from './io-table.js';
 import { LakeExtractor } from './lake-features.js';

@@ -4,8 +4,8 @@
  * compared on the same ground.
  */
 import { LakeError } from '../errors.js';
-import { inflectionPoint } from '../learn/labels.js';
 import { averagePrecision, rocAuc } from '../learn/metrics.js';
+import { inflectionPoint } from '../linnos/labels.js';
 import {
   type CrossTruth,
   completedBefore,

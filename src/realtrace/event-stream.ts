@@ -5,7 +5,7 @@
  * features are asked for at its submit, before the stream has delivered anything that happens later — so
  * no feature can read a latency that has not completed yet. src/realtrace/causality-audit.ts checks it.
  *
- * Event order (the same contract as src/learn/extract.ts and the array engine):
+ * Event order (the same contract as src/linnos/extract.ts and the array engine):
  * - events run in time order; submits in submit order (IoTable's order);
  * - at equal times a completion runs before a submit, unless the completing I/O was submitted at or after
  *   that submit (a zero-latency I/O completes right after its own submit);

@@ -15,7 +15,7 @@
  * One deviation: a latency of 0 us counts as 1 us in the throughput (the script would divide by zero).
  */
 import { LakeError } from '../errors.js';
-import { inflectionPoint, percentileOfSorted } from '../learn/labels.js';
+import { inflectionPoint, percentileOfSorted } from '../linnos/labels.js';
 import type { IoTable } from './io-table.js';
 
 /** Heimdall's N_HISTORY / N_FUTURE and THPT_DROP_RATE. */

@@ -3,16 +3,16 @@
  * stream (the device state src/array/device-state.ts keeps online: pending 4 KiB pages now, and the last 4
  * COMPLETED reads' pending-at-issue and latency), labels by the inflection point of the training reads'
  * latency CDF (tangent method; slow iff latency > threshold), the 31-256-2 network trained as LinnOS trains
- * it (src/learn/train.ts), served by the project's kernels (src/kernels: WASM int16 where it runs).
+ * it (src/linnos/train.ts), served by the project's kernels (src/kernels: WASM int16 where it runs).
  * A read's score is the logit margin o1 - o0; the decision is o1 > o0, as LinnOS decides.
  */
 import { DeviceState } from '../array/device-state.js';
 import { LakeError } from '../errors.js';
 import { createPredictor } from '../kernels/create.js';
-import { LINNOS_FEATURES, LINNOS_HISTORY, linnosFeatures } from '../learn/features.js';
-import { inflectionPoint } from '../learn/labels.js';
 import { evaluateScores } from '../learn/metrics.js';
-import { trainLinnos } from '../learn/train.js';
+import { LINNOS_FEATURES, LINNOS_HISTORY, linnosFeatures } from '../linnos/features.js';
+import { inflectionPoint } from '../linnos/labels.js';
+import { trainLinnos } from '../linnos/train.js';
 import {
   completedBefore,
   fraction,

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { registerFeatures } from '../../src/cli/features.js';
 import { registerPredict } from '../../src/cli/predict.js';
 import { registerTrain } from '../../src/cli/train.js';
-import { LAKE_VECTOR_HEADER } from '../../src/learn/vector-file.js';
+import { LAKE_VECTOR_HEADER } from '../../src/linnos/vector-file.js';
 import { runCommands } from '../helpers/cli.js';
 import { fixturePath } from '../helpers/fixtures.js';
 

@@ -17,7 +17,7 @@ import { registerStats } from '../../src/cli/stats.js';
 import { registerSynth } from '../../src/cli/synth.js';
 import { registerTrain } from '../../src/cli/train.js';
 import { LakeError } from '../../src/errors.js';
-import { MIN_THRESHOLD_READS } from '../../src/learn/minimums.js';
+import { MIN_THRESHOLD_READS } from '../../src/linnos/minimums.js';
 
 type Register = (program: Command, output: CommandOutput) => void;
 

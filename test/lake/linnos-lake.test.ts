@@ -13,7 +13,7 @@ import { calibrationTable } from '../../src/lake/policy/calibration.js';
 import { INLINE } from '../../src/lake/policy/constants.js';
 import { ContentionPolicy } from '../../src/lake/policy/contention.js';
 import { FeatureRegistry } from '../../src/lake/registry/feature-registry.js';
-import { LINNOS_FEATURES, linnosFeatures } from '../../src/learn/features.js';
+import { LINNOS_FEATURES, linnosFeatures } from '../../src/linnos/features.js';
 import type { DenseModel } from '../../src/models/dense.js';
 import { synthesize } from '../../src/trace/synth.js';
 import { randomDenseModel } from './helpers.js';

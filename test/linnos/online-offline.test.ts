@@ -4,8 +4,8 @@ import { mergeStreams, replay } from '../../src/array/engine.js';
 import type { AdmissionPolicy } from '../../src/array/policy.js';
 import type { IoRecord } from '../../src/array/types.js';
 import { createFlashDevice } from '../../src/flash/index.js';
-import { extractLinnosDataset } from '../../src/learn/extract.js';
-import { LINNOS_FEATURES, linnosFeatures } from '../../src/learn/features.js';
+import { extractLinnosDataset } from '../../src/linnos/extract.js';
+import { LINNOS_FEATURES, linnosFeatures } from '../../src/linnos/features.js';
 import { synthesize } from '../../src/trace/synth.js';
 
 const small = { channels: 2, lunsPerChannel: 2, blocksPerLun: 64, pagesPerBlock: 32 } as const;

@@ -11,7 +11,7 @@ import { Command } from 'commander';
 import { registerReplay } from '../../src/cli/replay.js';
 import { registerTrain } from '../../src/cli/train.js';
 import { LakeError } from '../../src/errors.js';
-import { extractLinnosFromTrace } from '../../src/learn/extract.js';
+import { extractLinnosFromTrace } from '../../src/linnos/extract.js';
 import {
   BLK_TA,
   BLK_TC,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { inflectionPoint } from '../../src/learn/labels.js';
+import { inflectionPoint } from '../../src/linnos/labels.js';
 import {
   type HeimdallThresholds,
   heimdallPeriodLabels,

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { inflectionPoint } from '../../src/learn/labels.js';
+import { inflectionPoint } from '../../src/linnos/labels.js';
 import { extractCausal } from '../../src/realtrace/event-stream.js';
 import { sliceTable } from '../../src/realtrace/io-table.js';
 import { LinnosExtractor, runLinnos } from '../../src/realtrace/linnos-pipeline.js';

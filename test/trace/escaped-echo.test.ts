@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { parseIntOption, parseNumberOption } from '../../src/cli/options.js';
 import { parseDigitVectors } from '../../src/cli/predict.js';
 import { escapeInput, LakeError, MAX_ECHO_CHARS } from '../../src/errors.js';
-import { parseLinnosVectors } from '../../src/learn/vector-file.js';
+import { parseLinnosVectors } from '../../src/linnos/vector-file.js';
 import { readTraceAll } from '../../src/trace/read.js';
 import { assertNoControls } from '../helpers/controls.js';
 

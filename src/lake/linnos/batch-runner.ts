@@ -2,7 +2,7 @@ import { LakeError } from '../../errors.js';
 import { createPredictor } from '../../kernels/create.js';
 import type { Predictor } from '../../kernels/types.js';
 import { wasmAvailable } from '../../kernels/wasm/module.js';
-import { LINNOS_FEATURES } from '../../learn/features.js';
+import { LINNOS_FEATURES } from '../../linnos/features.js';
 import type { DenseModel } from '../../models/dense.js';
 import type { BackendName } from '../backends/types.js';
 import type { LakeLib } from '../lib/lake-lib.js';

@@ -1,4 +1,4 @@
-import { LINNOS_FEATURES } from '../../learn/features.js';
+import { LINNOS_FEATURES } from '../../linnos/features.js';
 import { type DenseModel, type LinnosShape, linnosLayerSizes } from '../../models/dense.js';
 import { Random } from '../../random.js';
 import type { LakeLib } from '../lib/lake-lib.js';

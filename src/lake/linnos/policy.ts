@@ -6,7 +6,7 @@ import {
   timedDecisions,
 } from '../../array/policy.js';
 import { LakeError } from '../../errors.js';
-import { LINNOS_FEATURES, linnosFeatures } from '../../learn/features.js';
+import { LINNOS_FEATURES, linnosFeatures } from '../../linnos/features.js';
 import type { BatchClose, BatchingOptions } from '../policy/batcher.js';
 import { VirtualBatcher } from '../policy/batcher.js';
 import { batchCostUs } from '../policy/calibration.js';

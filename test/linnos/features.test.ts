@@ -7,7 +7,7 @@ import {
   LINNOS_FEATURES,
   linnosFeatures,
   writeDigits,
-} from '../../src/learn/features.js';
+} from '../../src/linnos/features.js';
 import { readFixtureText } from '../helpers/fixtures.js';
 
 /** The 26 rows of ml_test.h's test_input. */

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createPredictor } from '../../src/kernels/create.js';
-import { inflectionPoint, labelByThreshold } from '../../src/learn/labels.js';
-import { trainLinnos } from '../../src/learn/train.js';
-import { readLinnosVectors } from '../../src/learn/vector-file.js';
+import { inflectionPoint, labelByThreshold } from '../../src/linnos/labels.js';
+import { trainLinnos } from '../../src/linnos/train.js';
+import { readLinnosVectors } from '../../src/linnos/vector-file.js';
 import { fixturePath } from '../helpers/fixtures.js';
 
 const temp1 = fixturePath('linnos/temp1');

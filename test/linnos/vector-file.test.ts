@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { LakeError, TraceParseError } from '../../src/errors.js';
-import { decodeLinnosVector, LINNOS_FEATURES } from '../../src/learn/features.js';
-import { parseLinnosVectors, readLinnosVectors, writeLinnosVectors } from '../../src/learn/vector-file.js';
+import { decodeLinnosVector, LINNOS_FEATURES } from '../../src/linnos/features.js';
+import { parseLinnosVectors, readLinnosVectors, writeLinnosVectors } from '../../src/linnos/vector-file.js';
 import { fixturePath, readFixtureText } from '../helpers/fixtures.js';
 
 const temp1 = fixturePath('linnos/temp1');

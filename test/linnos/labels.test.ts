@@ -7,7 +7,7 @@ import {
   labelByThreshold,
   percentileOfSorted,
   refineThreshold,
-} from '../../src/learn/labels.js';
+} from '../../src/linnos/labels.js';
 import { Random } from '../../src/random.js';
 import { readFixtureText } from '../helpers/fixtures.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LakeError } from '../../src/errors.js';
-import { type EpochStats, trainLinnos } from '../../src/learn/train.js';
+import { type EpochStats, trainLinnos } from '../../src/linnos/train.js';
 import { Random } from '../../src/random.js';
 
 /**

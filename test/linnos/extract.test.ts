@@ -6,8 +6,8 @@ import {
   extractLinnosFromTrace,
   type ReplayedIo,
   traceRecordAsReplayed,
-} from '../../src/learn/extract.js';
-import { decodeLinnosVector, LINNOS_FEATURES } from '../../src/learn/features.js';
+} from '../../src/linnos/extract.js';
+import { decodeLinnosVector, LINNOS_FEATURES } from '../../src/linnos/features.js';
 import { Random } from '../../src/random.js';
 import type { TraceRecord } from '../../src/trace/types.js';
 import { readFixtureText } from '../helpers/fixtures.js';

@@ -1,11 +1,11 @@
 /**
- * LinnOS vectors computed the slow, obvious way from the event-order contract of src/learn/extract.ts, to test
+ * LinnOS vectors computed the slow, obvious way from the event-order contract of src/linnos/extract.ts, to test
  * the extractor against: the rank of a submission is its position by (submitUs, submitSeq or input order);
  * I/O j has completed before I/O i's submission iff completeUs_j < submitUs_i, or they are equal and
  * rank_j < rank_i; completions are ordered by (completeUs, rank). O(n^2): small inputs only.
  */
 import { pagesOf } from '../../src/array/device-state.js';
-import type { ReplayedIo } from '../../src/learn/extract.js';
+import type { ReplayedIo } from '../../src/linnos/extract.js';
 
 export interface BruteVectors {
   /** Per read, the 9 capped values, oldest first. */

@@ -13,11 +13,17 @@
  * path decides).
  */
 import { LakeError } from '../errors.js';
+import { type ClassifierReport, evaluateScores } from '../learn/metrics.js';
+import {
+  DigitMlp,
+  type LossKind,
+  lossGradient,
+  type NetworkSnapshot,
+  type TrainableNetwork,
+} from '../learn/mlp.js';
+import { WasmDigitMlp, wasmTrainingAvailable, wasmTrainingSupports } from '../learn/wasm-mlp.js';
 import { type DenseModel, type LinnosShape, linnosLayerSizes } from '../models/dense.js';
 import { Random } from '../random.js';
-import { type ClassifierReport, evaluateScores } from './metrics.js';
-import { DigitMlp, type LossKind, lossGradient, type NetworkSnapshot, type TrainableNetwork } from './mlp.js';
-import { WasmDigitMlp, wasmTrainingAvailable, wasmTrainingSupports } from './wasm-mlp.js';
 
 export type TrainingBackend = 'js' | 'wasm';
 export type SplitKind = 'time' | 'random';
