@@ -6,6 +6,7 @@
 import { LakeError } from '../errors.js';
 import { averagePrecision, rocAuc } from '../learn/metrics.js';
 import { inflectionPoint } from '../linnos/labels.js';
+import { runLinnos } from '../linnos/trace-pipeline.js';
 import {
   type CrossTruth,
   completedBefore,
@@ -21,7 +22,6 @@ import { heimdallPeriodLabels, heimdallThresholds } from './heimdall-labels.js';
 import { runHeimdall } from './heimdall-pipeline.js';
 import type { IoTable } from './io-table.js';
 import { type LakeModelKind, runLake } from './lake-pipeline.js';
-import { runLinnos } from './linnos-pipeline.js';
 
 export interface EvalOptions {
   pipeline: PipelineName;

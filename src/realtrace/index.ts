@@ -4,6 +4,8 @@
  * and online drift handling.
  */
 
+export type { LinnosPipelineOptions } from '../linnos/trace-pipeline.js';
+export { LinnosExtractor, runLinnos } from '../linnos/trace-pipeline.js';
 export { thresholdForFalseSubmitBudget } from './calibrate.js';
 export type { AuditOptions, AuditReport, Leak } from './causality-audit.js';
 export { auditCausality } from './causality-audit.js';
@@ -48,8 +50,6 @@ export {
   runLake,
   trainLakeModel,
 } from './lake-pipeline.js';
-export type { LinnosPipelineOptions } from './linnos-pipeline.js';
-export { LinnosExtractor, runLinnos } from './linnos-pipeline.js';
 export type { LoadedTrace, LoadOptions } from './load.js';
 export { loadIoTable } from './load.js';
 export type { LinearModel, LogisticOptions } from './logistic.js';

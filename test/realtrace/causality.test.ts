@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
+import { LinnosExtractor } from '../../src/linnos/trace-pipeline.js';
 import { Random } from '../../src/random.js';
 import { auditCausality } from '../../src/realtrace/causality-audit.js';
 import { completedBefore } from '../../src/realtrace/evaluation.js';
@@ -8,7 +9,6 @@ import { HeimdallCausalExtractor, heimdallPublishedFeatures } from '../../src/re
 import { heimdallPeriodLabels } from '../../src/realtrace/heimdall-labels.js';
 import { type IoTable, sliceTable, withLatencies } from '../../src/realtrace/io-table.js';
 import { LakeExtractor } from '../../src/realtrace/lake-features.js';
-import { LinnosExtractor } from '../../src/realtrace/linnos-pipeline.js';
 import { loadWindow, WINDOWS } from './fixtures.js';
 
 /**

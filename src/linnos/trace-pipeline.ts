@@ -10,19 +10,19 @@ import { DeviceState } from '../array/device-state.js';
 import { LakeError } from '../errors.js';
 import { createPredictor } from '../kernels/create.js';
 import { evaluateScores } from '../learn/metrics.js';
-import { LINNOS_FEATURES, LINNOS_HISTORY, linnosFeatures } from '../linnos/features.js';
-import { inflectionPoint } from '../linnos/labels.js';
-import { trainLinnos } from '../linnos/train.js';
 import {
   completedBefore,
   fraction,
   type OnEvalStage,
   type PipelineEvaluation,
   splitIndex,
-} from './evaluation.js';
-import { type CausalFeatureExtractor, extractCausal, selectFeatureRows } from './event-stream.js';
-import type { IoTable } from './io-table.js';
-import { timeServing } from './serving-time.js';
+} from '../realtrace/evaluation.js';
+import { type CausalFeatureExtractor, extractCausal, selectFeatureRows } from '../realtrace/event-stream.js';
+import type { IoTable } from '../realtrace/io-table.js';
+import { timeServing } from '../realtrace/serving-time.js';
+import { LINNOS_FEATURES, LINNOS_HISTORY, linnosFeatures } from './features.js';
+import { inflectionPoint } from './labels.js';
+import { trainLinnos } from './train.js';
 
 const NAMES: readonly string[] = [
   ...Array.from({ length: 12 }, (_, k) => `pend_hist_digit_${k}`),

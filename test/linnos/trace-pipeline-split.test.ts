@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inflectionPoint } from '../../src/linnos/labels.js';
+import { LinnosExtractor, runLinnos } from '../../src/linnos/trace-pipeline.js';
 import { extractCausal } from '../../src/realtrace/event-stream.js';
 import { sliceTable } from '../../src/realtrace/io-table.js';
-import { LinnosExtractor, runLinnos } from '../../src/realtrace/linnos-pipeline.js';
-import { loadWindow, WINDOWS } from './fixtures.js';
+import { loadWindow, WINDOWS } from '../realtrace/fixtures.js';
 
 test('the LinnOS pipeline trains on the first half reads complete at the split, and only those', async () => {
   const table = sliceTable(await loadWindow(WINDOWS.rw6040), 0, 3000);
