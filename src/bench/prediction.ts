@@ -7,16 +7,16 @@
  * lake is at most 100 ns per prediction (Heimdall's C++ serves in 50-120 ns).
  */
 
+import { fitMinMax } from '../learn/min-max.js';
+import { trainSigmoidMlp } from '../learn/sigmoid-mlp.js';
 import { extractCausal } from '../realtrace/event-stream.js';
 import { HeimdallCausalExtractor } from '../realtrace/heimdall-features.js';
 import { heimdallPeriodLabels } from '../realtrace/heimdall-labels.js';
 import { type IoTable, ioTableFromRecords } from '../realtrace/io-table.js';
 import { LakeExtractor } from '../realtrace/lake-features.js';
 import { lakeScore, trainLakeModel } from '../realtrace/lake-pipeline.js';
-import { fitMinMax } from '../realtrace/min-max.js';
 import { QuantizedMlp } from '../realtrace/quantized-mlp.js';
 import { timeFeatures, timeServing } from '../realtrace/serving-time.js';
-import { trainSigmoidMlp } from '../realtrace/sigmoid-mlp.js';
 import { simulateLatencies } from '../realtrace/simulated-latencies.js';
 import { synthesize } from '../trace/synth.js';
 import { type BenchResult, type BenchSuite, measure, summarise, withRatios } from './harness.js';

@@ -14,6 +14,8 @@
  */
 import { LakeError } from '../errors.js';
 import { evaluateScores } from '../learn/metrics.js';
+import { applyMinMax, fitMinMax } from '../learn/min-max.js';
+import { trainSigmoidMlp } from '../learn/sigmoid-mlp.js';
 import { Random } from '../random.js';
 import {
   fraction,
@@ -37,10 +39,8 @@ import {
   type PeriodLabels,
 } from './heimdall-labels.js';
 import type { IoTable } from './io-table.js';
-import { applyMinMax, fitMinMax } from './min-max.js';
 import { QuantizedMlp } from './quantized-mlp.js';
 import { timeServing } from './serving-time.js';
-import { trainSigmoidMlp } from './sigmoid-mlp.js';
 
 export const HEIMDALL_LEAK_NOTE =
   'LEAKS FUTURE INFORMATION: features take the latencies of the last 3 SUBMITTED I/Os, mostly still in ' +

@@ -4,6 +4,14 @@
  * and online drift handling.
  */
 
+export type { GbdtModel, GbdtOptions } from '../learn/gbdt.js';
+export { gbdtScore, gbdtScores, trainGbdt } from '../learn/gbdt.js';
+export type { LinearModel, LogisticOptions } from '../learn/logistic.js';
+export { linearScore, linearScores, trainLogistic } from '../learn/logistic.js';
+export type { MinMax } from '../learn/min-max.js';
+export { applyMinMax, fitMinMax } from '../learn/min-max.js';
+export type { MlpTrainOptions, MlpTrainResult, SigmoidMlpModel } from '../learn/sigmoid-mlp.js';
+export { mlpLogit, mlpLogits, sigmoid, trainSigmoidMlp } from '../learn/sigmoid-mlp.js';
 export type { LinnosPipelineOptions } from '../linnos/trace-pipeline.js';
 export { LinnosExtractor, runLinnos } from '../linnos/trace-pipeline.js';
 export { thresholdForFalseSubmitBudget } from './calibrate.js';
@@ -25,8 +33,6 @@ export type {
 export { completedBefore, knownPrefix, pipelineNames, resultWarnings, splitIndex } from './evaluation.js';
 export type { CausalFeatureExtractor, EventVisitor, FeatureSet } from './event-stream.js';
 export { completionOrder, extractCausal, forEachEvent, selectFeatureRows } from './event-stream.js';
-export type { GbdtModel, GbdtOptions } from './gbdt.js';
-export { gbdtScore, gbdtScores, trainGbdt } from './gbdt.js';
 export type { JointSet } from './heimdall-features.js';
 export {
   HEIMDALL_FEATURES,
@@ -52,10 +58,6 @@ export {
 } from './lake-pipeline.js';
 export type { LoadedTrace, LoadOptions } from './load.js';
 export { loadIoTable } from './load.js';
-export type { LinearModel, LogisticOptions } from './logistic.js';
-export { linearScore, linearScores, trainLogistic } from './logistic.js';
-export type { MinMax } from './min-max.js';
-export { applyMinMax, fitMinMax } from './min-max.js';
 export { QUANT_SCALE, QuantizedMlp } from './quantized-mlp.js';
 export type { LabelledRows, RefitModel, RefitOptions, RefitResult, ServedRows } from './refit.js';
 export {
@@ -66,7 +68,5 @@ export {
 } from './refit.js';
 export type { FeatureTime, ServingTime } from './serving-time.js';
 export { timeFeatures, timeServing } from './serving-time.js';
-export type { MlpTrainOptions, MlpTrainResult, SigmoidMlpModel } from './sigmoid-mlp.js';
-export { mlpLogit, mlpLogits, sigmoid, trainSigmoidMlp } from './sigmoid-mlp.js';
 export type { SimulatedLatencyOptions } from './simulated-latencies.js';
 export { simulateLatencies } from './simulated-latencies.js';

@@ -12,6 +12,8 @@
  * (refit.ts: a label counts only once every I/O it depends on has completed).
  */
 import { LakeError } from '../errors.js';
+import { type GbdtModel, gbdtScore, trainGbdt } from '../learn/gbdt.js';
+import { type LinearModel, linearScore, trainLogistic } from '../learn/logistic.js';
 import { evaluateScores } from '../learn/metrics.js';
 import { thresholdForFalseSubmitBudget } from './calibrate.js';
 import {
@@ -22,11 +24,9 @@ import {
   splitIndex,
 } from './evaluation.js';
 import { extractCausal, type FeatureSet, selectFeatureRows } from './event-stream.js';
-import { type GbdtModel, gbdtScore, trainGbdt } from './gbdt.js';
 import { heimdallPeriodLabels, heimdallThresholds } from './heimdall-labels.js';
 import type { IoTable } from './io-table.js';
 import { LakeExtractor } from './lake-features.js';
-import { type LinearModel, linearScore, trainLogistic } from './logistic.js';
 import { DEFAULT_REFIT_DELAY_US, periodLabelKnownUs, scoreWithRefits } from './refit.js';
 import { timeFeatures, timeServing } from './serving-time.js';
 

@@ -10,8 +10,8 @@
  * rounds twice and the loops need no int-to-double conversions.
  * predict/logit allocate nothing.
  */
-import type { MinMax } from './min-max.js';
-import type { SigmoidMlpModel } from './sigmoid-mlp.js';
+import type { MinMax } from '../learn/min-max.js';
+import type { SigmoidMlpModel } from '../learn/sigmoid-mlp.js';
 
 export const QUANT_SCALE = 1024;
 const SCALER_SHIFT = 2 ** 30;

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { gbdtScores, trainGbdt } from '../../src/learn/gbdt.js';
+import { linearScores, trainLogistic } from '../../src/learn/logistic.js';
 import { rocAuc } from '../../src/learn/metrics.js';
+import { applyMinMax, fitMinMax } from '../../src/learn/min-max.js';
+import { mlpLogits, trainSigmoidMlp } from '../../src/learn/sigmoid-mlp.js';
 import { Random } from '../../src/random.js';
 import { thresholdForFalseSubmitBudget } from '../../src/realtrace/calibrate.js';
-import { gbdtScores, trainGbdt } from '../../src/realtrace/gbdt.js';
 import { log2p1 } from '../../src/realtrace/lake-features.js';
-import { linearScores, trainLogistic } from '../../src/realtrace/logistic.js';
-import { applyMinMax, fitMinMax } from '../../src/realtrace/min-max.js';
 import { QuantizedMlp } from '../../src/realtrace/quantized-mlp.js';
-import { mlpLogits, trainSigmoidMlp } from '../../src/realtrace/sigmoid-mlp.js';
 
 /** Rows of 3 uniform features; label drawn from a known log-odds function of them. */
 function data(count: number, seed: number, logOdds: (x: number[]) => number) {
