@@ -14,6 +14,8 @@ import {
   type CalibrationTable,
   calibrationTable,
   crossoverFrom,
+  median,
+  timeOnce,
 } from '../lake/policy/calibration.js';
 import { INLINE, LAKE_BATCHING, LINNOS_SHAPES } from '../lake/policy/constants.js';
 import { ContentionPolicy } from '../lake/policy/contention.js';
@@ -141,7 +143,7 @@ function timeCurve(
         Math.round(
           300 /
             Math.max(
-              timeUs(() => runner.runInline(size)),
+              timeOnce(() => runner.runInline(size)),
               0.05,
             ),
         ),
@@ -151,11 +153,11 @@ function timeCurve(
     const offload: number[] = [];
     const split: number[] = [];
     for (let t = 0; t < trials; t++) {
-      for (let c = 0; c < calls; c++) inline.push(timeUs(() => runner.runInline(size)));
+      for (let c = 0; c < calls; c++) inline.push(timeOnce(() => runner.runInline(size)));
       runner.warm(backend);
-      for (let c = 0; c < calls; c++) offload.push(timeUs(() => runner.runOn(backend, size, 'offload')));
+      for (let c = 0; c < calls; c++) offload.push(timeOnce(() => runner.runOn(backend, size, 'offload')));
       runner.warm(backend);
-      for (let c = 0; c < calls; c++) split.push(timeUs(() => runner.runOn(backend, size, 'split')));
+      for (let c = 0; c < calls; c++) split.push(timeOnce(() => runner.runOn(backend, size, 'split')));
     }
     inlineUs.push(median(inline));
     offloadUs.push(median(offload));
@@ -571,18 +573,6 @@ class CompetingLoad {
     this.#lib.contextDestroy(this.#context);
     this.#lib.hostFree(this.#marks);
   }
-}
-
-function timeUs(run: () => void): number {
-  const start = performance.now();
-  run();
-  return Math.max((performance.now() - start) * 1000, 0.001);
-}
-
-function median(values: number[]): number {
-  values.sort((a, b) => a - b);
-  const mid = values.length >> 1;
-  return values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
 }
 
 /** `lake bench crossover`: the figure as bench results (one per model and placement), plot written beside. */

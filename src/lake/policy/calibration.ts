@@ -273,13 +273,15 @@ function toNanosecond(us: number): number {
   return Math.max(Math.round(us * 1000) / 1000, 0.001);
 }
 
-function timeOnce(run: () => void): number {
+/** Microseconds one call of `run` takes (at least 1 ns, so a ratio never divides by 0). */
+export function timeOnce(run: () => void): number {
   const start = performance.now();
   run();
   return Math.max((performance.now() - start) * 1000, 0.001);
 }
 
-function median(values: number[]): number {
+/** The median of `values` (sorted in place). */
+export function median(values: number[]): number {
   values.sort((a, b) => a - b);
   const mid = values.length >> 1;
   return values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
