@@ -20,6 +20,7 @@ import { writeTrace } from '../trace/write.js';
 import {
   addRealDeviceOptions,
   deviceJson,
+  engineSettings,
   openWorkload,
   type RealDeviceFlags,
   replayJson,
@@ -70,12 +71,7 @@ async function recordCommand(flags: RecordFlags): Promise<string> {
       devices,
       specs: [{ kind: 'baseline', name: 'baseline' }],
       seed: 0,
-      backend: workload.backend,
-      queueDepth: workload.queueDepth,
-      revokeCostUs: workload.revokeCostUs,
-      lateAfterUs: workload.lateAfterUs,
-      spinUs: workload.spinUs,
-      sqpoll: workload.sqpoll,
+      ...engineSettings(workload),
       onWarning: (m) => process.stderr.write(`lake: warning: ${m}\n`),
       onProgress: (_spec, arrived) => progress.update(arrived),
       onRecord: (_spec, r: IoRecord) => {

@@ -129,6 +129,14 @@ export interface OpenedWorkload {
   sqpoll: boolean;
 }
 
+/** The engine settings a replay and a recording both take from the opened workload. */
+export function engineSettings(
+  workload: OpenedWorkload,
+): Pick<OpenedWorkload, 'backend' | 'queueDepth' | 'revokeCostUs' | 'lateAfterUs' | 'spinUs' | 'sqpoll'> {
+  const { backend, queueDepth, revokeCostUs, lateAfterUs, spinUs, sqpoll } = workload;
+  return { backend, queueDepth, revokeCostUs, lateAfterUs, spinUs, sqpoll };
+}
+
 function warn(message: string): void {
   process.stderr.write(`lake: warning: ${message}\n`);
 }
@@ -304,12 +312,7 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
         devices,
         specs,
         seed,
-        backend: workload.backend,
-        queueDepth: workload.queueDepth,
-        revokeCostUs: workload.revokeCostUs,
-        lateAfterUs: workload.lateAfterUs,
-        spinUs: workload.spinUs,
-        sqpoll: workload.sqpoll,
+        ...engineSettings(workload),
         ...(linnos !== undefined ? { makePolicy: linnos.makePolicy } : {}),
         onWarning: warn,
         warmUpMs: warmUpS * 1000,
