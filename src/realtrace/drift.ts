@@ -15,8 +15,11 @@
  *   background worker needs); at the first event after that, the new model replaces the old one in a single
  *   assignment, so every prediction uses one whole model, old or new, never a mix.
  * With `retrain: false` the same stream runs with the first model throughout, for comparison.
+ * The window, reference, trigger and swap are the drift watch's (src/learn/drift-watch.ts), shared with
+ * online LinnOS; this file feeds it the lake pipeline's predictions and trains its models.
  */
 import { LakeError } from '../errors.js';
+import { DriftWatch } from '../learn/drift-watch.js';
 import { inflectionPoint } from '../linnos/labels.js';
 import { forEachEvent } from './event-stream.js';
 import type { IoTable } from './io-table.js';
@@ -90,8 +93,6 @@ interface Trained {
   model: LakeModel;
   /** Reads are slow iff latency > this. */
   thresholdUs: number;
-  /** Rolling accuracy over the model's first full window in service (NaN until then). */
-  reference: number;
 }
 
 function train(
@@ -102,18 +103,14 @@ function train(
 ): Trained {
   const thresholdUs = inflectionPoint(latency).thresholdUs;
   const labels = Uint8Array.from(latency, (l) => (l > thresholdUs ? 1 : 0));
-  return { model: trainLakeModel(features, labels, width, options), thresholdUs, reference: Number.NaN };
+  return { model: trainLakeModel(features, labels, width, options), thresholdUs };
 }
 
 /** Run the lake pipeline online over a trace; see the module comment. */
 export function runOnline(table: IoTable, options: DriftOptions = {}): DriftReport {
   const trainEnd = options.initialTrainEnd ?? Math.floor(table.count / 2);
-  const window = options.window ?? 2000;
-  const checkEvery = options.checkEvery ?? 500;
-  const tolerance = options.tolerance ?? 0.1;
   const trainOn = options.trainOn ?? 10000;
   const delay = options.retrainDelayUs ?? 50_000;
-  const retrain = options.retrain !== false;
   const fit = {
     ...(options.model !== undefined ? { model: options.model } : {}),
     falseSubmitBudget: options.falseSubmitBudget ?? DEFAULT_FALSE_SUBMIT_BUDGET,
@@ -124,6 +121,13 @@ export function runOnline(table: IoTable, options: DriftOptions = {}): DriftRepo
       `drift: initialTrainEnd must be inside the trace (1..${table.count - 1})`,
     );
   }
+  const watch = new DriftWatch<Trained, { trainSeconds: number }>({
+    window: options.window ?? 2000,
+    checkEvery: options.checkEvery ?? 500,
+    tolerance: options.tolerance ?? 0.1,
+    ...(options.retrainBelow !== undefined ? { retrainBelow: options.retrainBelow } : {}),
+    retrain: options.retrain !== false,
+  });
 
   const extractor = new LakeExtractor();
   const width = extractor.names.length;
@@ -134,18 +138,6 @@ export function runOnline(table: IoTable, options: DriftOptions = {}): DriftRepo
   const pending = new Float64Array(table.count * width); // features at submit, by I/O
   const ready = new Uint8Array(table.count);
   const predicted = new Int8Array(table.count).fill(-1);
-  const hitsRing = new Uint8Array(window);
-  let resolved = 0;
-  let rollingHits = 0;
-  let totalHits = 0;
-  let totalResolved = 0;
-  let active: Trained | undefined;
-  let generation = 0;
-  let next: { trained: Trained; readyAt: number; record: Retrain } | undefined;
-  const retrains: Retrain[] = [];
-  const timeline: DriftPoint[] = [];
-  let minRolling = Number.POSITIVE_INFINITY;
-  let maxRolling = Number.NEGATIVE_INFINITY;
 
   const recentTrainingSet = (): { features: Float64Array; latency: Float64Array } => {
     const n = Math.min(kept, trainOn);
@@ -159,29 +151,18 @@ export function runOnline(table: IoTable, options: DriftOptions = {}): DriftRepo
     return { features, latency };
   };
 
-  const swapIfReady = (timeUs: number): void => {
-    if (next !== undefined && timeUs >= next.readyAt) {
-      active = next.trained; // the swap: one assignment between two events
-      generation++;
-      retrains.push(next.record);
-      next = undefined;
-      hitsRing.fill(0);
-      rollingHits = 0;
-      resolved = 0;
-    }
-  };
-
   forEachEvent(table, {
     onSubmit(io) {
       const t = table.submitUs[io]!;
       const size = table.size[io]!;
       const read = table.read[io] === 1;
-      swapIfReady(t);
-      if (io === trainEnd && active === undefined && kept > 0) {
+      watch.swapIfReady(t);
+      if (io === trainEnd && watch.active === undefined && kept > 0) {
         // The first model learns from the reads completed before the online part starts.
         const set = recentTrainingSet();
-        active = train(set.features, set.latency, width, fit);
+        watch.start(train(set.features, set.latency, width, fit));
       }
+      const active = watch.active;
       if (read && extractor.featuresAt(t, size, true, pending, io * width)) {
         ready[io] = 1;
         if (active !== undefined) {
@@ -194,50 +175,49 @@ export function runOnline(table: IoTable, options: DriftOptions = {}): DriftRepo
       const t = table.completeUs[io]!;
       const latency = table.latencyUs[io]!;
       extractor.onComplete(io, t, latency, table.size[io]!, table.read[io] === 1);
-      swapIfReady(t);
+      watch.swapIfReady(t);
       if (table.read[io] !== 1 || ready[io] !== 1) return;
       const slot = kept % trainOn;
       keptFeatures.set(pending.subarray(io * width, (io + 1) * width), slot * width);
       keptLatency[slot] = latency;
       kept++;
+      const active = watch.active;
       if (active === undefined || predicted[io]! < 0) return; // before the first model went live
-      const hit = predicted[io] === (latency > active.thresholdUs ? 1 : 0) ? 1 : 0;
-      totalHits += hit;
-      totalResolved++;
-      const ringSlot = resolved % window;
-      rollingHits += hit - (resolved >= window ? hitsRing[ringSlot]! : 0);
-      hitsRing[ringSlot] = hit;
-      resolved++;
-      if (totalResolved % checkEvery !== 0 || resolved < window) return;
-      const rolling = rollingHits / window;
-      minRolling = Math.min(minRolling, rolling);
-      maxRolling = Math.max(maxRolling, rolling);
-      timeline.push({ reads: totalResolved, timeUs: t, rollingAccuracy: rolling, generation });
-      if (Number.isNaN(active.reference)) active.reference = rolling;
-      const bar = options.retrainBelow ?? active.reference - tolerance;
-      if (retrain && next === undefined && rolling < bar) {
-        const set = recentTrainingSet();
-        const started = performance.now();
-        const trained = train(set.features, set.latency, width, fit);
-        next = {
-          trained,
-          readyAt: t + delay,
-          record: {
-            startedAtRead: totalResolved,
-            startedAtUs: t,
-            rollingAccuracy: rolling,
-            bar,
-            swappedAtUs: t + delay,
-            trainSeconds: (performance.now() - started) / 1000,
-          },
-        };
-      }
+      const trigger = watch.record(predicted[io]!, latency > active.thresholdUs ? 1 : 0, t);
+      if (trigger === undefined) return;
+      const set = recentTrainingSet();
+      const started = performance.now();
+      const trained = train(set.features, set.latency, width, fit);
+      watch.deliver(trained, t + delay, { trainSeconds: (performance.now() - started) / 1000 });
     },
   });
+  const timeline = watch.checks.map(
+    (c): DriftPoint => ({
+      reads: c.resolved,
+      timeUs: c.timeUs,
+      rollingAccuracy: c.rollingAccuracy,
+      generation: c.generation,
+    }),
+  );
+  let minRolling = Number.POSITIVE_INFINITY;
+  let maxRolling = Number.NEGATIVE_INFINITY;
+  for (const p of timeline) {
+    minRolling = Math.min(minRolling, p.rollingAccuracy);
+    maxRolling = Math.max(maxRolling, p.rollingAccuracy);
+  }
   return {
-    reads: totalResolved,
-    accuracy: totalResolved === 0 ? Number.NaN : totalHits / totalResolved,
-    retrains,
+    reads: watch.resolved,
+    accuracy: watch.accuracy,
+    retrains: watch.swaps.map(
+      (s): Retrain => ({
+        startedAtRead: s.trigger.resolved,
+        startedAtUs: s.trigger.timeUs,
+        rollingAccuracy: s.trigger.rollingAccuracy,
+        bar: s.trigger.bar,
+        swappedAtUs: s.readyAtUs,
+        trainSeconds: s.info.trainSeconds,
+      }),
+    ),
     timeline,
     minRollingAccuracy: minRolling,
     maxRollingAccuracy: maxRolling,
