@@ -74,6 +74,11 @@ export interface AdmissionPolicy {
   start?(context: ArrayContext): void;
   /** true = revoke (predicted slow). Must not throw; the array treats a throw as submit. */
   admit?(read: ReadTry, context: ArrayContext): boolean;
-  /** Told of each completed device read (including hedging losers), for online learning. */
-  onReadComplete?(device: number, latencyUs: number, completeUs: number): void;
+  /**
+   * Told of each completed device read (including hedging losers), for online learning: `home` and `index`
+   * name the I/O as its ReadTry did (an I/O tries each device at most once, so with `device` they name the
+   * try whose admit a policy saw). Optional so that an engine without them still type-checks; both engines
+   * pass them, and a policy that learns per try ignores a completion without them.
+   */
+  onReadComplete?(device: number, latencyUs: number, completeUs: number, home?: number, index?: number): void;
 }

@@ -254,7 +254,7 @@ class RealClockReplay {
   readonly #lateAfterUs: number;
   readonly #spinUs: number;
   readonly #hedgeAfterUs: number | undefined;
-  readonly #onReadComplete: ((device: number, latencyUs: number, completeUs: number) => void) | undefined;
+  readonly #onReadComplete: AdmissionPolicy['onReadComplete'];
   readonly #progressEvery: number;
   readonly #measure: boolean;
   readonly #states: DeviceState[];
@@ -646,7 +646,7 @@ class RealClockReplay {
     if (read) {
       this.#deviceReads[device]!++;
       this.#deviceReadUs[device]! += kernelUs;
-      this.#onReadComplete?.(device, deviceUs, end - origin);
+      this.#onReadComplete?.(device, deviceUs, end - origin, this.#chains.home(io), this.#chains.index(io));
     } else {
       this.#deviceWrites[device]!++;
       this.#deviceWriteUs[device]! += kernelUs;
