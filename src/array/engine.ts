@@ -88,7 +88,7 @@ class VirtualClockReplay {
   readonly #replicas: number;
   readonly #revokeCostUs: number;
   readonly #hedgeAfterUs: number | undefined;
-  readonly #onReadComplete: ((device: number, latencyUs: number, completeUs: number) => void) | undefined;
+  readonly #onReadComplete: AdmissionPolicy['onReadComplete'];
   readonly #progressEvery: number;
   readonly #states: DeviceState[];
   readonly #queue = new EventQueue();
@@ -286,7 +286,8 @@ class VirtualClockReplay {
     const nowUs = this.#nowUs;
     const latencyOnDevice = nowUs - this.#trySubmitUs[t]!;
     this.#states[device]!.complete(read, size, this.#tryPending[t]!, latencyOnDevice, nowUs);
-    if (read) this.#onReadComplete?.(device, latencyOnDevice, nowUs);
+    if (read)
+      this.#onReadComplete?.(device, latencyOnDevice, nowUs, this.#chains.home(io), this.#chains.index(io));
     this.#ioOutstanding[io]!--;
     const chains = this.#chains;
     if (chains.serve(io)) {
