@@ -1,4 +1,6 @@
 export { createPredictor } from './create.js';
+export type { IncrementalBackend, IncrementalOptions, IncrementalPredictor } from './incremental.js';
+export { createIncrementalPredictor } from './incremental.js';
 export { ExactPredictor } from './js/exact.js';
 export { FloatPredictor } from './js/float.js';
 export type { Backend, BackendChoice, Decision, Predictor, PredictorOptions } from './types.js';

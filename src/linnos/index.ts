@@ -25,6 +25,7 @@ export {
   PENDING_DIGITS,
   writeDigits,
 } from './features.js';
+export { LINNOS_SUBMIT_POSITIONS, LinnosSubmitPath, NO_HISTORY } from './incremental.js';
 export type { LatencyThreshold, RefinedThreshold, RefineOptions, ThresholdMethod } from './labels.js';
 export {
   fixedPercentileThreshold,

@@ -1,0 +1,129 @@
+/**
+ * Inference split around the submit path. A LinnOS first layer is linear in its 31 digits, and 28 of them
+ * describe the last four completed reads, known before the next read arrives. An incremental predictor
+ * keeps, per context (one per device a model serves), the first layer's bias plus the weight rows of every
+ * input except the `submitPositions`, recomputed when the context changes (a read completes: off the submit
+ * path). A decision then adds only the submit positions' rows (LinnOS: the 3 pend_now digits), applies the
+ * ReLU and runs the layers after the first as the full forward does.
+ *
+ * Why recompute the context and not keep a ring of per-completion partial sums: a completion's digits move
+ * to another position (another weight column) at every later completion, so a ring would need each
+ * completion's contribution at all four positions (28 rows per completion, plus adding four vectors), which
+ * costs more than summing the 28 history rows of the new context once.
+ *
+ * Bit-exact by construction, not by tolerance: the exact backend sums integers below 2^53 (validateIntegerModel
+ * bounds every partial sum by the sum of magnitudes, whatever the order), so any order gives the full
+ * forward's value; the int16 backends add int16 rows with wrap-around, which is modular, and the plan keeps
+ * every unit's final sum in int16, so the order does not matter either. Digit 0 has an all-zero row in both,
+ * which is why a context may be computed from a vector whose submit positions are zero.
+ *
+ * The same split fits wherever a first layer sees inputs that change at different times: NN+1/NN+2 share
+ * LinnOS's first layer and are served here as they are (only layer 0 is split; their later layers run in
+ * full at submit); the lake pipeline's features (src/realtrace) mix per-read and per-device history values
+ * the same way, but feed a GBDT/logistic model, where the split would be per tree, not per row, so it is not
+ * applied there.
+ */
+import { LakeError } from '../errors.js';
+import type { DenseModel } from '../models/dense.js';
+import { checkDenseModel } from '../models/dense-check.js';
+import {
+  dequantizeLinnos,
+  isLinnosIntegerModel,
+  type LinnosIntegerModel,
+  quantizeLinnos,
+  validateIntegerModel,
+} from '../models/linnos-integer.js';
+import type { IncrementalBackend, IncrementalOptions, IncrementalPredictor } from './incremental-types.js';
+import { IncrementalExact } from './js/incremental-exact.js';
+import { IncrementalInt16Js } from './js/incremental-int16.js';
+import { IncrementalWasm, WASM_SUBMIT_POSITIONS } from './wasm/incremental-predictor.js';
+import { wasmAvailable } from './wasm/module.js';
+
+export type { IncrementalBackend, IncrementalOptions, IncrementalPredictor } from './incremental-types.js';
+
+const CHOICES: readonly string[] = ['wasm', 'int16-js', 'exact', 'auto'];
+
+/**
+ * The one way to get an incremental predictor; models are taken as createPredictor takes them (an integer
+ * model serves exact as it is; a float model is quantised the LinnOS way for exact and planned in int16 for
+ * wasm and int16-js).
+ */
+export function createIncrementalPredictor(
+  model: DenseModel | LinnosIntegerModel,
+  options: IncrementalOptions,
+): IncrementalPredictor {
+  const choice = options.backend ?? 'auto';
+  if (!CHOICES.includes(choice)) {
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `options.backend must be one of ${CHOICES.join(', ')}, got ${String(choice)}`,
+    );
+  }
+  const backend: IncrementalBackend = choice === 'auto' ? (wasmAvailable() ? 'wasm' : 'int16-js') : choice;
+  const contexts = options.contexts ?? 1;
+  if (!Number.isSafeInteger(contexts) || contexts < 1 || contexts > MAX_CONTEXTS) {
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `options.contexts must be an integer in 1..${MAX_CONTEXTS}, got ${contexts}`,
+    );
+  }
+  const inputs = model.layers[0]?.inputs ?? 0;
+  const submit = checkSubmitPositions(options.submitPositions, inputs, backend);
+  if (backend === 'exact') {
+    const integer = isLinnosIntegerModel(model) ? model : quantizeLinnos(checkedFloat(model));
+    validateIntegerModel(integer);
+    checkOutputs(integer.layers[integer.layers.length - 1]!.outputs);
+    return new IncrementalExact(integer, submit, contexts);
+  }
+  const float = isLinnosIntegerModel(model) ? dequantizeLinnos(validated(model)) : checkedFloat(model);
+  checkedFloat(float);
+  return backend === 'wasm'
+    ? new IncrementalWasm(float, submit, contexts, options.calibration)
+    : new IncrementalInt16Js(float, submit, contexts, options.calibration);
+}
+
+/** More contexts than devices any array holds is a mistake, not a configuration. */
+const MAX_CONTEXTS = 65536;
+
+function checkSubmitPositions(
+  positions: readonly number[],
+  inputs: number,
+  backend: IncrementalBackend,
+): number[] {
+  const list = [...positions];
+  const limit = backend === 'wasm' ? WASM_SUBMIT_POSITIONS : inputs;
+  if (list.length < 1 || list.length > limit) {
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `options.submitPositions must hold 1 to ${limit} positions for ${backend}, got ${list.length}`,
+    );
+  }
+  for (const position of list) {
+    if (!Number.isSafeInteger(position) || position < 0 || position >= inputs) {
+      throw new LakeError('LAKE_E_USAGE', `submit position ${position} is not an input of 0..${inputs - 1}`);
+    }
+  }
+  if (new Set(list).size !== list.length)
+    throw new LakeError('LAKE_E_USAGE', `submit positions repeat: ${list.join(', ')}`);
+  return list;
+}
+
+function checkedFloat(model: DenseModel): DenseModel {
+  checkDenseModel(model);
+  checkOutputs(model.layers[model.layers.length - 1]!.outputs);
+  return model;
+}
+
+function validated(model: LinnosIntegerModel): LinnosIntegerModel {
+  validateIntegerModel(model);
+  return model;
+}
+
+function checkOutputs(outputs: number): void {
+  if (outputs !== 2) {
+    throw new LakeError(
+      'LAKE_E_MODEL_FORMAT',
+      `a predictor needs a model with 2 outputs (fast, slow), got ${outputs}`,
+    );
+  }
+}
