@@ -27,7 +27,7 @@ export type {
   DeviceModule,
   DeviceRange,
 } from './backends/types.js';
-export { WebGpuBackend } from './backends/webgpu.js';
+export { WebGpuBackend } from './backends/webgpu/backend.js';
 export type { BackendSummary, BackendsReport, BackendsReportOptions } from './backends-report.js';
 export { backendsReport } from './backends-report.js';
 export { Api, MAX_IN_FLIGHT, RING_SLOTS } from './daemon/protocol.js';

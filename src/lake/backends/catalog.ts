@@ -1,8 +1,8 @@
 import { LakeError } from '../../errors.js';
 import type { ShmArena } from '../shm/arena.js';
 import { CpuWasmBackend } from './cpu-wasm/device.js';
-import type { BackendDevice, BackendName, BackendReport, ComputeBackend } from './types.js';
-import { WebGpuBackend } from './webgpu.js';
+import type { BackendDevice, BackendName, BackendReport, ComputeBackend, OpenOptions } from './types.js';
+import { WebGpuBackend } from './webgpu/backend.js';
 
 /** Every backend lake knows, in preference order for device numbering. */
 export const BACKENDS: readonly ComputeBackend[] = [new CpuWasmBackend(), new WebGpuBackend()];
@@ -23,12 +23,20 @@ export function backendByName(name: string): ComputeBackend {
   return backend;
 }
 
-/** Opens the available backends (or only those named) over the arena: the devices, numbered in order. */
-export function openDevices(arena: ShmArena, only?: readonly BackendName[]): BackendDevice[] {
+/**
+ * Opens the available backends (or only those named) over the arena: the devices, numbered in order.
+ * lakeD passes `onLakeD`; lakeLib's inline path does not, so its devices keep lakeD's numbering while a GPU
+ * backend serves them on its CPU path.
+ */
+export function openDevices(
+  arena: ShmArena,
+  only?: readonly BackendName[],
+  options: OpenOptions = {},
+): BackendDevice[] {
   const devices: BackendDevice[] = [];
   for (const backend of BACKENDS) {
     if (only !== undefined && !only.includes(backend.name)) continue;
-    if (backend.probe().available) devices.push(backend.open(arena));
+    if (backend.probe().available) devices.push(backend.open(arena, options));
   }
   return devices;
 }

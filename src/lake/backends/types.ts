@@ -9,7 +9,7 @@ import type { KernelSetName } from './kernel-sets.js';
  * adopted: a CPU backend works on it in place, a GPU backend mirrors it into its own buffers and keeps the
  * region current after each launch, so that lakeLib can finish work inline from it if lakeD dies.
  */
-export type BackendName = 'cpu-wasm' | 'webgpu';
+export type BackendName = 'cpu-wasm' | 'webgpu' | 'cuda';
 export type BackendKind = 'cpu' | 'gpu';
 
 /** What capability detection found, for `lake backends` and getDevice(). */
@@ -22,6 +22,23 @@ export interface BackendReport {
   /** e.g. 'wasm-simd', 'int16', 'f32', and the kernel sets it serves. */
   readonly capabilities: readonly string[];
   readonly description: string;
+  /**
+   * Its kernels can run here for correctness checks (`lake backends --verify`) although lakeD does not use
+   * it (a software GPU adapter, e.g. Mesa's llvmpipe).
+   */
+  readonly verifiable?: boolean;
+}
+
+/** How a device is opened. */
+export interface OpenOptions {
+  /**
+   * On lakeD's own thread, where a backend may start its accelerator runtime. Otherwise (the default) the
+   * device serves lakeLib's inline path on the storage caller's thread after lakeD died: a GPU backend that
+   * cannot run there without costing the caller (Dawn's event pump) serves with its CPU path.
+   */
+  readonly onLakeD?: boolean;
+  /** For `lake backends --verify`: open where the report says `verifiable` (a software adapter) too. */
+  readonly forVerification?: boolean;
 }
 
 /** A device as lakeLib's getDevice() describes it. */
@@ -38,8 +55,13 @@ export interface ComputeBackend {
   readonly kind: BackendKind;
   /** Capability detection; cheap and side-effect free. */
   probe(): BackendReport;
+  /**
+   * A deeper detection that starts the backend's runtime (an adapter, a driver), for `lake backends`;
+   * absent where probe() already knows everything.
+   */
+  detect?(): BackendReport;
   /** Opens the device over the arena; throws LAKE_E_USAGE when probe() says unavailable. */
-  open(arena: ShmArena): BackendDevice;
+  open(arena: ShmArena, options?: OpenOptions): BackendDevice;
 }
 
 /** A range of device memory a launch touches, checked against the adopted regions before it runs. */

@@ -1,0 +1,141 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
+import { ShmArena } from '../../shm/arena.js';
+import type { BackendDevice, BackendReport, ComputeBackend, OpenOptions } from '../types.js';
+import { unavailableError, WebGpuDevice } from './device.js';
+import { HostLink } from './link.js';
+import type { AdapterSummary } from './protocol.js';
+
+const NAME = 'webgpu';
+/** Lets lakeD use a software adapter (llvmpipe): correctness runs and measurements of the path only. */
+export const SOFTWARE_ENV = 'LAKE_WEBGPU_SOFTWARE';
+const DETECT_TIMEOUT_MS = 20_000;
+const CAPABILITIES = ['wgsl', 'int32', 'f32', 'linnos', 'dense-f32', 'mirrors-shared-memory'];
+const DESCRIPTION = 'GPU kernels in WGSL through WebGPU (Dawn, the optional webgpu package)';
+
+function packageInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('webgpu');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function softwareAllowed(): boolean {
+  return process.env[SOFTWARE_ENV] === '1';
+}
+
+/** A GPU device node Dawn's native backend could open (Linux); elsewhere assumed present. */
+function gpuNodePresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  if (existsSync('/dev/nvidia0')) return true;
+  try {
+    return readdirSync('/dev/dri').some((name) => name.startsWith('renderD'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Dawn's GL backend reads EGL_PLATFORM and Mesa reads XDG_RUNTIME_DIR with getenv(); a worker's process.env
+ * is a private copy, so only the main thread can set them, before any GPU thread starts. Set only where
+ * missing: surfaceless EGL needs no display, and without a runtime dir Mesa prints an error per adapter.
+ */
+export function prepareDawnEnvironment(): void {
+  if (!isMainThread) return;
+  process.env['EGL_PLATFORM'] ??= 'surfaceless';
+  process.env['XDG_RUNTIME_DIR'] ??= tmpdir();
+}
+
+/** Why lakeD cannot use WebGPU here, from cheap checks only (no Dawn started); undefined when it may. */
+function cheapReason(): string | undefined {
+  if (!packageInstalled()) return "the optional 'webgpu' package (Dawn) is not installed";
+  if (!gpuNodePresent() && !softwareAllowed()) {
+    return (
+      'no GPU device node (/dev/dri/renderD*, /dev/nvidia0): Dawn could find only a software adapter ' +
+      `(Mesa's llvmpipe), which lakeD uses only with ${SOFTWARE_ENV}=1; lake backends --verify checks its kernels`
+    );
+  }
+  return undefined;
+}
+
+// lakeD's thread cannot set the environment Dawn reads, so the main thread does it as soon as lake loads a
+// catalogue in which WebGPU may be opened.
+if (cheapReason() === undefined) prepareDawnEnvironment();
+
+/**
+ * The WebGPU backend: WGSL kernels for every kernel set, run by Dawn on a dedicated GPU thread
+ * (gpu-host.ts, where Dawn's traps are handled), over buffers mirroring the lakeShm regions lakeD adopts.
+ * probe() is cheap (package installed, a GPU device node or the software opt-in); detect() starts Dawn
+ * and asks for an adapter. lakeD opens the device when it starts; lakeLib's inline path gets the same
+ * device number served by the CPU path.
+ */
+export class WebGpuBackend implements ComputeBackend {
+  readonly name = NAME;
+  readonly kind = 'gpu';
+
+  probe(): BackendReport {
+    const reason = cheapReason();
+    const base = { name: NAME, kind: 'gpu', capabilities: CAPABILITIES, description: DESCRIPTION } as const;
+    if (reason !== undefined) {
+      return {
+        ...base,
+        available: false,
+        reason: `not available here: ${reason}`,
+        verifiable: packageInstalled(),
+      };
+    }
+    return { ...base, available: true };
+  }
+
+  detect(): BackendReport {
+    const probe = this.probe();
+    if (!packageInstalled()) return probe;
+    prepareDawnEnvironment();
+    const arena = ShmArena.create({ bytes: 4096 });
+    const link = new HostLink(arena.buffer);
+    const reply = link.call({ op: 'init' }, DETECT_TIMEOUT_MS);
+    link.close(DETECT_TIMEOUT_MS);
+    const base = { name: NAME, kind: 'gpu', capabilities: CAPABILITIES } as const;
+    if (!reply.ok || reply.adapter === undefined) {
+      const why = reply.ok ? 'Dawn found no adapter' : reply.message;
+      return { ...base, available: false, reason: `not available here: ${why}`, description: DESCRIPTION };
+    }
+    const adapter = reply.adapter;
+    const description = `${DESCRIPTION}; adapter: ${describeAdapter(adapter)}`;
+    if (adapter.software && !softwareAllowed()) {
+      const reason =
+        `not available here: only a software adapter (${adapterText(adapter)}): correctness only, ` +
+        `lakeD uses it only with ${SOFTWARE_ENV}=1`;
+      return { ...base, available: false, verifiable: true, reason, description };
+    }
+    if (probe.available) return { ...base, available: true, verifiable: true, description };
+    return { ...probe, verifiable: true, description };
+  }
+
+  open(arena: ShmArena, options: OpenOptions = {}): BackendDevice {
+    const probe = this.probe();
+    if (!probe.available && !(options.forVerification === true && probe.verifiable === true))
+      throw unavailableError(probe.reason ?? '');
+    if (options.onLakeD !== true && options.forVerification !== true)
+      return new WebGpuDevice(arena, { inline: true, allowSoftware: false });
+    prepareDawnEnvironment();
+    return new WebGpuDevice(arena, {
+      inline: false,
+      allowSoftware: softwareAllowed() || options.forVerification === true,
+    });
+  }
+}
+
+function adapterText(adapter: AdapterSummary): string {
+  const names = [adapter.device, adapter.description, adapter.vendor].map((s) => s.trim()).filter((s) => s);
+  return names.length > 0 ? names.join(', ') : 'unnamed adapter';
+}
+
+function describeAdapter(adapter: AdapterSummary): string {
+  const backend = adapter.backend === 'default' ? 'native backend' : adapter.backend;
+  return `${adapterText(adapter)} (${backend}, ${adapter.featureLevel}${adapter.software ? ', software' : ''})`;
+}
