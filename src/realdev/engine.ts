@@ -29,12 +29,16 @@
  * completion.
  */
 
-import { Admission, HELD, REVOKE } from '../array/core/admission.js';
-import { ReplicaChains } from '../array/core/chains.js';
-import { emptyReplayResult, emptyServedIo, type ReplayResult, reportServed } from '../array/core/records.js';
-import { DEFAULT_REVOKE_COST_US, hedgeDelayUs, homeReplica } from '../array/core/replicas.js';
-import { grown, SlotPool } from '../array/core/slots.js';
-import { DeviceState } from '../array/device-state.js';
+import { emptyReplayResult, type ReplayResult } from '../array/core/records.js';
+import { DEFAULT_REVOKE_COST_US, homeReplica } from '../array/core/replicas.js';
+import { grown } from '../array/core/slots.js';
+import {
+  type CoreAction,
+  type ReplayClock,
+  ReplayCore,
+  type ReplayDevices,
+  type TryInfo,
+} from '../array/core/tries.js';
 import { ACTION, EventQueue } from '../array/event-queue.js';
 import type { ReplayOutputs } from '../array/outputs.js';
 import type { AdmissionPolicy } from '../array/policy.js';
@@ -64,23 +68,8 @@ const TAKE_PER_ROUND = 64;
 /** Let the event loop run at least this often. */
 const YIELD_EVERY_US = 100_000;
 
-const KIND_RETRY = 1;
-const KIND_HEDGE = 2;
-const KIND_RELEASE = 3;
-const KIND_TIMER = 4;
-
 /** A try about to enter the kernel (for tests that check where reads went). */
-export interface SubmitEvent {
-  /** Index of the I/O in its home device's stream. */
-  index: number;
-  home: number;
-  device: number;
-  read: boolean;
-  /** Revokes before this try. */
-  attempt: number;
-  /** A hedged duplicate. */
-  hedge: boolean;
-}
+export type SubmitEvent = TryInfo;
 
 /** What the engine needs of a device (a RealDevice, or a simulated one under the virtual backend). */
 export interface ReplayDevice {
@@ -239,57 +228,33 @@ export async function replayReal(
 }
 
 /**
- * One replay on the wall clock. Per application I/O (the whole workload is in memory: an I/O's number is
- * its position in `arrivals`) and per device try (a pool of slots; a slot's number is what the backend hands
- * back on completion) it keeps typed columns; admission bookkeeping is the shared core's (src/array/core).
+ * One replay on the wall clock: the replay core's clock (wall-clock rounds: completions, then what is due,
+ * then a wait in the backend) and devices (a FIFO per device in front of at most `queueDepth` tries in the
+ * kernel, batches through an IoBackend). Every step of an I/O (admission, failover, hedging, records) is the
+ * core's (src/array/core/tries.ts); this adds what real devices have: lateness and slack, the queue depth,
+ * cancelled tries, I/O errors, kernel time and the engine's own cost.
  */
-class RealClockReplay {
+class RealClockReplay implements ReplayClock, ReplayDevices {
   readonly #arrivals: ArrivalColumns;
   readonly #options: RealReplayOptions;
   readonly #devices: readonly ReplayDevice[];
   readonly #replicas: number;
   readonly #backend: IoBackend;
   readonly #queueDepth: number;
-  readonly #revokeCostUs: number;
   readonly #lateAfterUs: number;
   readonly #spinUs: number;
-  readonly #hedgeAfterUs: number | undefined;
-  readonly #onReadComplete: AdmissionPolicy['onReadComplete'];
-  readonly #progressEvery: number;
   readonly #measure: boolean;
-  readonly #states: DeviceState[];
+  /** The core's scheduled actions, on the backend's clock. */
   readonly #timers = new EventQueue();
   readonly #result: RealReplayResult;
-  readonly #admission: Admission;
-  readonly #served = emptyServedIo();
-
-  // Per application I/O.
+  readonly #core: ReplayCore;
   readonly #count: number;
-  readonly #ioTakenUs: Float64Array;
-  readonly #ioFailed: Uint8Array;
-  readonly #chains: ReplicaChains;
-  // Per device try.
-  readonly #tries = new SlotPool(256);
-  #tryIo = new Int32Array(0);
-  #tryDevice = new Int32Array(0);
-  #tryHedge = new Uint8Array(0);
-  #tryPending = new Float64Array(0);
-  #trySubmitUs = new Float64Array(0);
-  #tryIssueUs = new Float64Array(0);
-  #trySeq = new Float64Array(0);
+
+  // Per device try (the core's try slot, which is also the backend's slot): when its batch entered the
+  // kernel, when it left its FIFO (measureOverhead), the bytes it transfers.
+  #tryKernelUs = new Float64Array(0);
   #tryPickedUs = new Float64Array(0);
   #tryBytes = new Float64Array(0);
-  readonly #growTries = (capacity: number): void => {
-    this.#tryIo = grown(this.#tryIo, capacity);
-    this.#tryDevice = grown(this.#tryDevice, capacity);
-    this.#tryHedge = grown(this.#tryHedge, capacity);
-    this.#tryPending = grown(this.#tryPending, capacity);
-    this.#trySubmitUs = grown(this.#trySubmitUs, capacity);
-    this.#tryIssueUs = grown(this.#tryIssueUs, capacity);
-    this.#trySeq = grown(this.#trySeq, capacity);
-    this.#tryPickedUs = grown(this.#tryPickedUs, capacity);
-    this.#tryBytes = grown(this.#tryBytes, capacity);
-  };
 
   // Per device: the FIFO of tries waiting for a kernel slot, tries in the kernel, kernel time.
   readonly #waiting: SlotQueue[];
@@ -299,8 +264,7 @@ class RealClockReplay {
   readonly #deviceReadUs: Float64Array;
   readonly #deviceWrites: Float64Array;
   readonly #deviceWriteUs: Float64Array;
-  // Per home stream: the next index, the previous arrival (slack).
-  readonly #streamIndex: Float64Array;
+  /** Per home stream: the previous arrival (slack). */
   readonly #lastArrivalByHome: Float64Array;
 
   /** Tries queued to the backend since the last flush. */
@@ -309,9 +273,6 @@ class RealClockReplay {
   readonly #submitDelay: LatencyRecorder | undefined;
   #syscallUs = 0;
   #waitedUs = 0;
-  #submitSeq = 0;
-  /** Tries that entered the kernel. */
-  #deviceTries = 0;
   /** The wall-clock instant of trace time 0. */
   readonly #origin: number;
   readonly #started: number;
@@ -323,7 +284,6 @@ class RealClockReplay {
   constructor(arrivals: ArrivalColumns, options: RealReplayOptions) {
     const devices = options.devices;
     const n = devices.length;
-    const policy = options.policy;
     const backend = options.backend;
     this.#arrivals = arrivals;
     this.#options = options;
@@ -331,25 +291,17 @@ class RealClockReplay {
     this.#replicas = n;
     this.#backend = backend;
     this.#queueDepth = options.queueDepth ?? DEFAULT_QUEUE_DEPTH;
-    this.#revokeCostUs = options.revokeCostUs ?? DEFAULT_REVOKE_COST_US;
     this.#lateAfterUs = options.lateAfterUs ?? DEFAULT_LATE_AFTER_US;
     this.#spinUs = options.spinUs ?? DEFAULT_SPIN_US;
-    this.#hedgeAfterUs = hedgeDelayUs(policy, n);
-    this.#onReadComplete = policy.onReadComplete?.bind(policy);
-    this.#progressEvery = options.progressEvery ?? 65536;
     this.#measure = options.measureOverhead === true;
-    this.#states = devices.map((_, i) => new DeviceState(i));
     const count = arrivals.count;
     this.#count = count;
-    this.#ioTakenUs = new Float64Array(count);
-    this.#ioFailed = new Uint8Array(count);
     this.#waiting = devices.map(() => new SlotQueue());
     this.#busy = new Int32Array(n);
     this.#deviceReads = new Float64Array(n);
     this.#deviceReadUs = new Float64Array(n);
     this.#deviceWrites = new Float64Array(n);
     this.#deviceWriteUs = new Float64Array(n);
-    this.#streamIndex = new Float64Array(n);
     this.#lastArrivalByHome = new Float64Array(n).fill(Number.NaN);
     this.#submitDelay = this.#measure ? new LatencyRecorder() : undefined;
     this.#result = {
@@ -368,30 +320,56 @@ class RealClockReplay {
       deviceTime: [],
       wallMs: 0,
     };
-    this.#chains = new ReplicaChains(n, count, this.#result);
     // The first arrival is due a moment from now.
     const firstUs = count > 0 ? arrivals.arrivalUs[0]! : 0;
     this.#origin = backend.nowUs() + 100 - firstUs;
     this.#started = this.#origin + firstUs;
     this.#now = this.#started;
-    this.#admission = new Admission({
-      policy,
-      lcReads: options.lcReads ?? true,
+    this.#core = new ReplayCore({
+      policy: options.policy,
       replicas: n,
-      revokeCostUs: this.#revokeCostUs,
-      devices: this.#states,
-      peekReadUs: (device, offset, size, atUs) => this.#peekReadUs(device, offset, size, atUs),
-      scheduler: {
-        release: (ticket, atUs) =>
-          this.#timers.push(Math.max(this.#now, this.#origin + atUs), ACTION, KIND_RELEASE, ticket),
-        timer: (id, atUs) =>
-          this.#timers.push(Math.max(this.#now, this.#origin + atUs), ACTION, KIND_TIMER, id),
-      },
-      counts: this.#result,
+      revokeCostUs: options.revokeCostUs ?? DEFAULT_REVOKE_COST_US,
+      lcReads: options.lcReads ?? true,
+      clock: this,
+      devices: this,
+      originUs: this.#origin,
+      outputs: options,
+      result: this.#result,
+      onProgress: options.onProgress,
+      progressEvery: options.progressEvery,
+      capacity: 256,
     });
-    policy.start?.(this.#admission.context);
     this.#lastYield = backend.nowUs();
   }
+
+  nowUs(): number {
+    return this.#now;
+  }
+
+  schedule(atUs: number, kind: CoreAction, payload: number): void {
+    this.#timers.push(atUs, ACTION, kind, payload);
+  }
+
+  /**
+   * A try joins its device's queue: it enters the kernel at once when a slot is free and nothing waits
+   * before it, else it waits in the device's FIFO.
+   */
+  issue(t: number, device: number): void {
+    if (t >= this.#tryBytes.length) this.#growTries(t);
+    if (this.#busy[device]! < this.#queueDepth && this.#waiting[device]!.size === 0) this.#startTry(t);
+    else this.#waiting[device]!.push(t);
+  }
+
+  readonly peekReadUs = (device: number, offset: number, size: number, atUs: number): number => {
+    const backend = this.#backend;
+    if (backend.peekReadUs === undefined) {
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `${this.#devices[device]!.path}: a real device cannot tell a read's future latency (the greedy oracle runs on simulated devices only)`,
+      );
+    }
+    return backend.peekReadUs(device, offset, size, this.#origin + atUs) - this.#origin;
+  };
 
   /** Rounds until every I/O has completed: completions, then what is due, then a wait for the next thing. */
   async run(): Promise<RealReplayResult> {
@@ -405,8 +383,8 @@ class RealClockReplay {
       this.#takeDue();
       this.#flush();
       if (this.#next >= this.#count && this.#timers.size === 0 && this.#busyTotal === 0) {
-        if (this.#admission.waiting === 0) break;
-        this.#admission.submitUnreleased((t) => this.#issueTry(t));
+        if (this.#core.waiting === 0) break;
+        this.#core.submitUnreleased();
         this.#flush();
         continue;
       }
@@ -418,18 +396,15 @@ class RealClockReplay {
     return this.#summarize();
   }
 
-  #peekReadUs(device: number, offset: number, size: number, atUs: number): number {
-    const backend = this.#backend;
-    if (backend.peekReadUs === undefined) {
-      throw new LakeError(
-        'LAKE_E_USAGE',
-        `${this.#devices[device]!.path}: a real device cannot tell a read's future latency (the greedy oracle runs on simulated devices only)`,
-      );
-    }
-    return backend.peekReadUs(device, offset, size, this.#origin + atUs) - this.#origin;
+  #growTries(t: number): void {
+    let length = Math.max(256, this.#tryBytes.length * 2);
+    while (length <= t) length *= 2;
+    this.#tryKernelUs = grown(this.#tryKernelUs, length);
+    this.#tryPickedUs = grown(this.#tryPickedUs, length);
+    this.#tryBytes = grown(this.#tryBytes, length);
   }
 
-  /** Timers and arrivals due now, in time order; at equal times the arrival first (the virtual-clock engine's order). */
+  /** The core's actions and arrivals due now, in time order; at equal times the arrival first (the virtual-clock engine's order). */
   #takeDue(): void {
     const arrivalUs = this.#arrivals.arrivalUs;
     const timers = this.#timers;
@@ -440,125 +415,52 @@ class RealClockReplay {
         this.#next < takeUntil ? this.#origin + arrivalUs[this.#next]! : Number.POSITIVE_INFINITY;
       const timerAt = timers.size > 0 ? timers.peekTime() : Number.POSITIVE_INFINITY;
       if (arrivalAt <= now && arrivalAt <= timerAt) this.#take(this.#next++);
-      else if (timerAt <= now) this.#fireTimer();
-      else break;
+      else if (timerAt <= now) {
+        timers.pop();
+        this.#core.runAction(timers.lastKind, timers.lastPayload);
+      } else break;
     }
   }
 
-  /** An application I/O is taken up: lateness and slack counted, its first try enqueued. */
-  #take(io: number): void {
+  /** Arrival `i` is taken up: lateness and slack counted, then the core takes it. */
+  #take(i: number): void {
     const arrivals = this.#arrivals;
     const result = this.#result;
-    const scheduled = this.#origin + arrivals.arrivalUs[io]!;
-    const home = homeReplica(arrivals.device[io]!, this.#replicas);
-    const behind = this.#now - scheduled;
+    const scheduledUs = arrivals.arrivalUs[i]!;
+    const behind = this.#now - (this.#origin + scheduledUs);
     this.#lag.record(Math.max(0, behind));
     if (behind > this.#lateAfterUs) result.late++;
-    const previous = this.#lastArrivalByHome[home]!;
-    if (arrivals.arrivalUs[io]! - previous > SLACK_GAP_US) result.slack++;
-    this.#lastArrivalByHome[home] = arrivals.arrivalUs[io]!;
-    this.#ioTakenUs[io] = this.#now;
-    this.#chains.begin(io, this.#streamIndex[home]!++, home);
-    result.ios++;
-    if (arrivals.read[io] === 1) result.reads++;
-    else result.writes++;
-    this.#enqueue(io, home, false);
-    const onProgress = this.#options.onProgress;
-    if (onProgress !== undefined && result.ios % this.#progressEvery === 0) onProgress(result.ios);
-  }
-
-  #enqueue(io: number, device: number, hedge: boolean): void {
-    const t = this.#tries.alloc(this.#growTries);
-    this.#tryIo[t] = io;
-    this.#tryDevice[t] = device;
-    this.#tryHedge[t] = hedge ? 1 : 0;
-    this.#admitTry(t);
-  }
-
-  /** A read try offered to the policy (unless it needs no verdict), then revoked, held or issued. */
-  #admitTry(t: number): void {
-    const io = this.#tryIo[t]!;
-    const chains = this.#chains;
-    const attempt = chains.attempt(io);
-    if (this.#arrivals.read[io] === 1 && this.#tryHedge[t] === 0 && this.#admission.asks(attempt)) {
-      const verdict = this.#admission.ask(
-        t,
-        chains.index(io),
-        chains.home(io),
-        this.#tryDevice[t]!,
-        this.#arrivals.offset[io]!,
-        this.#arrivals.size[io]!,
-        this.#now - this.#origin,
-        attempt,
-      );
-      // Held: it is issued (or revoked) when the policy releases it.
-      if (verdict === HELD) return;
-      if (verdict === REVOKE) {
-        this.#revokeTry(t);
-        return;
-      }
-    }
-    this.#issueTry(t);
-  }
-
-  /** A revoked try: its read goes to the next replica after the revoke cost. */
-  #revokeTry(t: number): void {
-    const io = this.#tryIo[t]!;
-    this.#chains.revoke(io);
-    this.#tries.release(t);
-    this.#timers.push(this.#now + this.#revokeCostUs, ACTION, KIND_RETRY, io);
-  }
-
-  /**
-   * A try goes to its device: it joins the device's queue (pending from now on; its device latency and its
-   * hedge timer start now) and enters the kernel at once when a slot is free and nothing waits before it.
-   */
-  #issueTry(t: number): void {
-    const io = this.#tryIo[t]!;
-    const device = this.#tryDevice[t]!;
-    const read = this.#arrivals.read[io] === 1;
-    const hedge = this.#tryHedge[t] === 1;
-    this.#tryPending[t] = this.#states[device]!.submit(this.#arrivals.size[io]!);
-    this.#tryIssueUs[t] = this.#now;
-    this.#trySeq[t] = this.#submitSeq++;
-    if (!hedge) {
-      this.#chains.submittedTo(io, device);
-      if (this.#hedgeAfterUs !== undefined && read)
-        this.#timers.push(this.#now + this.#hedgeAfterUs, ACTION, KIND_HEDGE, io);
-    }
-    if (this.#busy[device]! < this.#queueDepth && this.#waiting[device]!.size === 0) this.#startTry(t);
-    else this.#waiting[device]!.push(t);
+    const home = homeReplica(arrivals.device[i]!, this.#replicas);
+    if (scheduledUs - this.#lastArrivalByHome[home]! > SLACK_GAP_US) result.slack++;
+    this.#lastArrivalByHome[home] = scheduledUs;
+    this.#core.arrive(
+      scheduledUs,
+      this.#now,
+      arrivals.device[i]!,
+      arrivals.offset[i]!,
+      arrivals.size[i]!,
+      arrivals.read[i] === 1,
+    );
   }
 
   /** A try leaves its device's FIFO for the kernel, unless its read completed while it waited. */
   #startTry(t: number): void {
-    const io = this.#tryIo[t]!;
-    const device = this.#tryDevice[t]!;
-    const arrivals = this.#arrivals;
-    if (this.#chains.isServed(io)) {
+    const core = this.#core;
+    if (core.withdrawServed(t)) {
       // Served meanwhile by another try (a hedge, or the try a hedge duplicated): it never reaches the device.
       this.#result.cancelledHedges++;
-      this.#states[device]!.withdraw(arrivals.size[io]!);
-      this.#tries.release(t);
       return;
     }
-    const read = arrivals.read[io] === 1;
+    const device = core.tryDevice(t);
+    const read = core.tryIsRead(t);
     if (this.#measure) this.#tryPickedUs[t] = this.#backend.nowUs();
     const target = this.#devices[device]!;
-    const bytes = placedSize(arrivals.size[io]!, target.blockBytes, target.capacityBytes);
-    const offset = placedOffset(arrivals.offset[io]!, bytes, target.blockBytes, target.capacityBytes);
+    const bytes = placedSize(core.trySize(t), target.blockBytes, target.capacityBytes);
+    const offset = placedOffset(core.tryOffset(t), bytes, target.blockBytes, target.capacityBytes);
     this.#tryBytes[t] = bytes;
     this.#busy[device]!++;
     this.#busyTotal++;
-    this.#deviceTries++;
-    this.#options.onSubmit?.({
-      index: this.#chains.index(io),
-      home: this.#chains.home(io),
-      device,
-      read,
-      attempt: this.#chains.attempt(io),
-      hedge: this.#tryHedge[t] === 1,
-    });
+    this.#options.onSubmit?.(core.tryInfo(t));
     this.#backend.queue(t, device, !read, offset, bytes);
     this.#batch.push(t);
   }
@@ -576,32 +478,9 @@ class RealClockReplay {
     if (this.#measure) this.#syscallUs += this.#backend.nowUs() - at;
     for (const t of batch) {
       if (this.#submitDelay !== undefined) this.#submitDelay.record(Math.max(0, at - this.#tryPickedUs[t]!));
-      this.#trySubmitUs[t] = at;
+      this.#tryKernelUs[t] = at;
     }
     batch.length = 0;
-  }
-
-  #fireTimer(): void {
-    const timers = this.#timers;
-    timers.pop();
-    const payload = timers.lastPayload;
-    switch (timers.lastKind) {
-      case KIND_RETRY:
-        this.#enqueue(payload, this.#chains.target(payload), false);
-        break;
-      case KIND_HEDGE: {
-        const target = this.#chains.hedge(payload);
-        if (target >= 0) this.#enqueue(payload, target, true);
-        break;
-      }
-      case KIND_RELEASE:
-        if (this.#admission.takeRelease(payload)) this.#revokeTry(payload);
-        else this.#issueTry(payload);
-        break;
-      case KIND_TIMER:
-        this.#admission.fireTimer(payload, this.#now - this.#origin);
-        break;
-    }
   }
 
   #poll(): number {
@@ -622,64 +501,32 @@ class RealClockReplay {
     for (let d = 0; d < this.#replicas; d++) if (this.#waiting[d]!.size > 0) this.#pump(d);
   }
 
-  /** A try's completion was seen: device state and kernel time, errors, and the I/O served if it was first. */
+  /** A try's completion was seen: kernel time and errors here, the rest (device state, records) in the core. */
   #complete(t: number, res: number, completeUs: number): void {
-    const io = this.#tryIo[t]!;
-    const device = this.#tryDevice[t]!;
-    const origin = this.#origin;
+    const core = this.#core;
     const result = this.#result;
-    const read = this.#arrivals.read[io] === 1;
-    const size = this.#arrivals.size[io]!;
-    const issueUs = this.#tryIssueUs[t]!;
+    const device = core.tryDevice(t);
+    const read = core.tryIsRead(t);
     // The completion was seen after the batch was submitted; clocks are the same, but never let rounding
     // make a negative latency.
-    const end = Math.max(completeUs, this.#trySubmitUs[t]!);
-    const kernelUs = end - this.#trySubmitUs[t]!;
-    // What the device's queue cost this try, its wait for a slot included: what the policy learns from.
-    const deviceUs = end - issueUs;
+    const end = Math.max(completeUs, this.#tryKernelUs[t]!);
+    const kernelUs = end - this.#tryKernelUs[t]!;
     this.#busy[device]!--;
     this.#busyTotal--;
-    const state = this.#states[device]!;
-    state.complete(read, size, this.#tryPending[t]!, deviceUs, end - origin);
-    if (state.pendingPages < 0 || state.inFlight < 0)
-      throw new LakeError('LAKE_E_INTERNAL', `device ${device}: pending pages went negative`);
     if (read) {
       this.#deviceReads[device]!++;
       this.#deviceReadUs[device]! += kernelUs;
-      this.#onReadComplete?.(device, deviceUs, end - origin, this.#chains.home(io), this.#chains.index(io));
     } else {
       this.#deviceWrites[device]!++;
       this.#deviceWriteUs[device]! += kernelUs;
     }
-    if (res !== this.#tryBytes[t]) {
+    const failed = res !== this.#tryBytes[t];
+    if (failed) {
       result.ioErrors++;
-      this.#ioFailed[io] = 1;
       result.firstError ??= `${this.#devices[device]!.path}: ${read ? 'read' : 'write'} of ${this.#tryBytes[t]} B returned ${res < 0 ? `errno ${-res}` : `${res} B`}`;
     }
-    const chains = this.#chains;
-    if (chains.serve(io)) {
-      const served = this.#served;
-      served.index = chains.index(io);
-      served.home = chains.home(io);
-      served.arrivalUs = this.#arrivals.arrivalUs[io]!;
-      served.latencyUs = end - this.#ioTakenUs[io]!;
-      served.read = read;
-      served.size = size;
-      served.offset = this.#arrivals.offset[io]!;
-      served.ok = this.#ioFailed[io] === 1 ? 0 : 1;
-      served.servedBy = device;
-      served.revokes = chains.attempt(io);
-      served.pendingAtIssue = this.#tryPending[t]!;
-      served.submitUs = issueUs - origin;
-      served.completeUs = end - origin;
-      served.hedged = chains.isHedged(io);
-      served.submitSeq = this.#trySeq[t]!;
-      if (reportServed(this.#options, served)) result.failedOver++;
-    } else {
-      result.ignoredCompletions++;
-    }
-    if (end - origin > result.endUs) result.endUs = end - origin;
-    this.#tries.release(t);
+    if (!core.complete(t, end, failed)) result.ignoredCompletions++;
+    if (end - this.#origin > result.endUs) result.endUs = end - this.#origin;
   }
 
   /**
@@ -735,8 +582,6 @@ class RealClockReplay {
   #summarize(): RealReplayResult {
     const ended = this.#backend.nowUs();
     const result = this.#result;
-    // Device I/Os beyond one per application I/O: duplicates that reached a device (cancelled ones did not).
-    result.extraIos = this.#deviceTries - result.ios;
     result.lateFraction = result.ios > 0 ? result.late / result.ios : 0;
     result.lag = summary(this.#lag);
     result.wallMs = (ended - this.#started) / 1000;
@@ -756,13 +601,8 @@ class RealClockReplay {
         waitUsPerTry: this.#waitedUs / tries,
       };
     }
-    for (const s of this.#states) {
-      if (s.pendingPages !== 0 || s.inFlight !== 0)
-        throw new LakeError(
-          'LAKE_E_INTERNAL',
-          `device ${s.device}: ${s.pendingPages} pages still pending at the end`,
-        );
-    }
+    // Every device's queue is empty: each try that was pending completed or was withdrawn.
+    this.#core.assertDrained();
     this.#options.onProgress?.(result.ios);
     return result;
   }
