@@ -78,7 +78,8 @@ export interface LinnosEndToEndResult {
   inference: { nsPerPrediction: number; backend: Backend | null };
 }
 
-interface Workloads {
+/** Fresh devices, and the traced and unseen stretches of their workloads. */
+export interface Workloads {
   makeDevices: () => Device[];
   trainArrivals: () => Iterable<TraceRecord>;
   testArrivals: () => Iterable<TraceRecord>;
@@ -107,7 +108,7 @@ function workloads(profiles: readonly ProfileName[], seed: number, trainS: numbe
   };
 }
 
-interface Trained {
+export interface Trained {
   traced: { ios: number; reads: number };
   models: DeviceModel[];
   lakeShapeModels: ShapeModels[];
@@ -115,7 +116,11 @@ interface Trained {
 }
 
 /** Traces the first stretch on the plain path, then labels, trains and quantises a model per device. */
-function traceAndTrain(options: LinnosEndToEndOptions, deviceCount: number, w: Workloads): Trained {
+export function traceAndTrain(
+  options: LinnosEndToEndOptions,
+  deviceCount: number,
+  w: Pick<Workloads, 'makeDevices' | 'trainArrivals'>,
+): Trained {
   const { seed, epochs, shape, revokeCostUs } = options;
   const records: IoRecord[] = [];
   const result = replay(w.trainArrivals(), {

@@ -10,6 +10,7 @@ import { baselineHedgeDelayUs, type PriorRuns } from '../array/run.js';
 import type { Predictor } from '../kernels/types.js';
 import type { Confusion } from '../learn/metrics.js';
 import type { JsonValue } from '../models/model-file.js';
+import { type BackgroundTrainer, OnlineLinnos, type OnlineRetrainOptions } from './online.js';
 import { LinnosPolicy } from './policy.js';
 
 /** The slow reads a model was scored on, and how many of them it predicted fast (submitted: false submits). */
@@ -78,6 +79,17 @@ export interface LinnosPolicyFactory {
   readonly policies: readonly LinnosPolicy[];
   /** linnos+hl's hedge percentile. */
   readonly hedgePercentile: number;
+  /** Stops what the policies' online retraining started (background trainers) and frees its models. */
+  close(): Promise<void>;
+}
+
+/** Online retraining for the policies a factory builds (each policy gets its own, from the first models). */
+export interface OnlineRetraining {
+  /** Each device's label threshold of its first model (undefined where there is no model). */
+  thresholdsUs: readonly (number | undefined)[];
+  options: Omit<OnlineRetrainOptions, 'trainer'>;
+  /** A background trainer per policy (real devices); absent: inline with a virtual delay. */
+  makeTrainer?: () => BackgroundTrainer;
 }
 
 /**
@@ -87,12 +99,28 @@ export interface LinnosPolicyFactory {
 export function linnosPolicyFactory(
   predictors: readonly (Predictor | undefined)[],
   falseSubmitPct: number | undefined,
+  retraining?: OnlineRetraining,
 ): LinnosPolicyFactory {
   const hedgePercentile = linnosHedgePercentile(falseSubmitPct);
   const policies: LinnosPolicy[] = [];
+  const makeOnline = (): OnlineLinnos | undefined => {
+    if (retraining === undefined) return undefined;
+    const initial = predictors.map((predictor, d) => {
+      const thresholdUs = retraining.thresholdsUs[d];
+      return predictor !== undefined && thresholdUs !== undefined ? { predictor, thresholdUs } : undefined;
+    });
+    const trainer = retraining.makeTrainer?.();
+    return new OnlineLinnos(initial, {
+      ...retraining.options,
+      ...(trainer !== undefined ? { trainer } : {}),
+    });
+  };
   return {
     policies,
     hedgePercentile,
+    async close() {
+      for (const policy of policies) await policy.online?.close();
+    },
     makePolicy(spec, prior) {
       if (spec.kind !== 'linnos') return undefined;
       let hedgeAfterUs: number | undefined;
@@ -100,10 +128,12 @@ export function linnosPolicyFactory(
         hedgeAfterUs = baselineHedgeDelayUs(prior, hedgePercentile);
         if (hedgeAfterUs === undefined) return undefined;
       }
+      const online = makeOnline();
       const policy = new LinnosPolicy({
         name: spec.name,
         predictors,
         ...(hedgeAfterUs !== undefined ? { hedgeAfterUs } : {}),
+        ...(online !== undefined ? { online } : {}),
       });
       policies.push(policy);
       return policy;

@@ -1,6 +1,7 @@
 import type { AdmissionPolicy, ArrayContext, ReadTry } from '../array/policy.js';
 import type { Predictor } from '../kernels/types.js';
 import { LINNOS_FEATURES, linnosFeatures } from './features.js';
+import type { OnlineLinnos } from './online.js';
 
 /** What the online LinnOS policy did, for the report. */
 export interface LinnosOnlineStats {
@@ -22,6 +23,11 @@ export interface LinnosPolicyOptions {
   predictors: readonly (Predictor | undefined)[];
   /** LinnOS+HL: hedge reads not complete after this many us. */
   hedgeAfterUs?: number;
+  /**
+   * Online retraining (src/linnos/online.ts): the models come from it instead of `predictors`, it traces
+   * what the policy predicts and is told of completions. Absent: the models never change.
+   */
+  online?: OnlineLinnos;
 }
 
 /**
@@ -36,17 +42,21 @@ export class LinnosPolicy implements AdmissionPolicy {
   readonly stats: LinnosOnlineStats = { offered: 0, predicted: 0, revoked: 0, unpredicted: 0, faults: 0 };
   readonly #predictors: readonly (Predictor | undefined)[];
   readonly #features = new Uint8Array(LINNOS_FEATURES);
+  readonly online: OnlineLinnos | undefined;
 
   constructor(options: LinnosPolicyOptions) {
     this.name = options.name;
     this.#predictors = options.predictors;
     if (options.hedgeAfterUs !== undefined) this.hedgeAfterUs = options.hedgeAfterUs;
+    this.online = options.online;
   }
 
   admit(read: ReadTry, context: ArrayContext): boolean {
     const stats = this.stats;
     stats.offered++;
-    const predictor = this.#predictors[read.device];
+    const online = this.online;
+    const predictor =
+      online !== undefined ? online.model(read.device, read.nowUs)?.predictor : this.#predictors[read.device];
     const view = context.devices[read.device];
     if (predictor === undefined || view === undefined || !linnosFeatures(view, read.size, this.#features)) {
       stats.unpredicted++;
@@ -54,7 +64,10 @@ export class LinnosPolicy implements AdmissionPolicy {
     }
     try {
       stats.predicted++;
-      if (predictor.predict(this.#features) === 1) {
+      const slow = predictor.predict(this.#features);
+      // Online: a try predicted slow may be submitted anyway (an audit), so its truth is seen.
+      if (online?.admitted(read, this.#features, slow)) return false;
+      if (slow === 1) {
         stats.revoked++;
         return true;
       }
@@ -62,6 +75,15 @@ export class LinnosPolicy implements AdmissionPolicy {
     } catch {
       stats.faults++;
       return false;
+    }
+  }
+
+  onReadComplete(device: number, latencyUs: number, completeUs: number, home?: number, index?: number): void {
+    try {
+      this.online?.completed(device, latencyUs, completeUs, home, index);
+    } catch {
+      // Never into the array: a tracing fault loses one trace row, not the replay.
+      this.stats.faults++;
     }
   }
 }
