@@ -13,32 +13,29 @@ import type { Command } from 'commander';
 import { DEFAULT_REVOKE_COST_US } from '../array/engine.js';
 import { usageError } from '../errors.js';
 import { checkOutputs } from '../files/outputs.js';
-import { type ClassifierReport, majorityWarning } from '../learn/metrics.js';
+import type { ClassifierReport } from '../learn/metrics.js';
 import type { LossKind } from '../learn/mlp.js';
-import {
-  concatDatasets,
-  type DeviceDataset,
-  groupByDevice,
-  type LinnosDataset,
-  orderByIndex,
-} from '../linnos/dataset.js';
+import { type DeviceDataset, groupByDevice } from '../linnos/dataset.js';
 import { extractLinnosFromTraceBatches } from '../linnos/extract.js';
 import { LINNOS_FEATURE_SCHEMA } from '../linnos/features.js';
+import { type LatencyThreshold, labelByThreshold } from '../linnos/labels.js';
+import { MIN_THRESHOLD_READS } from '../linnos/minimums.js';
 import {
-  fixedPercentileThreshold,
-  inflectionPoint,
-  type LatencyThreshold,
-  labelByThreshold,
-  refineThreshold,
-} from '../linnos/labels.js';
+  type SplitKind,
+  type TrainingBackend,
+  type TrainingReport,
+  type TrainResult,
+  trainLinnos,
+} from '../linnos/train.js';
 import {
-  type ClassCounts,
-  fewReadsWarnings,
-  MIN_THRESHOLD_READS,
-  thresholdReadsProblem,
-  trainingPartsProblem,
-} from '../linnos/minimums.js';
-import { type SplitKind, type TrainingBackend, type TrainingReport, trainLinnos } from '../linnos/train.js';
+  chooseLabelThreshold,
+  selectTrainingData,
+  type ThresholdChoice,
+  type TrainingSelection,
+  timeSplitProblem,
+  trainedPartsProblem,
+  trainingWarnings,
+} from '../linnos/training-set.js';
 import { readLinnosVectors } from '../linnos/vector-file.js';
 import type { LinnosShape } from '../models/dense.js';
 import { type JsonValue, saveModel } from '../models/model-file.js';
@@ -161,83 +158,22 @@ async function loadDatasets(flags: TrainFlags, stages: Progress, since: number):
   return groupByDevice(file.dataset, file.device);
 }
 
-interface Selection {
-  data: LinnosDataset;
-  /** Position of the selected device in `datasets`, or -1 when pooled. */
-  position: number;
-  device?: number;
-}
-
-function select(datasets: DeviceDataset[], device: number | undefined): Selection {
-  if (device !== undefined) {
-    const position = datasets.findIndex((d) => d.device === device);
-    if (position < 0) {
-      throw usageError(
-        `--device ${device}: no vectors for it (have ${datasets.map((d) => d.device).join(', ') || 'none'})`,
-      );
-    }
-    return { data: datasets[position]!, position, device };
-  }
-  if (datasets.length === 1) return { data: datasets[0]!, position: 0, device: datasets[0]!.device };
-  return { data: orderByIndex(concatDatasets(datasets)), position: -1 };
-}
-
-function chooseThreshold(
-  flags: TrainFlags,
-  datasets: DeviceDataset[],
-  selection: Selection,
-  seed: number,
-): LatencyThreshold {
-  const latencies = selection.data.latencyUs;
+/** How --threshold, --percentile, --no-refine and --revoke-cost set the label threshold. */
+function thresholdChoice(flags: TrainFlags): ThresholdChoice {
   if (flags.threshold !== undefined && flags.percentile !== undefined) {
     throw usageError('give at most one of --threshold and --percentile');
   }
   if (flags.threshold !== undefined) {
     const thresholdUs = parseNumberOption('--threshold', flags.threshold, 0);
-    checkClasses(latencies, thresholdUs, `--threshold ${flags.threshold}`);
-    let atMost = 0;
-    for (const l of latencies) if (l <= thresholdUs) atMost++;
-    return { thresholdUs, percentile: (100 * atMost) / Math.max(1, latencies.length), method: 'fixed' };
+    return { kind: 'fixed', thresholdUs, text: flags.threshold };
   }
   if (flags.percentile !== undefined) {
-    const p = parseNumberOption('--percentile', flags.percentile, { min: 0, max: 100 });
-    const problem = thresholdReadsProblem('the training data', latencies.length);
-    if (problem !== undefined) throw usageError(`${problem}; give --threshold US to label them anyway`);
-    const threshold = fixedPercentileThreshold(latencies, p);
-    checkClasses(latencies, threshold.thresholdUs, `--percentile ${flags.percentile}`);
-    return threshold;
+    const percentile = parseNumberOption('--percentile', flags.percentile, { min: 0, max: 100 });
+    return { kind: 'percentile', percentile, text: flags.percentile };
   }
-  const problem = thresholdReadsProblem('the training data', latencies.length);
-  if (problem !== undefined) throw usageError(`${problem}; give --threshold US to label them anyway`);
-  const tangent = inflectionPoint(latencies);
-  if (!flags.refine) return tangent;
-  const pooled = selection.position < 0;
-  return refineThreshold({
-    latenciesByDevice: pooled ? [latencies] : datasets.map((d) => d.latencyUs),
-    device: pooled ? 0 : selection.position,
-    start: tangent,
-    revokeCostUs: parseNumberOption('--revoke-cost', flags.revokeCost, 0),
-    seed,
-  });
-}
-
-/** A threshold that puts every read in one class leaves nothing to learn: refused, naming how it was set. */
-function checkClasses(latencies: ArrayLike<number>, thresholdUs: number, how: string): void {
-  let slow = 0;
-  for (let i = 0; i < latencies.length; i++) if (latencies[i]! > thresholdUs) slow++;
-  if (slow === 0 || slow === latencies.length) {
-    throw usageError(
-      `${how}: all ${latencies.length} reads are ${slow === 0 ? 'fast' : 'slow'} (slow above ${thresholdUs} us): ` +
-        'a model needs slow and fast reads to learn from',
-    );
-  }
-}
-
-/** Reads and slow reads among labels[from..to). */
-function classCounts(labels: Uint8Array, from: number, to: number): ClassCounts {
-  let slow = 0;
-  for (let i = from; i < to; i++) slow += labels[i]!;
-  return { count: to - from, slow };
+  // --revoke-cost is read only where it is used: the refinement.
+  const revokeCostUs = flags.refine ? parseNumberOption('--revoke-cost', flags.revokeCost, 0) : 0;
+  return { kind: 'inflection', refine: flags.refine, revokeCostUs };
 }
 
 /** Finite numbers as they are, others as null: model files and JSON output take no NaN. */
@@ -261,7 +197,23 @@ function qualityJson(q: ClassifierReport): { [key: string]: JsonValue } {
   };
 }
 
-async function trainCommand(flags: TrainFlags, output: CommandOutput): Promise<string> {
+/** The training flags, parsed (each error names its flag). */
+interface TrainSettings {
+  shape: LinnosShape;
+  loss: LossKind;
+  split: SplitKind;
+  backend: TrainingBackend | 'auto';
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  slowWeight: number;
+  validationFraction: number;
+  seed: number;
+  patience: number | undefined;
+  device: number | undefined;
+}
+
+function parseTrainFlags(flags: TrainFlags): TrainSettings {
   if (flags.out === undefined) throw usageError('lake train needs --out FILE (the model file to write)');
   checkOutputs(
     [{ flag: '--out', path: flags.out }],
@@ -289,47 +241,70 @@ async function trainCommand(flags: TrainFlags, output: CommandOutput): Promise<s
     throw usageError('--patience stops on the validation loss: it needs --validation above 0');
   }
   const device = flags.device === undefined ? undefined : parseIntOption('--device', flags.device, 0);
+  return {
+    shape,
+    loss,
+    split,
+    backend,
+    epochs,
+    batchSize,
+    learningRate,
+    slowWeight,
+    validationFraction,
+    seed,
+    patience,
+    device,
+  };
+}
 
-  const quiet = flags.json === true;
+interface LabelledData {
+  selection: TrainingSelection;
+  threshold: LatencyThreshold;
+  labels: Uint8Array;
+}
+
+/** Load the input, select the vectors and label them (showing the stages once they take over a second). */
+async function loadLabelledData(flags: TrainFlags, settings: TrainSettings): Promise<LabelledData> {
   const started = performance.now();
   // Reading, extracting and labelling take seconds on a large trace: shown once the command has run a second.
-  const stages = createProgress({ label: 'train', quiet, showAfterMs: 1000, since: started });
-  let datasets: DeviceDataset[];
-  let selection: Selection;
+  const stages = createProgress({
+    label: 'train',
+    quiet: flags.json === true,
+    showAfterMs: 1000,
+    since: started,
+  });
+  let selection: TrainingSelection;
   let threshold: LatencyThreshold;
   try {
-    datasets = await loadDatasets(flags, stages, started);
-    selection = select(datasets, device);
+    const datasets = await loadDatasets(flags, stages, started);
+    selection = selectTrainingData(datasets, settings.device);
     if (selection.data.count === 0)
       throw usageError(
         `no LinnOS vectors in the input: a vector needs 4 reads completed before it on its device, and training ` +
           `at least ${MIN_THRESHOLD_READS} vectors`,
       );
     stages.setLabel(`train: label threshold of ${selection.data.count} vectors`);
-    threshold = chooseThreshold(flags, datasets, selection, seed);
+    threshold = chooseLabelThreshold(thresholdChoice(flags), datasets, selection, settings.seed);
     stages.complete();
   } finally {
     stages.stop();
   }
-  const labels = labelByThreshold(selection.data.latencyUs, threshold.thresholdUs);
-  const count = labels.length;
-  if (split === 'time') {
-    // The validation part is the last vectors: check both parts before spending the training time.
-    const trainCount = count - Math.round(count * validationFraction);
-    const problem = trainingPartsProblem({
-      train: classCounts(labels, 0, trainCount),
-      ...(trainCount < count ? { validation: classCounts(labels, trainCount, count) } : {}),
-    });
-    if (problem !== undefined)
-      throw usageError(`${problem} (--split time, --validation ${flags.validation})`);
-  }
+  return { selection, threshold, labels: labelByThreshold(selection.data.latencyUs, threshold.thresholdUs) };
+}
 
+/** trainLinnos with the settings, drawing an epoch progress bar unless quiet. */
+function trainWithProgress(
+  vectors: Uint8Array,
+  labels: Uint8Array,
+  settings: TrainSettings,
+  quiet: boolean,
+): TrainResult {
+  const { shape, loss, epochs, batchSize, learningRate, slowWeight, split, validationFraction, seed } =
+    settings;
   const progress = createProgress({ label: `train ${shape}`, total: epochs, unit: 'epochs', quiet });
-  let report: TrainingReport;
-  let model: Parameters<typeof saveModel>[1];
   try {
-    ({ model, report } = trainLinnos(
-      { vectors: selection.data.vectors, labels },
+    const result = trainLinnos(
+      { vectors, labels },
       {
         shape,
         loss,
@@ -340,77 +315,73 @@ async function trainCommand(flags: TrainFlags, output: CommandOutput): Promise<s
         split,
         validationFraction,
         seed,
-        backend,
-        ...(patience !== undefined ? { earlyStopPatience: patience } : {}),
+        backend: settings.backend,
+        ...(settings.patience !== undefined ? { earlyStopPatience: settings.patience } : {}),
         onEpoch: (epoch) => progress.update(epoch),
       },
-    ));
+    );
     // Early stopping ends before the last epoch: the run is complete all the same.
     progress.complete();
+    return result;
   } finally {
     progress.stop();
   }
-  const totalSlow = classCounts(labels, 0, count).slow;
-  const scored: ClassCounts = { count: report.quality.count, slow: report.quality.slow };
-  const partsProblem =
-    report.qualityOn === 'validation'
-      ? trainingPartsProblem({
-          train: { count: report.trainCount, slow: totalSlow - scored.slow },
-          validation: scored,
-        })
-      : trainingPartsProblem({ train: scored });
-  if (partsProblem !== undefined) {
-    throw usageError(
-      `${partsProblem} (--split ${split}, --validation ${flags.validation}); no model written`,
-    );
-  }
-  const warnings: string[] = [];
-  if (report.qualityOn === 'train') {
-    warnings.push(
-      'quality is measured on the training vectors themselves (--validation 0): it says nothing about reads the model has not seen',
-    );
-  }
-  warnings.push(...fewReadsWarnings(`the ${report.qualityOn} part`, scored));
-  const majority = majorityWarning('the model', report.quality);
-  if (majority !== undefined) warnings.push(majority);
+}
 
-  const source = flags.trace ?? flags.vectors!;
-  await saveModel(flags.out, model, {
+/** The model file: the model with its label threshold, training settings and quality figures. */
+async function saveTrainedModel(
+  out: string,
+  source: string,
+  data: LabelledData,
+  settings: TrainSettings,
+  trained: TrainResult,
+): Promise<void> {
+  const { report } = trained;
+  await saveModel(out, trained.model, {
     kind: 'linnos',
     featureSchema: LINNOS_FEATURE_SCHEMA,
     createdAt: new Date().toISOString(),
-    ...(selection.device !== undefined ? { device: String(selection.device) } : {}),
-    labelThresholdUs: threshold.thresholdUs,
+    ...(data.selection.device !== undefined ? { device: String(data.selection.device) } : {}),
+    labelThresholdUs: data.threshold.thresholdUs,
     trainingStats: {
-      loss,
-      slowWeight,
+      loss: settings.loss,
+      slowWeight: settings.slowWeight,
       epochs: report.epochs,
       bestEpoch: report.bestEpoch,
-      batchSize,
-      learningRate,
-      split,
-      seed,
+      batchSize: settings.batchSize,
+      learningRate: settings.learningRate,
+      split: settings.split,
+      seed: settings.seed,
       backend: report.backend,
       trainCount: report.trainCount,
       validationCount: report.validationCount,
       qualityOn: report.qualityOn,
       ...qualityJson(report.quality),
     },
-    extra: { source, labelMethod: threshold.method, labelPercentile: threshold.percentile },
+    extra: { source, labelMethod: data.threshold.method, labelPercentile: data.threshold.percentile },
   });
+}
 
-  const result = {
-    model: flags.out,
+/** What --json prints. */
+function trainingJson(
+  out: string,
+  source: string,
+  data: LabelledData,
+  report: TrainingReport,
+  warnings: string[],
+): { [key: string]: unknown } {
+  return {
+    model: out,
     source,
-    device: selection.device ?? null,
-    vectors: selection.data.count,
-    threshold,
+    device: data.selection.device ?? null,
+    vectors: data.selection.data.count,
+    threshold: data.threshold,
     training: {
       layerSizes: report.layerSizes,
       parameters: report.parameters,
-      loss,
+      loss: report.loss,
       backend: report.backend,
-      split,
+      split: report.split,
       trainCount: report.trainCount,
       validationCount: report.validationCount,
       epochs: report.epochs,
@@ -427,9 +398,28 @@ async function trainCommand(flags: TrainFlags, output: CommandOutput): Promise<s
     quality: { ...qualityJson(report.quality), confusion: report.quality.confusion },
     warnings,
   };
+}
+
+async function trainCommand(flags: TrainFlags, output: CommandOutput): Promise<string> {
+  const settings = parseTrainFlags(flags);
+  const out = flags.out!;
+  const data = await loadLabelledData(flags, settings);
+  const splitFlags = `--split ${settings.split}, --validation ${flags.validation}`;
+  if (settings.split === 'time') {
+    // The validation part is the last vectors: check both parts before spending the training time.
+    const problem = timeSplitProblem(data.labels, settings.validationFraction);
+    if (problem !== undefined) throw usageError(`${problem} (${splitFlags})`);
+  }
+  const quiet = flags.json === true;
+  const trained = trainWithProgress(data.selection.data.vectors, data.labels, settings, quiet);
+  const partsProblem = trainedPartsProblem(trained.report, data.labels);
+  if (partsProblem !== undefined) throw usageError(`${partsProblem} (${splitFlags}); no model written`);
+  const warnings = trainingWarnings(trained.report);
+  const source = flags.trace ?? flags.vectors!;
+  await saveTrainedModel(out, source, data, settings, trained);
   emitWarnings(output, warnings);
-  if (quiet) return `${JSON.stringify(result, null, 2)}\n`;
-  return formatTraining(result.threshold, report, flags.out);
+  if (quiet) return `${JSON.stringify(trainingJson(out, source, data, trained.report, warnings), null, 2)}\n`;
+  return formatTraining(data.threshold, trained.report, out);
 }
 
 function pct(x: number): string {

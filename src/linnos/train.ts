@@ -156,13 +156,25 @@ export function networkScores(
   return scores;
 }
 
-/** Train a LinnOS-style classifier; see the module comment for the recipe. */
-export function trainLinnos(data: TrainingData, options: TrainOptions = {}): TrainResult {
-  const sizes = [...(options.layerSizes ?? linnosLayerSizes(options.shape ?? 'nn'))];
-  const inputs = sizes[0]!;
-  if (sizes[sizes.length - 1] !== 2) {
-    throw new LakeError('LAKE_E_USAGE', 'options.layerSizes must end in 2 outputs (fast, slow)');
-  }
+/** The training options checked and with their defaults filled in. */
+interface TrainSettings {
+  sizes: number[];
+  loss: LossKind;
+  slowWeight: number;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  validationFraction: number;
+  split: SplitKind;
+  seed: number;
+  patience: number | undefined;
+}
+
+/** Refuse vectors that are not `count` rows of `inputs` digits with 0/1 labels. */
+function checkTrainingData(data: TrainingData, inputs: number): void {
   const count = data.labels.length;
   if (count === 0) throw new LakeError('LAKE_E_USAGE', 'no training vectors');
   if (data.vectors.length < count * inputs) {
@@ -183,6 +195,13 @@ export function trainLinnos(data: TrainingData, options: TrainOptions = {}): Tra
     if (data.labels[i]! > 1)
       throw new LakeError('LAKE_E_USAGE', `label ${i} is ${data.labels[i]}, not 0 or 1`);
   }
+}
+
+function trainSettings(options: TrainOptions): TrainSettings {
+  const sizes = [...(options.layerSizes ?? linnosLayerSizes(options.shape ?? 'nn'))];
+  if (sizes[sizes.length - 1] !== 2) {
+    throw new LakeError('LAKE_E_USAGE', 'options.layerSizes must end in 2 outputs (fast, slow)');
+  }
   const loss = options.loss ?? 'hinge';
   if (loss !== 'hinge' && loss !== 'xent') {
     throw new LakeError('LAKE_E_USAGE', `options.loss must be 'hinge' or 'xent', got ${String(loss)}`);
@@ -191,9 +210,6 @@ export function trainLinnos(data: TrainingData, options: TrainOptions = {}): Tra
   const epochs = positive('epochs', options.epochs ?? 15, true);
   const batchSize = positive('batchSize', options.batchSize ?? 128, true);
   const learningRate = positive('learningRate', options.learningRate ?? 1e-3, false);
-  const beta1 = options.beta1 ?? 0.9;
-  const beta2 = options.beta2 ?? 0.999;
-  const epsilon = options.epsilon ?? 1e-7;
   const validationFraction = options.validationFraction ?? 0.2;
   if (!(validationFraction >= 0 && validationFraction < 1)) {
     throw new LakeError('LAKE_E_USAGE', 'options.validationFraction must be in [0, 1)');
@@ -202,118 +218,152 @@ export function trainLinnos(data: TrainingData, options: TrainOptions = {}): Tra
   if (split !== 'time' && split !== 'random') {
     throw new LakeError('LAKE_E_USAGE', `options.split must be 'time' or 'random', got ${String(split)}`);
   }
-  const seed = options.seed ?? 1;
   const patience = options.earlyStopPatience;
   if (patience !== undefined) positive('earlyStopPatience', patience, true);
+  return {
+    sizes,
+    loss,
+    slowWeight,
+    epochs,
+    batchSize,
+    learningRate,
+    beta1: options.beta1 ?? 0.9,
+    beta2: options.beta2 ?? 0.999,
+    epsilon: options.epsilon ?? 1e-7,
+    validationFraction,
+    split,
+    seed: options.seed ?? 1,
+    patience,
+  };
+}
 
-  const random = new Random(seed);
+/** Rows of the training and validation parts: the last fraction (time), or a seeded random draw. */
+function splitRows(
+  count: number,
+  settings: TrainSettings,
+  random: Random,
+): { train: Int32Array; validation: Int32Array } {
+  const order = new Int32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  if (settings.split === 'random') shuffle(order, random.fork());
+  const validationCount = Math.round(count * settings.validationFraction);
+  const trainCount = count - validationCount;
+  if (trainCount === 0) throw new LakeError('LAKE_E_USAGE', 'nothing left to train on after the split');
+  if (settings.patience !== undefined && validationCount === 0) {
+    throw new LakeError('LAKE_E_USAGE', 'early stopping needs a validation part (validationFraction > 0)');
+  }
+  return { train: order.slice(0, trainCount), validation: order.slice(trainCount) };
+}
+
+/** Mean class-weighted loss and accuracy (slow iff o1 > o0) of the network on `rows`; NaN when empty. */
+function validationFigures(
+  network: TrainableNetwork,
+  data: TrainingData,
+  rows: Int32Array,
+  loss: LossKind,
+  classWeight: readonly number[],
+): { validationLoss: number; validationAccuracy: number } {
+  if (rows.length === 0) return { validationLoss: Number.NaN, validationAccuracy: Number.NaN };
+  const inputs = network.sizes[0]!;
+  const gradient = new Float64Array(2);
+  let sum = 0;
+  let correct = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const row = rows[k]!;
+    const label = data.labels[row]!;
+    const o = network.forward(data.vectors, row * inputs);
+    sum += classWeight[label]! * lossGradient(o, label, 0, loss, gradient);
+    if ((o[1]! > o[0]! ? 1 : 0) === label) correct++;
+  }
+  return { validationLoss: sum / rows.length, validationAccuracy: correct / rows.length };
+}
+
+/**
+ * The epochs: reshuffle, train, validate, and with early stopping keep the best epoch's weights (restored
+ * into the network at the end). Returns the history and the epoch whose weights the network holds.
+ */
+function runEpochs(
+  network: TrainableNetwork,
+  data: TrainingData,
+  parts: { train: Int32Array; validation: Int32Array },
+  settings: TrainSettings,
+  shuffler: Random,
+  onEpoch: TrainOptions['onEpoch'],
+): { history: EpochStats[]; bestEpoch: number } {
+  const { loss, epochs, patience } = settings;
+  const classWeight = [1, settings.slowWeight];
+  const history: EpochStats[] = [];
+  let bestLoss = Number.POSITIVE_INFINITY;
+  let bestEpoch = 0;
+  let best: NetworkSnapshot | undefined;
+  let sinceBest = 0;
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    shuffle(parts.train, shuffler);
+    const { lossSum, seconds } = trainEpoch(network, data, parts.train, { ...settings, classWeight });
+    const validation = validationFigures(network, data, parts.validation, loss, classWeight);
+    const stats: EpochStats = {
+      epoch,
+      epochs,
+      trainLoss: lossSum / parts.train.length,
+      ...validation,
+      seconds,
+    };
+    history.push(stats);
+    onEpoch?.(epoch, stats);
+    if (patience === undefined) {
+      bestEpoch = epoch;
+    } else if (validation.validationLoss < bestLoss) {
+      bestLoss = validation.validationLoss;
+      bestEpoch = epoch;
+      best = network.snapshot();
+      sinceBest = 0;
+    } else if (++sinceBest >= patience) {
+      break;
+    }
+  }
+  if (best !== undefined) network.restore(best);
+  return { history, bestEpoch };
+}
+
+/** Train a LinnOS-style classifier; see the module comment for the recipe. */
+export function trainLinnos(data: TrainingData, options: TrainOptions = {}): TrainResult {
+  const settings = trainSettings(options);
+  const { sizes } = settings;
+  checkTrainingData(data, sizes[0]!);
+  const random = new Random(settings.seed);
   const initSeed = random.nextUint32();
   const network = createNetwork(sizes, initSeed, {
     backend: options.backend ?? 'auto',
     inputScale: options.inputScale ?? 1,
   });
   const backend: TrainingBackend = network instanceof WasmDigitMlp ? 'wasm' : 'js';
+  const parts = splitRows(data.labels.length, settings, random);
+  const { train, validation } = parts;
+  const { history, bestEpoch } = runEpochs(network, data, parts, settings, random.fork(), options.onEpoch);
 
-  // Split.
-  const order = new Int32Array(count);
-  for (let i = 0; i < count; i++) order[i] = i;
-  if (split === 'random') shuffle(order, random.fork());
-  const validationCount = Math.round(count * validationFraction);
-  const trainCount = count - validationCount;
-  if (trainCount === 0) throw new LakeError('LAKE_E_USAGE', 'nothing left to train on after the split');
-  const train = order.slice(0, trainCount);
-  const validation = order.slice(trainCount);
-  if (patience !== undefined && validationCount === 0) {
-    throw new LakeError('LAKE_E_USAGE', 'early stopping needs a validation part (validationFraction > 0)');
-  }
-
-  const shuffler = random.fork();
-  const classWeight = [1, slowWeight];
-  const gradient = new Float64Array(2);
-  const { vectors, labels } = data;
-  const history: EpochStats[] = [];
-  let trainSeconds = 0;
-  let bestLoss = Number.POSITIVE_INFINITY;
-  let bestEpoch = 0;
-  let best: NetworkSnapshot | undefined;
-  let sinceBest = 0;
-
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    shuffle(train, shuffler);
-    const { lossSum, seconds } = trainEpoch(network, data, train, {
-      loss,
-      batchSize,
-      classWeight,
-      learningRate,
-      beta1,
-      beta2,
-      epsilon,
-    });
-    trainSeconds += seconds;
-
-    let validationLoss = Number.NaN;
-    let validationAccuracy = Number.NaN;
-    if (validationCount > 0) {
-      let sum = 0;
-      let correct = 0;
-      for (let k = 0; k < validationCount; k++) {
-        const row = validation[k]!;
-        const label = labels[row]!;
-        const o = network.forward(vectors, row * inputs);
-        sum += classWeight[label]! * lossGradient(o, label, 0, loss, gradient);
-        if ((o[1]! > o[0]! ? 1 : 0) === label) correct++;
-      }
-      validationLoss = sum / validationCount;
-      validationAccuracy = correct / validationCount;
-    }
-    const stats: EpochStats = {
-      epoch,
-      epochs,
-      trainLoss: lossSum / trainCount,
-      validationLoss,
-      validationAccuracy,
-      seconds,
-    };
-    history.push(stats);
-    options.onEpoch?.(epoch, stats);
-
-    if (patience !== undefined) {
-      if (validationLoss < bestLoss) {
-        bestLoss = validationLoss;
-        bestEpoch = epoch;
-        best = network.snapshot();
-        sinceBest = 0;
-      } else if (++sinceBest >= patience) {
-        break;
-      }
-    } else {
-      bestEpoch = epoch;
-    }
-  }
-  if (best !== undefined) network.restore(best);
-
-  const qualityOn = validationCount > 0 ? 'validation' : 'train';
-  const rows = validationCount > 0 ? validation : train;
-  const scores = networkScores(network, vectors, rows);
+  const qualityOn = validation.length > 0 ? 'validation' : 'train';
+  const rows = validation.length > 0 ? validation : train;
+  const scores = networkScores(network, data.vectors, rows);
   const truth = new Uint8Array(rows.length);
-  for (let r = 0; r < rows.length; r++) truth[r] = labels[rows[r]!]!;
+  for (let r = 0; r < rows.length; r++) truth[r] = data.labels[rows[r]!]!;
   const epochsRun = history.length;
+  const trainSeconds = history.reduce((sum, e) => sum + e.seconds, 0);
   return {
     model: network.toDenseModel(),
     report: {
       layerSizes: sizes,
       parameters: network.parameterCount,
-      loss,
-      slowWeight,
+      loss: settings.loss,
+      slowWeight: settings.slowWeight,
       backend,
-      split,
-      seed,
-      trainCount,
-      validationCount,
+      split: settings.split,
+      seed: settings.seed,
+      trainCount: train.length,
+      validationCount: validation.length,
       epochs: epochsRun,
       bestEpoch,
       trainSeconds,
-      secondsPerMillion: (trainSeconds / (epochsRun * trainCount)) * 1e6,
+      secondsPerMillion: (trainSeconds / (epochsRun * train.length)) * 1e6,
       history,
       quality: evaluateScores(scores, truth, 0),
       qualityOn,
