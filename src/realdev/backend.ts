@@ -14,7 +14,8 @@ import { LibuvBackend } from './libuv.js';
 import { loadNative } from './native.js';
 import { UringBackend } from './uring.js';
 
-export type BackendKind = 'uring' | 'libuv' | 'virtual';
+/** 'rados': a Ceph cluster's pools through librados (src/ceph/backend.ts), built by its caller. */
+export type BackendKind = 'uring' | 'libuv' | 'virtual' | 'rados';
 export type BackendChoice = 'auto' | 'uring' | 'libuv';
 export const backendChoices: readonly BackendChoice[] = ['auto', 'uring', 'libuv'];
 

@@ -13,12 +13,25 @@ import type { AdmissionPolicy } from '../array/policy.js';
 import { builtinPolicy, type PolicyRun, type PriorRuns } from '../array/run.js';
 import type { IoRecord } from '../array/types.js';
 import { usageError } from '../errors.js';
+import type { Device } from '../flash/types.js';
 import { LatencyRecorder } from '../report/histogram.js';
 import type { ArrivalColumns } from './arrivals.js';
-import { type BackendChoice, createBackend } from './backend.js';
-import type { RealDevice } from './device.js';
+import { type BackendChoice, type BackendOptions, createBackend, type IoBackend } from './backend.js';
+import { type BackingDevice, RealDevice } from './device.js';
 import { type DiskCounters, type DiskDelta, diskDelta, readDiskstats } from './diskstats.js';
-import { DEFAULT_QUEUE_DEPTH, type RealReplayResult, replayReal } from './engine.js';
+import { DEFAULT_QUEUE_DEPTH, type RealReplayResult, type ReplayDevice, replayReal } from './engine.js';
+
+/**
+ * A device the policies replay on: a RealDevice (a file or block device, its backend built here), or one a
+ * backend given as `makeBackend` serves (a Ceph replica pool: src/ceph/backend.ts).
+ */
+export interface PolicyDevice extends ReplayDevice, Device {
+  readonly name: string;
+  /** No cache between lake and the device (O_DIRECT for files). */
+  readonly direct: boolean;
+  readonly backing: BackingDevice | undefined;
+  place(offset: number, size: number): { offset: number; size: number };
+}
 
 export interface RealPolicyRun extends PolicyRun {
   result: RealReplayResult;
@@ -28,7 +41,9 @@ export interface RealPolicyRun extends PolicyRun {
 
 export interface RunRealPoliciesOptions {
   arrivals: ArrivalColumns;
-  devices: RealDevice[];
+  devices: PolicyDevice[];
+  /** Builds each run's backend instead of opening the devices' files (devices that are not RealDevices). */
+  makeBackend?: (options: BackendOptions) => IoBackend;
   specs: readonly PolicySpec[];
   seed: number;
   backend?: BackendChoice;
@@ -77,9 +92,10 @@ export function arrivalsHead(arrivals: ArrivalColumns, ms: number): ArrivalColum
  * the first run, which then pays for it), and with a warm-up the engine's code, the backend and the devices
  * have served the workload's first stretch before the first measured run, as every later run has.
  */
-function syncDevices(devices: readonly RealDevice[]): number {
+function syncDevices(devices: readonly PolicyDevice[]): number {
   let synced = 0;
   for (const d of devices) {
+    if (!(d instanceof RealDevice)) continue;
     try {
       fdatasyncSync(d.fd);
       synced++;
@@ -122,7 +138,7 @@ export async function runRealPolicies(
     measured: boolean,
   ): Promise<RealPolicyRun> => {
     const queueDepth = options.queueDepth ?? DEFAULT_QUEUE_DEPTH;
-    const backend = createBackend(options.devices, {
+    const backendOptions: BackendOptions = {
       ...(options.backend !== undefined ? { backend: options.backend } : {}),
       maxInFlight: queueDepth * options.devices.length,
       maxIoBytes: maxPlacedBytes(options.arrivals, options.devices),
@@ -132,7 +148,9 @@ export async function runRealPolicies(
         if (!warned) options.onWarning?.(message);
         warned = true;
       },
-    });
+    };
+    const backend =
+      options.makeBackend?.(backendOptions) ?? createBackend(fileDevices(options.devices), backendOptions);
     const read = new LatencyRecorder();
     const write = new LatencyRecorder();
     const readByDevice = options.devices.map(() => new LatencyRecorder());
@@ -214,9 +232,17 @@ function runOrder(specs: readonly PolicySpec[]): PolicySpec[] {
   return order;
 }
 
+/** The devices as files, for the backends built here; a device of another kind needs makeBackend. */
+function fileDevices(devices: readonly PolicyDevice[]): RealDevice[] {
+  return devices.map((d) => {
+    if (d instanceof RealDevice) return d;
+    throw usageError(`${d.path}: not a file or block device, and no backend was given for it`);
+  });
+}
+
 /** What the kernel counted over a run on each block device under the devices (each one once). */
 function kernelDeltas(
-  devices: readonly RealDevice[],
+  devices: readonly PolicyDevice[],
   before: Map<string, DiskCounters>,
   after: Map<string, DiskCounters>,
 ): DiskDelta[] {
@@ -234,7 +260,7 @@ function kernelDeltas(
 }
 
 /** The largest transfer the workload will make on any of the devices. */
-export function maxPlacedBytes(arrivals: ArrivalColumns, devices: readonly RealDevice[]): number {
+export function maxPlacedBytes(arrivals: ArrivalColumns, devices: readonly PolicyDevice[]): number {
   let most = 4096;
   for (const d of devices) most = Math.max(most, d.place(0, Math.max(arrivals.maxSize, 1)).size);
   return most;
