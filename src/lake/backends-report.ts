@@ -1,4 +1,5 @@
 import type { LinnosShape } from '../models/dense.js';
+import { backendByName } from './backends/catalog.js';
 import type { BackendKind, BackendName } from './backends/types.js';
 import { LakeLib } from './lib/lake-lib.js';
 import type { LakeLibOptions } from './lib/types.js';
@@ -19,6 +20,8 @@ export interface BackendSummary {
   reason?: string;
   capabilities: string[];
   description: string;
+  /** Not used by lakeD, but `lake backends --verify` runs its kernels (a software GPU adapter). */
+  verifiable?: boolean;
   /** Calibrated crossover per model: the smallest batch from which it beats inline; null = never (or unusable). */
   crossovers: Record<LinnosShape, number | null>;
 }
@@ -55,7 +58,8 @@ export async function backendsReport(options: BackendsReportOptions = {}): Promi
   if (sizes[sizes.length - 1] !== maxBatch && maxBatch >= 1) sizes.push(maxBatch);
   const lib = await LakeLib.open(options.lakeLibOptions);
   try {
-    const reports = lib.listBackends();
+    // detect() where a backend has one: it starts the runtime and names the adapter, or why there is none.
+    const reports = lib.listBackends().map((report) => backendByName(report.name).detect?.() ?? report);
     const calibration: CalibrationTable[] = [];
     for (const shape of LINNOS_SHAPES) {
       options.onModel?.(shape);
@@ -79,6 +83,7 @@ export async function backendsReport(options: BackendsReportOptions = {}): Promi
         kind: report.kind,
         usable: report.available,
         ...(report.reason !== undefined ? { reason: report.reason } : {}),
+        ...(report.verifiable !== undefined ? { verifiable: report.verifiable } : {}),
         capabilities: [...report.capabilities],
         description: report.description,
         crossovers,

@@ -85,6 +85,11 @@ export interface BackendDevice {
   readonly kind: BackendKind;
   readonly name: string;
   readonly capabilities: readonly string[];
+  /**
+   * Why an accelerator device serves on its CPU path (no runtime, a fault, lakeLib's inline path); absent
+   * or undefined while the accelerator itself runs the kernels.
+   */
+  readonly fault?: string | undefined;
   /** The region [ptr, ptr + bytes) of lakeShm is device memory from now on. */
   adoptMemory(ptr: number, bytes: number): void;
   releaseMemory(ptr: number): void;

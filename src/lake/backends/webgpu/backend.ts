@@ -2,16 +2,15 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
-import { ShmArena } from '../../shm/arena.js';
+import type { ShmArena } from '../../shm/arena.js';
 import type { BackendDevice, BackendReport, ComputeBackend, OpenOptions } from '../types.js';
+import { detectAdapter } from './detect.js';
 import { unavailableError, WebGpuDevice } from './device.js';
-import { HostLink } from './link.js';
 import type { AdapterSummary } from './protocol.js';
 
 const NAME = 'webgpu';
 /** Lets lakeD use a software adapter (llvmpipe): correctness runs and measurements of the path only. */
 export const SOFTWARE_ENV = 'LAKE_WEBGPU_SOFTWARE';
-const DETECT_TIMEOUT_MS = 20_000;
 const CAPABILITIES = ['wgsl', 'int32', 'f32', 'linnos', 'dense-f32', 'mirrors-shared-memory'];
 const DESCRIPTION = 'GPU kernels in WGSL through WebGPU (Dawn, the optional webgpu package)';
 
@@ -95,10 +94,7 @@ export class WebGpuBackend implements ComputeBackend {
     const probe = this.probe();
     if (!packageInstalled()) return probe;
     prepareDawnEnvironment();
-    const arena = ShmArena.create({ bytes: 4096 });
-    const link = new HostLink(arena.buffer);
-    const reply = link.call({ op: 'init' }, DETECT_TIMEOUT_MS);
-    link.close(DETECT_TIMEOUT_MS);
+    const reply = detectAdapter();
     const base = { name: NAME, kind: 'gpu', capabilities: CAPABILITIES } as const;
     if (!reply.ok || reply.adapter === undefined) {
       const why = reply.ok ? 'Dawn found no adapter' : reply.message;
