@@ -121,6 +121,199 @@ interface Slot {
   rows: number;
 }
 
+/** One batch slot per stream: pinned host buffers (listed in `hostBuffers` to free), device buffers. */
+function openSlots(
+  lib: LakeLib,
+  context: ContextHandle,
+  inFlight: number,
+  maxBatch: number,
+  hostBuffers: HostPtr[],
+): Slot[] {
+  const slots: Slot[] = [];
+  for (let s = 0; s < inFlight; s++) {
+    const hostIn = lib.hostAlloc(maxBatch * LINNOS_FEATURES);
+    hostBuffers.push(hostIn);
+    const hostOut = lib.hostAlloc(maxBatch);
+    hostBuffers.push(hostOut);
+    slots.push({
+      stream: lib.streamCreate(context),
+      hostIn,
+      hostOut,
+      deviceIn: lib.memAlloc(context, maxBatch * LINNOS_FEATURES),
+      deviceOut: lib.memAlloc(context, maxBatch),
+      input: lib.arena.bytes(hostIn, maxBatch * LINNOS_FEATURES),
+      output: lib.arena.bytes(hostOut, maxBatch),
+      expected: new Uint8Array(maxBatch),
+      rows: 0,
+    });
+  }
+  return slots;
+}
+
+/**
+ * The soak's traffic: seeded batches sent on a slot's stream, and each slot's answer reaped and checked
+ * row by row against the inline predictor, with the counts the result reports.
+ */
+class SoakTraffic {
+  batchesSent = 0;
+  batchesReceived = 0;
+  sent = 0;
+  received = 0;
+  mismatched = 0;
+  slow = 0;
+
+  readonly #lib: LakeLib;
+  readonly #predict: FunctionHandle;
+  readonly #reference: ReturnType<typeof createPredictor>;
+  readonly #random: Random;
+  readonly #maxBatch: number;
+
+  constructor(
+    lib: LakeLib,
+    predict: FunctionHandle,
+    reference: ReturnType<typeof createPredictor>,
+    random: Random,
+    maxBatch: number,
+  ) {
+    this.#lib = lib;
+    this.#predict = predict;
+    this.#reference = reference;
+    this.#random = random;
+    this.#maxBatch = maxBatch;
+  }
+
+  /** Fill the slot with 1..maxBatch fresh vectors, poison its output and send the batch to lakeD. */
+  submit(slot: Slot): void {
+    const lib = this.#lib;
+    const random = this.#random;
+    const n = 1 + random.int(this.#maxBatch);
+    const input = slot.input;
+    for (let i = 0; i < n * LINNOS_FEATURES; i++) input[i] = random.int(10);
+    this.#reference.predictBatch(input.subarray(0, n * LINNOS_FEATURES), n, slot.expected);
+    slot.output.fill(POISON, 0, n);
+    lib.memcpyHtoDAsync(slot.deviceIn, slot.hostIn, n * LINNOS_FEATURES, slot.stream);
+    lib.launch(this.#predict, 1, [ptrArg(slot.deviceIn), ptrArg(slot.deviceOut), scalarArg(n)], slot.stream);
+    lib.memcpyDtoHAsync(slot.hostOut, slot.deviceOut, n, slot.stream);
+    slot.rows = n;
+    this.batchesSent++;
+    this.sent += n;
+  }
+
+  /** Wait for the slot's batch and count its decisions: received, slow, and unlike the reference's. */
+  reap(slot: Slot): void {
+    this.#lib.streamSynchronize(slot.stream);
+    const output = slot.output;
+    for (let i = 0; i < slot.rows; i++) {
+      const decision = output[i]!;
+      if (decision === POISON) continue;
+      this.received++;
+      if (decision === 1) this.slow++;
+      if (decision !== slot.expected[i]) this.mismatched++;
+    }
+    this.batchesReceived++;
+    slot.rows = 0;
+  }
+}
+
+/** Process and lakeShm memory now, with the traffic so far, at `atS` seconds. */
+function takeSample(lib: LakeLib, traffic: SoakTraffic, atS: number): SoakSample {
+  const memory = process.memoryUsage();
+  const arena = lib.arena.stats();
+  return {
+    atS,
+    rssBytes: memory.rss,
+    heapUsedBytes: memory.heapUsed,
+    externalBytes: memory.external,
+    arrayBuffersBytes: memory.arrayBuffers,
+    arenaBytesInUse: arena.bytesInUse,
+    arenaLiveBlocks: arena.liveBlocks,
+    sent: traffic.sent,
+    received: traffic.received,
+  };
+}
+
+/**
+ * Keep every slot's batch in flight for `seconds`, reaping them in turn and sampling memory every
+ * `sampleMs`; returns the samples (the first at the start, the last after the final reap) and the seconds.
+ */
+async function driveSlots(
+  lib: LakeLib,
+  slots: Slot[],
+  traffic: SoakTraffic,
+  seconds: number,
+  sampleMs: number,
+): Promise<{ samples: SoakSample[]; elapsed: number }> {
+  const samples: SoakSample[] = [];
+  const start = performance.now();
+  const sample = (): void => {
+    samples.push(takeSample(lib, traffic, (performance.now() - start) / 1000));
+  };
+  sample();
+  const endAt = start + seconds * 1000;
+  let nextSampleAt = start + sampleMs;
+  let s = 0;
+  for (const slot of slots) traffic.submit(slot);
+  for (;;) {
+    const slot = slots[s]!;
+    traffic.reap(slot);
+    const now = performance.now();
+    if (now >= endAt) break;
+    traffic.submit(slot);
+    s = (s + 1) % slots.length;
+    if (now >= nextSampleAt) {
+      sample();
+      nextSampleAt += sampleMs;
+      if (nextSampleAt < now) nextSampleAt = now + sampleMs;
+      // Let lakeLib's watchdog and worker events run between samples.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  for (const slot of slots) if (slot.rows > 0) traffic.reap(slot);
+  const elapsed = (performance.now() - start) / 1000;
+  sample();
+  return { samples, elapsed };
+}
+
+/** lakeD's restarts and failures, and the commands it and lakeLib (inline) ran. */
+function lakeLibSummary(lib: LakeLib): SoakResult['lakeLib'] {
+  const stats = lib.stats();
+  return {
+    restarts: stats.restarts,
+    failures: stats.failures.map((f) => ({
+      kind: f.kind,
+      detail: f.detail,
+      silentMs: Math.round(f.silentMs),
+      inFlight: f.inFlight,
+    })),
+    daemonCommands: stats.daemonCommands,
+    inlineCommands: stats.inlineCommands,
+  };
+}
+
+/** Memory slopes per minute and RSS over the samples after warm-up (all of them when under two are). */
+function memoryFigures(
+  samples: SoakSample[],
+  warmupSeconds: number,
+): { slopes: SoakSlopes; rss: SoakResult['rss'] } {
+  const steady = samples.filter((x) => x.atS >= warmupSeconds);
+  const fit = steady.length >= 2 ? steady : samples;
+  const rssAfter = fit.map((x) => x.rssBytes);
+  return {
+    slopes: {
+      rssBytesPerMin: slopePerMinute(fit, (x) => x.rssBytes),
+      heapUsedBytesPerMin: slopePerMinute(fit, (x) => x.heapUsedBytes),
+      externalBytesPerMin: slopePerMinute(fit, (x) => x.externalBytes),
+      arrayBuffersBytesPerMin: slopePerMinute(fit, (x) => x.arrayBuffersBytes),
+      arenaBytesPerMin: slopePerMinute(fit, (x) => x.arenaBytesInUse),
+    },
+    rss: {
+      afterWarmupBytes: rssAfter[0]!,
+      endBytes: rssAfter[rssAfter.length - 1]!,
+      maxBytes: Math.max(...rssAfter),
+    },
+  };
+}
+
 /** Drives lakeD for `options.seconds` and reports throughput, lost and wrong decisions, and memory. */
 export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
   const seconds = options.seconds;
@@ -147,103 +340,11 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
       lib.moduleLoad(context, 'linnos', model),
       'predict',
     );
-    const slots: Slot[] = [];
-    for (let s = 0; s < inFlight; s++) {
-      const hostIn = lib.hostAlloc(maxBatch * LINNOS_FEATURES);
-      hostBuffers.push(hostIn);
-      const hostOut = lib.hostAlloc(maxBatch);
-      hostBuffers.push(hostOut);
-      slots.push({
-        stream: lib.streamCreate(context),
-        hostIn,
-        hostOut,
-        deviceIn: lib.memAlloc(context, maxBatch * LINNOS_FEATURES),
-        deviceOut: lib.memAlloc(context, maxBatch),
-        input: lib.arena.bytes(hostIn, maxBatch * LINNOS_FEATURES),
-        output: lib.arena.bytes(hostOut, maxBatch),
-        expected: new Uint8Array(maxBatch),
-        rows: 0,
-      });
-    }
+    const slots = openSlots(lib, context, inFlight, maxBatch, hostBuffers);
     const arenaSteady = lib.arena.stats().bytesInUse;
-
-    let batchesSent = 0;
-    let batchesReceived = 0;
-    let sent = 0;
-    let received = 0;
-    let mismatched = 0;
-    let slow = 0;
-    const submit = (slot: Slot): void => {
-      const n = 1 + random.int(maxBatch);
-      const input = slot.input;
-      for (let i = 0; i < n * LINNOS_FEATURES; i++) input[i] = random.int(10);
-      reference.predictBatch(input.subarray(0, n * LINNOS_FEATURES), n, slot.expected);
-      slot.output.fill(POISON, 0, n);
-      lib.memcpyHtoDAsync(slot.deviceIn, slot.hostIn, n * LINNOS_FEATURES, slot.stream);
-      lib.launch(predict, 1, [ptrArg(slot.deviceIn), ptrArg(slot.deviceOut), scalarArg(n)], slot.stream);
-      lib.memcpyDtoHAsync(slot.hostOut, slot.deviceOut, n, slot.stream);
-      slot.rows = n;
-      batchesSent++;
-      sent += n;
-    };
-    const reap = (slot: Slot): void => {
-      lib.streamSynchronize(slot.stream);
-      const output = slot.output;
-      for (let i = 0; i < slot.rows; i++) {
-        const decision = output[i]!;
-        if (decision === POISON) continue;
-        received++;
-        if (decision === 1) slow++;
-        if (decision !== slot.expected[i]) mismatched++;
-      }
-      batchesReceived++;
-      slot.rows = 0;
-    };
-
-    const samples: SoakSample[] = [];
-    const start = performance.now();
-    const sample = (): void => {
-      const memory = process.memoryUsage();
-      const arena = lib.arena.stats();
-      samples.push({
-        atS: (performance.now() - start) / 1000,
-        rssBytes: memory.rss,
-        heapUsedBytes: memory.heapUsed,
-        externalBytes: memory.external,
-        arrayBuffersBytes: memory.arrayBuffers,
-        arenaBytesInUse: arena.bytesInUse,
-        arenaLiveBlocks: arena.liveBlocks,
-        sent,
-        received,
-      });
-    };
-    sample();
-    const endAt = start + seconds * 1000;
-    let nextSampleAt = start + sampleMs;
-    let s = 0;
-    for (const slot of slots) submit(slot);
-    for (;;) {
-      const slot = slots[s]!;
-      reap(slot);
-      const now = performance.now();
-      if (now >= endAt) break;
-      submit(slot);
-      s = (s + 1) % slots.length;
-      if (now >= nextSampleAt) {
-        sample();
-        nextSampleAt += sampleMs;
-        if (nextSampleAt < now) nextSampleAt = now + sampleMs;
-        // Let lakeLib's watchdog and worker events run between samples.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    }
-    for (const slot of slots) if (slot.rows > 0) reap(slot);
-    const elapsed = (performance.now() - start) / 1000;
-    sample();
-    const steady = samples.filter((x) => x.atS >= warmupSeconds);
-    const fit = steady.length >= 2 ? steady : samples;
-    const stats = lib.stats();
-    const rssAfter = fit.map((x) => x.rssBytes);
+    const traffic = new SoakTraffic(lib, predict, reference, random, maxBatch);
+    const { samples, elapsed } = await driveSlots(lib, slots, traffic, seconds, sampleMs);
+    const { batchesSent, batchesReceived, sent, received, mismatched, slow } = traffic;
     return {
       shape,
       backend: device.backend,
@@ -259,34 +360,13 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
       decisionsPerSecond: received / elapsed,
       batchesPerSecond: batchesReceived / elapsed,
       meanBatch: batchesReceived > 0 ? received / batchesReceived : 0,
-      slopes: {
-        rssBytesPerMin: slopePerMinute(fit, (x) => x.rssBytes),
-        heapUsedBytesPerMin: slopePerMinute(fit, (x) => x.heapUsedBytes),
-        externalBytesPerMin: slopePerMinute(fit, (x) => x.externalBytes),
-        arrayBuffersBytesPerMin: slopePerMinute(fit, (x) => x.arrayBuffersBytes),
-        arenaBytesPerMin: slopePerMinute(fit, (x) => x.arenaBytesInUse),
-      },
-      rss: {
-        afterWarmupBytes: rssAfter[0]!,
-        endBytes: rssAfter[rssAfter.length - 1]!,
-        maxBytes: Math.max(...rssAfter),
-      },
+      ...memoryFigures(samples, warmupSeconds),
       arena: {
         beforeBytes: arenaBefore,
         steadyBytes: arenaSteady,
         endBytes: samples[samples.length - 1]!.arenaBytesInUse,
       },
-      lakeLib: {
-        restarts: stats.restarts,
-        failures: stats.failures.map((f) => ({
-          kind: f.kind,
-          detail: f.detail,
-          silentMs: Math.round(f.silentMs),
-          inFlight: f.inFlight,
-        })),
-        daemonCommands: stats.daemonCommands,
-        inlineCommands: stats.inlineCommands,
-      },
+      lakeLib: lakeLibSummary(lib),
       samples,
       node: process.version,
     };
