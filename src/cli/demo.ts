@@ -19,6 +19,13 @@ import {
   loadUserPolicy,
 } from '../lake/policy/user-policy.js';
 import {
+  type DriftPhase,
+  type DriftRunResult,
+  type LinnosDriftResult,
+  type PhaseQuality,
+  runLinnosDrift,
+} from '../linnos/drift-demo.js';
+import {
   END_TO_END_FLASH,
   END_TO_END_PROFILES,
   type LinnosEndToEndResult,
@@ -29,6 +36,7 @@ import type { DeviceModel } from '../linnos/pipeline.js';
 import type { LinnosShape } from '../models/dense.js';
 import { createProgress } from '../report/progress.js';
 import type { Table } from '../report/table.js';
+import type { LatencySummary } from '../report/types.js';
 import { reportOutput } from '../report/write.js';
 import { profiles } from '../trace/synth.js';
 import { parseIntOption, parseNumberOption, parseSeedOption } from './options.js';
@@ -49,9 +57,13 @@ interface DemoFlags {
   policyBudgetUs?: string;
   policyLoadBudgetMs?: string;
   crossovers?: string;
+  drift?: boolean;
+  retrain?: boolean;
 }
 
 const FULL = { trainS: 30, testS: 30, epochs: 15 };
+/** --drift: traced stretch, replayed stretch before the change and after it, epochs (first models and retrains). */
+const DRIFT = { trainS: 6, changeS: 6, afterS: 12, epochs: 6 };
 const QUICK = { trainS: 6, testS: 4, epochs: 6 };
 
 export function registerDemo(program: Command): void {
@@ -96,8 +108,17 @@ export function registerDemo(program: Command): void {
     )
     .option('--out <dir>', 'where report.html, cdf.svg, cdf.png and results.json go', 'out/demo')
     .option('--json', 'print results.json on stdout (no progress output)')
+    .option(
+      '--retrain',
+      "LinnOS retrains online: watches each device's accuracy, retrains and swaps its model when it drifts",
+    )
+    .option(
+      '--drift',
+      `a workload that changes mid-run (${DRIFT.changeS} s, then ${DRIFT.afterS} s heavier, with write bursts): linnos with and without online retraining, accuracy before and after, time to recover, read latency (prints only)`,
+    )
     .action(async (flags: DemoFlags) => {
-      await demoCommand(flags);
+      if (flags.drift === true) await driftCommand(flags);
+      else await demoCommand(flags);
     });
 }
 
@@ -432,4 +453,131 @@ function pct(x: number, digits = 1): string {
 
 function signedPct(x: number): string {
   return `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+}
+
+/** `lake demo --drift`: parse, run runLinnosDrift, print text or JSON (no report files). */
+async function driftCommand(flags: DemoFlags): Promise<void> {
+  for (const [flag, given] of [
+    ['--models', flags.models],
+    ['--policy', flags.policy],
+    ['--crossovers', flags.crossovers],
+    ['--quick', flags.quick],
+    ['--train-duration', flags.trainDuration],
+    ['--test-duration', flags.testDuration],
+  ] as const)
+    if (given !== undefined) throw usageError(`${flag} does not apply to --drift (its stretches are fixed)`);
+  const seed = parseSeedOption('--seed', flags.seed);
+  const epochs = flags.epochs !== undefined ? parseIntOption('--epochs', flags.epochs, 1) : DRIFT.epochs;
+  const revokeCostUs = parseNumberOption('--revoke-cost', flags.revokeCost, 0);
+  const shape = flags.shape;
+  if (shape !== 'nn' && shape !== 'nn+1' && shape !== 'nn+2')
+    throw usageError(`--shape must be nn, nn+1 or nn+2, got "${shape}"`);
+  const quiet = flags.json === true;
+  const started = performance.now();
+  const result = await runLinnosDrift({
+    seed,
+    trainS: DRIFT.trainS,
+    changeS: DRIFT.changeS,
+    afterS: DRIFT.afterS,
+    epochs,
+    shape,
+    revokeCostUs,
+    retrain: { epochs },
+    onStage: (text) => log(quiet, `${text}...`),
+  });
+  if (quiet) {
+    process.stdout.write(`${JSON.stringify(driftJson(result, seed), null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`${driftText(result, seed, (performance.now() - started) / 1000).join('\n')}\n`);
+}
+
+function phaseJson(q: PhaseQuality): Record<string, number | null> {
+  return {
+    predictions: q.predictions,
+    accuracy: round3(q.accuracy),
+    falseSubmitRate: round3(q.falseSubmitRate),
+    falseRevokeRate: round3(q.falseRevokeRate),
+  };
+}
+
+function latencyJson(s: LatencySummary): Record<string, number> {
+  return { meanUs: round3(s.avgUs), p99Us: round3(s.p99Us), p999Us: round3(s.p999Us) };
+}
+
+function driftRunJson(r: DriftRunResult): Record<string, unknown> {
+  return {
+    retraining: r.retraining,
+    accuracy: {
+      beforeChange: phaseJson(r.phases.before),
+      rightAfter: phaseJson(r.phases.rightAfter),
+      settled: phaseJson(r.phases.settled),
+    },
+    recoveryS: r.recoveryS,
+    retrains: r.retrains.length,
+    retrainLog: r.retrains.map((x) => ({
+      device: x.device,
+      reason: x.reason,
+      triggeredAtS: round3(x.triggeredAtUs / 1e6),
+      swappedAtS: round3(x.swappedAtUs / 1e6),
+      rollingAccuracy: round3(x.rollingAccuracy),
+      thresholdUs: round3(x.thresholdUs),
+      rows: x.rows,
+      validationAccuracy: round3(x.validationAccuracy),
+    })),
+    failedRetrains: r.failedRetrains,
+    audits: r.audits,
+    read: latencyJson(r.read),
+    windows: r.windows.map((w) => ({ startS: round3(w.startUs / 1e6), accuracy: round3(w.accuracy) })),
+  };
+}
+
+function driftJson(r: LinnosDriftResult, seed: number): Record<string, unknown> {
+  return {
+    tool: 'lake',
+    command: 'demo --drift',
+    params: {
+      seed,
+      trainSeconds: DRIFT.trainS,
+      changeAtS: r.changeS,
+      afterSeconds: r.afterS,
+      before: r.before,
+      after: r.after,
+      windowMs: r.windowMs,
+      tolerance: r.tolerance,
+    },
+    baseline: { read: latencyJson(r.baselineRead) },
+    static: driftRunJson(r.static),
+    online: driftRunJson(r.online),
+  };
+}
+
+function driftText(r: LinnosDriftResult, seed: number, wallS: number): string[] {
+  const phaseCell = (q: PhaseQuality): string =>
+    `${pct(q.accuracy)} (FS ${pct(q.falseSubmitRate)}, FR ${pct(q.falseRevokeRate)})`;
+  const describe = (p: DriftPhase): string =>
+    `${p.profiles.join('/')}${p.rateScale !== 1 ? ` at ${p.rateScale}x the rate` : ''}${p.writeBursts !== false ? ', write bursts' : ''}`;
+  const lines = [
+    `lake demo --drift (seed ${seed}): ${describe(r.before)} for ${DRIFT.trainS} s traced + ${r.changeS} s, then ${describe(r.after)} for ${r.afterS} s`,
+    `accuracy at each model's own threshold, audit-weighted, pooled over the devices (FS false submit, FR false revoke):`,
+  ];
+  for (const run of [r.static, r.online]) {
+    const name = run.retraining ? 'linnos, retraining online' : 'linnos, first models ';
+    lines.push(
+      `  ${name}: before ${phaseCell(run.phases.before)}; right after ${phaseCell(run.phases.rightAfter)}; settled ${phaseCell(run.phases.settled)}`,
+    );
+    lines.push(
+      `    ${run.retrains.length} retrain(s)${run.failedRetrains > 0 ? ` (${run.failedRetrains} failed)` : ''}, ${run.audits} audits; ` +
+        (run.recoveryS !== null
+          ? `back within ${pct(r.tolerance)} of the pre-change accuracy ${run.recoveryS.toFixed(1)} s after the change`
+          : 'never back within tolerance of the pre-change accuracy') +
+        `; read latency mean ${Math.round(run.read.avgUs)} us, p99 ${Math.round(run.read.p99Us)} us, p99.9 ${Math.round(run.read.p999Us)} us`,
+    );
+  }
+  const b = r.baselineRead;
+  lines.push(
+    `  baseline read latency mean ${Math.round(b.avgUs)} us, p99 ${Math.round(b.p99Us)} us, p99.9 ${Math.round(b.p999Us)} us`,
+    `wall time ${wallS.toFixed(1)} s`,
+  );
+  return lines;
 }

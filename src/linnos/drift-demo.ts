@@ -15,7 +15,7 @@ import { parsePolicyList } from '../array/policies.js';
 import { runPolicies } from '../array/run.js';
 import { createFlashDevice } from '../flash/index.js';
 import type { LinnosShape } from '../models/dense.js';
-import type { LatencySummary } from '../report/histogram.js';
+import type { LatencySummary } from '../report/types.js';
 import { type ProfileName, synthesize, type WriteBurstOptions } from '../trace/synth.js';
 import type { TraceRecord } from '../trace/types.js';
 import { END_TO_END_FLASH, END_TO_END_PROFILES, traceAndTrain } from './end-to-end.js';
