@@ -1,0 +1,99 @@
+/**
+ * How fast a pinned pool serves 4 KiB random reads, measured with Ceph's own `rados bench` at a fixed queue
+ * depth: a bounded set of 4 KiB objects is written first (`--max-objects`, so the probe never fills a
+ * memstore), read at random for a few seconds, and removed. Used to show what a slow cause does to one OSD
+ * (`lake cluster probe`) and by the tests to check that it does something.
+ */
+import { LakeError } from '../errors.js';
+import { radosRaw } from './ceph-cli.js';
+import { describeFailure } from './tools.js';
+
+export const PROBE_OBJECT_BYTES = 4096;
+export const PROBE_RUN_NAME = 'lake-probe';
+
+export interface ProbeOptions {
+  /** Seconds of random reads. */
+  seconds?: number;
+  /** Reads in flight (rados bench -t). */
+  queueDepth?: number;
+  /** Objects written before reading. */
+  objects?: number;
+}
+
+export const PROBE_DEFAULTS = { seconds: 3, queueDepth: 4, objects: 512 };
+
+/** What `rados bench rand` reported for one pool. */
+export interface ReadProbe {
+  pool: string;
+  seconds: number;
+  queueDepth: number;
+  reads: number;
+  iops: number;
+  avgLatencyMs: number;
+  maxLatencyMs: number;
+  minLatencyMs: number;
+}
+
+/** A figure from rados bench's summary (`Average IOPS:   1234`); NaN when the line is missing. */
+function summaryValue(text: string, label: string): number {
+  for (const line of text.split('\n')) {
+    const at = line.indexOf(':');
+    if (at > 0 && line.slice(0, at).trim() === label) return Number(line.slice(at + 1).trim());
+  }
+  return Number.NaN;
+}
+
+/** Parses `rados bench ... rand` output; throws LAKE_E_IO naming a missing figure. */
+export function parseBenchSummary(text: string): Omit<ReadProbe, 'pool' | 'seconds' | 'queueDepth'> {
+  const figures = {
+    reads: summaryValue(text, 'Total reads made'),
+    iops: summaryValue(text, 'Average IOPS'),
+    avgLatencyMs: summaryValue(text, 'Average Latency(s)') * 1000,
+    maxLatencyMs: summaryValue(text, 'Max latency(s)') * 1000,
+    minLatencyMs: summaryValue(text, 'Min latency(s)') * 1000,
+  };
+  for (const [name, value] of Object.entries(figures))
+    if (!Number.isFinite(value))
+      throw new LakeError('LAKE_E_IO', `rados bench printed no ${name} figure:\n${text.slice(-600)}`);
+  return figures;
+}
+
+async function radosStep(conf: string, args: string[], timeoutMs: number): Promise<string> {
+  const result = await radosRaw(conf, args, { timeoutMs });
+  if (result.status !== 0)
+    throw new LakeError('LAKE_E_IO', describeFailure(`rados ${args.join(' ')}`, result, timeoutMs));
+  return result.stdout;
+}
+
+/** Writes the probe objects to `pool` (once; a later probe reuses them). */
+export async function preparePool(
+  conf: string,
+  pool: string,
+  objects = PROBE_DEFAULTS.objects,
+): Promise<void> {
+  const size = String(PROBE_OBJECT_BYTES);
+  await radosStep(
+    conf,
+    ['-p', pool, 'bench', '60', 'write', '-b', size, '-O', size, '-t', '16', '--no-cleanup'].concat([
+      '--run-name',
+      PROBE_RUN_NAME,
+      '--max-objects',
+      String(objects),
+    ]),
+    90_000,
+  );
+}
+
+/** Random 4 KiB reads from `pool`'s probe objects for `seconds` at `queueDepth`. */
+export async function probeReads(conf: string, pool: string, options: ProbeOptions = {}): Promise<ReadProbe> {
+  const seconds = options.seconds ?? PROBE_DEFAULTS.seconds;
+  const queueDepth = options.queueDepth ?? PROBE_DEFAULTS.queueDepth;
+  const args = ['-p', pool, 'bench', String(seconds), 'rand', '-t', String(queueDepth)];
+  const text = await radosStep(conf, [...args, '--run-name', PROBE_RUN_NAME], (seconds + 60) * 1000);
+  return { pool, seconds, queueDepth, ...parseBenchSummary(text) };
+}
+
+/** Removes the probe objects from `pool`. */
+export async function cleanPool(conf: string, pool: string): Promise<void> {
+  await radosStep(conf, ['-p', pool, 'cleanup', '--run-name', PROBE_RUN_NAME], 60_000);
+}

@@ -1,0 +1,174 @@
+/**
+ * `lake cluster` against real Ceph daemons (no mock): up -> status -> a write and a read through the rados
+ * CLI on each pinned pool -> a slow cause that measurably slows its OSD -> down, after which no recorded
+ * process runs and the folder is gone. Skips with the reason where Ceph is not installed.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { radosRaw } from '../../src/ceph/ceph-cli.js';
+import { clusterDown, clusterStatus, clusterUp } from '../../src/ceph/cluster.js';
+import { type ClusterState, readClusterState } from '../../src/ceph/cluster-state.js';
+import type { OwnedProcess } from '../../src/ceph/processes.js';
+import { cleanPool, preparePool, probeReads } from '../../src/ceph/read-probe.js';
+import { slowOsd, unslowOsd } from '../../src/ceph/slow.js';
+import { LakeError } from '../../src/errors.js';
+import { skipWithoutCeph, withCluster } from '../helpers/ceph.js';
+import { runLake } from '../helpers/cli.js';
+
+const ceph = skipWithoutCeph();
+
+/** PIDs of processes whose command line names `text` (to find leftovers of a cluster whose record is gone). */
+function processesNaming(text: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (/\) [ZX] /.test(stat)) continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) found.push(Number(entry));
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return found;
+}
+
+function isClusterState(value: unknown): value is ClusterState {
+  return typeof value === 'object' && value !== null && 'processes' in value && 'dir' in value;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Median IOPS of `rounds` one-second probes per pool, the pools interleaved so drift hits both alike. */
+async function medianIops(conf: string, pools: string[], rounds: number): Promise<number[]> {
+  const samples = pools.map((): number[] => []);
+  for (let round = 0; round < rounds; round++)
+    for (const [i, pool] of pools.entries())
+      samples[i]!.push((await probeReads(conf, pool, { seconds: 1, queueDepth: 4 })).iops);
+  return samples.map(median);
+}
+
+test('up, status, rados I/O on each pinned pool, a slowed OSD, down: nothing left', ceph, async () => {
+  let recorded: OwnedProcess[] = [];
+  let dir = '';
+  await withCluster(2, async (conf, clusterDir) => {
+    dir = clusterDir;
+    const status = await clusterStatus(clusterDir);
+    assert.equal(status.monitorError, null);
+    assert.deepEqual(
+      status.processes.map((p) => [p.name, p.running]),
+      [
+        ['mon.a', true],
+        ['osd.0', true],
+        ['osd.1', true],
+      ],
+    );
+    assert.deepEqual(
+      status.osds.map((o) => o.up),
+      [true, true],
+    );
+    // The monitor places each replica pool on its own OSD and nowhere else.
+    assert.deepEqual(
+      status.pools.map((p) => [p.name, p.acting]),
+      [
+        ['r0', [0]],
+        ['r1', [1]],
+      ],
+    );
+    for (const pool of ['r0', 'r1']) {
+      const payload = randomBytes(4096).toString('base64');
+      const put = await radosRaw(conf, ['-p', pool, 'put', 'lake-test', '-'], {
+        timeoutMs: 15_000,
+        input: payload,
+      });
+      assert.equal(put.status, 0, put.stderr);
+      const get = await radosRaw(conf, ['-p', pool, 'get', 'lake-test', '-'], { timeoutMs: 15_000 });
+      assert.equal(get.status, 0, get.stderr);
+      assert.equal(get.stdout, payload);
+    }
+
+    for (const pool of ['r0', 'r1']) await preparePool(conf, pool, 256);
+    await slowOsd(clusterDir, { osd: 0, cause: 'inject', delayMs: 2, probability: 0.5 });
+    const [slowed, other] = await medianIops(conf, ['r0', 'r1'], 3);
+    // 2 ms on half the messages caps osd.0 near 1,000 reads/s at queue depth 4; osd.1 serves several times that.
+    assert.ok(slowed! < other! / 2, `r0 ${slowed} IOPS with the delay, r1 ${other}`);
+    const off = await unslowOsd(clusterDir, 0);
+    assert.deepEqual(
+      off.map((s) => s.cause),
+      ['inject'],
+    );
+    const [after] = await medianIops(conf, ['r0'], 3);
+    assert.ok(after! > slowed! * 2, `r0 ${after} IOPS after --off, ${slowed} with the delay`);
+    for (const pool of ['r0', 'r1']) await cleanPool(conf, pool);
+    recorded = readClusterState(clusterDir).processes;
+  });
+  assert.equal(recorded.length, 3);
+  for (const p of recorded) {
+    const stat = existsSync(`/proc/${p.pid}/stat`) ? readFileSync(`/proc/${p.pid}/stat`, 'utf8') : '';
+    const sameProcess = stat !== '' && stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] === p.startTicks;
+    assert.ok(!sameProcess || /\) [ZX] /.test(stat), `${p.name} (pid ${p.pid}) still runs after down`);
+  }
+  assert.equal(existsSync(dir), false, `${dir} is left after down`);
+  assert.deepEqual(processesNaming(dir), []);
+});
+
+test('up refuses a --dir lake did not create, and leaves it as it was', ceph, async () => {
+  const parent = mkdtempSync(join(tmpdir(), 'lake-cluster-test-'));
+  try {
+    const user = join(parent, 'mine');
+    mkdirSync(user);
+    writeFileSync(join(user, 'notes.txt'), 'keep me\n');
+    await assert.rejects(clusterUp({ dir: user }), (error: unknown) => {
+      assert.ok(error instanceof LakeError);
+      assert.equal(error.code, 'LAKE_E_USAGE');
+      assert.match(error.message, /mine: refusing a folder lake did not create/);
+      return true;
+    });
+    assert.deepEqual(readdirSync(user), ['notes.txt']);
+    const file = join(parent, 'file');
+    writeFileSync(file, 'x');
+    await assert.rejects(clusterUp({ dir: file }), /is not a directory/);
+    const cli = runLake(['cluster', 'up', '--dir', user]);
+    assert.equal(cli.status, 64, cli.stderr);
+    assert.match(cli.stderr, /^lake: LAKE_E_USAGE: --dir .*mine: refusing/);
+    const missing = runLake(['cluster', 'status', '--dir', join(parent, 'nothing')]);
+    assert.equal(missing.status, 64, missing.stderr);
+    assert.match(missing.stderr, /no such cluster folder/);
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+});
+
+test('an up that cannot finish stops what it started and removes its folder', ceph, async () => {
+  const parent = mkdtempSync(join(tmpdir(), 'lake-cluster-test-'));
+  const dir = join(parent, 'c');
+  try {
+    // 1 ms is over before the monitor is asked: the first wait fails with the monitor already running.
+    const outcome: ClusterState | unknown = await clusterUp({ dir, osds: 1, timeoutMs: 1 }).catch(
+      (e: unknown) => e,
+    );
+    if (isClusterState(outcome)) await clusterDown(outcome.dir);
+    assert.ok(outcome instanceof LakeError, 'up did not fail');
+    assert.equal(outcome.code, 'LAKE_E_IO');
+    assert.match(outcome.message, /timed out waiting for the monitor to answer/);
+    assert.equal(existsSync(dir), false);
+    assert.deepEqual(processesNaming(dir), []);
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+});
