@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerBackends } from './backends.js';
 import { registerBench } from './bench.js';
+import { registerCluster } from './cluster.js';
 import { registerConvert } from './convert.js';
 import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
@@ -32,4 +33,5 @@ export const commands: RegisterCommand[] = [
   registerConvert,
   registerBackends,
   registerBench,
+  registerCluster,
 ];
