@@ -1,11 +1,16 @@
 import { LakeError } from '../../errors.js';
 import type { ShmArena } from '../shm/arena.js';
 import { CpuWasmBackend } from './cpu-wasm/device.js';
+import { CudaBackend } from './cuda/backend.js';
 import type { BackendDevice, BackendName, BackendReport, ComputeBackend, OpenOptions } from './types.js';
 import { WebGpuBackend } from './webgpu/backend.js';
 
 /** Every backend lake knows, in preference order for device numbering. */
-export const BACKENDS: readonly ComputeBackend[] = [new CpuWasmBackend(), new WebGpuBackend()];
+export const BACKENDS: readonly ComputeBackend[] = [
+  new CpuWasmBackend(),
+  new WebGpuBackend(),
+  new CudaBackend(),
+];
 
 /** Every backend with its capability detection: usable here or not, and why not. */
 export function listBackends(): BackendReport[] {

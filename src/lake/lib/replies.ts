@@ -6,7 +6,7 @@ import type { BackendKind, BackendName, DeviceInfo } from '../backends/types.js'
  * the process can write, so it is checked like input: a reply that is not what lakeD writes is
  * LAKE_E_INTERNAL naming what was wrong, never a SyntaxError or an object of the wrong shape.
  */
-const BACKEND_NAMES: readonly BackendName[] = ['cpu-wasm', 'webgpu'];
+const BACKEND_NAMES: readonly BackendName[] = ['cpu-wasm', 'webgpu', 'cuda'];
 const BACKEND_KINDS: readonly BackendKind[] = ['cpu', 'gpu'];
 
 /** The DeviceInfo JSON lakeD writes for deviceGet(index). */
