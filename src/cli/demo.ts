@@ -138,6 +138,8 @@ interface DemoSettings {
   crossovers: Partial<Record<LinnosShape, number | null>> | undefined;
   policyBudgetUs: number;
   policyLoadBudgetMs: number;
+  /** --retrain: LinnOS retrains online during the replays. */
+  retrain: boolean;
   quiet: boolean;
 }
 
@@ -183,6 +185,7 @@ function parseDemoFlags(flags: DemoFlags): DemoSettings {
     crossovers,
     policyBudgetUs,
     policyLoadBudgetMs,
+    retrain: flags.retrain === true,
     quiet: flags.json === true,
   };
 }
@@ -258,6 +261,7 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
       },
       onRunStart: (spec) => log(quiet, `replaying the unseen stretch under ${spec.name}...`),
       onWarning: warn,
+      ...(settings.retrain ? { retrain: {} } : {}),
     });
     // LinnOS on the LAKE runtime, per shape: inline, every batch on lakeD, and the contention policy.
     if (e2e.lakeShapeModels.length > 0)
@@ -317,6 +321,7 @@ async function emitDemoReport(input: DemoReportInput): Promise<void> {
       falseSubmitRatePct: e2e.falseSubmitPct !== undefined ? round3(e2e.falseSubmitPct) : null,
       hedgePercentile: round3(e2e.hedgePercentile),
       online: Object.fromEntries(e2e.linnosPolicies.map((p) => [p.name, p.stats])),
+      ...(settings.retrain ? { retraining: retrainingJson(e2e) } : {}),
     },
     inference: {
       nsPerPrediction: round3(e2e.inference.nsPerPrediction),
@@ -405,6 +410,15 @@ function summaryLines(input: DemoReportInput): string[] {
   lines.push(
     `- inference: ${nsPerPrediction.toFixed(0)} ns per prediction at batch 1 (${backend ?? 'none'} backend, measured on held-back vectors).`,
   );
+  if (input.settings.retrain)
+    for (const p of e2e.linnosPolicies) {
+      const devices = p.online?.report() ?? [];
+      const retrains = devices.reduce((n, d) => n + d.retrains.length, 0);
+      const audits = devices.reduce((n, d) => n + d.audits, 0);
+      lines.push(
+        `- ${p.name} retrained online (--retrain): ${retrains} retrain(s), ${audits} reads predicted slow submitted as audits; accuracy in service ${devices.map((d) => `ssd${d.device} ${pct(d.accuracy)}`).join(', ')}.`,
+      );
+    }
   if (lake !== undefined) lines.push(...lakeLines(lake));
   lines.push(`- wall time ${((performance.now() - input.started) / 1000).toFixed(1)} s.`);
   if (warnings.length > 0) lines.push('', 'Warnings:', ...warnings.map((w) => `- ${w}`));
@@ -424,6 +438,30 @@ function lakeLines(lake: LakeLinnosResult): string[] {
     );
   }
   return lines;
+}
+
+/** --retrain: per LinnOS policy and device, what the drift watch saw and the retrains that went live. */
+function retrainingJson(e2e: LinnosEndToEndResult): Record<string, unknown> {
+  return Object.fromEntries(
+    e2e.linnosPolicies.map((p) => [
+      p.name,
+      (p.online?.report() ?? []).map((d) => ({
+        device: d.device,
+        resolved: d.resolved,
+        accuracy: round3(d.accuracy),
+        audits: d.audits,
+        retrains: d.retrains.map((r) => ({
+          reason: r.reason,
+          triggeredAtUs: round3(r.triggeredAtUs),
+          swappedAtUs: round3(r.swappedAtUs),
+          rollingAccuracy: round3(r.rollingAccuracy),
+          thresholdUs: round3(r.thresholdUs),
+          rows: r.rows,
+        })),
+        failedRetrains: d.failedRetrains,
+      })),
+    ]),
+  );
 }
 
 function modelJson(m: DeviceModel): Record<string, unknown> {

@@ -16,6 +16,7 @@ import { majorityWarning } from '../learn/metrics.js';
 import type { LinnosShape } from '../models/dense.js';
 import { type ProfileName, synthesize } from '../trace/synth.js';
 import type { TraceRecord } from '../trace/types.js';
+import type { OnlineRetrainOptions } from './online.js';
 import {
   type DeviceModel,
   measureInferenceNs,
@@ -53,6 +54,8 @@ export interface LinnosEndToEndOptions {
   onRunStart?: (spec: PolicySpec) => void;
   /** Each of `qualityWarnings` as it is found (after training, before the replays). */
   onWarning?: (message: string) => void;
+  /** LinnOS retrains online during the replays (src/linnos/online.ts); absent: the models never change. */
+  retrain?: Omit<OnlineRetrainOptions, 'trainer' | 'onResolved'>;
 }
 
 export interface LinnosEndToEndResult {
@@ -185,7 +188,20 @@ export async function runLinnosEndToEnd(options: LinnosEndToEndOptions): Promise
   const falseSubmitPct = pooledFalseSubmitPct(
     models.map((m) => falseSubmitCount(m.report.quality.confusion)),
   );
-  const factory = linnosPolicyFactory(predictors, falseSubmitPct);
+  const retrain = options.retrain;
+  const factory = linnosPolicyFactory(
+    predictors,
+    falseSubmitPct,
+    retrain !== undefined
+      ? {
+          thresholdsUs: Array.from(
+            { length: deviceCount },
+            (_, d) => models.find((m) => m.device === d)?.threshold.thresholdUs,
+          ),
+          options: { seed: options.seed, shape: options.shape, epochs: options.epochs, ...retrain },
+        }
+      : undefined,
+  );
   const specs = options.policies ?? parsePolicyList(END_TO_END_POLICIES);
   let runs: PolicyRun[];
   let inference: LinnosEndToEndResult['inference'];
@@ -207,6 +223,7 @@ export async function runLinnosEndToEnd(options: LinnosEndToEndOptions): Promise
       backend: probe?.predictor.backend ?? null,
     };
   } finally {
+    await factory.close();
     for (const m of models) m.predictor.dispose();
   }
   return {
