@@ -173,7 +173,12 @@ async function nativeResults(
 ): Promise<{ summary: NativeSummary; results: BenchResult[] }> {
   const plan = planInt16(model);
   const opening = await openNativeReference(plan, quantizeLinnos(model), vectors);
-  if ('absent' in opening) return { summary: { status: 'absent', reason: opening.absent }, results: [] };
+  if ('absent' in opening) {
+    return {
+      summary: { status: 'absent', reason: opening.absent },
+      results: [notTimed(`reference absent: ${opening.absent}`)],
+    };
+  }
   const reference = opening.reference;
   try {
     const summary: NativeSummary = {
@@ -184,7 +189,10 @@ async function nativeResults(
     };
     const disagreement = compareWithLake(model, vectors, reference.check());
     if (disagreement !== undefined)
-      return { summary: { ...summary, status: 'mismatch', reason: disagreement }, results: [] };
+      return {
+        summary: { ...summary, status: 'mismatch', reason: disagreement },
+        results: [notTimed(`not timed: C and lake disagree on ${disagreement}`)],
+      };
     summary.checkedVectors = vectors.length / plan.inputs;
     const times = reference.time(samples, runMs, clock);
     return {
@@ -197,6 +205,21 @@ async function nativeResults(
   } finally {
     reference.close();
   }
+}
+
+/** The C row when there is no C figure: errored, saying why, so that the table shows it too. */
+function notTimed(why: string): BenchResult {
+  return {
+    name: NATIVE_INT16,
+    unit: 'ns/prediction',
+    median: Number.NaN,
+    min: Number.NaN,
+    max: Number.NaN,
+    samples: 0,
+    details: { backend: 'c-int16', batch: 1 },
+    state: 'errored',
+    error: why,
+  };
 }
 
 /** The first vector whose C raw outputs differ from lake's, described; undefined when all agree. */

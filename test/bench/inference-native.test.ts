@@ -82,8 +82,12 @@ test('without a C compiler the reference is absent and says why', async () => {
     assert.deepEqual(suite.native, { status: 'absent', reason: 'no C compiler found ($CC, cc, gcc, clang)' });
     assert.deepEqual(
       suite.results.map((r) => r.name),
-      ['wasm batch 1', 'exact batch 1', 'js batch 1'],
+      ['wasm batch 1', 'exact batch 1', 'js batch 1', NATIVE_INT16],
     );
+    const c = suite.results[3]!;
+    assert.equal(c.state, 'errored');
+    assert.equal(c.error, 'reference absent: no C compiler found ($CC, cc, gcc, clang)');
+    assert.equal(suite.results[0]!.details?.['vsNativeInt16'], undefined);
   } finally {
     process.env['PATH'] = saved.PATH;
     if (saved.CC !== undefined) process.env['CC'] = saved.CC;
