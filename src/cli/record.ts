@@ -11,6 +11,7 @@
  */
 import type { Command } from 'commander';
 import type { IoRecord } from '../array/types.js';
+import { describePrepared } from '../ceph/replicas.js';
 import { LakeError } from '../errors.js';
 import { runRealPolicies } from '../realdev/run.js';
 import { LatencyRecorder } from '../report/histogram.js';
@@ -109,6 +110,7 @@ async function recordCommand(flags: RecordFlags): Promise<string> {
       records: summary.records,
       workload: workloadDescription(workload),
       devices: devices.map(deviceJson),
+      ...(workload.prepared !== undefined ? { prepared: describePrepared(workload.prepared) } : {}),
       deviceReadLatencyUs: {
         count: read.count,
         avg: round3(read.avgUs),
@@ -126,5 +128,6 @@ async function recordCommand(flags: RecordFlags): Promise<string> {
     );
   } finally {
     for (const d of devices) d.close();
+    await workload.cluster?.close();
   }
 }

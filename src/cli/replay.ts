@@ -9,6 +9,12 @@ import type { Command } from 'commander';
 import { DEFAULT_REVOKE_COST_US } from '../array/engine.js';
 import { parsePolicyList } from '../array/policies.js';
 import { type PolicyRun, policyReport } from '../array/run.js';
+import {
+  CephReplicas,
+  DEFAULT_CEPH_CAPACITY_BYTES,
+  describePrepared,
+  type PreparedObjects,
+} from '../ceph/replicas.js';
 import { usageError } from '../errors.js';
 import { checkOutputs, type InputPath, type OutputPath } from '../files/outputs.js';
 import { createPredictor } from '../kernels/create.js';
@@ -22,10 +28,14 @@ import {
 import { readModelSource } from '../models/model-source.js';
 import { type ArrivalColumns, captureWorkload, loadArrivals, traceWorkload } from '../realdev/arrivals.js';
 import { type BackendChoice, backendChoices } from '../realdev/backend.js';
-import type { RealDevice } from '../realdev/device.js';
 import { DEFAULT_LATE_AFTER_US, DEFAULT_QUEUE_DEPTH, DEFAULT_SPIN_US } from '../realdev/engine.js';
 import { type DirectMode, openDevices, parseByteSize } from '../realdev/open.js';
-import { type RealPolicyRun, type RunPreparation, runRealPolicies } from '../realdev/run.js';
+import {
+  type PolicyDevice,
+  type RealPolicyRun,
+  type RunPreparation,
+  runRealPolicies,
+} from '../realdev/run.js';
 import { createProgress, type Progress } from '../report/progress.js';
 import type { Table } from '../report/table.js';
 import { reportOutput } from '../report/write.js';
@@ -41,6 +51,10 @@ import { emitRunReport, policyJson, round3 } from './run-report.js';
 /** The options `lake replay` and `lake record` share: devices, trace, and how to drive them. */
 export interface RealDeviceFlags {
   devices?: string;
+  /** A Ceph cluster's ceph.conf: the devices are its replica pools (--pools) instead of files. */
+  ceph?: string;
+  pools?: string;
+  objectSize?: string;
   trace?: string;
   format?: string;
   skipBad?: boolean;
@@ -72,12 +86,18 @@ interface ReplayFlags extends RealDeviceFlags {
 export function addRealDeviceOptions(command: Command): Command {
   return command
     .option('--devices <paths>', 'files or block devices, comma-separated (files are created with --size)')
+    .option(
+      '--ceph <conf>',
+      "a Ceph cluster's ceph.conf: replay on its replica pools (--pools) instead of --devices",
+    )
+    .option('--pools <list>', 'with --ceph: replica pools, one per device, each pinned to one OSD (r0,r1,r2)')
+    .option('--object-size <bytes>', 'with --ceph: RADOS object size a pool holds its device in', '4M')
     .option('--trace <files>', 'trace file, or one per device (comma-separated); blktrace: the per-CPU files')
     .option('--format <format>', 'trace format (detected when absent), or blktrace / blkparse for a capture')
     .option('--skip-bad', 'skip and count malformed trace lines')
     .option(
       '--size <bytes>',
-      'create missing device files at this size (e.g. 1G); files that exist must match',
+      'create missing device files at this size (e.g. 1G); files that exist must match; with --ceph: the device each pool holds (default 128M)',
     )
     .option('--queue-depth <n>', 'I/Os in flight per device at most', String(DEFAULT_QUEUE_DEPTH))
     .option('--backend <name>', `I/O backend: ${backendChoices.join(', ')}`, 'auto')
@@ -116,7 +136,10 @@ export function addRealDeviceOptions(command: Command): Command {
 }
 
 export interface OpenedWorkload {
-  devices: RealDevice[];
+  devices: PolicyDevice[];
+  /** With --ceph: the cluster's replica pools (the devices), and what was written to prepare them. */
+  cluster?: CephReplicas;
+  prepared?: PreparedObjects;
   arrivals: ArrivalColumns;
   tracePaths: string[];
   queueDepth: number;
@@ -130,11 +153,57 @@ export interface OpenedWorkload {
 }
 
 /** The engine settings a replay and a recording both take from the opened workload. */
-export function engineSettings(
-  workload: OpenedWorkload,
-): Pick<OpenedWorkload, 'backend' | 'queueDepth' | 'revokeCostUs' | 'lateAfterUs' | 'spinUs' | 'sqpoll'> {
+export function engineSettings(workload: OpenedWorkload): Pick<
+  OpenedWorkload,
+  'backend' | 'queueDepth' | 'revokeCostUs' | 'lateAfterUs' | 'spinUs' | 'sqpoll'
+> & {
+  makeBackend?: CephReplicas['makeBackend'];
+} {
   const { backend, queueDepth, revokeCostUs, lateAfterUs, spinUs, sqpoll } = workload;
-  return { backend, queueDepth, revokeCostUs, lateAfterUs, spinUs, sqpoll };
+  const cluster = workload.cluster !== undefined ? { makeBackend: workload.cluster.makeBackend } : {};
+  return { backend, queueDepth, revokeCostUs, lateAfterUs, spinUs, sqpoll, ...cluster };
+}
+
+/** Where a command's devices are: --devices (files) or --ceph with --pools, never both. */
+function deviceNames(flags: RealDeviceFlags): string[] {
+  if (flags.ceph !== undefined) {
+    if (flags.devices !== undefined) throw usageError('--devices and --ceph exclude each other: give one');
+    if (flags.pools === undefined)
+      throw usageError('--ceph needs --pools (the replica pools, e.g. r0,r1,r2)');
+    return splitList(flags.pools);
+  }
+  if (flags.pools !== undefined) throw usageError("--pools needs --ceph (the cluster's ceph.conf)");
+  if (flags.devices === undefined)
+    throw usageError(
+      '--devices is required (files or block devices, comma-separated), or --ceph with --pools',
+    );
+  return splitList(flags.devices);
+}
+
+/** Connects to the cluster and prepares its replica pools for the workload (saying what it wrote). */
+async function openCephWorkload(
+  flags: RealDeviceFlags & { ceph: string },
+  pools: string[],
+  arrivals: ArrivalColumns,
+  sizeBytes: number | undefined,
+): Promise<{ cluster: CephReplicas; prepared: PreparedObjects }> {
+  const cluster = await CephReplicas.open({
+    confPath: flags.ceph,
+    pools,
+    capacityBytes: sizeBytes ?? DEFAULT_CEPH_CAPACITY_BYTES,
+    objectBytes: parseByteSize(flags.objectSize ?? '4M'),
+  });
+  try {
+    const progress = createProgress({ label: 'prepare pools', total: 1, quiet: flags.json === true });
+    const prepared = await cluster.prepare(arrivals, (done, total) => progress.update(done / total));
+    progress.stop();
+    if (flags.json !== true)
+      process.stderr.write(`lake: prepared the replica pools: ${describePrepared(prepared)}\n`);
+    return { cluster, prepared };
+  } catch (error) {
+    await cluster.close();
+    throw error;
+  }
 }
 
 function warn(message: string): void {
@@ -149,19 +218,27 @@ export async function openWorkload(
   flags: RealDeviceFlags,
   files: { inputs?: InputPath[]; outputs?: OutputPath[] } = {},
 ): Promise<OpenedWorkload> {
-  if (flags.devices === undefined)
-    throw usageError('--devices is required (files or block devices, comma-separated)');
+  const names = deviceNames(flags);
   if (flags.trace === undefined) throw usageError('--trace is required');
-  const paths = splitList(flags.devices);
+  const paths = flags.ceph === undefined ? names : [];
   const tracePaths = splitList(flags.trace);
-  if (paths.length === 0) throw usageError('--devices must name at least one file or block device');
+  if (names.length === 0)
+    throw usageError(
+      flags.ceph === undefined
+        ? '--devices must name at least one file or block device'
+        : '--pools must name at least one pool',
+    );
   if (tracePaths.length === 0) throw usageError('--trace must name at least one file');
   checkOutputs(
     [
       ...paths.map((path) => ({ flag: '--devices', path, kind: 'device' as const })),
       ...(files.outputs ?? []),
     ],
-    [...tracePaths.map((path) => ({ flag: '--trace', path })), ...(files.inputs ?? [])],
+    [
+      ...tracePaths.map((path) => ({ flag: '--trace', path })),
+      ...(flags.ceph !== undefined ? [{ flag: '--ceph', path: flags.ceph }] : []),
+      ...(files.inputs ?? []),
+    ],
   );
   const queueDepth = parseIntOption('--queue-depth', flags.queueDepth, 1);
   if (queueDepth > 4096) throw usageError(`--queue-depth must be at most 4096, got ${queueDepth}`);
@@ -185,23 +262,13 @@ export async function openWorkload(
   const source =
     capture !== undefined
       ? await captureWorkload(tracePaths, capture)
-      : traceWorkload(tracePaths, paths.length, readOptions);
+      : traceWorkload(tracePaths, names.length, readOptions);
   const arrivals = await loadArrivals(source, {
     rateScale,
     ...(durationS !== undefined ? { untilMs: durationS * 1000 } : {}),
   });
   if (arrivals.count === 0) throw usageError('the trace holds no I/O to replay');
-  const devices = await openDevices(paths, {
-    ...(sizeBytes !== undefined ? { sizeBytes } : {}),
-    write: arrivals.writes > 0,
-    allowBlockWrites: flags.allowBlockWrites === true,
-    allowExistingFiles: flags.allowExistingFiles === true,
-    quiet: flags.json === true,
-    direct,
-    onWarning: warn,
-  });
-  return {
-    devices,
+  const common = {
     arrivals,
     tracePaths,
     queueDepth,
@@ -213,6 +280,25 @@ export async function openWorkload(
     durationS,
     sqpoll: flags.sqpoll === true,
   };
+  if (flags.ceph !== undefined) {
+    const { cluster, prepared } = await openCephWorkload(
+      { ...flags, ceph: flags.ceph },
+      names,
+      arrivals,
+      sizeBytes,
+    );
+    return { ...common, devices: cluster.devices, cluster, prepared };
+  }
+  const devices = await openDevices(paths, {
+    ...(sizeBytes !== undefined ? { sizeBytes } : {}),
+    write: arrivals.writes > 0,
+    allowBlockWrites: flags.allowBlockWrites === true,
+    allowExistingFiles: flags.allowExistingFiles === true,
+    quiet: flags.json === true,
+    direct,
+    onWarning: warn,
+  });
+  return { ...common, devices };
 }
 
 export function registerReplay(program: Command): void {
@@ -286,7 +372,7 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
     throw usageError(
       "the greedy oracle needs the devices' future: it runs on simulated devices only (lake simulate)",
     );
-  const deviceCount = splitList(flags.devices ?? '').length;
+  const deviceCount = deviceNames(flags).length;
   let models: LoadedModels | undefined;
   if (specs.some((s) => s.kind === 'linnos'))
     models = await loadModels(flags.model, deviceCount, flags.modelBackend);
@@ -331,7 +417,15 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
       command: 'lake replay',
       workload: description,
       devices: devices.map((d) => d.path).join(', '),
-      io: devices.every((d) => d.direct) ? 'O_DIRECT' : devices.some((d) => d.direct) ? 'mixed' : 'buffered',
+      io:
+        workload.cluster !== undefined
+          ? `librados aio (${workload.cluster.confPath})`
+          : devices.every((d) => d.direct)
+            ? 'O_DIRECT'
+            : devices.some((d) => d.direct)
+              ? 'mixed'
+              : 'buffered',
+      ...(workload.prepared !== undefined ? { prepared: describePrepared(workload.prepared) } : {}),
       backend: runs[0]?.result.backend ?? workload.backend,
       queueDepth: workload.queueDepth,
       policies: specs.map((s) => s.name).join(', '),
@@ -376,6 +470,7 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
   } finally {
     for (const p of models?.predictors ?? []) if (p !== undefined && !p.disposed) p.dispose();
     for (const d of devices) d.close();
+    await workload.cluster?.close();
   }
 }
 
@@ -387,7 +482,17 @@ export function workloadDescription(w: OpenedWorkload): string {
   }${w.durationS !== undefined ? `, first ${w.durationS} s` : ''}`;
 }
 
-export function deviceJson(d: RealDevice): Record<string, unknown> {
+/** What a report says of a device: a file, a block device, or a Ceph replica pool. */
+export interface DescribedDevice {
+  readonly path: string;
+  readonly kind: string;
+  readonly capacityBytes: number;
+  readonly blockBytes: number;
+  readonly direct: boolean;
+  readonly created: boolean;
+}
+
+export function deviceJson(d: DescribedDevice): Record<string, unknown> {
   return {
     path: d.path,
     kind: d.kind,

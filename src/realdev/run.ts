@@ -27,10 +27,15 @@ import { DEFAULT_QUEUE_DEPTH, type RealReplayResult, type ReplayDevice, replayRe
  */
 export interface PolicyDevice extends ReplayDevice, Device {
   readonly name: string;
+  /** 'file', 'block', or 'rados-pool'. */
+  readonly kind: string;
+  /** lake created it (an image file of the size asked for). */
+  readonly created: boolean;
   /** No cache between lake and the device (O_DIRECT for files). */
   readonly direct: boolean;
   readonly backing: BackingDevice | undefined;
   place(offset: number, size: number): { offset: number; size: number };
+  close(): void;
 }
 
 export interface RealPolicyRun extends PolicyRun {
