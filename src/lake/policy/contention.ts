@@ -1,7 +1,8 @@
 import { LakeError } from '../../errors.js';
 import type { BackendReport } from '../backends/types.js';
 import { backendCalibration, batchCostUs, type CalibrationTable } from './calibration.js';
-import { INLINE } from './constants.js';
+import { INLINE, UTILISATION_THRESHOLD } from './constants.js';
+import { type GpuSharingMode, PRIORITY_STREAM_BACKENDS } from './gpu-mode.js';
 import {
   type BackendState,
   defaultPlacement,
@@ -21,6 +22,17 @@ export interface ContentionPolicyOptions {
   backends: readonly BackendReport[];
   /** lakeD's utilisation (default: none sampled, i.e. never busy). */
   monitor?: UtilisationMonitor;
+  /**
+   * Per backend, how busy other processes keep its device (the GPU's utilisation from NVML for cuda):
+   * a backend counts the higher of lakeD's and its device's foreign load.
+   */
+  deviceMonitors?: Readonly<Partial<Record<string, UtilisationMonitor>>>;
+  /**
+   * 'yield' (LAKE's, the default): a device that others keep busy is skipped. 'priority': lake's kernels
+   * run on a high-priority stream (the device opens it), so device load no longer moves batches off it;
+   * lakeD's own load still does (src/lake/policy/gpu-mode.ts).
+   */
+  gpuMode?: GpuSharingMode;
   /** A user placement policy (validated on every call); default: defaultPlacement. */
   user?: GuardedPlacement;
   /** Told once of the first fault of the user policy. */
@@ -41,15 +53,19 @@ export interface PlacementChoice {
  */
 export class ContentionPolicy {
   readonly monitor: UtilisationMonitor | undefined;
+  readonly deviceMonitors: Readonly<Partial<Record<string, UtilisationMonitor>>>;
+  readonly gpuMode: GpuSharingMode;
   readonly guard: PlacementGuard | undefined;
   readonly #tables = new Map<string, CalibrationTable>();
   readonly #reports: readonly BackendReport[];
-  #worth: { model: string; overloaded: boolean; value: number | null } | undefined;
+  #worth: { model: string; overloaded: string; value: number | null } | undefined;
 
   constructor(options: ContentionPolicyOptions) {
     for (const table of options.tables) this.#tables.set(table.model, table);
     this.#reports = options.backends;
     this.monitor = options.monitor;
+    this.deviceMonitors = options.deviceMonitors ?? {};
+    this.gpuMode = options.gpuMode ?? 'yield';
     this.guard = options.user === undefined ? undefined : new PlacementGuard(options.user, options.onFault);
   }
 
@@ -67,8 +83,9 @@ export class ContentionPolicy {
   /** Every backend as the placement function sees it for a batch of `batchSize` of `model`. */
   backendStates(model: string, batchSize: number): BackendState[] {
     const table = this.table(model);
-    const foreign = this.monitor?.foreign() ?? 0;
+    const lakeD = this.monitor?.foreign() ?? 0;
     return this.#reports.map((report) => {
+      const foreign = Math.max(lakeD, this.#deviceForeign(report.name));
       const calibration = backendCalibration(table, report.name);
       const usable = report.available && calibration !== undefined;
       const base = {
@@ -129,21 +146,32 @@ export class ContentionPolicy {
    * clients do not keep busy; null when no backend wins at any batch size the table knows.
    */
   worthBatching(model: string): number | null {
-    // Asked on every read: recomputed only when the model or the utilisation sample changes.
-    const overloaded = this.monitor?.overloaded() ?? false;
+    // Asked on every read: recomputed only when the model or the utilisation samples change.
+    const lakeDOverloaded = this.monitor?.overloaded() ?? false;
+    const skipped = this.#reports.map(
+      (report) =>
+        lakeDOverloaded ||
+        this.#deviceForeign(report.name) > (this.monitor?.threshold ?? UTILISATION_THRESHOLD),
+    );
+    const overloaded = skipped.map((s) => (s ? '1' : '0')).join('');
     const cached = this.#worth;
     if (cached !== undefined && cached.model === model && cached.overloaded === overloaded)
       return cached.value;
     let best: number | null = null;
-    if (!overloaded) {
-      const table = this.table(model);
-      for (const report of this.#reports) {
-        const crossover = report.available ? backendCalibration(table, report.name)?.crossover : undefined;
-        if (crossover !== undefined && crossover !== null && (best === null || crossover < best))
-          best = crossover;
-      }
-    }
+    const table = this.table(model);
+    this.#reports.forEach((report, i) => {
+      if (skipped[i]) return;
+      const crossover = report.available ? backendCalibration(table, report.name)?.crossover : undefined;
+      if (crossover !== undefined && crossover !== null && (best === null || crossover < best))
+        best = crossover;
+    });
     this.#worth = { model, overloaded, value: best };
     return best;
+  }
+
+  /** Other processes' load on a backend's device; none counted in 'priority' mode, where lake outranks them. */
+  #deviceForeign(backend: string): number {
+    if (this.gpuMode === 'priority' && PRIORITY_STREAM_BACKENDS.includes(backend)) return 0;
+    return this.deviceMonitors[backend]?.foreign() ?? 0;
   }
 }

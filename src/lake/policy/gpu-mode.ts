@@ -14,6 +14,9 @@ export type GpuSharingMode = 'yield' | 'priority';
 
 export const GPU_SHARING_MODES: readonly GpuSharingMode[] = ['yield', 'priority'];
 
+/** The backends whose devices open a high-priority stream in 'priority' mode (CUDA streams have priorities). */
+export const PRIORITY_STREAM_BACKENDS: readonly string[] = ['cuda'];
+
 /** The environment variable that selects the mode for lakeD's devices and the contention policy. */
 export const GPU_MODE_ENV = 'LAKE_GPU_MODE';
 

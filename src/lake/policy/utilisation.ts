@@ -1,9 +1,9 @@
 import type { UtilisationSample } from '../lib/types.js';
 import { UTILISATION_PERIOD_MS, UTILISATION_THRESHOLD } from './constants.js';
 
-/** What the monitor samples: LakeLib satisfies it. */
+/** What the monitor samples: LakeLib satisfies it (lakeD's load), and so does a GPU's NVML source. */
 export interface UtilisationSource {
-  utilisation(): UtilisationSample;
+  utilisation(): Pick<UtilisationSample, 'busy' | 'windowMs'>;
 }
 
 export interface UtilisationMonitorOptions {
