@@ -101,90 +101,102 @@ export function registerSimulate(program: Command): void {
     });
 }
 
-async function simulateCommand(flags: SimulateFlags): Promise<void> {
-  const deviceCount = parseIntOption('--devices', flags.devices, 1);
-  const seed = parseSeedOption('--seed', flags.seed);
-  const durationS = parseNumberOption('--duration', flags.duration, { above: 0 });
-  const revokeCostUs = parseNumberOption('--revoke-cost', flags.revokeCost, 0);
-  const rateScale = parseNumberOption('--rate-scale', flags.rateScale, { above: 0 });
-  const specs = parsePolicyList(flags.policies);
-  for (const s of specs) {
-    if (s.kind === 'linnos')
-      throw usageError(`policy ${s.name} needs trained models: run it through lake demo`);
-  }
-  const flashProfile = parseFlashProfile(flags.flash);
+/** What the policies replay, the I/O count the progress bars expect, and how the report names it. */
+interface SimulatedWorkload {
+  workload: Workload;
+  expectedIos: number;
+  description: string;
+}
+
+/**
+ * The --trace files as the workload: one spread over the devices by devno, or one per device, at arrival
+ * or recorded submission times. Every file is read through first, so a malformed one fails before any
+ * replay starts (and its records are counted).
+ */
+async function traceWorkload(
+  flags: SimulateFlags,
+  trace: string,
+  deviceCount: number,
+): Promise<SimulatedWorkload> {
   const quiet = flags.json === true;
-  if (flags.out !== undefined)
-    checkOutputs(
-      [reportOutput(flags.out)],
-      splitList(flags.trace ?? '').map((path) => ({ flag: '--trace', path })),
+  const paths = splitList(trace);
+  if (paths.length === 0) throw usageError('--trace must name at least one file');
+  if (paths.length !== 1 && paths.length !== deviceCount) {
+    throw usageError(
+      `--trace names ${paths.length} files for ${deviceCount} devices: give one, or one per device`,
     );
-
-  let workload: Workload;
-  let expectedIos = 0;
-  let workloadDescription: string;
-  if (flags.trace !== undefined) {
-    const paths = splitList(flags.trace);
-    if (paths.length === 0) throw usageError('--trace must name at least one file');
-    if (paths.length !== 1 && paths.length !== deviceCount) {
-      throw usageError(
-        `--trace names ${paths.length} files for ${deviceCount} devices: give one, or one per device`,
-      );
-    }
-    const format = parseFormatOption(flags.format);
-    const readOptions = { ...(format ? { format } : {}), skipBad: flags.skipBad === true };
-    // Validate every file up front so a malformed trace fails before any replay starts.
-    for (const path of paths) {
-      const reader = openTrace(path, readOptions);
-      const reading = createProgress({ label: `read ${path}`, unit: 'records', quiet, showAfterMs: 1000 });
-      for await (const batch of countBatches(reader, reading)) expectedIos += batch.length;
-    }
-    if (flags.arrivals !== 'trace' && flags.arrivals !== 'submit') {
-      throw usageError(`--arrivals must be trace or submit, got "${flags.arrivals}"`);
-    }
-    const clock = flags.arrivals;
-    // Recorded submission times spread a coarse trace's bursts (Tencent's 1-second timestamps) the way the
-    // recording replayer issued them.
-    const open = (path: string): AsyncIterable<readonly TraceRecord[]> =>
-      clock === 'submit' ? atSubmitTimes(openTrace(path, readOptions)) : openTrace(path, readOptions);
-    workload =
-      paths.length === 1
-        ? { kind: 'stream', batches: () => open(paths[0]!) }
-        : { kind: 'stream', batches: () => mergeBatchStreams(paths.map(open)) };
-    workloadDescription = `${paths.length === 1 ? `${paths[0]} spread over devices by devno` : paths.join(', ')}, replayed at ${clock === 'submit' ? 'recorded submission' : 'arrival'} times`;
-  } else {
-    const names = splitList(flags.profile).map(parseProfile);
-    const perDevice = Array.from({ length: deviceCount }, (_, i) => names[i % names.length]!);
-    const durationMs = durationS * 1000;
-    const arrivals = (): Iterable<TraceRecord> =>
-      mergeStreams(
-        perDevice.map((profile, i) =>
-          synthesize(profile, {
-            durationMs,
-            seed: seed * 1000 + i,
-            rateScale,
-            writeBursts: flags.writeBursts === true,
-          }),
-        ),
-      );
-    workload = { kind: 'memory', arrivals };
-    expectedIos = Math.round(
-      perDevice.reduce((sum, p) => sum + (durationMs * 1000 * rateScale) / profiles[p].meanInterArrivalUs, 0),
-    );
-    workloadDescription = `${perDevice.join(', ')} for ${durationS} s${flags.writeBursts ? ' with write bursts' : ''}${rateScale !== 1 ? ` at ${rateScale}x rate` : ''}`;
   }
+  const format = parseFormatOption(flags.format);
+  const readOptions = { ...(format ? { format } : {}), skipBad: flags.skipBad === true };
+  let expectedIos = 0;
+  for (const path of paths) {
+    const reader = openTrace(path, readOptions);
+    const reading = createProgress({ label: `read ${path}`, unit: 'records', quiet, showAfterMs: 1000 });
+    for await (const batch of countBatches(reader, reading)) expectedIos += batch.length;
+  }
+  if (flags.arrivals !== 'trace' && flags.arrivals !== 'submit') {
+    throw usageError(`--arrivals must be trace or submit, got "${flags.arrivals}"`);
+  }
+  const clock = flags.arrivals;
+  // Recorded submission times spread a coarse trace's bursts (Tencent's 1-second timestamps) the way the
+  // recording replayer issued them.
+  const open = (path: string): AsyncIterable<readonly TraceRecord[]> =>
+    clock === 'submit' ? atSubmitTimes(openTrace(path, readOptions)) : openTrace(path, readOptions);
+  const workload: Workload =
+    paths.length === 1
+      ? { kind: 'stream', batches: () => open(paths[0]!) }
+      : { kind: 'stream', batches: () => mergeBatchStreams(paths.map(open)) };
+  const spread = paths.length === 1 ? `${paths[0]} spread over devices by devno` : paths.join(', ');
+  const times = clock === 'submit' ? 'recorded submission' : 'arrival';
+  return { workload, expectedIos, description: `${spread}, replayed at ${times} times` };
+}
 
-  const flashOptions = { profile: flashProfile };
-  const makeDevices = () =>
-    Array.from({ length: deviceCount }, (_, i) =>
-      createFlashDevice({ ...flashOptions, name: `ssd${i}`, seed: seed + i, reuseResult: true }),
+/**
+ * The generated workload: the --profile list cycled over the devices, each device's stream seeded apart;
+ * the expected I/O count is the profiles' mean rate times the duration (the bars settle on the real one).
+ */
+function generatedWorkload(
+  flags: SimulateFlags,
+  deviceCount: number,
+  seed: number,
+  durationS: number,
+  rateScale: number,
+): SimulatedWorkload {
+  const names = splitList(flags.profile).map(parseProfile);
+  const perDevice = Array.from({ length: deviceCount }, (_, i) => names[i % names.length]!);
+  const durationMs = durationS * 1000;
+  const arrivals = (): Iterable<TraceRecord> =>
+    mergeStreams(
+      perDevice.map((profile, i) =>
+        synthesize(profile, {
+          durationMs,
+          seed: seed * 1000 + i,
+          rateScale,
+          writeBursts: flags.writeBursts === true,
+        }),
+      ),
     );
+  const expectedIos = Math.round(
+    perDevice.reduce((sum, p) => sum + (durationMs * 1000 * rateScale) / profiles[p].meanInterArrivalUs, 0),
+  );
+  const description = `${perDevice.join(', ')} for ${durationS} s${flags.writeBursts ? ' with write bursts' : ''}${rateScale !== 1 ? ` at ${rateScale}x rate` : ''}`;
+  return { workload: { kind: 'memory', arrivals }, expectedIos, description };
+}
+
+/** Every policy's replay on fresh simulated devices, one progress bar per run unless quiet. */
+async function replayPolicies(
+  simulated: SimulatedWorkload,
+  makeDevices: () => ReturnType<typeof createFlashDevice>[],
+  specs: ReturnType<typeof parsePolicyList>,
+  seed: number,
+  revokeCostUs: number,
+  quiet: boolean,
+): Promise<Awaited<ReturnType<typeof runPolicies>>> {
+  let expectedIos = simulated.expectedIos;
   let progress: Progress | undefined;
-  const started = performance.now();
-  let runs: Awaited<ReturnType<typeof runPolicies>>;
   try {
-    runs = await runPolicies({
-      workload,
+    const runs = await runPolicies({
+      workload: simulated.workload,
       makeDevices,
       specs,
       seed,
@@ -204,9 +216,42 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
       },
     });
     progress?.complete();
+    return runs;
   } finally {
     progress?.stop();
   }
+}
+
+async function simulateCommand(flags: SimulateFlags): Promise<void> {
+  const deviceCount = parseIntOption('--devices', flags.devices, 1);
+  const seed = parseSeedOption('--seed', flags.seed);
+  const durationS = parseNumberOption('--duration', flags.duration, { above: 0 });
+  const revokeCostUs = parseNumberOption('--revoke-cost', flags.revokeCost, 0);
+  const rateScale = parseNumberOption('--rate-scale', flags.rateScale, { above: 0 });
+  const specs = parsePolicyList(flags.policies);
+  for (const s of specs) {
+    if (s.kind === 'linnos')
+      throw usageError(`policy ${s.name} needs trained models: run it through lake demo`);
+  }
+  const flashProfile = parseFlashProfile(flags.flash);
+  const quiet = flags.json === true;
+  if (flags.out !== undefined)
+    checkOutputs(
+      [reportOutput(flags.out)],
+      splitList(flags.trace ?? '').map((path) => ({ flag: '--trace', path })),
+    );
+  const simulated =
+    flags.trace !== undefined
+      ? await traceWorkload(flags, flags.trace, deviceCount)
+      : generatedWorkload(flags, deviceCount, seed, durationS, rateScale);
+
+  const flashOptions = { profile: flashProfile };
+  const makeDevices = () =>
+    Array.from({ length: deviceCount }, (_, i) =>
+      createFlashDevice({ ...flashOptions, name: `ssd${i}`, seed: seed + i, reuseResult: true }),
+    );
+  const started = performance.now();
+  const runs = await replayPolicies(simulated, makeDevices, specs, seed, revokeCostUs, quiet);
   const wallS = (performance.now() - started) / 1000;
   const ios = runs.reduce((sum, r) => sum + r.result.ios, 0);
   if (!quiet)
@@ -217,7 +262,7 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
   const deviceText = describeFlash(flashOptions);
   const params = {
     command: 'lake simulate',
-    workload: workloadDescription,
+    workload: simulated.description,
     devices: deviceCount,
     flash: deviceText,
     policies: specs.map((s) => s.name).join(', '),
@@ -234,7 +279,7 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
   };
   await emitRunReport({
     title: 'lake simulate: read latency by admission policy',
-    subtitle: `${workloadDescription} on ${deviceCount} x ${deviceText}`,
+    subtitle: `${simulated.description} on ${deviceCount} x ${deviceText}`,
     params,
     runs,
     json,
