@@ -1,6 +1,7 @@
 /**
  * The real-clock replay engine: the counterpart of the virtual-clock engine (src/array/engine.ts) for real
- * devices. Same semantics, kept in step with it:
+ * devices. The same semantics, by construction: every step of an I/O is the replay core's
+ * (src/array/core/tries.ts), which both engines drive, each with its own clock and devices:
  * - each I/O's home device is `device % devices.length`; writes go to their home device;
  * - every latency-critical read try that is not on the last replica is offered to the admission policy when
  *   it is issued to its device, before it joins the device's queue (as LinnOS decides in the submission
