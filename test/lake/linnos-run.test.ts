@@ -60,7 +60,7 @@ describe('LinnOS on LAKE, end to end (the lake demo --models table)', () => {
     assert.ok(result.table.rows.every((r) => r.length === result.table.headers.length));
     for (const shape of result.shapes) {
       assert.equal(shape.calibration.source, 'injected');
-      assert.deepEqual(shape.crossovers, { 'cpu-wasm': 2, webgpu: null });
+      assert.deepEqual(shape.crossovers, { 'cpu-wasm': 2, webgpu: null, cuda: null });
       assert.deepEqual(shape.skipped, []);
       for (const run of shape.runs) {
         const s = run.stats;

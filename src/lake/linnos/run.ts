@@ -7,6 +7,7 @@ import { LatencyRecorder } from '../../report/histogram.js';
 import type { Table } from '../../report/table.js';
 import type { LatencySummary } from '../../report/types.js';
 import type { TraceRecord } from '../../trace/types.js';
+import { openCudaDeviceMonitor } from '../backends/cuda/nvml.js';
 import type { BackendReport } from '../backends/types.js';
 import { LakeLib } from '../lib/lake-lib.js';
 import type { LakeLibOptions, LakeLibStats } from '../lib/types.js';
@@ -20,6 +21,7 @@ import {
 } from '../policy/calibration.js';
 import { INLINE, LAKE_BATCHING } from '../policy/constants.js';
 import { ContentionPolicy } from '../policy/contention.js';
+import { gpuSharingModeFromEnv } from '../policy/gpu-mode.js';
 import type { GuardedPlacement, PlacementFault } from '../policy/placement.js';
 import { IsolatedPolicy } from '../policy/user-policy.js';
 import { UtilisationMonitor, type UtilisationMonitorOptions } from '../policy/utilisation.js';
@@ -159,6 +161,7 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
   const revokeCostUs = options.revokeCostUs ?? DEFAULT_REVOKE_COST_US;
   const lib = options.lib ?? (await LakeLib.open(options.lakeLibOptions));
   const runners: LinnosBatchRunner[] = [];
+  let gpuLoad: ReturnType<typeof openCudaDeviceMonitor>;
   try {
     const backends = lib.listBackends();
     const baseline = replayOnce(options, { name: 'baseline' }, revokeCostUs).read;
@@ -168,9 +171,13 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
     const monitor = sampleUtilisation
       ? new UtilisationMonitor(lib, options.utilisation === undefined ? {} : options.utilisation || {})
       : undefined;
+    // The GPU's own load from NVML (another process computing on it), where cuda runs: LAKE's check.
+    gpuLoad = monitor !== undefined ? openCudaDeviceMonitor(backends, options.utilisation || {}) : undefined;
     const contention = new ContentionPolicy({
       tables,
       backends,
+      gpuMode: gpuSharingModeFromEnv(),
+      ...(gpuLoad !== undefined ? { deviceMonitors: { cuda: gpuLoad.monitor } } : {}),
       ...(monitor !== undefined ? { monitor } : {}),
       ...(options.userPolicy !== undefined ? { user: options.userPolicy } : {}),
       ...(options.onUserPolicyFault !== undefined ? { onFault: options.onUserPolicyFault } : {}),
@@ -235,6 +242,7 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
       table: lakeTable(baseline, shapes),
     };
   } finally {
+    gpuLoad?.source.close();
     if (options.lib === undefined) await lib.close();
     else for (const runner of runners) runner.close();
   }

@@ -1,4 +1,9 @@
-import type { UtilisationSource } from '../../policy/utilisation.js';
+import {
+  UtilisationMonitor,
+  type UtilisationMonitorOptions,
+  type UtilisationSource,
+} from '../../policy/utilisation.js';
+import type { BackendReport } from '../types.js';
 import { type KoffiLibrary, loadKoffi, openLibrary } from './koffi-driver.js';
 
 /**
@@ -174,4 +179,19 @@ export class NvmlUtilisationSource implements UtilisationSource {
   close(): void {
     this.#nvml.close();
   }
+}
+
+/**
+ * The contention policy's view of the CUDA device's load by other processes, when cuda is usable here and
+ * NVML opens (undefined otherwise: the policy then counts lakeD's load alone). close() the source after.
+ */
+export function openCudaDeviceMonitor(
+  backends: readonly BackendReport[],
+  options: UtilisationMonitorOptions = {},
+): { monitor: UtilisationMonitor; source: NvmlUtilisationSource } | undefined {
+  if (!backends.some((b) => b.name === 'cuda' && b.available)) return undefined;
+  const nvml = openNvml();
+  if (typeof nvml === 'string') return undefined;
+  const source = new NvmlUtilisationSource(nvml);
+  return { monitor: new UtilisationMonitor(source, options), source };
 }
