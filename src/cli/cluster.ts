@@ -155,6 +155,7 @@ interface SlowFlags {
   probability: string;
   cpuPercent: string;
   noisyOps: string;
+  noisyKib: string;
   json?: boolean;
 }
 
@@ -174,7 +175,8 @@ function registerSlow(cluster: Command): void {
     .option('--delay-ms <ms>', 'inject: delay per delayed message', String(SLOW_DEFAULTS.delayMs))
     .option('--probability <p>', 'inject: share of messages delayed', String(SLOW_DEFAULTS.probability))
     .option('--cpu-percent <p>', 'cpu: the OSD quota in percent of one CPU', String(SLOW_DEFAULTS.cpuPercent))
-    .option('--noisy-ops <n>', 'noisy: concurrent 64 KiB writes', String(SLOW_DEFAULTS.noisyOps))
+    .option('--noisy-ops <n>', 'noisy: writes in flight', String(SLOW_DEFAULTS.noisyOps))
+    .option('--noisy-kib <n>', 'noisy: size of each write (KiB)', String(SLOW_DEFAULTS.noisyBytes / 1024))
     .option('--dir <path>', 'the cluster folder (default: the one lake cluster in the temp dir)')
     .option('--json', 'print as JSON')
     .action(async (flags: SlowFlags) => {
@@ -198,6 +200,7 @@ function registerSlow(cluster: Command): void {
         probability: parseNumberOption('--probability', flags.probability, { above: 0, max: 1 }),
         cpuPercent: parseNumberOption('--cpu-percent', flags.cpuPercent, { min: 1, max: 100 }),
         noisyOps: parseIntOption('--noisy-ops', flags.noisyOps, 1, 1024),
+        noisyBytes: parseIntOption('--noisy-kib', flags.noisyKib, 4, 16_384) * 1024,
       });
       if (flags.json === true) return printJson(record);
       print(`osd.${osd} slowed by ${cause}: ${record.detail}\n`);
