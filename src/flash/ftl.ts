@@ -387,96 +387,17 @@ export class FlashTranslation {
    */
   #collect(g: number, victim: number, queue: 1 | 2, now: number): void {
     const units = this.#units;
-    const perLine = this.#pagesPerLine;
-    const p2l = this.p2l;
-    const l2p = this.l2p;
-    const valid = this.valid;
     const blockIndex = g * this.#blocks + victim;
-    const first = blockIndex * perLine;
-    const last = first + perLine;
+    const first = blockIndex * this.#pagesPerLine;
+    const last = first + this.#pagesPerLine;
     const timed = this.timed;
     // Per-copy accounting is needed with several LUNs per group; durations only with several page types.
     const perUnit = timed && units > 1;
     const typed = timed && this.#pageTypes > 1;
-    const unitMask = this.#pow2 ? units - 1 : -1;
-    const reads = this.#gcReads;
-    const programs = this.#gcPrograms;
-    let left = this.blockValid[blockIndex]!;
-    const copies = left;
-    let dst = 0;
-    let dstEnd = 0;
-    if (perUnit && !typed && unitMask >= 0) {
-      // The common case, counted the same way faster: the valid pages are found a bitmap word at a time
-      // (lowest bit first, so in the same order), and the programs per destination unit are added per
-      // claimed run of consecutive pages.
-      let runStart = 0;
-      const w0 = first >>> 5;
-      const w1 = (last + 31) >>> 5;
-      for (let w = w0; w < w1 && left > 0; w++) {
-        let bits = valid[w]!;
-        if (w === w0) bits &= -1 << (first & 31);
-        if (w === w1 - 1 && (last & 31) !== 0) bits &= (1 << (last & 31)) - 1;
-        while (bits !== 0) {
-          const low = bits & -bits;
-          bits ^= low;
-          const src = w * 32 + (31 - Math.clz32(low));
-          const lpn = p2l[src]!;
-          if (dst === dstEnd) {
-            if (dst > runStart) {
-              addRun(programs, runStart, dst - runStart, units);
-              setBits(valid, runStart, dst);
-            }
-            dst = this.#claim(g, left);
-            if (dst < 0) {
-              throw new LakeError(
-                'LAKE_E_INTERNAL',
-                `flash device ${this.#config.name}: GC found no free page`,
-              );
-            }
-            runStart = dst;
-            dstEnd = dst + this.#claimed;
-          }
-          p2l[dst] = lpn;
-          l2p[lpn] = dst;
-          reads[src & unitMask]!++;
-          dst++;
-          if (--left === 0) break;
-        }
-      }
-      if (dst > runStart) {
-        addRun(programs, runStart, dst - runStart, units);
-        setBits(valid, runStart, dst);
-      }
-    } else
-      for (let src = first; src < last && left > 0; src++) {
-        if (((valid[src >>> 5]! >>> (src & 31)) & 1) === 0) continue;
-        const lpn = p2l[src]!;
-        if (dst === dstEnd) {
-          dst = this.#claim(g, left);
-          if (dst < 0) {
-            throw new LakeError(
-              'LAKE_E_INTERNAL',
-              `flash device ${this.#config.name}: GC found no free page`,
-            );
-          }
-          dstEnd = dst + this.#claimed;
-        }
-        p2l[dst] = lpn;
-        valid[dst >>> 5] = valid[dst >>> 5]! | (1 << (dst & 31));
-        l2p[lpn] = dst;
-        if (perUnit) {
-          const su = unitMask >= 0 ? src & unitMask : src % units;
-          const du = unitMask >= 0 ? dst & unitMask : dst % units;
-          reads[su]!++;
-          programs[du]!++;
-          if (typed) this.#noteCopyTimes(src, su, dst, du);
-        } else if (typed) {
-          this.#noteCopyTimes(src, 0, dst, 0);
-        }
-        dst++;
-        left--;
-      }
-    clearBits(valid, first, last);
+    const copies = this.blockValid[blockIndex]!;
+    if (perUnit && !typed && this.#pow2) this.#copyValidCounted(g, first, last, copies);
+    else this.#copyValid(g, first, last, copies, perUnit, typed);
+    clearBits(this.valid, first, last);
     this.#tally.gcPrograms += copies;
     this.blockValid[blockIndex] = 0;
     this.blockWritten[blockIndex] = 0;
@@ -484,11 +405,115 @@ export class FlashTranslation {
     this.freeStack[g * this.#blocks + this.freeCount[g]!] = victim;
     this.freeCount[g]!++;
     this.#tally.erases += units;
-    if (!timed) return;
+    if (timed) this.#queueCollection(g, queue, copies, typed, now);
+  }
+
+  /** A destination run for GC copies in group g (`left` pages still to copy); an internal error if none. */
+  #claimForCopies(g: number, left: number): number {
+    const dst = this.#claim(g, left);
+    if (dst < 0) {
+      throw new LakeError('LAKE_E_INTERNAL', `flash device ${this.#config.name}: GC found no free page`);
+    }
+    return dst;
+  }
+
+  /**
+   * The common case of a GC copy (several LUNs, a power of two, one page type), counted the same way as
+   * #copyValid but faster: the `left` valid pages of [first, last) are found a bitmap word at a time
+   * (lowest bit first, so in the same order), and the programs per destination unit are added per claimed
+   * run of consecutive pages.
+   */
+  #copyValidCounted(g: number, first: number, last: number, left: number): void {
+    const units = this.#units;
+    const p2l = this.p2l;
+    const l2p = this.l2p;
+    const valid = this.valid;
+    const unitMask = units - 1;
+    const reads = this.#gcReads;
+    const programs = this.#gcPrograms;
+    let dst = 0;
+    let dstEnd = 0;
+    let runStart = 0;
+    const w0 = first >>> 5;
+    const w1 = (last + 31) >>> 5;
+    for (let w = w0; w < w1 && left > 0; w++) {
+      let bits = valid[w]!;
+      if (w === w0) bits &= -1 << (first & 31);
+      if (w === w1 - 1 && (last & 31) !== 0) bits &= (1 << (last & 31)) - 1;
+      while (bits !== 0) {
+        const low = bits & -bits;
+        bits ^= low;
+        const src = w * 32 + (31 - Math.clz32(low));
+        const lpn = p2l[src]!;
+        if (dst === dstEnd) {
+          if (dst > runStart) {
+            addRun(programs, runStart, dst - runStart, units);
+            setBits(valid, runStart, dst);
+          }
+          dst = this.#claimForCopies(g, left);
+          runStart = dst;
+          dstEnd = dst + this.#claimed;
+        }
+        p2l[dst] = lpn;
+        l2p[lpn] = dst;
+        reads[src & unitMask]!++;
+        dst++;
+        if (--left === 0) break;
+      }
+    }
+    if (dst > runStart) {
+      addRun(programs, runStart, dst - runStart, units);
+      setBits(valid, runStart, dst);
+    }
+  }
+
+  /**
+   * Copy the `left` valid pages of [first, last) one by one, counting reads and programs per unit when
+   * `perUnit` and adding their durations when `typed`.
+   */
+  #copyValid(g: number, first: number, last: number, left: number, perUnit: boolean, typed: boolean): void {
+    const units = this.#units;
+    const p2l = this.p2l;
+    const l2p = this.l2p;
+    const valid = this.valid;
+    const unitMask = this.#pow2 ? units - 1 : -1;
+    const reads = this.#gcReads;
+    const programs = this.#gcPrograms;
+    let dst = 0;
+    let dstEnd = 0;
+    for (let src = first; src < last && left > 0; src++) {
+      if (((valid[src >>> 5]! >>> (src & 31)) & 1) === 0) continue;
+      const lpn = p2l[src]!;
+      if (dst === dstEnd) {
+        dst = this.#claimForCopies(g, left);
+        dstEnd = dst + this.#claimed;
+      }
+      p2l[dst] = lpn;
+      valid[dst >>> 5] = valid[dst >>> 5]! | (1 << (dst & 31));
+      l2p[lpn] = dst;
+      if (perUnit) {
+        const su = unitMask >= 0 ? src & unitMask : src % units;
+        const du = unitMask >= 0 ? dst & unitMask : dst % units;
+        reads[su]!++;
+        programs[du]!++;
+        if (typed) this.#noteCopyTimes(src, su, dst, du);
+      } else if (typed) {
+        this.#noteCopyTimes(src, 0, dst, 0);
+      }
+      dst++;
+      left--;
+    }
+  }
+
+  /** Queue a collection's flash time on group g's LUNs (copies, then the erase) and reset the counts. */
+  #queueCollection(g: number, queue: 1 | 2, copies: number, typed: boolean, now: number): void {
+    const units = this.#units;
     const timeline = this.#timeline;
     const transfer = this.#transferUs;
     const readUs0 = this.#readUs[0]!;
     const programUs0 = this.#programUs[0]!;
+    const reads = this.#gcReads;
+    const programs = this.#gcPrograms;
     if (units === 1) {
       // Copyback: the data never leaves the die.
       if (copies > 0) {
