@@ -39,6 +39,8 @@ export interface OpenOptions {
   readonly onLakeD?: boolean;
   /** For `lake backends --verify`: open where the report says `verifiable` (a software adapter) too. */
   readonly forVerification?: boolean;
+  /** lakeD's heartbeat: a device that waits on its accelerator calls it, so a long batch is no hang. */
+  readonly beat?: () => void;
 }
 
 /** A device as lakeLib's getDevice() describes it. */

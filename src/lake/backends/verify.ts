@@ -29,7 +29,7 @@ import type { BackendDevice, BackendKind, BackendName, ComputeBackend } from './
  */
 export const F32_TOLERANCE = { abs: 1e-5, rel: 1e-4 } as const;
 
-/** Random vectors per LinnOS model, rows per dense model. */
+/** Random vectors per LinnOS model, rows per dense model (defaults). */
 const LINNOS_VECTORS = 1024;
 const DENSE_ROWS = 256;
 const DENSE_SHAPES: readonly (readonly number[])[] = [
@@ -82,6 +82,8 @@ export interface VerifyOptions {
   seed?: number;
   /** The backends to check (default: the catalogue). */
   backends?: readonly ComputeBackend[];
+  /** Random digit vectors per LinnOS model (default 1024) and rows per dense model (default 256). */
+  vectors?: { linnos: number; dense: number };
 }
 
 interface Case {
@@ -103,15 +105,19 @@ function randomDigits(random: Random, rows: number): Uint8Array {
 }
 
 /** The fixed cases: LinnOS fixtures (when present), seeded LinnOS shapes, seeded dense models. */
-function verifyCases(fixtures: string | null, seed: number): Case[] {
+function verifyCases(
+  fixtures: string | null,
+  seed: number,
+  counts: { linnos: number; dense: number },
+): Case[] {
   const random = new Random(seed);
   const cases: Case[] = [];
   if (fixtures !== null) {
     const testFile = join(fixtures, 'ml_test.h');
     const fixed = parseTestVectors(readFileSync(testFile, 'utf8'), testFile).vectors;
-    const input = new Uint8Array(fixed.length + LINNOS_VECTORS * 31);
+    const input = new Uint8Array(fixed.length + counts.linnos * 31);
     input.set(fixed);
-    input.set(randomDigits(random, LINNOS_VECTORS), fixed.length);
+    input.set(randomDigits(random, counts.linnos), fixed.length);
     for (const name of HEADERS) {
       const file = join(fixtures, name);
       const header = parseLinnosHeader(readFileSync(file, 'utf8'), file);
@@ -120,9 +126,9 @@ function verifyCases(fixtures: string | null, seed: number): Case[] {
     }
   }
   for (const shape of ['nn', 'nn+1', 'nn+2'] as const) {
-    const input = randomDigits(random, LINNOS_VECTORS);
+    const input = randomDigits(random, counts.linnos);
     const dense = syntheticLinnosModel(shape, seed);
-    cases.push({ kernelSet: 'linnos', model: `${shape} (seed ${seed})`, dense, input, rows: LINNOS_VECTORS });
+    cases.push({ kernelSet: 'linnos', model: `${shape} (seed ${seed})`, dense, input, rows: counts.linnos });
   }
   for (const widths of DENSE_SHAPES) {
     const layers = [];
@@ -134,13 +140,13 @@ function verifyCases(fixtures: string | null, seed: number): Case[] {
       const bias = Float32Array.from({ length: outputs }, () => random.normal() * 0.1);
       layers.push({ inputs, outputs, weights, bias });
     }
-    const values = Float32Array.from({ length: DENSE_ROWS * widths[0]! }, () => random.normal());
+    const values = Float32Array.from({ length: counts.dense * widths[0]! }, () => random.normal());
     cases.push({
       kernelSet: 'dense-f32',
       model: `${widths.join('-')} (seed ${seed})`,
       dense: { layers },
       input: new Uint8Array(values.buffer),
-      rows: DENSE_ROWS,
+      rows: counts.dense,
     });
   }
   return cases;
@@ -269,7 +275,8 @@ function verifyBackend(
   backend: ComputeBackend,
   cases: readonly Case[],
 ): BackendVerification {
-  const report = backend.detect?.() ?? backend.probe();
+  // probe(), not detect(): opening the device finds the adapter, and a device without one says why (fault).
+  const report = backend.probe();
   const base = { backend: backend.name, kind: backend.kind, checks: [] as VerifyCheck[] };
   if (!report.available && report.verifiable !== true) {
     return { ...base, status: 'skipped', reason: report.reason ?? 'not available here' };
@@ -311,7 +318,12 @@ export function verifyBackends(options: VerifyOptions = {}): VerifyReport {
       'LAKE_E_IO',
       `${join(fixtures, 'ml_test.h')}: not found (the LinnOS fixtures folder)`,
     );
-  const cases = verifyCases(fixtures, seed);
+  const counts = options.vectors ?? { linnos: LINNOS_VECTORS, dense: DENSE_ROWS };
+  for (const [what, count] of Object.entries(counts)) {
+    if (!Number.isSafeInteger(count) || count < 1 || count > 1 << 16)
+      throw new LakeError('LAKE_E_USAGE', `vectors.${what} must be an integer in [1, 65536], got ${count}`);
+  }
+  const cases = verifyCases(fixtures, seed, counts);
   const bytes = Math.max(...cases.map((c) => c.input.length)) * 4 + (1 << 20);
   const arena = ShmArena.create({ bytes });
   const backends = (options.backends ?? BACKENDS).map((backend): BackendVerification => {

@@ -53,7 +53,7 @@ function serveLoop(channel: Channel, arena: ShmArena, options: ServeOptions): vo
   const beat = (): void => {
     Atomics.add(words, C_HEARTBEAT, 1);
   };
-  const executor = new CommandExecutor(arena, openDevices(arena, undefined, { onLakeD: true }), {
+  const executor = new CommandExecutor(arena, openDevices(arena, undefined, { onLakeD: true, beat }), {
     beat,
     hang: () => {
       // Sleep forever without beating: only the client's watchdog (terminate) ends this.

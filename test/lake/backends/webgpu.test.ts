@@ -120,20 +120,23 @@ test('lakeD serves LinnOS on webgpu, lakeLib finishes inline after a crash, and 
     timeout: 90_000,
     env: { ...process.env, LAKE_WEBGPU_SOFTWARE: '1' },
   });
-  assert.equal(child.signal, null, 'the process did not exit on its own');
+  assert.equal(child.signal, null, `the process did not exit on its own: ${child.stderr}`);
   assert.equal(child.status, 0, child.stderr);
   const result = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
     devices: { backend: string; name: string }[];
     inline: number[];
     onGpu: number[][];
     afterCrash: number[];
-    restarts: number;
+    before: { inlineCommands: number; restarts: number };
+    after: { inlineCommands: number; restarts: number };
   };
   const gpu = result.devices.find((d) => d.backend === 'webgpu');
   assert.ok(gpu !== undefined, 'lakeD lists a webgpu device');
   assert.doesNotMatch(gpu.name, /unusable/);
+  assert.ok(result.inline.includes(0) && result.inline.includes(1), 'both decisions occur');
   assert.deepEqual(result.onGpu[0], result.inline);
   assert.deepEqual(result.onGpu[1], result.inline.slice(0, 1));
   assert.deepEqual(result.afterCrash, result.inline);
-  assert.ok(result.restarts >= 1);
+  assert.equal(result.before.inlineCommands, 0, 'lakeD served everything before the crash');
+  assert.ok(result.after.restarts >= 1 && result.after.inlineCommands > 0, 'lakeLib finished inline');
 });

@@ -1,11 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { isMainThread } from 'node:worker_threads';
 import type { ShmArena } from '../../shm/arena.js';
 import type { BackendDevice, BackendReport, ComputeBackend, OpenOptions } from '../types.js';
 import { detectAdapter } from './detect.js';
 import { unavailableError, WebGpuDevice } from './device.js';
+import { prepareDawnEnvironment } from './env.js';
 import type { AdapterSummary } from './protocol.js';
 
 const NAME = 'webgpu';
@@ -36,17 +35,6 @@ function gpuNodePresent(): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * Dawn's GL backend reads EGL_PLATFORM and Mesa reads XDG_RUNTIME_DIR with getenv(); a worker's process.env
- * is a private copy, so only the main thread can set them, before any GPU thread starts. Set only where
- * missing: surfaceless EGL needs no display, and without a runtime dir Mesa prints an error per adapter.
- */
-export function prepareDawnEnvironment(): void {
-  if (!isMainThread) return;
-  process.env['EGL_PLATFORM'] ??= 'surfaceless';
-  process.env['XDG_RUNTIME_DIR'] ??= tmpdir();
 }
 
 /** Why lakeD cannot use WebGPU here, from cheap checks only (no Dawn started); undefined when it may. */
@@ -93,7 +81,6 @@ export class WebGpuBackend implements ComputeBackend {
   detect(): BackendReport {
     const probe = this.probe();
     if (!packageInstalled()) return probe;
-    prepareDawnEnvironment();
     const reply = detectAdapter();
     const base = { name: NAME, kind: 'gpu', capabilities: CAPABILITIES } as const;
     if (!reply.ok || reply.adapter === undefined) {
@@ -122,6 +109,7 @@ export class WebGpuBackend implements ComputeBackend {
     return new WebGpuDevice(arena, {
       inline: false,
       allowSoftware: softwareAllowed() || options.forVerification === true,
+      beat: options.beat,
     });
   }
 }

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { dawnEnvironment } from './env.js';
 import type { HostReply } from './protocol.js';
 
 const DETECT_TIMEOUT_MS = 20_000;
@@ -18,6 +19,7 @@ export function detectAdapter(): HostReply {
     encoding: 'utf8',
     timeout: DETECT_TIMEOUT_MS + 10_000,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: dawnEnvironment(process.env),
   });
   const line = result.stdout?.trim().split('\n').pop() ?? '';
   try {

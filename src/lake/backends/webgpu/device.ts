@@ -22,6 +22,8 @@ export interface WebGpuDeviceOptions {
   inline: boolean;
   /** Use a software adapter (llvmpipe) if that is all Dawn finds; otherwise such a device is unusable. */
   allowSoftware: boolean;
+  /** lakeD's heartbeat, called while waiting on the GPU thread. */
+  beat?: (() => void) | undefined;
 }
 
 /** What the device has done, for tests, `lake backends --verify` and the utilisation it reports. */
@@ -54,6 +56,7 @@ export class WebGpuDevice implements BackendDevice {
   readonly kind = 'gpu';
   readonly #arena: ShmArena;
   readonly #cpu: BackendDevice;
+  readonly #beat: (() => void) | undefined;
   #link: HostLink | undefined;
   #adapter: AdapterSummary | undefined;
   #fault: string | undefined;
@@ -64,13 +67,14 @@ export class WebGpuDevice implements BackendDevice {
   constructor(arena: ShmArena, options: WebGpuDeviceOptions) {
     this.#arena = arena;
     this.#cpu = new CpuWasmBackend().open(arena);
+    this.#beat = options.beat;
     if (options.inline) {
       this.#fault =
         "lakeLib's inline path: the CPU path serves it (Dawn never starts on the caller's thread)";
       return;
     }
     const link = new HostLink(arena.buffer);
-    const reply = link.call({ op: 'init' }, INIT_TIMEOUT_MS);
+    const reply = link.call({ op: 'init' }, INIT_TIMEOUT_MS, options.beat);
     if (!reply.ok || reply.adapter === undefined) {
       link.close(CALL_TIMEOUT_MS);
       this.#fault = `Dawn could not open a device: ${reply.ok ? 'no adapter' : reply.message}`;
@@ -166,7 +170,7 @@ export class WebGpuDevice implements BackendDevice {
     const out = args[1]! + from * module.outputBytes(fn);
     const request: HostRequest = { op: 'run', id: module.id, fn, xs, out, n: to - from, dirty: this.#dirty };
     this.#dirty = [];
-    const reply = this.#link.call(request, CALL_TIMEOUT_MS);
+    const reply = this.#link.call(request, CALL_TIMEOUT_MS, this.#beat);
     if (reply.ok) {
       this.#stats.gpuBatches++;
       this.#stats.gpuMicros += reply.gpuMicros ?? 0;
@@ -207,7 +211,7 @@ export class WebGpuDevice implements BackendDevice {
   /** A request whose failure is a fault; false when there is no GPU or it failed. */
   #send(request: HostRequest, timeoutMs: number): boolean {
     if (this.#link === undefined) return false;
-    const reply: HostReply = this.#link.call(request, timeoutMs);
+    const reply: HostReply = this.#link.call(request, timeoutMs, this.#beat);
     if (!reply.ok) this.#markFault(reply.message);
     return reply.ok;
   }

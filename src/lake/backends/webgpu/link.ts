@@ -38,8 +38,12 @@ export class HostLink {
     this.#port.unref();
   }
 
-  /** Sends one request and sleeps until its reply, the thread's exit or `timeoutMs`. */
-  call(request: HostRequest, timeoutMs: number): HostReply {
+  /**
+   * Sends one request and sleeps until its reply, the thread's exit or `timeoutMs`, calling `beat` every
+   * slice (lakeD's heartbeat: a long batch is work, not a hang; a GPU thread that never answers is the
+   * timeout's business, and becomes a fault).
+   */
+  call(request: HostRequest, timeoutMs: number, beat?: () => void): HostReply {
     if (this.#gone !== undefined) return { ok: false, message: this.#gone };
     const seen = Atomics.load(this.#control, CTL_REPLIES);
     this.#port.postMessage(request);
@@ -58,6 +62,7 @@ export class HostLink {
         return { ok: false, message: this.#gone };
       }
       Atomics.wait(this.#control, CTL_REPLIES, seen, Math.min(left, WAIT_SLICE_MS));
+      beat?.();
     }
   }
 
