@@ -35,6 +35,11 @@ export interface IncrementalPredictor {
   setContext(context: number, x: ArrayLike<number>): void;
   /** The decision for the context's inputs with `submit` (one digit per submit position) at the submit positions. */
   predict(context: number, submit: ArrayLike<number>): Decision;
+  /**
+   * As predict, with the submit digits as arguments (no array to fill): the call a submit path makes. Digits
+   * past the predictor's submit positions are ignored; a predictor with more than 3 submit positions refuses it.
+   */
+  predictDigits(context: number, d0: number, d1: number, d2: number): Decision;
   /** The raw outputs, as the full backend's rawScores of the same vector, into out[0..outputs). */
   rawScores(context: number, submit: ArrayLike<number>, out: Float64Array): void;
   /** Releases what the predictor holds; any later call throws. Calling it twice is harmless. */

@@ -19,7 +19,6 @@ import {
   PEND_NOW_OFFSET,
   PENDING_CAP,
   PENDING_DIGITS,
-  writeDigits,
 } from './features.js';
 
 /** The positions of pend_now's 3 digits in the 31-digit vector: the submit positions of a LinnOS model. */
@@ -39,7 +38,6 @@ export class LinnosSubmitPath {
   readonly #predictor: IncrementalPredictor;
   readonly #context: number;
   readonly #vector = new Uint8Array(LINNOS_FEATURES);
-  readonly #submit = new Uint8Array(PENDING_DIGITS);
   /** The view and completed-read count the context was computed from. */
   #view: DeviceView | undefined;
   #completed = -1;
@@ -78,7 +76,13 @@ export class LinnosSubmitPath {
   predict(view: DeviceView, arrivingBytes: number): Decision | typeof NO_HISTORY {
     if (view.completedReads < LINNOS_HISTORY) return NO_HISTORY;
     if (view !== this.#view || view.completedReads !== this.#completed) this.observe(view);
-    writeDigits(view.pendingPages + pagesOf(arrivingBytes), PENDING_DIGITS, PENDING_CAP, this.#submit, 0);
-    return this.#predictor.predict(this.#context, this.#submit);
+    // pend_now's 3 digits as writeDigits writes them (rounded down, below 0 -> 0, capped at 999).
+    const pending = view.pendingPages + pagesOf(arrivingBytes);
+    let value = pending > 0 ? Math.floor(pending) : 0;
+    if (value > PENDING_CAP) value = PENDING_CAP;
+    const hundreds = (value / 100) | 0;
+    const rest = value - hundreds * 100;
+    const tens = (rest / 10) | 0;
+    return this.#predictor.predictDigits(this.#context, hundreds, tens, rest - tens * 10);
   }
 }

@@ -47,7 +47,16 @@ function firstDifference(
     });
     incremental.rawScores(context, submit, actual);
     const decision = incremental.predict(context, submit);
-    if (actual[0] !== expected[0] || actual[1] !== expected[1] || decision !== full.predict(x)) {
+    const byArguments =
+      submit.length > 3
+        ? decision
+        : incremental.predictDigits(context, submit[0]!, submit[1] ?? 0, submit[2] ?? 0);
+    if (
+      actual[0] !== expected[0] ||
+      actual[1] !== expected[1] ||
+      decision !== full.predict(x) ||
+      byArguments !== decision
+    ) {
       return `vector ${v}: full (${expected.join(', ')}), incremental (${actual.join(', ')})`;
     }
   }
@@ -113,6 +122,7 @@ describe('incremental inference equals the full forward on seeded random models'
     const positions = [0, 3, 9, 12, 13, 14, 30];
     const incremental = createIncrementalPredictor(model, { backend: 'exact', submitPositions: positions });
     assert.equal(firstDifference(exact, incremental, xs, positions), '');
+    assert.throws(() => incremental.predictDigits(0, 1, 2, 3), /takes 3 digits; this predictor has 7/);
   });
 });
 
@@ -188,6 +198,9 @@ describe('incremental predictors refuse bad use with coded errors', () => {
       usage(() => p.predict(-1, [1, 2, 3]), /context -1/);
       usage(() => p.predict(0, [1, 2]), /takes 3 digits, got 2/);
       usage(() => p.predict(0, [1, 10, 3]), /submit digit 1 is 10/);
+      usage(() => p.predictDigits(0, 1, 2, 3.5), /submit digit 2 is 3.5/);
+      usage(() => p.predictDigits(0, -1, 2, 3), /submit digit 0 is -1/);
+      usage(() => p.predictDigits(5, 1, 2, 3), /context 5 is not one of 0\.\.1/);
       const bad = new Uint8Array(31);
       bad[20] = 11;
       usage(() => p.setContext(0, bad), /input 20 is 11/);
@@ -200,6 +213,7 @@ describe('incremental predictors refuse bad use with coded errors', () => {
       p.dispose();
       assert.equal(p.disposed, true);
       usage(() => p.predict(0, [1, 2, 3]), /after dispose/);
+      usage(() => p.predictDigits(0, 1, 2, 3), /after dispose/);
     });
   }
 

@@ -1,3 +1,4 @@
+import { LakeError } from '../../errors.js';
 import { HIDDEN_RESCALE, type LinnosIntegerModel, OUTPUT_SCALE } from '../../models/linnos-integer.js';
 import { checkScoresOut, checkVector, digitError, disposedError, isDigit } from '../checks.js';
 import { checkContext, checkSubmitDigits } from '../incremental-checks.js';
@@ -25,6 +26,8 @@ export class IncrementalExact implements IncrementalPredictor {
   readonly #contextPositions: Int32Array;
   /** Per submit position s, the weight column W0T[.][position] contiguous: columns[s * width0 + j]. */
   readonly #columns: Float64Array;
+  /** predictDigits' digits, as predict takes them (Float64Array: any number reaches the digit check). */
+  readonly #digits: Float64Array;
   readonly #activations: Float64Array[];
 
   constructor(model: LinnosIntegerModel, submitPositions: readonly number[], contexts: number) {
@@ -33,6 +36,7 @@ export class IncrementalExact implements IncrementalPredictor {
     this.inputs = first.inputs;
     this.outputs = model.layers[model.layers.length - 1]!.outputs;
     this.submitPositions = Object.freeze([...submitPositions]);
+    this.#digits = new Float64Array(submitPositions.length);
     this.contexts = contexts;
     this.#width0 = first.outputs;
     this.#context = new Float64Array(contexts * first.outputs);
@@ -75,6 +79,20 @@ export class IncrementalExact implements IncrementalPredictor {
   predict(context: number, submit: ArrayLike<number>): Decision {
     const o = this.#forward(context, submit);
     return o[1]! > o[0]! ? 1 : 0;
+  }
+
+  predictDigits(context: number, d0: number, d1: number, d2: number): Decision {
+    const digits = this.#digits;
+    if (digits.length > 3) {
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `predictDigits takes 3 digits; this predictor has ${digits.length} submit positions`,
+      );
+    }
+    digits[0] = d0;
+    if (digits.length > 1) digits[1] = d1;
+    if (digits.length > 2) digits[2] = d2;
+    return this.predict(context, digits);
   }
 
   rawScores(context: number, submit: ArrayLike<number>, out: Float64Array): void {

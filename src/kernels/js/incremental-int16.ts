@@ -1,3 +1,4 @@
+import { LakeError } from '../../errors.js';
 import type { DenseModel } from '../../models/dense.js';
 import { checkScoresOut, checkVector, digitError, disposedError, isDigit } from '../checks.js';
 import { checkContext, checkSubmitDigits } from '../incremental-checks.js';
@@ -27,6 +28,8 @@ export class IncrementalInt16Js implements IncrementalPredictor {
   readonly #context: Int16Array;
   readonly #contextPositions: Int32Array;
   /** Activations: layer 0 (width0), then one per hidden layer. */
+  /** predictDigits' digits, as predict takes them (Float64Array: any number reaches the digit check). */
+  readonly #digits: Float64Array;
   readonly #activations: Int16Array[];
   readonly #scores = new Float64Array(2);
 
@@ -41,6 +44,7 @@ export class IncrementalInt16Js implements IncrementalPredictor {
     this.inputs = plan.inputs;
     this.rawScale = plan.outputScale;
     this.submitPositions = Object.freeze([...submitPositions]);
+    this.#digits = new Float64Array(submitPositions.length);
     this.contexts = contexts;
     this.#context = new Int16Array(contexts * plan.width0);
     for (let c = 0; c < contexts; c++) this.#context.set(plan.bias0, c * plan.width0);
@@ -76,6 +80,20 @@ export class IncrementalInt16Js implements IncrementalPredictor {
   predict(context: number, submit: ArrayLike<number>): Decision {
     const o = this.#forward(context, submit);
     return o[1]! > o[0]! ? 1 : 0;
+  }
+
+  predictDigits(context: number, d0: number, d1: number, d2: number): Decision {
+    const digits = this.#digits;
+    if (digits.length > 3) {
+      throw new LakeError(
+        'LAKE_E_USAGE',
+        `predictDigits takes 3 digits; this predictor has ${digits.length} submit positions`,
+      );
+    }
+    digits[0] = d0;
+    if (digits.length > 1) digits[1] = d1;
+    if (digits.length > 2) digits[2] = d2;
+    return this.predict(context, digits);
   }
 
   rawScores(context: number, submit: ArrayLike<number>, out: Float64Array): void {

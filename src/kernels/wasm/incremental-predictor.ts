@@ -104,6 +104,29 @@ export class IncrementalWasm implements IncrementalPredictor {
     return this.#decide(this.#use(), context, submit) as Decision;
   }
 
+  predictDigits(context: number, d0: number, d1: number, d2: number): Decision {
+    const ready = this.#ready;
+    // One branch for every check on the hot path; the slow path names what was wrong.
+    if (
+      ready === undefined ||
+      !(context >= 0 && context < this.contexts && (context | 0) === context) ||
+      !(d0 >= 0 && d0 <= 9 && (d0 | 0) === d0) ||
+      !(d1 >= 0 && d1 <= 9 && (d1 | 0) === d1) ||
+      !(d2 >= 0 && d2 <= 9 && (d2 | 0) === d2)
+    ) {
+      return this.predict(context, [d0, d1, d2].slice(0, this.submitPositions.length));
+    }
+    const base = ready.rowBase;
+    const step = ready.rowBytes;
+    const count = base.length;
+    return ready.exports.decide(
+      ready.contextsPtr + context * step,
+      base[0]! + d0 * step,
+      count > 1 ? base[1]! + d1 * step : ready.zeroRow,
+      count > 2 ? base[2]! + d2 * step : ready.zeroRow,
+    ) as Decision;
+  }
+
   rawScores(context: number, submit: ArrayLike<number>, out: Float64Array): void {
     const ready = this.#use();
     checkScoresOut(out, 2);
