@@ -207,6 +207,7 @@ interface PendingOp {
   pool: number;
   /** Kept referenced until the completion: librados writes a read's data into it. */
   buffer: Buffer;
+  onCompleted: OpCompleted;
 }
 
 function monotonicUs(): number {
@@ -215,7 +216,8 @@ function monotonicUs(): number {
 
 /**
  * One connection to a cluster. Ops are submitted with a numeric tag and their completions delivered to
- * `onCompleted` (set by the owner: the backend, or the promise helpers below).
+ * the `onCompleted` each was submitted with (the backend's, or the promise helpers' below): several users
+ * can share one connection.
  */
 export class RadosClient {
   readonly confPath: string;
@@ -231,7 +233,6 @@ export class RadosClient {
   #drained: (() => void) | undefined;
   #submitted = 0;
   #completed = 0;
-  onCompleted: OpCompleted = () => {};
 
   private constructor(lib: Librados, cluster: Handle, confPath: string) {
     this.#lib = lib;
@@ -328,13 +329,14 @@ export class RadosClient {
     buffer: Buffer,
     length: number,
     offset: number,
+    onCompleted: OpCompleted,
   ): void {
     const lib = this.#lib;
     const ioctx = this.#ioctxs[pool.index];
     if (ioctx === undefined || this.#cluster === undefined) {
       this.#submitted++;
       this.#completed++;
-      this.onCompleted(tag, -ESHUTDOWN, monotonicUs());
+      onCompleted(tag, -ESHUTDOWN, monotonicUs());
       return;
     }
     const token = this.#nextToken++;
@@ -344,7 +346,7 @@ export class RadosClient {
     this.#submitted++;
     if (rc < 0 || completion === null) {
       this.#completed++;
-      this.onCompleted(tag, rc < 0 ? rc : -osConstants.errno.ENOMEM, monotonicUs());
+      onCompleted(tag, rc < 0 ? rc : -osConstants.errno.ENOMEM, monotonicUs());
       return;
     }
     rc = write
@@ -354,11 +356,11 @@ export class RadosClient {
       // Not submitted: librados will not call back for it.
       lib.release(completion);
       this.#completed++;
-      this.onCompleted(tag, rc, monotonicUs());
+      onCompleted(tag, rc, monotonicUs());
       return;
     }
     if (this.#pending.size === 0) this.#keepAlive.ref();
-    this.#pending.set(token, { completion, tag, pool: pool.index, buffer });
+    this.#pending.set(token, { completion, tag, pool: pool.index, buffer, onCompleted });
   }
 
   /** librados's callback for op `token`, on the main thread (koffi relays it from the finisher). */
@@ -376,7 +378,7 @@ export class RadosClient {
       this.#drained = undefined;
       drained?.();
     }
-    this.onCompleted(op.tag, result, seenUs);
+    op.onCompleted(op.tag, result, seenUs);
   }
 
   /** Resolves when no op is in flight. */
@@ -423,14 +425,15 @@ export class RadosOps {
 
   constructor(client: RadosClient) {
     this.client = client;
-    client.onCompleted = (tag, result) => {
-      const w = this.#waiting.get(tag);
-      if (w === undefined) return;
-      this.#waiting.delete(tag);
-      if (result < 0) w.reject(new RadosError(w.what, result, { pool: w.pool, object: w.object }));
-      else w.resolve(result);
-    };
   }
+
+  readonly #completed: OpCompleted = (tag, result) => {
+    const w = this.#waiting.get(tag);
+    if (w === undefined) return;
+    this.#waiting.delete(tag);
+    if (result < 0) w.reject(new RadosError(w.what, result, { pool: w.pool, object: w.object }));
+    else w.resolve(result);
+  };
 
   #op(
     pool: RadosPool,
@@ -444,7 +447,7 @@ export class RadosOps {
     const what = `${write ? 'write' : 'read'} of ${length} B at ${offset}`;
     return new Promise<number>((resolve, reject) => {
       this.#waiting.set(tag, { resolve, reject, what, pool: pool.name, object });
-      this.client.submit(tag, pool, object, write, buffer, length, offset);
+      this.client.submit(tag, pool, object, write, buffer, length, offset, this.#completed);
     });
   }
 

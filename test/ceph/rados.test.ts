@@ -1,0 +1,290 @@
+/**
+ * lake's RADOS client and replay on a real Ceph cluster (no mock of Ceph): one 3-OSD cluster for the file,
+ * stopped after it. A write and read round trip (also across an object boundary through the engine's
+ * backend), errors named by errno, pool and object, every completion accounted for at shutdown, and short
+ * `lake replay --ceph` and `lake record --ceph` runs producing their reports. Skips with the reason where
+ * the Ceph programs, koffi or librados are missing.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { CephBackend, CephDevice, objectName } from '../../src/ceph/backend.js';
+import { RadosClient, RadosError, RadosOps, radosAvailability } from '../../src/ceph/rados.js';
+import { CephReplicas, touchedExtents } from '../../src/ceph/replicas.js';
+import { LakeError } from '../../src/errors.js';
+import { cephAvailable, withCluster } from '../helpers/ceph.js';
+import { runLake } from '../helpers/cli.js';
+
+const MODEL = fileURLToPath(new URL('../fixtures/linnos/w_sde.h', import.meta.url));
+
+function skipReason(): string | undefined {
+  const ceph = cephAvailable();
+  if (!ceph.available) return ceph.reason;
+  const rados = radosAvailability();
+  return rados.available ? undefined : rados.reason;
+}
+const skip = skipReason();
+const options = skip === undefined ? {} : { skip };
+
+/** The cluster for every test of the file, started in `before` and stopped when `after` resolves it. */
+let conf = '';
+let finish: (() => void) | undefined;
+let clusterDone: Promise<void> | undefined;
+const work = mkdtempSync(join(tmpdir(), 'lake-rados-test-'));
+
+before(async () => {
+  if (skip !== undefined) return;
+  await new Promise<void>((ready, failed) => {
+    clusterDone = withCluster(3, async (c) => {
+      conf = c;
+      ready();
+      await new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+    }).catch(failed);
+  });
+});
+
+after(async () => {
+  finish?.();
+  await clusterDone;
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Waits on a backend until `count` completions are in; returns [slot, result] pairs. */
+async function completions(backend: CephBackend, count: number): Promise<[number, number][]> {
+  const seen: [number, number][] = [];
+  while (seen.length < count) {
+    const r = backend.wait(backend.nowUs() + 1e6, 0);
+    const k = typeof r === 'number' ? r : await r;
+    for (let i = 0; i < k; i++) seen.push([backend.completions[i * 3]!, backend.completions[i * 3 + 1]!]);
+  }
+  return seen;
+}
+
+test(
+  'a write and a read round trip, also through the backend across an object boundary',
+  options,
+  async () => {
+    const client = await RadosClient.connect({ confPath: conf });
+    try {
+      const ops = new RadosOps(client);
+      const r0 = client.openPool('r0');
+      const data = Buffer.from('lake on rados: a round trip');
+      assert.equal(await ops.write(r0, 'round-trip', data, 100), 0);
+      const back = Buffer.alloc(data.length);
+      assert.equal(await ops.read(r0, 'round-trip', back, data.length, 100), data.length);
+      assert.equal(back.toString(), data.toString());
+
+      // 8 KiB at 4 MiB - 4 KiB of a 64 KiB-object device: two objects, one I/O, one completion.
+      const objectBytes = 65536;
+      const devices = ['r0', 'r1'].map((p, i) => new CephDevice(i, client.openPool(p), 1 << 20, objectBytes));
+      const backend = new CephBackend(client, devices, { maxInFlight: 8, maxIoBytes: 8192 });
+      backend.queue(3, 1, true, objectBytes - 4096, 8192);
+      assert.ok(Number.isFinite(backend.flush()));
+      assert.deepEqual(await completions(backend, 1), [[3, 8192]]);
+      backend.queue(4, 1, false, objectBytes - 4096, 8192);
+      backend.queue(5, 0, false, objectBytes - 4096, 8192); // never written on r0: ENOENT
+      backend.flush();
+      const seen = new Map(await completions(backend, 2));
+      assert.equal(seen.get(4), 8192);
+      assert.equal(seen.get(5), -2);
+      await backend.close();
+      assert.equal(backend.inFlight, 0);
+      // Each piece went to its own object of the pool.
+      const piece = Buffer.alloc(4096);
+      assert.equal(await ops.read(devices[1]!.pool, objectName(1, objectBytes), piece, 4096, 0), 4096);
+    } finally {
+      await client.shutdown();
+    }
+  },
+);
+
+test('errors name the errno, the pool and the object', options, async () => {
+  const client = await RadosClient.connect({ confPath: conf });
+  try {
+    assert.throws(
+      () => client.openPool('no-such-pool'),
+      (e: unknown) =>
+        e instanceof RadosError &&
+        e.code === 'LAKE_E_IO' &&
+        e.errnoName === 'ENOENT' &&
+        e.pool === 'no-such-pool' &&
+        e.message.includes('pool no-such-pool') &&
+        e.message.includes('ENOENT'),
+    );
+    const ops = new RadosOps(client);
+    await assert.rejects(
+      ops.read(client.openPool('r1'), 'no-such-object', Buffer.alloc(16)),
+      (e: unknown) =>
+        e instanceof RadosError &&
+        e.errno === -2 &&
+        e.object === 'no-such-object' &&
+        /pool r1, object no-such-object\): ENOENT/.test(e.message),
+    );
+  } finally {
+    await client.shutdown();
+  }
+  await assert.rejects(
+    RadosClient.connect({ confPath: join(work, 'missing.conf') }),
+    (e: unknown) => e instanceof LakeError && e.code === 'LAKE_E_IO' && e.message.includes('missing.conf'),
+  );
+});
+
+test(
+  'every completion is accounted for at shutdown, and a shut client refuses ops without throwing',
+  options,
+  async () => {
+    const client = await RadosClient.connect({ confPath: conf });
+    const pool = client.openPool('r2');
+    const results: number[] = [];
+    const completed = (_tag: number, result: number): void => void results.push(result);
+    const data = Buffer.alloc(4096, 1);
+    for (let i = 0; i < 200; i++)
+      client.submit(i, pool, `burst.${i % 7}`, true, data, 4096, (i % 16) * 4096, completed);
+    assert.ok(client.inFlight > 0, 'ops are in flight when shutdown starts');
+    const counts = await client.shutdown();
+    assert.deepEqual(counts, { submitted: 200, completed: 200 });
+    assert.equal(results.length, 200);
+    assert.ok(results.every((r) => r === 0));
+    assert.equal(client.inFlight, 0);
+    client.submit(999, pool, 'after', false, data, 4096, 0, completed);
+    assert.equal(results.at(-1), -108); // ESHUTDOWN, as a completion
+    assert.deepEqual(await client.shutdown(), { submitted: 201, completed: 201 });
+  },
+);
+
+/** A seeded read-mostly 4 KiB trace (LinnOS input format) over three devices, ~400 I/Os per second. */
+function smallTrace(path: string, count: number): void {
+  let x = 12345;
+  const next = (): number => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return x / 2 ** 32;
+  };
+  const lines: string[] = [];
+  let t = 0;
+  for (let i = 0; i < count; i++) {
+    t += -Math.log(1 - next()) * 2.5;
+    const block = Math.floor(next() * 4096);
+    lines.push(`${t.toFixed(3)} ${i % 3} ${block * 4096} 4096 ${next() < 0.85 ? 1 : 0}`);
+  }
+  writeFileSync(path, `${lines.join('\n')}\n`);
+}
+
+test('preparing touches every block the workload places, as runs within objects', options, async () => {
+  const replicas = await CephReplicas.open({
+    confPath: conf,
+    pools: ['r0'],
+    capacityBytes: 1 << 20,
+    objectBytes: 65536,
+  });
+  try {
+    const arrivals = {
+      count: 2,
+      arrivalUs: Float64Array.of(0, 1),
+      device: Int32Array.of(0, 0),
+      offset: Float64Array.of(65536 - 4096, (1 << 20) + 8192),
+      size: Float64Array.of(8192, 4096),
+      read: Uint8Array.of(1, 1),
+      reordered: 0,
+      maxSize: 8192,
+      writes: 0,
+    };
+    // The first I/O crosses objects 0 and 1; the second wraps to offset 8 KiB of object 0.
+    assert.deepEqual(touchedExtents(arrivals, replicas.devices[0]!), [
+      [0, 8192, 4096],
+      [0, 61440, 4096],
+      [1, 0, 4096],
+    ]);
+    const prepared = await replicas.prepare(arrivals);
+    assert.equal(prepared.extents, 3);
+    assert.equal(prepared.bytesPerPool, 3 * 4096);
+  } finally {
+    await replicas.close();
+  }
+});
+
+test('lake replay --ceph (baseline, linnos) and lake record --ceph report on the cluster', options, () => {
+  const trace = join(work, 'small.trace');
+  smallTrace(trace, 1200);
+  const out = join(work, 'replay');
+  const replay = runLake([
+    'replay',
+    '--ceph',
+    conf,
+    '--pools',
+    'r0,r1,r2',
+    '--trace',
+    trace,
+    '--size',
+    '16M',
+    '--policies',
+    'baseline,linnos',
+    '--model',
+    MODEL,
+    '--warm-up',
+    '0.5',
+    '--out',
+    out,
+  ]);
+  assert.equal(replay.status, 0, replay.stderr);
+  assert.match(
+    replay.stderr,
+    /prepared the replica pools: wrote [\d.]+ MiB \(\d+ extents in \d+ objects\) to each of r0, r1, r2/,
+  );
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as {
+    params: { io: string; prepared: string };
+    devices: { path: string; kind: string }[];
+    policies: Record<string, { replay: { backend: string; ioErrors: number; ios: number } }>;
+  };
+  assert.match(results.params.io, /^librados aio/);
+  assert.deepEqual(
+    results.devices.map((d) => [d.path, d.kind]),
+    [
+      ['rados:r0', 'rados-pool'],
+      ['rados:r1', 'rados-pool'],
+      ['rados:r2', 'rados-pool'],
+    ],
+  );
+  for (const name of ['baseline', 'linnos']) {
+    const run = results.policies[name]!.replay;
+    assert.equal(run.backend, 'rados');
+    assert.equal(run.ios, 1200);
+    assert.equal(run.ioErrors, 0);
+  }
+  const recorded = join(work, 'recorded.csv');
+  const record = runLake([
+    'record',
+    '--ceph',
+    conf,
+    '--pools',
+    'r0,r1,r2',
+    '--trace',
+    trace,
+    '--size',
+    '16M',
+    '--out',
+    recorded,
+  ]);
+  assert.equal(record.status, 0, record.stderr);
+  const rows = readFileSync(recorded, 'utf8').trim().split('\n');
+  assert.equal(rows.length, 1200);
+  assert.ok(rows.every((r) => r.split(',').length === 9));
+});
+
+test('--ceph refuses what cannot run: no pools, both --devices and --ceph, a missing pool', options, () => {
+  const trace = join(work, 'refuse.trace');
+  smallTrace(trace, 10);
+  const noPools = runLake(['replay', '--ceph', conf, '--trace', trace]);
+  assert.equal(noPools.status, 64);
+  assert.match(noPools.stderr, /--ceph needs --pools/);
+  const both = runLake(['replay', '--ceph', conf, '--pools', 'r0', '--devices', 'a.img', '--trace', trace]);
+  assert.equal(both.status, 64);
+  assert.match(both.stderr, /exclude each other/);
+  const missing = runLake(['replay', '--ceph', conf, '--pools', 'r0,nope', '--trace', trace]);
+  assert.equal(missing.status, 74);
+  assert.match(missing.stderr, /pool nope.*ENOENT/);
+});
