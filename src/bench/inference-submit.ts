@@ -6,7 +6,8 @@
  * - `linnos submit path wasm batch 1`: LinnosSubmitPath.predict on a live DeviceState (pend_now from the
  *   view's pending pages, digits written, the kernel's submit step), 4 devices in turn, pending pages from
  *   the pool's pend_now values: the cost the online policy's admit would pay.
- * - `incremental <backend> submit batch 1`: the kernel's submit step alone (3 digits given), 4 contexts.
+ * - `incremental <backend> submit batch 1`: the kernel's submit step alone (predictDigits, the 3 digits
+ *   given), 4 contexts.
  * - `incremental wasm context update`: the work moved off the submit path, per completed read.
  * Before timing, each is checked against the full forward on every vector of the pool (raw outputs equal;
  * the LinnOS path: decisions equal); a disagreement makes the row errored instead of timed.
@@ -101,7 +102,10 @@ function timeSubmitStep(
     const n = vectors.length;
     const run = (calls: number): number => {
       let sink = 0;
-      for (let c = 0; c < calls; c++) sink += incremental.predict(c & (DEVICES - 1), submits[c % n]!);
+      for (let c = 0; c < calls; c++) {
+        const at = (c % n) * LINNOS_FEATURES;
+        sink += incremental.predictDigits(c & (DEVICES - 1), pool[at + 12]!, pool[at + 13]!, pool[at + 14]!);
+      }
       return sink;
     };
     return timeCalls(run, 1, samples, runMs, clock);

@@ -1,26 +1,31 @@
 ;; The submit step of int16 SIMD inference split around the submit path (kernels/incremental.ts).
 ;;
 ;; Memory holds a model exactly as dense-int16.wat does (written by int16-layout.ts; the descriptor fields
-;; are listed at the top of dense-int16.wat), followed by the contexts: per context one row of layer-0
-;; partial sums, bias0 + the table rows of every input but the submit ones, unclamped (no ReLU yet).
+;; are listed at the top of dense-int16.wat), followed by the contexts and a pair table. A context is 10
+;; rows of layer-0 partial sums, one per digit d of the first submit position: bias0 + the table rows of
+;; every input but the submit ones + the first submit position's row for d, unclamped (no ReLU yet). The
+;; pair table (LinnOS: pend_now's tens and ones) holds, for each pair of digits of the second and third
+;; submit positions, the sum of their two rows.
 ;;
 ;; setContext computes a context from a full digit vector whose submit positions the caller has zeroed:
-;; digit 0's table row is all zeros, so those positions add nothing. decide adds the table rows of the submit
-;; digits (the caller passes their addresses; unused ones point at the zero row), applies the ReLU and runs
-;; the rest of the network. The int16 adds wrap, which is modular, and the plan keeps every unit's final sum
-;; in int16, so splitting the sum changes no bit of the result (dense-int16.wat's layer 0 relies on the same).
-;; For LinnOS's 31-256-2 the submit step is one pass over the 256 units: context + 3 rows, ReLU, and both
-;; output dot products, with nothing stored in between. $dot4, $hidden and $output are dense-int16.wat's,
-;; kept identical (tests compare both modules' outputs bit for bit).
+;; digit 0's table row is all zeros, so those positions add nothing. decide adds one more row (the pair
+;; table's, or with fewer submit positions a table row or the zero row) to the context row of the first
+;; submit digit, applies the ReLU and runs the rest of the network: for LinnOS's 31-256-2 one pass over the
+;; 256 units with two loads and one add per vector before the output dot products, nothing stored between.
+;; The int16 adds wrap, which is modular, and the plan keeps every unit's final sum in int16, so splitting
+;; and regrouping the sum changes no bit of the result (dense-int16.wat's layer 0 relies on the same).
+;; $dot4, $hidden and $output are dense-int16.wat's, kept identical (tests compare both modules' outputs
+;; bit for bit).
 (module
   (memory (export "memory") 1)
 
-  ;; A context: for each unit, bias0 + sum of the chosen rows of all nInPad positions (no ReLU).
+  ;; A context: for each unit, bias0 + sum of the chosen rows of all nInPad positions (no ReLU), stored 10
+  ;; times, the d-th time plus row $first + d * rowBytes (the first submit position's digit-d row).
   ;; Returns 1 when a digit is above 9 (nothing written), else 0.
-  (func (export "setContext") (param $x i32) (param $ctx i32) (result i32)
+  (func (export "setContext") (param $x i32) (param $ctx i32) (param $first i32) (result i32)
     (local $nIn i32) (local $rowBytes i32) (local $offsets i32) (local $offsetsEnd i32)
     (local $i i32) (local $digit i32) (local $bad i32) (local $row i32) (local $rowStride i32)
-    (local $bias i32) (local $block i32) (local $p i32) (local $r i32)
+    (local $bias i32) (local $block i32) (local $p i32) (local $r i32) (local $d i32) (local $out i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local.set $nIn (i32.load (i32.const 0)))
     (local.set $rowBytes (i32.load (i32.const 8)))
@@ -62,25 +67,32 @@
         (local.set $a3 (i16x8.add (local.get $a3) (v128.load offset=48 (local.get $r))))
         (br_if $inputs
           (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 8))) (local.get $offsetsEnd))))
-      (local.set $r (i32.add (local.get $ctx) (local.get $block)))
-      (v128.store (local.get $r) (local.get $a0))
-      (v128.store offset=16 (local.get $r) (local.get $a1))
-      (v128.store offset=32 (local.get $r) (local.get $a2))
-      (v128.store offset=48 (local.get $r) (local.get $a3))
+      ;; The 10 variants of this block: context row d gets the first submit position's digit-d row added.
+      (local.set $d (i32.const 0))
+      (local.set $r (i32.add (local.get $first) (local.get $block)))
+      (local.set $out (i32.add (local.get $ctx) (local.get $block)))
+      (loop $variants
+        (v128.store (local.get $out) (i16x8.add (local.get $a0) (v128.load (local.get $r))))
+        (v128.store offset=16 (local.get $out) (i16x8.add (local.get $a1) (v128.load offset=16 (local.get $r))))
+        (v128.store offset=32 (local.get $out) (i16x8.add (local.get $a2) (v128.load offset=32 (local.get $r))))
+        (v128.store offset=48 (local.get $out) (i16x8.add (local.get $a3) (v128.load offset=48 (local.get $r))))
+        (local.set $r (i32.add (local.get $r) (local.get $rowBytes)))
+        (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+        (br_if $variants (i32.lt_u (local.tee $d (i32.add (local.get $d) (i32.const 1))) (i32.const 10))))
       (br_if $blocks
         (i32.lt_u (local.tee $block (i32.add (local.get $block) (i32.const 64))) (local.get $rowBytes))))
     (i32.const 0))
 
-  ;; The decision (0 fast, 1 slow) for context $ctx plus the three table rows at $r0, $r1, $r2; both int32
-  ;; outputs go to scoresPtr.
-  (func (export "decide") (param $ctx i32) (param $r0 i32) (param $r1 i32) (param $r2 i32) (result i32)
+  ;; The decision (0 fast, 1 slow) for context row $ctx (a context's row for the first submit digit) plus
+  ;; the row at $pair; both int32 outputs go to scoresPtr.
+  (func (export "decide") (param $ctx i32) (param $pair i32) (result i32)
     (if (i32.eqz (i32.load (i32.const 32)))
-      (then (return (call $fused (local.get $ctx) (local.get $r0) (local.get $r1) (local.get $r2)))))
-    (call $deep (local.get $ctx) (local.get $r0) (local.get $r1) (local.get $r2)))
+      (then (return (call $fused (local.get $ctx) (local.get $pair)))))
+    (call $deep (local.get $ctx) (local.get $pair)))
 
   ;; One hidden layer (LinnOS's NN): layer 0's last rows, ReLU and the output layer in one pass, 16 units
   ;; (two vectors) per iteration. The output rows are rowBytes long here (no hidden layer between).
-  (func $fused (param $ctx i32) (param $r0 i32) (param $r1 i32) (param $r2 i32) (result i32)
+  (func $fused (param $ctx i32) (param $pair i32) (result i32)
     (local $k i32) (local $n i32) (local $w0 i32) (local $w1 i32) (local $bias i32) (local $scores i32)
     (local $h v128) (local $g v128) (local $c0 v128) (local $c1 v128) (local $o0 i32) (local $o1 i32)
     (local.set $n (i32.load (i32.const 8)))
@@ -88,18 +100,12 @@
     (local.set $w1 (i32.add (local.get $w0) (local.get $n)))
     (loop $chunks
       (local.set $h (i16x8.max_s
-        (i16x8.add
-          (i16x8.add (v128.load (i32.add (local.get $ctx) (local.get $k)))
-            (v128.load (i32.add (local.get $r0) (local.get $k))))
-          (i16x8.add (v128.load (i32.add (local.get $r1) (local.get $k)))
-            (v128.load (i32.add (local.get $r2) (local.get $k)))))
+        (i16x8.add (v128.load (i32.add (local.get $ctx) (local.get $k)))
+          (v128.load (i32.add (local.get $pair) (local.get $k))))
         (v128.const i64x2 0 0)))
       (local.set $g (i16x8.max_s
-        (i16x8.add
-          (i16x8.add (v128.load offset=16 (i32.add (local.get $ctx) (local.get $k)))
-            (v128.load offset=16 (i32.add (local.get $r0) (local.get $k))))
-          (i16x8.add (v128.load offset=16 (i32.add (local.get $r1) (local.get $k)))
-            (v128.load offset=16 (i32.add (local.get $r2) (local.get $k)))))
+        (i16x8.add (v128.load offset=16 (i32.add (local.get $ctx) (local.get $k)))
+          (v128.load offset=16 (i32.add (local.get $pair) (local.get $k))))
         (v128.const i64x2 0 0)))
       (local.set $c0 (i32x4.add (local.get $c0)
         (i32x4.add
@@ -125,7 +131,7 @@
     (i32.gt_s (local.get $o1) (local.get $o0)))
 
   ;; NN+1, NN+2: layer 0 finished into hA, then dense-int16.wat's hidden layers and output layer.
-  (func $deep (param $ctx i32) (param $r0 i32) (param $r1 i32) (param $r2 i32) (result i32)
+  (func $deep (param $ctx i32) (param $pair i32) (result i32)
     (local $k i32) (local $n i32) (local $cur i32) (local $next i32) (local $swap i32)
     (local $desc i32) (local $descEnd i32)
     (local.set $n (i32.load (i32.const 8)))
@@ -133,11 +139,8 @@
     (local.set $next (i32.load (i32.const 28)))
     (loop $chunks
       (v128.store (i32.add (local.get $cur) (local.get $k)) (i16x8.max_s
-        (i16x8.add
-          (i16x8.add (v128.load (i32.add (local.get $ctx) (local.get $k)))
-            (v128.load (i32.add (local.get $r0) (local.get $k))))
-          (i16x8.add (v128.load (i32.add (local.get $r1) (local.get $k)))
-            (v128.load (i32.add (local.get $r2) (local.get $k)))))
+        (i16x8.add (v128.load (i32.add (local.get $ctx) (local.get $k)))
+          (v128.load (i32.add (local.get $pair) (local.get $k))))
         (v128.const i64x2 0 0)))
       (br_if $chunks (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $n))))
     (local.set $desc (i32.load (i32.const 36)))

@@ -9,15 +9,15 @@ import { base64 } from './generated/incremental-int16.js';
 import { writeInt16Model } from './int16-layout.js';
 import { type Int16Plan, planInt16 } from './int16-plan.js';
 
-/** The most submit positions the WASM submit step takes (its `decide` adds three table rows). */
+/** The most submit positions the WASM submit step takes (a context row per first digit, a pair table). */
 export const WASM_SUBMIT_POSITIONS = 3;
 
 interface IncrementalExports {
   memory: WasmMemory;
-  /** 0, or 1 when a digit of the vector at `x` is above 9. */
-  setContext(x: number, ctx: number): number;
-  /** 0 fast, 1 slow; the two int32 outputs at the descriptor's scoresPtr. */
-  decide(ctx: number, r0: number, r1: number, r2: number): number;
+  /** Writes the 10 rows of a context; 0, or 1 when a digit of the vector at `x` is above 9. */
+  setContext(x: number, ctx: number, first: number): number;
+  /** 0 fast, 1 slow, for context row `ctx` plus row `pair`; the two int32 outputs at scoresPtr. */
+  decide(ctx: number, pair: number): number;
 }
 
 const incrementalModule = lazyWasmModule(base64, 'the incremental int16 SIMD kernel');
@@ -28,18 +28,29 @@ interface Ready {
   input: Uint8Array;
   inputPtr: number;
   scores: Int32Array;
-  /** Address of context 0; context c is at contextsPtr + c * rowBytes. */
+  /** Address of context 0; context c's row for first digit d is at contextsPtr + (c * 10 + d) * rowBytes. */
   contextsPtr: number;
   rowBytes: number;
-  /** Per submit position, the address of its digit-0 table row; unused slots of `decide` get zeroRow. */
-  rowBase: Int32Array;
-  zeroRow: number;
+  /** The first submit position's digit-0 table row (setContext adds its rows to the context's 10 rows). */
+  firstRow: number;
+  /**
+   * The row decide adds for digits (d1, d2): 3 positions, the pair table's row at pairBase + (d1 * 10 + d2)
+   * * rowBytes (pairStride = 10 * rowBytes); 2 positions, the second's table row at pairBase + d1 * rowBytes
+   * (pairStride = rowBytes, d2 adds nothing: d2Bytes = 0); 1 position, the zero row (both strides 0).
+   */
+  pairBase: number;
+  pairStride: number;
+  d2Bytes: number;
 }
 
 /**
- * The int16 plan of the wasm backend split around the submit (kernels/incremental.ts): contexts live in the
- * module's memory after the model, and a decision is one call to `decide` with three row addresses that JS
- * computes from the submit digits. Raw outputs equal WasmInt16Predictor's for the same model and calibration.
+ * The int16 plan of the wasm backend split around the submit (kernels/incremental.ts). Contexts live in the
+ * module's memory after the model, 10 rows each (one per digit of the first submit position, that digit's row
+ * already added, so a submit needs no row of its own for it), then a table of the 100 sums of the second and
+ * third positions' rows. A decision is one call to `decide` with two addresses JS computes from the digits:
+ * one add of two rows per vector of units before the ReLU, instead of four. Every row sum wraps in int16,
+ * which is modular, so the regrouping keeps raw outputs equal to WasmInt16Predictor's for the same model and
+ * calibration. Memory: 10 rows (5 KiB for LinnOS) per context, 100 rows (50 KiB) per model.
  */
 export class IncrementalWasm implements IncrementalPredictor {
   readonly backend = 'wasm';
@@ -91,8 +102,8 @@ export class IncrementalWasm implements IncrementalPredictor {
       if (!isDigit(value)) throw digitError(value, i);
       input[i] = value;
     }
-    const ctx = ready.contextsPtr + context * ready.rowBytes;
-    if (ready.exports.setContext(ready.inputPtr, ctx) !== 0) {
+    const ctx = ready.contextsPtr + context * 10 * ready.rowBytes;
+    if (ready.exports.setContext(ready.inputPtr, ctx, ready.firstRow) !== 0) {
       throw new LakeError(
         'LAKE_E_INTERNAL',
         'the incremental kernel rejected a vector that holds only digits',
@@ -116,14 +127,10 @@ export class IncrementalWasm implements IncrementalPredictor {
     ) {
       return this.predict(context, [d0, d1, d2].slice(0, this.submitPositions.length));
     }
-    const base = ready.rowBase;
     const step = ready.rowBytes;
-    const count = base.length;
     return ready.exports.decide(
-      ready.contextsPtr + context * step,
-      base[0]! + d0 * step,
-      count > 1 ? base[1]! + d1 * step : ready.zeroRow,
-      count > 2 ? base[2]! + d2 * step : ready.zeroRow,
+      ready.contextsPtr + (context * 10 + d0) * step,
+      ready.pairBase + d1 * ready.pairStride + d2 * ready.d2Bytes,
     ) as Decision;
   }
 
@@ -150,37 +157,32 @@ export class IncrementalWasm implements IncrementalPredictor {
       checkContext(context, this.contexts);
     const count = this.submitPositions.length;
     if (submit.length !== count) checkSubmitDigits(submit, count);
-    const base = ready.rowBase;
-    const step = ready.rowBytes;
-    let r0 = ready.zeroRow;
-    let r1 = ready.zeroRow;
-    let r2 = ready.zeroRow;
-    // Digits index the table, so each is checked before it becomes an address.
+    // Digits index tables, so each is checked before it becomes an address.
+    for (let s = 0; s < count; s++) if (!isDigit(submit[s]!)) checkSubmitDigits(submit, count);
     const d0 = submit[0]!;
-    if (!isDigit(d0)) checkSubmitDigits(submit, count);
-    r0 = base[0]! + d0 * step;
-    if (count > 1) {
-      const d1 = submit[1]!;
-      if (!isDigit(d1)) checkSubmitDigits(submit, count);
-      r1 = base[1]! + d1 * step;
-      if (count > 2) {
-        const d2 = submit[2]!;
-        if (!isDigit(d2)) checkSubmitDigits(submit, count);
-        r2 = base[2]! + d2 * step;
-      }
-    }
-    return ready.exports.decide(ready.contextsPtr + context * step, r0, r1, r2);
+    const d1 = count > 1 ? submit[1]! : 0;
+    const d2 = count > 2 ? submit[2]! : 0;
+    return ready.exports.decide(
+      ready.contextsPtr + (context * 10 + d0) * ready.rowBytes,
+      ready.pairBase + d1 * ready.pairStride + d2 * ready.d2Bytes,
+    );
   }
 }
 
-/** A fresh instance holding the model (as int16-layout.ts writes it) and `contexts` contexts after it. */
+/**
+ * A fresh instance holding the model (as int16-layout.ts writes it), then `contexts` contexts (each all-zero
+ * history: bias0 + the first submit position's row per digit), then the pair table when there are 3 submit
+ * positions.
+ */
 function instantiate(plan: Int16Plan, submitPositions: readonly number[], contexts: number): Ready {
   const instance = new (webAssembly().Instance)(incrementalModule(), {});
   const exports = instance.exports as IncrementalExports;
   const layout = writeInt16Model(exports.memory, plan, 0);
-  const rowBytes = plan.width0 * 2;
+  const width = plan.width0;
+  const rowBytes = width * 2;
   const contextsPtr = Math.ceil(layout.bytes / 16) * 16;
-  const bytes = contextsPtr + contexts * rowBytes;
+  const pairsPtr = contextsPtr + contexts * 10 * rowBytes;
+  const bytes = pairsPtr + (submitPositions.length === 3 ? 100 * rowBytes : 0);
   const page = 65536;
   const have = exports.memory.buffer.byteLength / page;
   const pages = Math.ceil(bytes / page);
@@ -188,10 +190,33 @@ function instantiate(plan: Int16Plan, submitPositions: readonly number[], contex
   const buffer = exports.memory.buffer;
   const descriptor = new Int32Array(buffer, 0, 16);
   const tablePtr = descriptor[3]!;
-  const bias0 = new Int16Array(buffer, descriptor[4]!, plan.width0);
-  for (let c = 0; c < contexts; c++)
-    new Int16Array(buffer, contextsPtr + c * rowBytes, plan.width0).set(bias0);
-  const rowBase = Int32Array.from(submitPositions, (position) => tablePtr + position * 10 * rowBytes);
+  const rowOf = (position: number, digit: number): Int16Array =>
+    new Int16Array(buffer, tablePtr + (position * 10 + digit) * rowBytes, width);
+  const bias0 = new Int16Array(buffer, descriptor[4]!, width);
+  const [first, second, third] = submitPositions as [number, number | undefined, number | undefined];
+  // Storing a sum into an Int16Array wraps it, as the kernel's i16x8.add does.
+  const sumInto = (target: Int16Array, a: Int16Array, b: Int16Array): void => {
+    for (let j = 0; j < width; j++) target[j] = a[j]! + b[j]!;
+  };
+  for (let c = 0; c < contexts; c++) {
+    for (let d = 0; d < 10; d++) {
+      sumInto(new Int16Array(buffer, contextsPtr + (c * 10 + d) * rowBytes, width), bias0, rowOf(first, d));
+    }
+  }
+  if (second !== undefined && third !== undefined) {
+    for (let pair = 0; pair < 100; pair++) {
+      const target = new Int16Array(buffer, pairsPtr + pair * rowBytes, width);
+      sumInto(target, rowOf(second, Math.floor(pair / 10)), rowOf(third, pair % 10));
+    }
+  }
+  // The table row of digit 0 is all zeros: what decide adds when there is no second position.
+  const zeroRow = tablePtr;
+  const pairing =
+    third !== undefined
+      ? { pairBase: pairsPtr, pairStride: 10 * rowBytes, d2Bytes: rowBytes }
+      : second !== undefined
+        ? { pairBase: tablePtr + second * 10 * rowBytes, pairStride: rowBytes, d2Bytes: 0 }
+        : { pairBase: zeroRow, pairStride: 0, d2Bytes: 0 };
   return {
     exports,
     input: new Uint8Array(buffer, layout.inputPtr, plan.inputs),
@@ -199,8 +224,7 @@ function instantiate(plan: Int16Plan, submitPositions: readonly number[], contex
     scores: new Int32Array(buffer, layout.scoresPtr, 2),
     contextsPtr,
     rowBytes,
-    rowBase,
-    // Digit 0 of position 0: the table row of a zero digit is all zeros.
-    zeroRow: tablePtr,
+    firstRow: tablePtr + first * 10 * rowBytes,
+    ...pairing,
   };
 }
