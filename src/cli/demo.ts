@@ -62,8 +62,8 @@ interface DemoFlags {
 }
 
 const FULL = { trainS: 30, testS: 30, epochs: 15 };
-/** --drift: traced stretch, replayed stretch before the change and after it, epochs (first models and retrains). */
-const DRIFT = { trainS: 6, changeS: 6, afterS: 12, epochs: 6 };
+/** --drift: traced stretch, replayed stretch (the change a third of the way in), epochs (first models and retrains). */
+const DRIFT = { trainS: 6, testS: 18, epochs: 6 };
 const QUICK = { trainS: 6, testS: 4, epochs: 6 };
 
 export function registerDemo(program: Command): void {
@@ -114,7 +114,7 @@ export function registerDemo(program: Command): void {
     )
     .option(
       '--drift',
-      `a workload that changes mid-run (${DRIFT.changeS} s, then ${DRIFT.afterS} s heavier, with write bursts): linnos with and without online retraining, accuracy before and after, time to recover, read latency (prints only)`,
+      `a workload that changes mid-run (a third of the way into the replayed stretch, default ${DRIFT.testS} s: each SSD takes another profile at twice the rate, with write bursts): linnos with and without online retraining, accuracy before and after, time to recover, read latency (prints only)`,
     )
     .action(async (flags: DemoFlags) => {
       if (flags.drift === true) await driftCommand(flags);
@@ -500,11 +500,17 @@ async function driftCommand(flags: DemoFlags): Promise<void> {
     ['--policy', flags.policy],
     ['--crossovers', flags.crossovers],
     ['--quick', flags.quick],
-    ['--train-duration', flags.trainDuration],
-    ['--test-duration', flags.testDuration],
   ] as const)
-    if (given !== undefined) throw usageError(`${flag} does not apply to --drift (its stretches are fixed)`);
+    if (given !== undefined) throw usageError(`${flag} does not apply to --drift`);
   const seed = parseSeedOption('--seed', flags.seed);
+  const trainS =
+    flags.trainDuration !== undefined
+      ? parseNumberOption('--train-duration', flags.trainDuration, 1)
+      : DRIFT.trainS;
+  const testS =
+    flags.testDuration !== undefined
+      ? parseNumberOption('--test-duration', flags.testDuration, 3)
+      : DRIFT.testS;
   const epochs = flags.epochs !== undefined ? parseIntOption('--epochs', flags.epochs, 1) : DRIFT.epochs;
   const revokeCostUs = parseNumberOption('--revoke-cost', flags.revokeCost, 0);
   const shape = flags.shape;
@@ -514,9 +520,10 @@ async function driftCommand(flags: DemoFlags): Promise<void> {
   const started = performance.now();
   const result = await runLinnosDrift({
     seed,
-    trainS: DRIFT.trainS,
-    changeS: DRIFT.changeS,
-    afterS: DRIFT.afterS,
+    trainS,
+    // The change comes a third of the way into the replayed stretch.
+    changeS: testS / 3,
+    afterS: (testS * 2) / 3,
     epochs,
     shape,
     revokeCostUs,
@@ -576,7 +583,7 @@ function driftJson(r: LinnosDriftResult, seed: number): Record<string, unknown> 
     command: 'demo --drift',
     params: {
       seed,
-      trainSeconds: DRIFT.trainS,
+      trainSeconds: r.trainS,
       changeAtS: r.changeS,
       afterSeconds: r.afterS,
       before: r.before,
@@ -596,7 +603,7 @@ function driftText(r: LinnosDriftResult, seed: number, wallS: number): string[] 
   const describe = (p: DriftPhase): string =>
     `${p.profiles.join('/')}${p.rateScale !== 1 ? ` at ${p.rateScale}x the rate` : ''}${p.writeBursts !== false ? ', write bursts' : ''}`;
   const lines = [
-    `lake demo --drift (seed ${seed}): ${describe(r.before)} for ${DRIFT.trainS} s traced + ${r.changeS} s, then ${describe(r.after)} for ${r.afterS} s`,
+    `lake demo --drift (seed ${seed}): ${describe(r.before)} for ${r.trainS} s traced + ${r.changeS} s, then ${describe(r.after)} for ${r.afterS} s`,
     `accuracy at each model's own threshold, audit-weighted, pooled over the devices (FS false submit, FR false revoke):`,
   ];
   for (const run of [r.static, r.online]) {

@@ -86,6 +86,7 @@ export interface DriftRunResult {
 }
 
 export interface LinnosDriftResult {
+  trainS: number;
   changeS: number;
   afterS: number;
   windowMs: number;
@@ -229,6 +230,7 @@ export async function runLinnosDrift(options: LinnosDriftOptions): Promise<Linno
     const staticRun = await run(false);
     const onlineRun = await run(true);
     return {
+      trainS,
       changeS,
       afterS,
       windowMs,
