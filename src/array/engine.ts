@@ -3,8 +3,8 @@ import { mergeByArrival } from '../trace/merge.js';
 import type { TraceRecord } from '../trace/types.js';
 import { emptyReplayResult, type ReplayResult } from './core/records.js';
 import { DEFAULT_REVOKE_COST_US } from './core/replicas.js';
-import { type CoreAction, type ReplayClock, ReplayCore, type ReplayDevices } from './core/tries.js';
-import { ACTION, COMPLETION, EventQueue } from './event-queue.js';
+import { type ReplayClock, ReplayCore, type ReplayDevices } from './core/tries.js';
+import { COMPLETION, EventQueue } from './event-queue.js';
 import type { LatencySink, ReplayOutputs } from './outputs.js';
 import type { AdmissionPolicy } from './policy.js';
 
@@ -22,9 +22,6 @@ export interface ReplayOptions extends ReplayOutputs {
   onProgress?: (arrived: number) => void;
   progressEvery?: number;
 }
-
-/** The event kind of a device completion on the queue (the core's actions use their own kinds, 1..4). */
-const KIND_COMPLETE = 0;
 
 /** A replay in progress: feed arrivals in order, then finish. */
 export interface ReplayEngine {
@@ -57,8 +54,8 @@ export function createReplayEngine(options: ReplayOptions): ReplayEngine {
 
 /**
  * The virtual-clock replay engine: merges arrivals with device completions and the core's scheduled
- * actions (revoke retries, hedge timers, policy releases and timers) on one event queue, and runs every
- * step of an I/O through the replay core (src/array/core/tries.ts: admission, failover, hedging, records).
+ * actions (revoke retries, hedge timers, policy releases and timers) in time order, and runs every step of
+ * an I/O through the replay core (src/array/core/tries.ts: admission, failover, hedging, records).
  * Each I/O's home device is `record.device % devices.length`. It is the core's clock (virtual time jumps
  * to the next event) and devices (a try is submitted to its `Device` at once, which says when it completes:
  * no queue-depth limit).
@@ -76,7 +73,8 @@ export function createReplayEngine(options: ReplayOptions): ReplayEngine {
 class VirtualClockReplay implements ReplayClock, ReplayDevices {
   readonly #options: ReplayOptions;
   readonly #devices: readonly Device[];
-  readonly #queue = new EventQueue();
+  /** Device completions (payload: the try) by (time, order submitted). */
+  readonly #completions = new EventQueue();
   readonly #result = emptyReplayResult();
   readonly #core: ReplayCore;
   #nowUs = 0;
@@ -106,13 +104,9 @@ class VirtualClockReplay implements ReplayClock, ReplayDevices {
     return this.#nowUs;
   }
 
-  schedule(atUs: number, kind: CoreAction, payload: number): void {
-    this.#queue.push(atUs, ACTION, kind, payload);
-  }
-
   issue(t: number, device: number, read: boolean, offset: number, size: number): void {
     const done = this.#devices[device]!.submit(read, offset, size, this.#nowUs);
-    this.#queue.push(done.completeUs, COMPLETION, KIND_COMPLETE, t);
+    this.#completions.push(done.completeUs, COMPLETION, 0, t);
   }
 
   readonly peekReadUs = (device: number, offset: number, size: number, atUs: number): number =>
@@ -146,17 +140,26 @@ class VirtualClockReplay implements ReplayClock, ReplayDevices {
     return this.#result;
   }
 
+  /**
+   * Runs completions and the core's actions up to `limitUs` in time order, completions first at equal
+   * times; at `limitUs` itself only completions (actions scheduled for an arrival's time run after it).
+   */
   #runUntil(limitUs: number): void {
-    const queue = this.#queue;
+    const completions = this.#completions;
     const core = this.#core;
-    // Completions at the arrival's own time run before it; actions scheduled for that time run after it.
-    while (queue.size > 0) {
-      const t = queue.peekTime();
-      if (t > limitUs || (t === limitUs && queue.peekClass() !== COMPLETION)) break;
-      queue.pop();
-      this.#nowUs = queue.lastTime;
-      if (queue.lastKind === KIND_COMPLETE) core.complete(queue.lastPayload, this.#nowUs, false);
-      else core.runAction(queue.lastKind, queue.lastPayload);
+    while (completions.size > 0 || core.scheduledActions > 0) {
+      const completionUs = completions.peekTime();
+      const actionUs = core.nextActionUs();
+      if (completions.size > 0 && completionUs <= actionUs) {
+        if (completionUs > limitUs) break;
+        completions.pop();
+        this.#nowUs = completionUs;
+        core.complete(completions.lastPayload, completionUs, false);
+      } else {
+        if (actionUs >= limitUs) break;
+        this.#nowUs = actionUs;
+        core.runNextAction();
+      }
     }
   }
 }

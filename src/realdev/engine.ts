@@ -33,14 +33,7 @@
 import { emptyReplayResult, type ReplayResult } from '../array/core/records.js';
 import { DEFAULT_REVOKE_COST_US, homeReplica } from '../array/core/replicas.js';
 import { grown } from '../array/core/slots.js';
-import {
-  type CoreAction,
-  type ReplayClock,
-  ReplayCore,
-  type ReplayDevices,
-  type TryInfo,
-} from '../array/core/tries.js';
-import { ACTION, EventQueue } from '../array/event-queue.js';
+import { type ReplayClock, ReplayCore, type ReplayDevices, type TryInfo } from '../array/core/tries.js';
 import type { ReplayOutputs } from '../array/outputs.js';
 import type { AdmissionPolicy } from '../array/policy.js';
 import { LakeError, usageError } from '../errors.js';
@@ -245,8 +238,6 @@ class RealClockReplay implements ReplayClock, ReplayDevices {
   readonly #lateAfterUs: number;
   readonly #spinUs: number;
   readonly #measure: boolean;
-  /** The core's scheduled actions, on the backend's clock. */
-  readonly #timers = new EventQueue();
   readonly #result: RealReplayResult;
   readonly #core: ReplayCore;
   readonly #count: number;
@@ -347,10 +338,6 @@ class RealClockReplay implements ReplayClock, ReplayDevices {
     return this.#now;
   }
 
-  schedule(atUs: number, kind: CoreAction, payload: number): void {
-    this.#timers.push(atUs, ACTION, kind, payload);
-  }
-
   /**
    * A try joins its device's queue: it enters the kernel at once when a slot is free and nothing waits
    * before it, else it waits in the device's FIFO.
@@ -383,7 +370,7 @@ class RealClockReplay implements ReplayClock, ReplayDevices {
       this.#now = this.#backend.nowUs();
       this.#takeDue();
       this.#flush();
-      if (this.#next >= this.#count && this.#timers.size === 0 && this.#busyTotal === 0) {
+      if (this.#next >= this.#count && this.#core.scheduledActions === 0 && this.#busyTotal === 0) {
         if (this.#core.waiting === 0) break;
         this.#core.submitUnreleased();
         this.#flush();
@@ -408,18 +395,16 @@ class RealClockReplay implements ReplayClock, ReplayDevices {
   /** The core's actions and arrivals due now, in time order; at equal times the arrival first (the virtual-clock engine's order). */
   #takeDue(): void {
     const arrivalUs = this.#arrivals.arrivalUs;
-    const timers = this.#timers;
+    const core = this.#core;
     const now = this.#now;
     const takeUntil = Math.min(this.#count, this.#next + TAKE_PER_ROUND);
     for (;;) {
       const arrivalAt =
         this.#next < takeUntil ? this.#origin + arrivalUs[this.#next]! : Number.POSITIVE_INFINITY;
-      const timerAt = timers.size > 0 ? timers.peekTime() : Number.POSITIVE_INFINITY;
-      if (arrivalAt <= now && arrivalAt <= timerAt) this.#take(this.#next++);
-      else if (timerAt <= now) {
-        timers.pop();
-        this.#core.runAction(timers.lastKind, timers.lastPayload);
-      } else break;
+      const actionAt = core.nextActionUs();
+      if (arrivalAt <= now && arrivalAt <= actionAt) this.#take(this.#next++);
+      else if (actionAt <= now) core.runNextAction();
+      else break;
     }
   }
 
@@ -540,7 +525,7 @@ class RealClockReplay implements ReplayClock, ReplayDevices {
     const next = this.#next;
     const nextDue = Math.min(
       next < this.#count ? this.#origin + this.#arrivals.arrivalUs[next]! : Number.POSITIVE_INFINITY,
-      this.#timers.peekTime(),
+      this.#core.nextActionUs(),
     );
     const now = backend.nowUs();
     this.#now = now;

@@ -28,27 +28,18 @@ interface Issued {
 /** A clock that moves only when a scheduled action is run, and devices that note what they were given. */
 class ScriptedEngine implements ReplayClock, ReplayDevices {
   now = 0;
-  readonly scheduled: { atUs: number; kind: CoreAction; payload: number }[] = [];
   readonly issued: Issued[] = [];
   nowUs(): number {
     return this.now;
-  }
-  schedule(atUs: number, kind: CoreAction, payload: number): void {
-    this.scheduled.push({ atUs, kind, payload });
   }
   issue(t: number, device: number, read: boolean): void {
     this.issued.push({ t, device, read, atUs: this.now });
   }
   readonly peekReadUs = (): number => 0;
-  /** Runs the earliest scheduled action (the first scheduled among equal times) at its time. */
+  /** Runs the core's earliest scheduled action at its time. */
   runNext(core: ReplayCore): CoreAction {
-    let next = 0;
-    for (let i = 1; i < this.scheduled.length; i++)
-      if (this.scheduled[i]!.atUs < this.scheduled[next]!.atUs) next = i;
-    const [action] = this.scheduled.splice(next, 1);
-    this.now = action!.atUs;
-    core.runAction(action!.kind, action!.payload);
-    return action!.kind;
+    this.now = core.nextActionUs();
+    return core.runNextAction();
   }
 }
 
@@ -89,7 +80,11 @@ describe('replay core: the steps of an I/O', () => {
     );
     engine.now = 1050;
     core.arrive(50, 1050, 0, 4096, 4096, true);
-    assert.deepEqual(engine.scheduled, [{ atUs: 1057, kind: ACTION_RETRY, payload: 0 }]);
+    assert.deepEqual(
+      [core.scheduledActions, core.nextActionUs()],
+      [1, 1057],
+      'the retry, after the revoke cost',
+    );
     assert.equal(engine.runNext(core), ACTION_RETRY);
     assert.equal(engine.runNext(core), ACTION_RETRY);
     assert.deepEqual(asked, [
@@ -118,7 +113,7 @@ describe('replay core: the steps of an I/O', () => {
         told.push([device, latencyUs, completeUs, home ?? -1, index ?? -1]),
     });
     core.arrive(0, 0, 1, 0, 4096, true);
-    assert.deepEqual(engine.scheduled, [{ atUs: 30, kind: ACTION_HEDGE, payload: 0 }]);
+    assert.deepEqual([core.scheduledActions, core.nextActionUs()], [1, 30], 'the hedge timer');
     assert.equal(engine.runNext(core), ACTION_HEDGE);
     assert.deepEqual(
       engine.issued.map((i) => [i.device, i.atUs]),
@@ -136,7 +131,7 @@ describe('replay core: the steps of an I/O', () => {
       attempt: 0,
       hedge: true,
     });
-    assert.equal(engine.scheduled.length, 0, 'a duplicate sets no hedge timer of its own');
+    assert.equal(core.scheduledActions, 0, 'a duplicate sets no hedge timer of its own');
     assert.deepEqual([result.extraIos, result.hedgedReads], [1, 1]);
     assert.equal(
       core.complete(duplicate, 40, false),
@@ -178,7 +173,7 @@ describe('replay core: the steps of an I/O', () => {
     });
     core.arrive(0, 0, 4, 0, 4096, false);
     assert.deepEqual(engine.issued, [{ t: 0, device: 1, read: false, atUs: 0 }]);
-    assert.equal(engine.scheduled.length, 0);
+    assert.equal(core.scheduledActions, 0);
     core.complete(0, 25, false);
     assert.deepEqual(
       [result.writes, result.policyFaults, records[0]!.device, records[0]!.servedBy],
@@ -197,12 +192,9 @@ describe('replay core: the steps of an I/O', () => {
     });
     core.arrive(0, 0, 2, 0, 4096, true);
     assert.equal(core.waiting, 0, 'released already, its action scheduled');
-    assert.deepEqual(
-      engine.scheduled.map((s) => [s.atUs, s.kind]),
-      [[20, ACTION_RELEASE]],
-    );
+    assert.deepEqual([core.scheduledActions, core.nextActionUs()], [1, 20], 'its release');
     assert.equal(engine.issued.length, 0, 'held: not issued before its release');
-    engine.runNext(core);
+    assert.equal(engine.runNext(core), ACTION_RELEASE);
     assert.deepEqual(
       engine.issued.map((i) => [i.device, i.atUs]),
       [[2, 20]],

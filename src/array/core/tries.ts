@@ -5,10 +5,11 @@
  * (Admission: not on the last replica, only latency-critical reads) and is revoked (its read retried on the
  * next replica after the revoke cost), held (until the policy releases it) or issued; an issued read's
  * hedge timer duplicates it once onto the next replica; the first completion serves the I/O (its record
- * and latency reported), later ones are hedging losers. Two things differ between engines and sit behind
- * interfaces the core drives: the clock (what time it is; actions scheduled for later and handed back
- * through runAction when due) and the devices (an issued try handed to its device; its completion handed
- * back through complete).
+ * and latency reported), later ones are hedging losers. What it schedules for later (retries, hedge
+ * timers, the policy's releases and timers) waits on its own queue in time order, and the engine runs each
+ * when its clock reaches it (nextActionUs, runNextAction). Two things differ between engines and sit behind
+ * interfaces the core drives: the clock (what time it is) and the devices (an issued try handed to its
+ * device; its completion handed back through complete).
  *
  * Times: the core works on the engine's clock (virtual time, or the backend's monotonic clock) so that
  * latencies are differences of clock readings; the policy, device state and records see replay time,
@@ -16,6 +17,7 @@
  */
 import { LakeError } from '../../errors.js';
 import { DeviceState } from '../device-state.js';
+import { ACTION, EventQueue } from '../event-queue.js';
 import type { ReplayOutputs } from '../outputs.js';
 import type { AdmissionPolicy, ArrayContext } from '../policy.js';
 import { Admission, HELD, REVOKE } from './admission.js';
@@ -24,7 +26,7 @@ import { emptyServedIo, type ReplayResult, reportServed } from './records.js';
 import { hedgeDelayUs, homeReplica } from './replicas.js';
 import { grown, SlotPool } from './slots.js';
 
-/** What the core schedules on the engine's clock; the engine hands each back to runAction when due. */
+/** What the core schedules on its queue of actions (runNextAction returns which it ran). */
 export const ACTION_RETRY = 1;
 export const ACTION_HEDGE = 2;
 export const ACTION_RELEASE = 3;
@@ -37,10 +39,8 @@ export type CoreAction =
 
 /** The engine's clock as the core sees it. */
 export interface ReplayClock {
-  /** The clock now, us. */
+  /** The clock now, us (while an action runs: its time, or later on a clock that ran late). */
   nowUs(): number;
-  /** Core action `kind` on `payload` is due at `atUs` (never earlier than now): runAction(kind, payload) then. */
-  schedule(atUs: number, kind: CoreAction, payload: number): void;
 }
 
 /** The engine's devices as the core sees them. */
@@ -101,6 +101,8 @@ export class ReplayCore {
   readonly #progressEvery: number;
   readonly #states: DeviceState[];
   readonly #admission: Admission;
+  /** Scheduled actions (kind, payload) by (time, order scheduled). */
+  readonly #actions = new EventQueue();
   readonly #served = emptyServedIo();
   /** Per home stream: the next index. */
   readonly #streamIndex: Float64Array;
@@ -175,8 +177,8 @@ export class ReplayCore {
       peekReadUs: options.devices.peekReadUs,
       scheduler: {
         release: (ticket, atUs) =>
-          clock.schedule(Math.max(clock.nowUs(), origin + atUs), ACTION_RELEASE, ticket),
-        timer: (id, atUs) => clock.schedule(Math.max(clock.nowUs(), origin + atUs), ACTION_TIMER, id),
+          this.#schedule(Math.max(clock.nowUs(), origin + atUs), ACTION_RELEASE, ticket),
+        timer: (id, atUs) => this.#schedule(Math.max(clock.nowUs(), origin + atUs), ACTION_TIMER, id),
       },
       counts: this.#result,
     });
@@ -219,8 +221,22 @@ export class ReplayCore {
     if (onProgress !== undefined && result.ios % this.#progressEvery === 0) onProgress(result.ios);
   }
 
-  /** A scheduled action's time has come (the clock reads its time). */
-  runAction(kind: number, payload: number): void {
+  /** When the next scheduled action is due on the clock; Infinity when none is. */
+  nextActionUs(): number {
+    return this.#actions.peekTime();
+  }
+
+  /** Actions scheduled and not yet run. */
+  get scheduledActions(): number {
+    return this.#actions.size;
+  }
+
+  /** Runs the earliest scheduled action (at equal times the first scheduled); returns which it was. */
+  runNextAction(): CoreAction {
+    const actions = this.#actions;
+    actions.pop();
+    const kind = actions.lastKind as CoreAction;
+    const payload = actions.lastPayload;
     switch (kind) {
       case ACTION_RETRY:
         this.#ioOutstanding[payload]!--;
@@ -237,6 +253,7 @@ export class ReplayCore {
         this.#admission.fireTimer(payload, this.#clock.nowUs() - this.#originUs);
         break;
     }
+    return kind;
   }
 
   /**
@@ -366,7 +383,7 @@ export class ReplayCore {
     const io = this.#tryIo[t]!;
     this.#chains.revoke(io);
     this.#ioOutstanding[io]!++;
-    this.#clock.schedule(this.#clock.nowUs() + this.#revokeCostUs, ACTION_RETRY, io);
+    this.#schedule(this.#clock.nowUs() + this.#revokeCostUs, ACTION_RETRY, io);
     this.#releaseTry(t);
   }
 
@@ -387,7 +404,7 @@ export class ReplayCore {
       this.#chains.submittedTo(io, device);
       if (this.#hedgeAfterUs !== undefined && read) {
         this.#ioOutstanding[io]!++;
-        this.#clock.schedule(nowUs + this.#hedgeAfterUs, ACTION_HEDGE, io);
+        this.#schedule(nowUs + this.#hedgeAfterUs, ACTION_HEDGE, io);
       }
     }
     this.#devices.issue(t, device, read, this.#ioOffset[io]!, size);
@@ -425,6 +442,10 @@ export class ReplayCore {
     served.hedged = chains.isHedged(io);
     served.submitSeq = this.#trySeq[t]!;
     if (reportServed(this.#outputs, served)) this.#result.failedOver++;
+  }
+
+  #schedule(atUs: number, kind: CoreAction, payload: number): void {
+    this.#actions.push(atUs, ACTION, kind, payload);
   }
 
   #releaseTry(t: number): void {
