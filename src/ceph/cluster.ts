@@ -28,7 +28,7 @@ import { cephConfText, monitorAddress, monitorPorts } from './conf.js';
 import { pinPool } from './pools.js';
 import { isRunning, type OwnedProcess, startOwned, stopOwned, stopOwnedSync } from './processes.js';
 import { undoSlowAfterStop } from './slow.js';
-import { requireCeph, runToolChecked, tailLines } from './tools.js';
+import { killRunningTools, requireCeph, runToolChecked, tailLines } from './tools.js';
 
 export const DEFAULT_OSDS = 3;
 export const MAX_OSDS = 16;
@@ -99,6 +99,7 @@ function initialState(dir: string, osds: number, monPorts: { v2: number; v1: num
  */
 function guardInterrupts(state: ClusterState): () => void {
   const handler = (signal: 'SIGINT' | 'SIGTERM'): void => {
+    killRunningTools();
     stopOwnedSync(state.processes, 2000);
     rmSync(state.dir, { recursive: true, force: true });
     process.stderr.write(

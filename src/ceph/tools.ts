@@ -3,7 +3,7 @@
  * found on PATH, and one way to run them: every call has a kill timer, because the `ceph` CLI can wait
  * forever on a monitor that does not answer (and, without a mgr, on commands such as `ceph pg stat`).
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { LakeError } from '../errors.js';
@@ -33,8 +33,8 @@ export function findProgram(program: string, path = process.env['PATH'] ?? ''): 
 }
 
 /** Why the cluster cannot run here (the programs missing and their packages), or undefined when it can. */
-export function cephMissingReason(): string | undefined {
-  const missing = Object.keys(CEPH_PROGRAMS).filter((program) => findProgram(program) === undefined);
+export function cephMissingReason(path = process.env['PATH'] ?? ''): string | undefined {
+  const missing = Object.keys(CEPH_PROGRAMS).filter((program) => findProgram(program, path) === undefined);
   if (missing.length === 0) return undefined;
   const packages = [...new Set(missing.map((program) => CEPH_PROGRAMS[program]!))];
   return `Ceph is not installed: ${missing.join(', ')} not on PATH (Debian: apt-get install --no-install-recommends ${packages.join(' ')})`;
@@ -64,10 +64,20 @@ export interface ToolOptions {
 /** Output kept per stream; a longer output keeps its end (where errors are). */
 const MAX_OUTPUT_CHARS = 1 << 20;
 
+/** Tool processes running now, so that an interrupted `up` can end them too. */
+const running = new Set<ChildProcess>();
+
+/** SIGKILL to every tool call still running (for a signal handler about to exit the process). */
+export function killRunningTools(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
+
 /** Runs `program args`, killing it (SIGKILL) after `timeoutMs`; never rejects for a non-zero exit. */
 export function runTool(program: string, args: readonly string[], options: ToolOptions): Promise<ToolResult> {
   return new Promise((resolve) => {
     const child = spawn(program, [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    running.add(child);
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -87,10 +97,12 @@ export function runTool(program: string, args: readonly string[], options: ToolO
     child.stdin.end(options.input ?? '');
     child.on('error', (error) => {
       clearTimeout(timer);
+      running.delete(child);
       resolve({ status: null, signal: null, stdout, stderr: `${stderr}${error.message}`, timedOut });
     });
     child.on('close', (status, signal) => {
       clearTimeout(timer);
+      running.delete(child);
       resolve({ status, signal, stdout, stderr, timedOut });
     });
   });

@@ -4,6 +4,7 @@
  * process runs and the folder is gone. Skips with the reason where Ceph is not installed.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -12,17 +13,27 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { radosRaw } from '../../src/ceph/ceph-cli.js';
 import { clusterDown, clusterStatus, clusterUp } from '../../src/ceph/cluster.js';
-import { type ClusterState, readClusterState } from '../../src/ceph/cluster-state.js';
+import {
+  CLUSTER_STATE_FILE,
+  type ClusterState,
+  inspectClusterDir,
+  readClusterState,
+} from '../../src/ceph/cluster-state.js';
+import { cephConfText } from '../../src/ceph/conf.js';
 import type { OwnedProcess } from '../../src/ceph/processes.js';
-import { cleanPool, preparePool, probeReads } from '../../src/ceph/read-probe.js';
+import { isRunning } from '../../src/ceph/processes.js';
+import { cleanPool, parseBenchSummary, preparePool, probeReads } from '../../src/ceph/read-probe.js';
 import { slowOsd, unslowOsd } from '../../src/ceph/slow.js';
+import { cephMissingReason } from '../../src/ceph/tools.js';
 import { LakeError } from '../../src/errors.js';
 import { skipWithoutCeph, withCluster } from '../helpers/ceph.js';
 import { runLake } from '../helpers/cli.js';
@@ -171,4 +182,120 @@ test('an up that cannot finish stops what it started and removes its folder', ce
   } finally {
     rmSync(parent, { recursive: true, force: true });
   }
+});
+
+test('interrupting up (SIGINT) stops the daemons it started and removes its folder', ceph, async () => {
+  const parent = mkdtempSync(join(tmpdir(), 'lake-cluster-test-'));
+  const dir = join(parent, 'c');
+  try {
+    const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', main, 'cluster', 'up', '--dir', dir, '--osds', '2'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
+    // Interrupt once a daemon runs: the monitor is recorded before anything waits on it.
+    const deadline = Date.now() + 60_000;
+    let started: OwnedProcess[] = [];
+    while (started.length === 0 && Date.now() < deadline) {
+      await new Promise((done) => setTimeout(done, 50));
+      const found = inspectClusterDir(dir);
+      if (found.kind === 'cluster') started = found.state.processes.filter(isRunning);
+    }
+    assert.ok(started.length > 0, `up never started a daemon: ${stderr}`);
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /interrupted by SIGINT: stopped \d+ Ceph processes/);
+    for (const p of started) assert.equal(isRunning(p), false, `${p.name} still runs`);
+    assert.equal(existsSync(dir), false);
+    assert.deepEqual(processesNaming(dir), []);
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+});
+
+test('rados bench summaries are read by label, and a missing figure is an error', () => {
+  const text = [
+    'Total time run:       3.0012',
+    'Total reads made:     9000',
+    'Read size:            4096',
+    'Average IOPS:         2998',
+    'Stddev IOPS:          12.5',
+    'Average Latency(s):   0.00133',
+    'Max latency(s):       0.0213',
+    'Min latency(s):       0.000201',
+  ].join('\n');
+  const parsed = parseBenchSummary(text);
+  assert.equal(parsed.reads, 9000);
+  assert.equal(parsed.iops, 2998);
+  assert.ok(Math.abs(parsed.avgLatencyMs - 1.33) < 1e-9);
+  assert.ok(Math.abs(parsed.maxLatencyMs - 21.3) < 1e-9);
+  assert.throws(() => parseBenchSummary(text.replace(/Average IOPS.*\n/, '')), /no iops figure/);
+});
+
+test('the conf puts daemon files under the folder and names the monitor at its ports', () => {
+  const text = cephConfText({ dir: '/d', fsid: 'f-1', monPorts: { v2: 4001, v1: 4002 } });
+  assert.match(text, /^mon host = \[v2:127\.0\.0\.1:4001,v1:127\.0\.0\.1:4002\]$/m);
+  assert.match(text, /^osd objectstore = memstore$/m);
+  assert.match(text, /^osd data = \/d\/osd\/\$id$/m);
+  assert.match(text, /^admin socket = \/d\/run\/\$name\.asok$/m);
+  assert.match(text, /^auth client required = none$/m);
+});
+
+test('a cluster record vouches only for the folder it was written in', () => {
+  const parent = mkdtempSync(join(tmpdir(), 'lake-cluster-test-'));
+  try {
+    const a = join(parent, 'a');
+    const b = join(parent, 'b');
+    mkdirSync(a);
+    mkdirSync(b);
+    assert.equal(inspectClusterDir(join(parent, 'none')).kind, 'missing');
+    assert.match(String((inspectClusterDir(a) as { reason?: string }).reason), /lake did not create it/);
+    const stats = statSync(a, { bigint: true });
+    const state = {
+      format: 'lake-cluster',
+      version: 1,
+      dir: a,
+      dev: String(stats.dev),
+      ino: String(stats.ino),
+      createdAt: new Date(0).toISOString(),
+      phase: 'up',
+      fsid: 'f',
+      conf: join(a, 'ceph.conf'),
+      monPorts: { v2: 1, v1: 2 },
+      osds: 1,
+      processes: [{ name: 'mon.a', pid: 1, startTicks: '1', log: join(a, 'log') }],
+      pools: [{ name: 'r0', osd: 0, rule: 'pin0', role: 'replica' }],
+      slow: [],
+    };
+    writeFileSync(join(a, CLUSTER_STATE_FILE), JSON.stringify(state));
+    assert.equal(inspectClusterDir(a).kind, 'cluster');
+    // The same record copied into another folder names another inode: it blesses nothing there.
+    writeFileSync(join(b, CLUSTER_STATE_FILE), JSON.stringify(state));
+    assert.match(String((inspectClusterDir(b) as { reason?: string }).reason), /written for another folder/);
+    writeFileSync(join(a, CLUSTER_STATE_FILE), JSON.stringify({ ...state, processes: [{ pid: 'x' }] }));
+    assert.equal(inspectClusterDir(a).kind, 'foreign');
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+});
+
+test('a process is running only with its recorded start time; missing Ceph names its packages', () => {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+  const self = { pid: process.pid, startTicks };
+  // /proc/self is the reader (this process), so its start time is this process's.
+  assert.equal(isRunning(self), true);
+  assert.equal(isRunning({ ...self, startTicks: `${startTicks}0` }), false);
+  assert.match(
+    String(cephMissingReason('')),
+    /ceph-mon, ceph-osd, monmaptool, ceph, rados not on PATH.*ceph-common/,
+  );
 });
