@@ -92,6 +92,28 @@ test('WebGPU kernels agree with cpu-wasm: linnos bit for bit (fixtures, NN, NN+1
   assert.equal(webgpu.checks.find((c) => c.model === 'w_sde.h')!.vectors, 26 + 40);
 });
 
+test('a batch larger than one GPU request (4,096 rows) runs in chunks, bit-exact with cpu-wasm', (t) => {
+  if (noAdapter !== false) return t.skip(noAdapter);
+  const rows = 4096 + 37;
+  const arena = ShmArena.create({ bytes: 1 << 20 });
+  const device = new WebGpuDevice(arena, { inline: false, allowSoftware: true });
+  const model = syntheticLinnosModel('nn', 2);
+  const random = new Random(8);
+  const xs = arena.alloc(rows * 31);
+  arena.bytes(xs, rows * 31).set(Uint8Array.from({ length: rows * 31 }, () => random.int(10)));
+  const out = arena.alloc(rows * 8);
+  device.adoptMemory(xs, rows * 31);
+  device.adoptMemory(out, rows * 8);
+  device.loadModule('linnos', model).runBlock(1, Float64Array.from([xs, out, rows]), 0, 1);
+  const cpu = new CpuWasmBackend().open(arena).loadModule('linnos', model);
+  const reference = arena.alloc(rows * 8);
+  cpu.runBlock(1, Float64Array.from([xs, reference, rows]), 0, 1);
+  assert.equal(device.fault, undefined);
+  assert.deepEqual(device.stats.cpuBatches, 0, 'the GPU computed every chunk');
+  assert.deepEqual(arena.bytes(out, rows * 8), arena.bytes(reference, rows * 8));
+  device.close();
+});
+
 for (const kind of ['device-lost', 'thread-exit'] as FaultKind[]) {
   test(`a GPU fault (${kind}) loses no decision: the batch finishes on the CPU path, the device is unusable`, (t) => {
     if (noAdapter !== false) return t.skip(noAdapter);

@@ -16,6 +16,12 @@ const LOAD_TIMEOUT_MS = 20_000;
 const CALL_TIMEOUT_MS = 10_000;
 /** Host-side writes remembered for the next dispatch before they are sent on their own. */
 const MAX_DIRTY = 64;
+/**
+ * A request's scratch buffer stays under this (WebGPU's default maxStorageBufferBindingSize is 128 MiB,
+ * compatibility mode's too), so any batch runs, in chunks of at most MAX_CHUNK_ROWS rows.
+ */
+const SCRATCH_BYTES = 64 << 20;
+const MAX_CHUNK_ROWS = 4096;
 
 export interface WebGpuDeviceOptions {
   /** Serve lakeLib's inline path: never start Dawn, run every kernel on the CPU path. */
@@ -151,7 +157,11 @@ export class WebGpuDevice implements BackendDevice {
     const onGpu = this.#send({ op: 'load', id, program }, LOAD_TIMEOUT_MS);
     const first = model.layers[0]!;
     const last = model.layers[model.layers.length - 1]!;
-    return new WebGpuModule(this, kernelSet, id, onGpu, cpu, first.inputs, last.outputs);
+    // Scratch words per row: two activation areas of the widest (padded) layer and the results (at most
+    // as wide), bounded by 3 x widest.
+    const widest = Math.max(...model.layers.map((layer) => Math.ceil(layer.outputs / 32) * 32));
+    const chunkRows = Math.max(1, Math.min(MAX_CHUNK_ROWS, Math.floor(SCRATCH_BYTES / (4 * 3 * widest))));
+    return new WebGpuModule(this, kernelSet, id, onGpu, cpu, first.inputs, last.outputs, chunkRows);
   }
 
   /** Runs block `block` of a launch on the GPU, or on the CPU path when the GPU is gone or fails now. */
@@ -160,26 +170,31 @@ export class WebGpuDevice implements BackendDevice {
     const n = args[2]!;
     const [from, to] = share(n, block, blocks);
     if (to <= from) return;
-    if (this.#link === undefined || !module.onGpu || !this.#digitsValid(module, args[0]!, from, to)) {
-      // No GPU, or bad input: the CPU path computes it (and raises cpu-wasm's own error for a bad digit).
+    if (this.#link === undefined || !module.onGpu || !this.#inputValid(module, args, fn, from, to)) {
+      // No GPU, or input the kernels do not take: the CPU path computes it (and raises cpu-wasm's own
+      // error for a bad digit or a misaligned f32 array), so the GPU never decides what cpu-wasm rejects.
       this.#stats.cpuBatches++;
       module.cpu.runBlock(fn, args, block, blocks);
       return;
     }
-    const xs = args[0]! + from * module.inputBytes;
-    const out = args[1]! + from * module.outputBytes(fn);
-    const request: HostRequest = { op: 'run', id: module.id, fn, xs, out, n: to - from, dirty: this.#dirty };
-    this.#dirty = [];
-    const reply = this.#link.call(request, CALL_TIMEOUT_MS, this.#beat);
-    if (reply.ok) {
-      this.#stats.gpuBatches++;
+    // Chunks keep the scratch buffer of a request within every adapter's storage binding limit.
+    for (let start = from; start < to; start += module.chunkRows) {
+      const rows = Math.min(module.chunkRows, to - start);
+      const xs = args[0]! + start * module.inputBytes;
+      const out = args[1]! + start * module.outputBytes(fn);
+      const request: HostRequest = { op: 'run', id: module.id, fn, xs, out, n: rows, dirty: this.#dirty };
+      this.#dirty = [];
+      const reply = this.#link.call(request, CALL_TIMEOUT_MS, this.#beat);
+      if (!reply.ok) {
+        this.#markFault(reply.message);
+        this.#stats.cpuBatches++;
+        module.cpu.runBlock(fn, args, block, blocks);
+        return;
+      }
       this.#stats.gpuMicros += reply.gpuMicros ?? 0;
-      this.#stats.busyMicros += (performance.now() - started) * 1000;
-      return;
     }
-    this.#markFault(reply.message);
-    this.#stats.cpuBatches++;
-    module.cpu.runBlock(fn, args, block, blocks);
+    this.#stats.gpuBatches++;
+    this.#stats.busyMicros += (performance.now() - started) * 1000;
   }
 
   unloadModule(module: WebGpuModule): void {
@@ -224,8 +239,10 @@ export class WebGpuDevice implements BackendDevice {
     link?.close(CALL_TIMEOUT_MS);
   }
 
-  #digitsValid(module: WebGpuModule, xs: number, from: number, to: number): boolean {
-    if (module.kernelSet !== 'linnos') return true;
+  #inputValid(module: WebGpuModule, args: Float64Array, fn: number, from: number, to: number): boolean {
+    const xs = args[0]!;
+    if (module.kernelSet !== 'linnos') return xs % 4 === 0 && args[1]! % 4 === 0;
+    if (fn !== 0 && args[1]! % 4 !== 0) return false;
     const digits = this.#arena.bytes(xs + from * module.inputBytes, (to - from) * module.inputBytes);
     for (let i = 0; i < digits.length; i++) if (digits[i]! > 9) return false;
     return true;
@@ -246,6 +263,8 @@ export class WebGpuModule implements DeviceModule {
   readonly cpu: DeviceModule;
   /** Bytes per input row in lakeShm: u8 digits (linnos) or f32 values. */
   readonly inputBytes: number;
+  /** Rows per GPU request (see SCRATCH_BYTES). */
+  readonly chunkRows: number;
   readonly #outputs: number;
   readonly #device: WebGpuDevice;
 
@@ -257,6 +276,7 @@ export class WebGpuModule implements DeviceModule {
     cpu: DeviceModule,
     inputs: number,
     outputs: number,
+    chunkRows: number,
   ) {
     this.#device = device;
     this.kernelSet = kernelSet;
@@ -265,6 +285,7 @@ export class WebGpuModule implements DeviceModule {
     this.cpu = cpu;
     this.inputBytes = kernelSet === 'linnos' ? inputs : 4 * inputs;
     this.#outputs = outputs;
+    this.chunkRows = chunkRows;
   }
 
   /** Bytes per output row: a u8 decision, two f32 logits, or the f32 outputs. */
