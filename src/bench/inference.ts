@@ -22,7 +22,9 @@ import { openNativeReference } from './native-reference.js';
  * (native-reference.ts), compiled and timed in the same run after its raw outputs were checked equal to
  * lake's on every vector of the pool. Every batch-1 row then carries `details.vsNativeInt16`, its median
  * over the C int16 forward's (the issue's targets: the submit-path decision at most 0.4x, the full wasm
- * forward at most 1.3x). Without a C compiler `native.status` is 'absent' and says why.
+ * forward at most 1.3x). On x86-64 the C int16 forward is also built with -mno-avx (`c int16 128-bit`: SSE2,
+ * the vector width WASM SIMD has), to tell the vector width from the code. Without a C compiler
+ * `native.status` is 'absent' and says why.
  */
 export interface InferenceBenchOptions {
   batchSizes?: number[];
@@ -47,6 +49,8 @@ export interface NativeSummary {
   compiler?: string;
   compilerVersion?: string;
   flags?: string[];
+  /** The flags of the 128-bit build (x86-64: -mno-avx, SSE2 as wide as WASM SIMD), when it was made. */
+  flags128?: string[];
   /** Vectors whose raw outputs were compared with lake's (int16 plan and LinnOS int64) before timing. */
   checkedVectors?: number;
 }
@@ -62,6 +66,7 @@ const POOL = 1024;
 const DEFAULT_BACKENDS: Backend[] = ['wasm', 'exact', 'js'];
 export const NATIVE_INT16 = 'c int16 batch 1';
 export const NATIVE_INT64 = 'c linnos-int64 batch 1';
+export const NATIVE_INT16_128 = 'c int16 128-bit batch 1';
 
 export async function benchInference(options: InferenceBenchOptions = {}): Promise<InferenceBenchSuite> {
   const batchSizes = options.batchSizes ?? [1, 256];
@@ -185,23 +190,32 @@ async function nativeResults(
       status: 'measured',
       compiler: reference.compiler.command,
       compilerVersion: reference.compiler.version,
-      flags: [...reference.flags],
+      flags: [...(reference.builds.native ?? [])],
     };
-    const disagreement = compareWithLake(model, vectors, reference.check());
-    if (disagreement !== undefined)
-      return {
-        summary: { ...summary, status: 'mismatch', reason: disagreement },
-        results: [notTimed(`not timed: C and lake disagree on ${disagreement}`)],
-      };
+    const narrow = reference.builds['128-bit'];
+    if (narrow !== undefined) summary.flags128 = [...narrow];
+    for (const build of narrow === undefined ? (['native'] as const) : (['native', '128-bit'] as const)) {
+      const disagreement = compareWithLake(model, vectors, reference.check(build));
+      if (disagreement !== undefined) {
+        return {
+          summary: { ...summary, status: 'mismatch', reason: `${build} build, ${disagreement}` },
+          results: [notTimed(`not timed: C (${build}) and lake disagree on ${disagreement}`)],
+        };
+      }
+    }
     summary.checkedVectors = vectors.length / plan.inputs;
-    const times = reference.time(samples, runMs, clock);
-    return {
-      summary,
-      results: [
-        summarise(NATIVE_INT16, 'ns/prediction', times.int16, { backend: 'c-int16', batch: 1 }),
-        summarise(NATIVE_INT64, 'ns/prediction', times.int64, { backend: 'c-linnos-int64', batch: 1 }),
-      ],
-    };
+    const times = reference.time(samples, runMs, clock, 'native');
+    const results = [
+      summarise(NATIVE_INT16, 'ns/prediction', times.int16, { backend: 'c-int16', batch: 1 }),
+      summarise(NATIVE_INT64, 'ns/prediction', times.int64, { backend: 'c-linnos-int64', batch: 1 }),
+    ];
+    if (narrow !== undefined) {
+      const narrowTimes = reference.time(samples, runMs, clock, '128-bit');
+      results.push(
+        summarise(NATIVE_INT16_128, 'ns/prediction', narrowTimes.int16, { backend: 'c-int16-128', batch: 1 }),
+      );
+    }
+    return { summary, results };
   } finally {
     reference.close();
   }

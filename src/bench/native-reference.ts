@@ -38,11 +38,19 @@ export interface NativeTimes {
   int64: number[];
 }
 
+/**
+ * 'native': -march=native as it is (the widest vectors the machine has: AVX-512 or AVX2 on recent x86-64);
+ * '128-bit': the same with -mno-avx on x86-64 (SSE2: the vector width of WebAssembly SIMD), built when the
+ * machine is x86-64 and the compiler takes the flag.
+ */
+export type NativeBuild = 'native' | '128-bit';
+
 export interface NativeReference {
   readonly compiler: NativeCompiler;
-  readonly flags: readonly string[];
-  check(): NativeOutputs;
-  time(samples: number, runMs: number, clock: 'wall' | 'cpu'): NativeTimes;
+  /** The flags of each build made. */
+  readonly builds: Readonly<Partial<Record<NativeBuild, readonly string[]>>>;
+  check(build: NativeBuild): NativeOutputs;
+  time(samples: number, runMs: number, clock: 'wall' | 'cpu', build: NativeBuild): NativeTimes;
   /** Removes the temporary directory (the program, model and vectors). Idempotent. */
   close(): void;
 }
@@ -82,28 +90,40 @@ export async function openNativeReference(
   const compiler = findCompiler();
   if (compiler === undefined) return { absent: 'no C compiler found ($CC, cc, gcc, clang)' };
   const dir = mkdtempSync(join(tmpdir(), 'lake-bench-native-'));
-  const files = ['model.bin', 'vectors.bin', 'linnos-int16'].map((name) => trackTemporary(join(dir, name)));
+  const files = ['model.bin', 'vectors.bin', 'linnos-int16', 'linnos-int16-128'].map((name) =>
+    trackTemporary(join(dir, name)),
+  );
   const close = (): void => {
     for (const file of files) file.remove();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const [model, inputs, program] = files.map((file) => file.path) as [string, string, string];
+    const [model, inputs, program, narrow] = files.map((file) => file.path) as [
+      string,
+      string,
+      string,
+      string,
+    ];
     await writeFileAtomic(model, modelBytes(plan, integer));
     await writeFileAtomic(inputs, vectors);
     const defines = [`-DWIDTH=${plan.width0}`, `-DINPUTS=${plan.inputs}`];
     const flags = [...NATIVE_FLAGS, ...defines];
-    const built = spawnSync(compiler.command, [...flags, '-o', program, source], {
-      encoding: 'utf8',
-      timeout: COMPILE_TIMEOUT_MS,
-    });
-    if (built.status !== 0) {
+    const built = compile(compiler, flags, program, source);
+    if (built !== undefined) {
       close();
-      const why = (built.stderr || built.error?.message || `exit ${built.status}`).trim().split('\n')[0];
-      return { absent: `${compiler.command} could not compile it: ${why}` };
+      return { absent: `${compiler.command} could not compile it: ${built}` };
     }
-    const run = (args: string[]): string => {
-      const result = spawnSync(program, [model, inputs, ...args], {
+    const programs: Partial<Record<NativeBuild, string>> = { native: program };
+    const builds: Partial<Record<NativeBuild, readonly string[]>> = { native: flags };
+    const narrowFlags = [...NATIVE_FLAGS, '-mno-avx', ...defines];
+    if (process.arch === 'x64' && compile(compiler, narrowFlags, narrow, source) === undefined) {
+      programs['128-bit'] = narrow;
+      builds['128-bit'] = narrowFlags;
+    }
+    const run = (build: NativeBuild, args: string[]): string => {
+      const path = programs[build];
+      if (path === undefined) throw new Error(`the ${build} build of the C reference was not made`);
+      const result = spawnSync(path, [model, inputs, ...args], {
         encoding: 'utf8',
         maxBuffer: 64 * 1024 * 1024,
         timeout: COMPILE_TIMEOUT_MS,
@@ -117,12 +137,10 @@ export async function openNativeReference(
     };
     const reference: NativeReference = {
       compiler,
-      flags,
-      check: () => JSON.parse(run(['check'])) as NativeOutputs,
-      time: (samples, runMs, clock) => {
-        const times = JSON.parse(run(['time', String(samples), String(runMs), clock])) as NativeTimes & {
-          sink: number;
-        };
+      builds,
+      check: (build) => JSON.parse(run(build, ['check'])) as NativeOutputs,
+      time: (samples, runMs, clock, build) => {
+        const times = JSON.parse(run(build, ['time', String(samples), String(runMs), clock])) as NativeTimes;
         return { int16: times.int16, int64: times.int64 };
       },
       close,
@@ -132,6 +150,21 @@ export async function openNativeReference(
     close();
     throw error;
   }
+}
+
+/** Compiles `source` to `program`; undefined, or the first line of why it failed. */
+function compile(
+  compiler: NativeCompiler,
+  flags: string[],
+  program: string,
+  source: string,
+): string | undefined {
+  const built = spawnSync(compiler.command, [...flags, '-o', program, source], {
+    encoding: 'utf8',
+    timeout: COMPILE_TIMEOUT_MS,
+  });
+  if (built.status === 0) return undefined;
+  return (built.stderr || built.error?.message || `exit ${built.status}`).trim().split('\n')[0];
 }
 
 /** The weights in the order and widths linnos-int16.c reads them (little-endian); int64 rows padded to width0. */

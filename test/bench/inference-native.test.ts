@@ -2,8 +2,13 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, test } from 'node:test';
-import { benchInference, NATIVE_INT16, NATIVE_INT64 } from '../../src/bench/inference.js';
-import { findCompiler, openNativeReference } from '../../src/bench/native-reference.js';
+import { benchInference, NATIVE_INT16, NATIVE_INT16_128, NATIVE_INT64 } from '../../src/bench/inference.js';
+import {
+  findCompiler,
+  type NativeBuild,
+  type NativeOutputs,
+  openNativeReference,
+} from '../../src/bench/native-reference.js';
 import { createPredictor } from '../../src/kernels/create.js';
 import { planInt16 } from '../../src/kernels/wasm/int16-plan.js';
 import { parseLinnosHeader, parseTestVectors } from '../../src/models/linnos-header.js';
@@ -31,23 +36,33 @@ describe('the native C reference', () => {
         vectors,
       );
       assert.ok('reference' in opening, 'absent' in opening ? opening.absent : '');
-      const outputs = opening.reference.check();
-      opening.reference.close();
+      const reference = opening.reference;
+      const builds = Object.keys(reference.builds) as NativeBuild[];
+      assert.deepEqual(builds, process.arch === 'x64' ? ['native', '128-bit'] : ['native']);
+      const outputs = builds.map((build) => reference.check(build));
+      reference.close();
       const n = vectors.length / 31;
-      assert.equal(outputs.int16.length, 2 * n);
-      for (const [backend, values] of [
-        ['wasm', outputs.int16],
-        ['exact', outputs.int64],
-      ] as const) {
-        const predictor = createPredictor(header.model, { backend });
-        const raw = new Float64Array(2);
-        for (let v = 0; v < n; v++) {
-          predictor.rawScores(vectors.subarray(v * 31, (v + 1) * 31), raw);
-          assert.deepEqual([values[2 * v], values[2 * v + 1]], [...raw], `${backend}, vector ${v}`);
+      for (const [b, built] of outputs.entries()) {
+        assert.equal(built.int16.length, 2 * n);
+        for (const [backend, values] of [
+          ['wasm', built.int16],
+          ['exact', built.int64],
+        ] as const) {
+          const predictor = createPredictor(header.model, { backend });
+          const raw = new Float64Array(2);
+          for (let v = 0; v < n; v++) {
+            predictor.rawScores(vectors.subarray(v * 31, (v + 1) * 31), raw);
+            assert.deepEqual(
+              [values[2 * v], values[2 * v + 1]],
+              [...raw],
+              `${builds[b]}, ${backend}, vector ${v}`,
+            );
+          }
+          predictor.dispose();
         }
-        predictor.dispose();
       }
-      if (file === 'w_sde.h') assert.deepEqual(outputs.int64.slice(0, 2), [-384, -3083901]);
+      const [outputsOfNative] = outputs as [NativeOutputs];
+      if (file === 'w_sde.h') assert.deepEqual(outputsOfNative.int64.slice(0, 2), [-384, -3083901]);
     });
   }
 
@@ -62,6 +77,11 @@ describe('the native C reference', () => {
       assert.deepEqual(suite.native.flags?.slice(0, 2), ['-O3', '-march=native']);
       const c = suite.results.find((r) => r.name === NATIVE_INT16)!;
       assert.ok(suite.results.some((r) => r.name === NATIVE_INT64 && r.state === 'completed'));
+      const narrow = suite.results.find((r) => r.name === NATIVE_INT16_128);
+      if (process.arch === 'x64') {
+        assert.equal(narrow?.state, 'completed');
+        assert.ok(suite.native.flags128?.includes('-mno-avx'));
+      }
       for (const result of suite.results) {
         if (result.details?.['batch'] !== 1) continue;
         assert.equal(result.state, 'completed', `${result.name}: ${result.error ?? ''}`);

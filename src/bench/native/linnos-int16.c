@@ -5,9 +5,9 @@
  * Two batch-1 forwards of LinnOS's 31-WIDTH-2 network on the same weights lake serves:
  * - int16: the int16 plan of lake's wasm backend (src/kernels/wasm/int16-plan.ts): layer 0 as a sum of
  *   table rows (digit d at input i) with wrapping 16-bit adds, ReLU, then both int32 output dot products.
- *   With AVX-512BW or AVX2 (what -march=native enables here) each vector of units is summed in a register
- *   and multiply-added at once (vpmaddwd), as lake's WASM kernel does with 128-bit vectors; elsewhere plain
- *   loops. Its raw outputs equal lake's wasm backend bit for bit (checked before every timing).
+ *   With AVX-512BW, AVX2 or SSE2 (the widest -march=native enables) each vector of units is summed in a
+ *   register and multiply-added at once (pmaddwd), as lake's WASM kernel does with 128-bit vectors; elsewhere
+ *   plain loops. The bench also builds it with -mno-avx on x86-64: SSE2, the vector width WASM has. Its raw outputs equal lake's wasm backend bit for bit (checked before every timing).
  * - int64: LinnOS's own kernel arithmetic (the `long` loops of its C: h[j] = max(0, b0[j] + sum_i x[i] *
  *   W0T[j][i]), o[c] = b1[c] + sum_k h[k] * W1T[c][k]); raw outputs equal lake's exact backend.
  *
@@ -41,7 +41,7 @@ static int64_t b1[2];
 static uint8_t *vectors;
 static size_t count;
 
-#if defined(__AVX512BW__) || defined(__AVX2__)
+#if defined(__AVX512BW__) || defined(__AVX2__) || defined(__SSE2__)
 #include <immintrin.h>
 #endif
 
@@ -63,17 +63,25 @@ static int forward_int16(const uint8_t *x, int32_t *out) {
   return out[1] > out[0];
 }
 #elif defined(__AVX2__)
-/* 16 units per 256-bit vector, as above. */
+/* 32 units (two 256-bit vectors) per step, as above; WIDTH is a multiple of 32 (int16-plan.ts pads it). */
 static int forward_int16(const uint8_t *x, int32_t *out) {
   const int16_t *rows[INPUTS];
   for (int i = 0; i < INPUTS; i++) rows[i] = table[i * 10 + x[i]];
-  __m256i c0 = _mm256_setzero_si256(), c1 = _mm256_setzero_si256();
-  for (int j = 0; j < WIDTH; j += 16) {
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i c0 = zero, c1 = zero;
+  for (int j = 0; j < WIDTH; j += 32) {
     __m256i a = _mm256_load_si256((const __m256i *)&bias0[j]);
-    for (int i = 0; i < INPUTS; i++) a = _mm256_add_epi16(a, _mm256_loadu_si256((const __m256i *)&rows[i][j]));
-    a = _mm256_max_epi16(a, _mm256_setzero_si256());
+    __m256i b = _mm256_load_si256((const __m256i *)&bias0[j + 16]);
+    for (int i = 0; i < INPUTS; i++) {
+      a = _mm256_add_epi16(a, _mm256_loadu_si256((const __m256i *)&rows[i][j]));
+      b = _mm256_add_epi16(b, _mm256_loadu_si256((const __m256i *)&rows[i][j + 16]));
+    }
+    a = _mm256_max_epi16(a, zero);
+    b = _mm256_max_epi16(b, zero);
     c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(a, _mm256_load_si256((const __m256i *)&outw[0][j])));
+    c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(b, _mm256_load_si256((const __m256i *)&outw[0][j + 16])));
     c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(a, _mm256_load_si256((const __m256i *)&outw[1][j])));
+    c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(b, _mm256_load_si256((const __m256i *)&outw[1][j + 16])));
   }
   int32_t l0[8], l1[8];
   _mm256_storeu_si256((__m256i *)l0, c0);
@@ -86,6 +94,32 @@ static int forward_int16(const uint8_t *x, int32_t *out) {
   out[0] = o0;
   out[1] = o1;
   return o1 > o0;
+}
+#elif defined(__SSE2__)
+/* 32 units (four 128-bit vectors) per step, as above: the vector width and blocking of lake's WASM kernel. */
+static int forward_int16(const uint8_t *x, int32_t *out) {
+  const int16_t *rows[INPUTS];
+  for (int i = 0; i < INPUTS; i++) rows[i] = table[i * 10 + x[i]];
+  const __m128i zero = _mm_setzero_si128();
+  __m128i c0 = zero, c1 = zero;
+  for (int j = 0; j < WIDTH; j += 32) {
+    __m128i a[4];
+    for (int v = 0; v < 4; v++) a[v] = _mm_load_si128((const __m128i *)&bias0[j + 8 * v]);
+    for (int i = 0; i < INPUTS; i++) {
+      for (int v = 0; v < 4; v++) a[v] = _mm_add_epi16(a[v], _mm_loadu_si128((const __m128i *)&rows[i][j + 8 * v]));
+    }
+    for (int v = 0; v < 4; v++) {
+      __m128i h = _mm_max_epi16(a[v], zero);
+      c0 = _mm_add_epi32(c0, _mm_madd_epi16(h, _mm_load_si128((const __m128i *)&outw[0][j + 8 * v])));
+      c1 = _mm_add_epi32(c1, _mm_madd_epi16(h, _mm_load_si128((const __m128i *)&outw[1][j + 8 * v])));
+    }
+  }
+  int32_t l0[4], l1[4];
+  _mm_storeu_si128((__m128i *)l0, c0);
+  _mm_storeu_si128((__m128i *)l1, c1);
+  out[0] = l0[0] + l0[1] + l0[2] + l0[3] + outBias[0];
+  out[1] = l1[0] + l1[1] + l1[2] + l1[3] + outBias[1];
+  return out[1] > out[0];
 }
 #else
 /* Portable: the same arithmetic in plain loops (16-bit adds wrap as the SIMD ones do). */
