@@ -40,7 +40,14 @@ import type { LatencySummary } from '../report/types.js';
 import { reportOutput } from '../report/write.js';
 import { profiles } from '../trace/synth.js';
 import { parseIntOption, parseNumberOption, parseSeedOption } from './options.js';
-import { causesMarkdown, describeDevice, emitRunReport, policyJson, round3 } from './run-report.js';
+import {
+  causesMarkdown,
+  describeDevice,
+  emitRunReport,
+  policyJson,
+  retrainingJson,
+  round3,
+} from './run-report.js';
 
 interface DemoFlags {
   seed: string;
@@ -321,7 +328,7 @@ async function emitDemoReport(input: DemoReportInput): Promise<void> {
       falseSubmitRatePct: e2e.falseSubmitPct !== undefined ? round3(e2e.falseSubmitPct) : null,
       hedgePercentile: round3(e2e.hedgePercentile),
       online: Object.fromEntries(e2e.linnosPolicies.map((p) => [p.name, p.stats])),
-      ...(settings.retrain ? { retraining: retrainingJson(e2e) } : {}),
+      ...(settings.retrain ? { retraining: retrainingJson(e2e.linnosPolicies) } : {}),
     },
     inference: {
       nsPerPrediction: round3(e2e.inference.nsPerPrediction),
@@ -438,30 +445,6 @@ function lakeLines(lake: LakeLinnosResult): string[] {
     );
   }
   return lines;
-}
-
-/** --retrain: per LinnOS policy and device, what the drift watch saw and the retrains that went live. */
-function retrainingJson(e2e: LinnosEndToEndResult): Record<string, unknown> {
-  return Object.fromEntries(
-    e2e.linnosPolicies.map((p) => [
-      p.name,
-      (p.online?.report() ?? []).map((d) => ({
-        device: d.device,
-        resolved: d.resolved,
-        accuracy: round3(d.accuracy),
-        audits: d.audits,
-        retrains: d.retrains.map((r) => ({
-          reason: r.reason,
-          triggeredAtUs: round3(r.triggeredAtUs),
-          swappedAtUs: round3(r.swappedAtUs),
-          rollingAccuracy: round3(r.rollingAccuracy),
-          thresholdUs: round3(r.thresholdUs),
-          rows: r.rows,
-        })),
-        failedRetrains: d.failedRetrains,
-      })),
-    ]),
-  );
 }
 
 function modelJson(m: DeviceModel): Record<string, unknown> {

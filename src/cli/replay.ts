@@ -19,12 +19,15 @@ import { usageError } from '../errors.js';
 import { checkOutputs, type InputPath, type OutputPath } from '../files/outputs.js';
 import { createPredictor } from '../kernels/create.js';
 import type { Predictor } from '../kernels/types.js';
+import { WorkerTrainer } from '../lake/linnos/retrain-trainer.js';
 import {
   type FalseSubmitCount,
   falseSubmitCountOfStats,
   linnosPolicyFactory,
+  type OnlineRetraining,
   pooledFalseSubmitPct,
 } from '../linnos/policies.js';
+import type { LinnosShape } from '../models/dense.js';
 import { readModelSource } from '../models/model-source.js';
 import { type ArrivalColumns, captureWorkload, loadArrivals, traceWorkload } from '../realdev/arrivals.js';
 import { type BackendChoice, backendChoices } from '../realdev/backend.js';
@@ -46,7 +49,7 @@ import {
   parseSeedOption,
   splitList,
 } from './options.js';
-import { emitRunReport, policyJson, round3 } from './run-report.js';
+import { emitRunReport, policyJson, retrainingJson, round3 } from './run-report.js';
 
 /** The options `lake replay` and `lake record` share: devices, trace, and how to drive them. */
 export interface RealDeviceFlags {
@@ -77,6 +80,7 @@ interface ReplayFlags extends RealDeviceFlags {
   policies: string;
   model?: string;
   modelBackend: string;
+  retrain?: boolean;
   seed: string;
   warmUp: string;
   out?: string;
@@ -310,6 +314,10 @@ export function registerReplay(program: Command): void {
     .option('--policies <list>', 'baseline, random, random@P, hedgingNN, linnos, linnos+hl', 'baseline')
     .option('--model <files>', 'LinnOS model file(s): one for all devices or one per device (.json or .h)')
     .option('--model-backend <name>', 'inference kernel: auto, wasm, js or exact', 'auto')
+    .option(
+      '--retrain',
+      'linnos retrains online: per device it watches its accuracy and retrains in a worker thread when it drifts (lake model files only: they record their label threshold)',
+    )
     .option('--seed <n>', 'seed of the random policy', '7')
     .option(
       '--warm-up <seconds>',
@@ -330,6 +338,8 @@ interface LoadedModels {
    * (pooledFalseSubmitPct); undefined when no file records one (LinnOS headers do not).
    */
   falseSubmitPct: number | undefined;
+  /** Per device: the label threshold and layer widths its lake model file records (LinnOS headers: none). */
+  labels: ({ thresholdUs: number | undefined; shape: string } | undefined)[];
 }
 
 async function loadModels(
@@ -355,10 +365,16 @@ async function loadModels(
     const model = source.kind === 'linnos-header' ? source.integer : source.dense;
     return createPredictor(model, { backend: backend as 'auto' | 'wasm' | 'js' | 'exact' });
   });
+  const labels = sources.map((source) =>
+    source.kind === 'lake-model'
+      ? { thresholdUs: source.file.meta.labelThresholdUs, shape: source.file.meta.shape }
+      : undefined,
+  );
   return {
     predictors: Array.from({ length: deviceCount }, (_, d) => made[made.length === 1 ? 0 : d]),
     paths,
     falseSubmitPct: pooledFalseSubmitPct(counts),
+    labels: Array.from({ length: deviceCount }, (_, d) => labels[labels.length === 1 ? 0 : d]),
   };
 }
 
@@ -373,6 +389,8 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
       "the greedy oracle needs the devices' future: it runs on simulated devices only (lake simulate)",
     );
   const deviceCount = deviceNames(flags).length;
+  if (flags.retrain === true && !specs.some((s) => s.kind === 'linnos'))
+    throw usageError('--retrain retrains the linnos policies: give --policies linnos or linnos+hl');
   let models: LoadedModels | undefined;
   if (specs.some((s) => s.kind === 'linnos'))
     models = await loadModels(flags.model, deviceCount, flags.modelBackend);
@@ -388,7 +406,13 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
   }
   const { devices, arrivals } = workload;
   const linnos =
-    models !== undefined ? linnosPolicyFactory(models.predictors, models.falseSubmitPct) : undefined;
+    models !== undefined
+      ? linnosPolicyFactory(
+          models.predictors,
+          models.falseSubmitPct,
+          flags.retrain === true ? replayRetraining(models, seed) : undefined,
+        )
+      : undefined;
   try {
     let progress: Progress | undefined;
     const preparation: RunPreparation = { warmUpIos: 0, synced: 0, buffered: [] };
@@ -452,6 +476,7 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
               falseSubmitRatePct: models?.falseSubmitPct !== undefined ? round3(models.falseSubmitPct) : null,
               hedgePercentile: round3(linnos.hedgePercentile),
               online: Object.fromEntries(linnos.policies.map((p) => [p.name, p.stats])),
+              ...(flags.retrain === true ? { retraining: retrainingJson(linnos.policies) } : {}),
             },
           }
         : {}),
@@ -468,10 +493,34 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
       jsonMode: quiet,
     });
   } finally {
+    await linnos?.close();
     for (const p of models?.predictors ?? []) if (p !== undefined && !p.disposed) p.dispose();
     for (const d of devices) d.close();
     await workload.cluster?.close();
   }
+}
+
+/** --retrain: each device's label threshold and shape from its lake model file; a retrain runs in a worker. */
+function replayRetraining(models: LoadedModels, seed: number): OnlineRetraining {
+  const shapes: Record<string, LinnosShape> = {
+    '31-256-2': 'nn',
+    '31-256-256-2': 'nn+1',
+    '31-256-256-256-2': 'nn+2',
+  };
+  const labels = models.labels.map((label, d) => {
+    const path = models.paths[models.paths.length === 1 ? 0 : d];
+    const shape = label !== undefined ? shapes[label.shape] : undefined;
+    if (label?.thresholdUs === undefined || shape === undefined)
+      throw usageError(
+        `--retrain needs lake model files that record their label threshold and a LinnOS shape: ${path} does not`,
+      );
+    return { thresholdUs: label.thresholdUs, shape };
+  });
+  return {
+    thresholdsUs: labels.map((l) => l.thresholdUs),
+    options: { seed, shape: labels[0]!.shape },
+    makeTrainer: () => new WorkerTrainer(),
+  };
 }
 
 export function workloadDescription(w: OpenedWorkload): string {

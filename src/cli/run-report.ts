@@ -1,6 +1,7 @@
 import type { ReplayResult } from '../array/engine.js';
 import { type PolicyRun, policyReport } from '../array/run.js';
 import { type FlashCounters, SimulatedSsd, slowCauses } from '../flash/index.js';
+import type { LinnosPolicy } from '../linnos/policy.js';
 import { type ReportParams, type ReportSection, reportHtml } from '../report/html.js';
 import { cdfSpec, renderSvg, svgToPng } from '../report/plot.js';
 import { latencyTables, markdownTable, type Table, tableToMarkdown } from '../report/table.js';
@@ -46,6 +47,31 @@ export function policyJson(
 
 export function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/** --retrain: per LinnOS policy and device, what the drift watch saw and the retrains that went live. */
+export function retrainingJson(policies: readonly LinnosPolicy[]): Record<string, unknown> {
+  return Object.fromEntries(
+    policies.map((p) => [
+      p.name,
+      (p.online?.report() ?? []).map((d) => ({
+        device: d.device,
+        resolved: d.resolved,
+        accuracy: round3(d.accuracy),
+        audits: d.audits,
+        retrains: d.retrains.map((r) => ({
+          reason: r.reason,
+          triggeredAtUs: round3(r.triggeredAtUs),
+          swappedAtUs: round3(r.swappedAtUs),
+          rollingAccuracy: round3(r.rollingAccuracy),
+          thresholdUs: round3(r.thresholdUs),
+          rows: r.rows,
+        })),
+        failedRetrains: d.failedRetrains,
+        ...(d.firstRetrainError !== undefined ? { firstRetrainError: d.firstRetrainError } : {}),
+      })),
+    ]),
+  );
 }
 
 export interface RunReportInput {
