@@ -231,11 +231,13 @@ export class CephBackend implements IoBackend {
   }
 
   poll(): number {
+    this.#client.harvest();
     return this.#drain();
   }
 
   /** Completions arrive as event-loop tasks (rados.ts), so a wait with none ready yields to the loop. */
   wait(untilUs: number, _spinUs: number): number | Promise<number> {
+    this.#client.harvest();
     const ready = this.#drain();
     if (ready > 0) return ready;
     const left = untilUs - this.nowUs();

@@ -6,11 +6,13 @@
  * Completions reach the event loop through librados's own callbacks: each op gets a completion made by
  * rados_aio_create_completion2 with one registered koffi callback. librados runs completion callbacks on
  * its finisher thread; koffi hands each call to the main thread (an N-API thread-safe function) and the
- * finisher waits until the JavaScript ran, so a completion arrives as an event-loop task, stamped on the
- * clock when lake sees it, and nothing spins while lake waits. The alternative, polling
- * rados_aio_is_complete, keeps a core busy for as long as ops are in flight: on a host that also runs the
- * OSDs (the test cluster) that core is taken from them, and it gave no more IOPS in lake's measurements
- * (docs/ceph.md). The cost of callbacks is one thread hand-off per completion, serialised on the finisher.
+ * finisher waits until the JavaScript ran, so callbacks arrive one at a time, as event-loop tasks, and
+ * nothing spins while lake waits. Since the finisher is serialised on the main thread, a callback is used
+ * as a wake-up, not as the only way to learn of a completion: librados marks an op complete before it
+ * queues the op's callback, so each callback, and each poll of the backend, takes every op
+ * rados_aio_is_complete reports done (a few tens of ns per op in flight), stamped when lake saw it.
+ * Polling alone (spinning on rados_aio_is_complete) keeps a core busy for as long as ops are in flight: on
+ * a host that also runs the OSDs (the test cluster) that core is taken from them (docs/ceph.md).
  *
  * Every op is counted from submission to its callback; `shutdown` waits until each has been seen before it
  * releases the I/O contexts and calls rados_shutdown (which waits for the finisher: calling it with a
@@ -103,6 +105,7 @@ interface Librados {
   aioRead(ioctx: Handle, oid: string, c: Handle, buf: Buffer, len: number, off: number): number;
   aioWrite(ioctx: Handle, oid: string, c: Handle, buf: Buffer, len: number, off: number): number;
   getReturnValue(c: Handle): number;
+  isComplete(c: Handle): number;
   release(c: Handle): void;
   register(callback: (c: Handle, token: number) => void): unknown;
   unregister(callback: unknown): void;
@@ -153,6 +156,7 @@ function bind(): Librados {
       'int rados_aio_write(lake_rados_ioctx_t io, const char *oid, lake_rados_completion_t c, const void *buf, size_t len, uint64_t off)',
     ),
     getReturnValue: f('int rados_aio_get_return_value(lake_rados_completion_t c)'),
+    isComplete: f('int rados_aio_is_complete(lake_rados_completion_t c)'),
     release: f('void rados_aio_release(lake_rados_completion_t c)'),
     register: (callback) => koffi.register(callback as (...args: never[]) => void, callbackType),
     unregister: (callback) => koffi.unregister(callback),
@@ -231,6 +235,8 @@ export class RadosClient {
   /** A timer kept referenced while ops are in flight: koffi's hand-off alone does not keep Node running. */
   readonly #keepAlive: NodeJS.Timeout;
   #drained: (() => void) | undefined;
+  /** Ops submitted whose librados callback has not run yet (delivered by harvest() or not). */
+  #callbacksDue = 0;
   #submitted = 0;
   #completed = 0;
 
@@ -359,31 +365,57 @@ export class RadosClient {
       onCompleted(tag, rc, monotonicUs());
       return;
     }
-    if (this.#pending.size === 0) this.#keepAlive.ref();
+    if (this.#callbacksDue === 0) this.#keepAlive.ref();
+    this.#callbacksDue++;
     this.#pending.set(token, { completion, tag, pool: pool.index, buffer, onCompleted });
+  }
+
+  /**
+   * Delivers every op librados has completed (rados_aio_is_complete, oldest first), without waiting for
+   * their callbacks; returns how many. librados marks an op complete before it queues the op's callback
+   * on its finisher, and the finisher hands callbacks to the main thread one at a time, each waiting for
+   * the event loop: the callbacks are wake-ups, and whoever looks first (a callback, the backend's poll)
+   * takes every op that is done. Callbacks of ops taken this way find nothing left to do.
+   */
+  harvest(): number {
+    if (this.#pending.size === 0) return 0;
+    let n = 0;
+    const seenUs = monotonicUs();
+    for (const [token, op] of this.#pending) {
+      if (this.#lib.isComplete(op.completion) === 0) continue;
+      this.#deliver(token, op, seenUs);
+      n++;
+    }
+    return n;
+  }
+
+  #deliver(token: number, op: PendingOp, seenUs: number): void {
+    this.#pending.delete(token);
+    const result = this.#lib.getReturnValue(op.completion);
+    // The finisher holds its own reference until the op's callback has run.
+    this.#lib.release(op.completion);
+    this.#completed++;
+    op.onCompleted(op.tag, result, seenUs);
   }
 
   /** librados's callback for op `token`, on the main thread (koffi relays it from the finisher). */
   #complete(token: number): void {
     const seenUs = monotonicUs();
+    this.#callbacksDue--;
     const op = this.#pending.get(token);
-    if (op === undefined) return;
-    this.#pending.delete(token);
-    const result = this.#lib.getReturnValue(op.completion);
-    this.#lib.release(op.completion);
-    this.#completed++;
-    if (this.#pending.size === 0) {
+    if (op !== undefined) this.#deliver(token, op, seenUs);
+    this.harvest();
+    if (this.#callbacksDue === 0) {
       this.#keepAlive.unref();
       const drained = this.#drained;
       this.#drained = undefined;
       drained?.();
     }
-    op.onCompleted(op.tag, result, seenUs);
   }
 
-  /** Resolves when no op is in flight. */
+  /** Resolves when no op is in flight and every callback librados owes has run. */
   async drain(): Promise<void> {
-    if (this.#pending.size === 0) return;
+    if (this.#callbacksDue === 0) return;
     await new Promise<void>((resolve) => {
       const previous = this.#drained;
       this.#drained = () => {
