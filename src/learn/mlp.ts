@@ -1,15 +1,25 @@
 /**
- * A dense ReLU network trained on digit vectors (LinnOS's 31 digits), with the loops written for speed in
- * plain JavaScript:
+ * lake's one MLP stack: a dense ReLU network with a choice of head, trained with Adam, that LinnOS's model
+ * (31 digits in, two logits, categorical hinge or softmax cross-entropy, He-normal weights) and Heimdall's
+ * (scaled float features in, one sigmoid logit, binary cross-entropy, Glorot-uniform weights) are both
+ * configurations of (src/linnos/train.ts, src/learn/sigmoid-mlp.ts). The options:
+ * - input: digit vectors (Uint8Array, each digit d fed as d x inputScale) or float rows (Float64Array, fed as
+ *   they are), chosen by the array passed;
+ * - head and loss: `HeadLoss` (lossGradient);
+ * - initialisation: `WeightInit`;
+ * - export: DenseModel (float32, taking raw digits) or RowMajorMlp (float64, as trained).
+ * The loops are written for speed in plain JavaScript:
  * - weights are kept input-major ([inputs][outputs]) while training, so every inner loop runs over a
  *   contiguous row of outputs; the model is transposed to DenseModel's row-major [outputs][inputs] on export;
- * - the first layer skips zero digits (pending counts are mostly leading zeros) and later layers skip inputs
- *   a ReLU zeroed, in the forward pass and in the weight gradient;
+ * - the first layer skips zero inputs (LinnOS's pending counts are mostly leading zeros) and later layers
+ *   skip inputs a ReLU zeroed, in the forward pass and in the weight gradient; the sums still add the
+ *   products in input order, so a float row gives the same bits as the dense row-major dot product
+ *   Heimdall's trainer computed (a skipped product is +-0 added to a sum that is never -0);
  * - a sample whose hinge loss is 0 has a zero gradient and skips the backward pass entirely.
  * Parameters are float64 while training (V8 computes in float64; no conversions in the hot loops) and become
  * float32 in the exported DenseModel.
  *
- * Inputs are the raw digits 0-9 times `inputScale` (default 1: raw digits). With a scale s != 1 the exported
+ * Digit inputs are the raw digits 0-9 times `inputScale` (default 1: raw digits). With a scale s != 1 the exported
  * first-layer weights are multiplied by s, so every exported model takes raw digits, as the LinnOS integer
  * path does (it quantises weights x1000 and feeds digits 0-9). Training on raw digits (s = 1) means the
  * trained weights are the ones quantised, with nothing folded in; folding 1/9 makes first-layer weights 9x
@@ -19,14 +29,41 @@
 import type { DenseModel } from '../models/dense.js';
 import type { Random } from '../random.js';
 
+/** The heads of a two-logit (fast, slow) network: LinnOS's categorical hinge, or softmax cross-entropy. */
 export type LossKind = 'hinge' | 'xent';
+/** Every head the stack trains: the two-logit ones, and one sigmoid logit on binary cross-entropy. */
+export type HeadLoss = LossKind | 'sigmoid-xent';
+
+/**
+ * How weights start (biases start at 0):
+ * - 'he-normal': normal with std sqrt(2 / fan_in), drawn in the stack's input-major order (LinnOS);
+ * - 'glorot-uniform': uniform in +-sqrt(6 / (fan_in + fan_out)), drawn in [outputs][inputs] order, the
+ *   order Heimdall's trainer has always drawn them in (its stored layout was row-major): the same seed gives
+ *   the same model as before.
+ */
+export type WeightInit = 'he-normal' | 'glorot-uniform';
+
+/** An input batch: digit vectors (0-9 each) or float rows, count x inputs, row-major. */
+export type MlpInputs = Uint8Array | Float64Array;
+
+/** A float64 network as trained, row-major per layer ([outputs][inputs]); what Heimdall's models are. */
+export interface RowMajorMlp {
+  /** Layer widths, inputs first. */
+  readonly sizes: readonly number[];
+  /** Per layer, row-major [outputs][inputs]. */
+  readonly weights: readonly Float64Array[];
+  readonly biases: readonly Float64Array[];
+}
 
 /** Opaque copy of a network's parameters (to keep the best epoch). */
 export interface NetworkSnapshot {
   readonly parts: readonly (Float64Array | Float32Array)[];
 }
 
-/** What the trainer needs of a network; DigitMlp (plain JS) and WasmDigitMlp (WASM SIMD) implement it. */
+/**
+ * What the LinnOS trainer needs of a network on digit vectors: Mlp (plain JS, float64) and WasmDigitMlp
+ * (WASM SIMD, float32: its own kernels, Adam included, because it computes in another precision) implement it.
+ */
 export interface TrainableNetwork {
   readonly sizes: readonly number[];
   readonly inputScale: number;
@@ -36,6 +73,7 @@ export interface TrainableNetwork {
   /** Forward, loss and backward for one sample, adding scale x its gradient; returns the unscaled loss. */
   accumulate(x: Uint8Array, offset: number, label: number, scale: number, loss: LossKind): number;
   zeroGradients(): void;
+  /** One Adam step on the accumulated gradients (Keras's form; see Mlp.adamStep). */
   adamStep(learningRate: number, beta1: number, beta2: number, epsilon: number): void;
   snapshot(): NetworkSnapshot;
   restore(snapshot: NetworkSnapshot): void;
@@ -52,14 +90,21 @@ export interface TrainableNetwork {
  *   takes part as 0: neg >= 0), loss = max(0, neg - pos + 1). A loss of 0 has a zero gradient (g is not
  *   written; callers skip the backward pass).
  * - xent: softmax cross-entropy, gradient softmax(o) - onehot(label).
+ * - sigmoid-xent (one logit z = o[0], label 0/1): binary cross-entropy of sigmoid(z) computed stably from
+ *   the logit, as Keras does; gradient sigmoid(z) - label.
  */
 export function lossGradient(
   o: ArrayLike<number>,
   label: number,
   scale: number,
-  loss: LossKind,
+  loss: HeadLoss,
   g: Float64Array | Float32Array,
 ): number {
+  if (loss === 'sigmoid-xent') {
+    const z = o[0]!;
+    g[0] = scale * (sigmoid(z) - label);
+    return binaryCrossEntropy(z, label);
+  }
   const classes = o.length;
   if (loss === 'hinge') {
     let neg = 0;
@@ -85,7 +130,17 @@ export function lossGradient(
   return Math.log(sum) - (o[label]! - max);
 }
 
-export class DigitMlp implements TrainableNetwork {
+export function sigmoid(z: number): number {
+  return 1 / (1 + Math.exp(-z));
+}
+
+/** Binary cross-entropy of a logit z for label y, computed stably. */
+export function binaryCrossEntropy(z: number, y: number): number {
+  // -[y log s(z) + (1-y) log(1-s(z))] = max(z,0) - z y + log(1 + e^-|z|)
+  return Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z)));
+}
+
+export class Mlp implements TrainableNetwork {
   /** Layer widths, inputs first: e.g. [31, 256, 2]. */
   readonly sizes: readonly number[];
   /** Per layer, [inputs][outputs] (input-major). */
@@ -107,6 +162,10 @@ export class DigitMlp implements TrainableNetwork {
   /** Per layer: the loss gradient with respect to its pre-activation outputs. */
   readonly #delta: Float64Array[];
   readonly #digitValue = new Float64Array(10);
+  /** The last forward pass's nonzero inputs: their indexes and values (the weight gradient of layer 0). */
+  readonly #inputIndex: Int32Array;
+  readonly #inputValue: Float64Array;
+  #inputCount = 0;
   /** Scratch for sumRows: row starts and input values of the nonzero inputs of one layer. */
   readonly #rows: Int32Array;
   readonly #values: Float64Array;
@@ -114,7 +173,11 @@ export class DigitMlp implements TrainableNetwork {
   readonly #m: Float64Array[];
   readonly #v: Float64Array[];
 
-  constructor(sizes: readonly number[], random: Random, inputScale = 1) {
+  /**
+   * `inputScale` multiplies digit inputs (float rows are fed as they are); `init` says how weights start
+   * (LinnOS's He-normal by default).
+   */
+  constructor(sizes: readonly number[], random: Random, inputScale = 1, init: WeightInit = 'he-normal') {
     if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
       throw new RangeError(`layer sizes must be >= 2 positive integers, got [${sizes.join(', ')}]`);
     }
@@ -131,11 +194,7 @@ export class DigitMlp implements TrainableNetwork {
     for (let l = 0; l < this.#layers; l++) {
       const fanIn = sizes[l]!;
       const fanOut = sizes[l + 1]!;
-      // He initialisation (normal, std sqrt(2 / fan_in)); biases start at 0.
-      const std = Math.sqrt(2 / fanIn);
-      const w = new Float64Array(fanIn * fanOut);
-      for (let k = 0; k < w.length; k++) w[k] = random.normal() * std;
-      this.weights.push(w);
+      this.weights.push(initialWeights(fanIn, fanOut, random, init));
       this.biases.push(new Float64Array(fanOut));
       this.gradWeights.push(new Float64Array(fanIn * fanOut));
       this.gradBiases.push(new Float64Array(fanOut));
@@ -145,6 +204,8 @@ export class DigitMlp implements TrainableNetwork {
     const widest = Math.max(...sizes);
     this.#rows = new Int32Array(widest);
     this.#values = new Float64Array(widest);
+    this.#inputIndex = new Int32Array(sizes[0]!);
+    this.#inputValue = new Float64Array(sizes[0]!);
     this.#act = [];
     this.#active = [];
     for (let l = 1; l < this.#layers; l++) {
@@ -163,21 +224,22 @@ export class DigitMlp implements TrainableNetwork {
     return n;
   }
 
-  /** Forward pass for the digit vector at x[offset..]; the logits land in `output`. */
-  forward(x: Uint8Array, offset: number): Float64Array {
+  /**
+   * Forward pass for the input row at x[offset..] (digits or floats, see MlpInputs); the logits land in
+   * `output`.
+   */
+  forward(x: MlpInputs, offset: number): Float64Array {
     const layers = this.#layers;
-    const digitValue = this.#digitValue;
     const rows = this.#rows;
     const values = this.#values;
-    // Layer 0: the weight rows of the nonzero digits, summed.
-    const nIn = this.sizes[0]!;
+    // Layer 0: the weight rows of the nonzero inputs, summed (in input order, as a dot product would).
+    const count = x instanceof Uint8Array ? this.#gatherDigits(x, offset) : this.#gatherValues(x, offset);
     const width0 = this.sizes[1]!;
-    let count = 0;
-    for (let i = 0; i < nIn; i++) {
-      const d = x[offset + i]!;
-      if (d === 0) continue;
-      rows[count] = i * width0;
-      values[count++] = digitValue[d]!;
+    const inputIndex = this.#inputIndex;
+    const inputValue = this.#inputValue;
+    for (let t = 0; t < count; t++) {
+      rows[t] = inputIndex[t]! * width0;
+      values[t] = inputValue[t]!;
     }
     sumRows(
       layers === 1 ? this.output : this.#act[0]!,
@@ -211,6 +273,42 @@ export class DigitMlp implements TrainableNetwork {
     return this.output;
   }
 
+  /** List the nonzero digits of the vector at x[offset..] and their values (digit x inputScale). */
+  #gatherDigits(x: Uint8Array, offset: number): number {
+    const digitValue = this.#digitValue;
+    const inputIndex = this.#inputIndex;
+    const inputValue = this.#inputValue;
+    const nIn = this.sizes[0]!;
+    let count = 0;
+    for (let i = 0; i < nIn; i++) {
+      const d = x[offset + i]!;
+      if (d === 0) continue;
+      inputIndex[count] = i;
+      inputValue[count++] = digitValue[d]!;
+    }
+    this.#inputCount = count;
+    return count;
+  }
+
+  /**
+   * List the nonzero values of the float row at x[offset..]. A zero input adds nothing to a sum (the sums
+   * it would join start at a bias, never -0), so skipping it leaves every float as the dense product gives.
+   */
+  #gatherValues(x: Float64Array, offset: number): number {
+    const inputIndex = this.#inputIndex;
+    const inputValue = this.#inputValue;
+    const nIn = this.sizes[0]!;
+    let count = 0;
+    for (let i = 0; i < nIn; i++) {
+      const v = x[offset + i]!;
+      if (v === 0) continue;
+      inputIndex[count] = i;
+      inputValue[count++] = v;
+    }
+    this.#inputCount = count;
+    return count;
+  }
+
   /** ReLU on hidden layer `h`'s activations in place, listing the nonzero ones. */
   #relu(h: number): void {
     const a = this.#act[h]!;
@@ -227,15 +325,18 @@ export class DigitMlp implements TrainableNetwork {
    * Forward, loss and (when the loss has a gradient) backward for one sample, adding `scale` times the
    * gradient to the gradient buffers. Returns the sample's unscaled loss (see lossGradient).
    */
-  accumulate(x: Uint8Array, offset: number, label: number, scale: number, loss: LossKind): number {
+  accumulate(x: MlpInputs, offset: number, label: number, scale: number, loss: HeadLoss): number {
     const value = lossGradient(this.forward(x, offset), label, scale, loss, this.#delta[this.#layers - 1]!);
     if (loss === 'hinge' && value === 0) return 0; // zero gradient: nothing to propagate
-    this.#backward(x, offset);
+    this.#backward();
     return value;
   }
 
-  /** Backpropagate #delta[last] (set by accumulate) through every layer into the gradient buffers. */
-  #backward(x: Uint8Array, offset: number): void {
+  /**
+   * Backpropagate #delta[last] (set by accumulate) through every layer into the gradient buffers; layer 0's
+   * inputs are the nonzero ones the forward pass listed.
+   */
+  #backward(): void {
     const layers = this.#layers;
     for (let l = layers - 1; l >= 1; l--) {
       const nOut = this.sizes[l + 1]!;
@@ -262,12 +363,13 @@ export class DigitMlp implements TrainableNetwork {
         below[k] = back; // ReLU passes the gradient only where it was active
       }
     }
-    const nIn = this.sizes[0]!;
     const nOut = this.sizes[1]!;
     const gw = this.gradWeights[0]!;
     const gb = this.gradBiases[0]!;
     const delta = this.#delta[0]!;
-    const digitValue = this.#digitValue;
+    const inputIndex = this.#inputIndex;
+    const inputValue = this.#inputValue;
+    const inputCount = this.#inputCount;
     if (layers > 1) {
       // Only active units carry gradient; walk them by index.
       const active = this.#active[0]!;
@@ -276,11 +378,9 @@ export class DigitMlp implements TrainableNetwork {
         const j = active[t]!;
         gb[j] = gb[j]! + delta[j]!;
       }
-      for (let i = 0; i < nIn; i++) {
-        const d = x[offset + i]!;
-        if (d === 0) continue;
-        const value = digitValue[d]!;
-        const row = i * nOut;
+      for (let s = 0; s < inputCount; s++) {
+        const value = inputValue[s]!;
+        const row = inputIndex[s]! * nOut;
         for (let t = 0; t < count; t++) {
           const j = active[t]!;
           gw[row + j] = gw[row + j]! + value * delta[j]!;
@@ -288,11 +388,9 @@ export class DigitMlp implements TrainableNetwork {
       }
     } else {
       for (let j = 0; j < nOut; j++) gb[j] = gb[j]! + delta[j]!;
-      for (let i = 0; i < nIn; i++) {
-        const d = x[offset + i]!;
-        if (d === 0) continue;
-        const value = digitValue[d]!;
-        const row = i * nOut;
+      for (let s = 0; s < inputCount; s++) {
+        const value = inputValue[s]!;
+        const row = inputIndex[s]! * nOut;
         for (let j = 0; j < nOut; j++) gw[row + j] = gw[row + j]! + value * delta[j]!;
       }
     }
@@ -358,6 +456,22 @@ export class DigitMlp implements TrainableNetwork {
     return this.#export(this.weights, this.biases, this.inputScale);
   }
 
+  /** The network as trained: float64, row-major per layer, inputs as fed (no inputScale folded in). */
+  toRowMajor(): RowMajorMlp {
+    const weights: Float64Array[] = [];
+    for (let l = 0; l < this.#layers; l++) {
+      const inputs = this.sizes[l]!;
+      const outputs = this.sizes[l + 1]!;
+      const w = this.weights[l]!;
+      const rowMajor = new Float64Array(inputs * outputs);
+      for (let i = 0; i < inputs; i++) {
+        for (let o = 0; o < outputs; o++) rowMajor[o * inputs + i] = w[i * outputs + o]!;
+      }
+      weights.push(rowMajor);
+    }
+    return { sizes: [...this.sizes], weights, biases: this.biases.map((b) => b.slice()) };
+  }
+
   gradientModel(): DenseModel {
     return this.#export(this.gradWeights, this.gradBiases, 1);
   }
@@ -377,6 +491,21 @@ export class DigitMlp implements TrainableNetwork {
     }
     return { layers };
   }
+}
+
+/** A layer's initial weights, input-major ([fanIn][fanOut]); see WeightInit for the draws. */
+function initialWeights(fanIn: number, fanOut: number, random: Random, init: WeightInit): Float64Array {
+  const w = new Float64Array(fanIn * fanOut);
+  if (init === 'he-normal') {
+    const std = Math.sqrt(2 / fanIn);
+    for (let k = 0; k < w.length; k++) w[k] = random.normal() * std;
+    return w;
+  }
+  const limit = Math.sqrt(6 / (fanIn + fanOut));
+  for (let o = 0; o < fanOut; o++) {
+    for (let i = 0; i < fanIn; i++) w[i * fanOut + o] = (2 * random.next() - 1) * limit;
+  }
+  return w;
 }
 
 /**

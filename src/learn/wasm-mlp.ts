@@ -1,8 +1,9 @@
 /**
- * The WASM SIMD (f32x4) twin of DigitMlp: the same network, initialisation, loss and Adam, computed in float32
- * by the kernels of src/kernels/wasm/mlp-train.wat, one call per layer per sample. Needs at least one hidden
- * layer and hidden widths that are multiples of 16 (LinnOS's 256 are); `wasmTrainingSupports` says whether a
- * shape fits. Parameters live in the module's memory:
+ * The WASM SIMD (f32x4) twin of Mlp (mlp.ts) on digit vectors: the same network, initialisation, loss and
+ * Adam, computed in float32 by the kernels of src/kernels/wasm/mlp-train.wat, one call per layer per sample
+ * (its Adam is its own because it updates float32 parameters in SIMD; mlp.ts's runs in float64). Needs at
+ * least one hidden layer and hidden widths that are multiples of 16 (LinnOS's 256 are);
+ * `wasmTrainingSupports` says whether a shape fits. Parameters live in the module's memory:
  *
  *   params | grads (params + gradShift) | Adam m | Adam v | digits | row lists | activations | deltas | logits
  *
@@ -152,7 +153,7 @@ export class WasmDigitMlp implements TrainableNetwork {
     if (pages > 0) memory.grow(pages);
     this.#views();
 
-    // He initialisation, drawn in DigitMlp's order (input-major) so both backends start from the same weights.
+    // He initialisation, drawn in Mlp's order (input-major) so both backends start from the same weights.
     for (let l = 0; l < layers; l++) {
       const fanIn = sizes[l]!;
       const fanOut = sizes[l + 1]!;

@@ -13,11 +13,12 @@
  * path decides).
  */
 import { LakeError } from '../errors.js';
+import { type EpochOptions, shuffle, trainBatches } from '../learn/fit.js';
 import { type ClassifierReport, evaluateScores } from '../learn/metrics.js';
 import {
-  DigitMlp,
   type LossKind,
   lossGradient,
+  Mlp,
   type NetworkSnapshot,
   type TrainableNetwork,
 } from '../learn/mlp.js';
@@ -27,6 +28,8 @@ import { Random } from '../random.js';
 
 export type TrainingBackend = 'js' | 'wasm';
 export type SplitKind = 'time' | 'random';
+export type { EpochOptions } from '../learn/fit.js';
+export { shuffle } from '../learn/fit.js';
 
 export interface TrainingData {
   /** count x inputs digits (0-9), row-major. */
@@ -138,7 +141,7 @@ export function createNetwork(
     }
     return new WasmDigitMlp(sizes, random, options.inputScale ?? 1);
   }
-  return new DigitMlp(sizes, random, options.inputScale ?? 1);
+  return new Mlp(sizes, random, options.inputScale ?? 1);
 }
 
 /** Logit margins o1 - o0 of `count` vectors (the slow score), for metrics. */
@@ -371,21 +374,9 @@ export function trainLinnos(data: TrainingData, options: TrainOptions = {}): Tra
   };
 }
 
-export interface EpochOptions {
-  loss: LossKind;
-  batchSize: number;
-  /** Sample weight by true class: [fast, slow]. */
-  classWeight: readonly number[];
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-}
-
 /**
- * One pass over `rows` (in the given order) in mini-batches: per batch, the class-weighted mean loss's
- * gradient (sum of weight x gradient / batch length, Keras's sum-over-batch-size) and one Adam step.
- * Returns the sum of weighted sample losses and the seconds taken.
+ * One pass over `rows` of the LinnOS vectors in mini-batches (trainBatches, src/learn/fit.ts): the
+ * class-weighted loss's gradient and one Adam step per batch. Returns the weighted loss sum and the seconds.
  */
 export function trainEpoch(
   network: TrainableNetwork,
@@ -393,33 +384,5 @@ export function trainEpoch(
   rows: Int32Array,
   options: EpochOptions,
 ): { lossSum: number; seconds: number } {
-  const { loss, batchSize, classWeight, learningRate, beta1, beta2, epsilon } = options;
-  const { vectors, labels } = data;
-  const inputs = network.sizes[0]!;
-  const count = rows.length;
-  const started = performance.now();
-  let lossSum = 0;
-  for (let b = 0; b < count; b += batchSize) {
-    const end = Math.min(count, b + batchSize);
-    const inverse = 1 / (end - b);
-    network.zeroGradients();
-    for (let k = b; k < end; k++) {
-      const row = rows[k]!;
-      const label = labels[row]!;
-      const weight = classWeight[label]!;
-      lossSum += weight * network.accumulate(vectors, row * inputs, label, weight * inverse, loss);
-    }
-    network.adamStep(learningRate, beta1, beta2, epsilon);
-  }
-  return { lossSum, seconds: (performance.now() - started) / 1000 };
-}
-
-/** Fisher-Yates in place with a seeded generator. */
-export function shuffle(a: Int32Array, random: Random): void {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = random.int(i + 1);
-    const t = a[i]!;
-    a[i] = a[j]!;
-    a[j] = t;
-  }
+  return trainBatches(network, data.vectors, data.labels, rows, options);
 }

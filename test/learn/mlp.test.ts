@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DigitMlp, type LossKind, lossGradient, type TrainableNetwork } from '../../src/learn/mlp.js';
+import { type LossKind, lossGradient, Mlp, type TrainableNetwork } from '../../src/learn/mlp.js';
 import { WasmDigitMlp, wasmTrainingSupports } from '../../src/learn/wasm-mlp.js';
 import type { DenseModel } from '../../src/models/dense.js';
 import { Random } from '../../src/random.js';
@@ -26,7 +26,7 @@ function denseForward(model: DenseModel, x: ArrayLike<number>): number[] {
   return a;
 }
 
-function lossOf(net: DigitMlp, x: Uint8Array, label: number, loss: LossKind): number {
+function lossOf(net: Mlp, x: Uint8Array, label: number, loss: LossKind): number {
   return lossGradient(net.forward(x, 0), label, 0, loss, new Float64Array(2));
 }
 
@@ -55,7 +55,7 @@ describe('lossGradient', () => {
   });
 });
 
-describe('DigitMlp gradients match finite differences', () => {
+describe('Mlp gradients match finite differences', () => {
   for (const sizes of [
     [7, 12, 2],
     [7, 12, 10, 2],
@@ -63,7 +63,7 @@ describe('DigitMlp gradients match finite differences', () => {
   ]) {
     for (const loss of ['hinge', 'xent'] as const) {
       test(`[${sizes.join(', ')}] ${loss}`, () => {
-        const net = new DigitMlp(sizes, new Random(3), 0.5);
+        const net = new Mlp(sizes, new Random(3), 0.5);
         const x = digits(4, sizes[0]!, 8);
         let checked = 0;
         for (let s = 0; s < 4; s++) {
@@ -104,7 +104,7 @@ describe('DigitMlp gradients match finite differences', () => {
 describe('exported DenseModel computes what the network computes, on raw digits', () => {
   for (const inputScale of [1, 1 / 9]) {
     test(`inputScale ${inputScale.toFixed(3)}`, () => {
-      const net = new DigitMlp([31, 20, 12, 2], new Random(4), inputScale);
+      const net = new Mlp([31, 20, 12, 2], new Random(4), inputScale);
       const model = net.toDenseModel();
       assert.deepEqual(
         model.layers.map((l) => [l.inputs, l.outputs]),
@@ -134,7 +134,7 @@ describe('js and wasm backends agree', () => {
     for (const loss of ['hinge', 'xent'] as const) {
       test(`[${sizes.join(', ')}] ${loss}`, () => {
         assert.ok(wasmTrainingSupports(sizes));
-        const js: TrainableNetwork = new DigitMlp(sizes, new Random(21));
+        const js: TrainableNetwork = new Mlp(sizes, new Random(21));
         const wasm: TrainableNetwork = new WasmDigitMlp(sizes, new Random(21));
         assert.equal(wasm.parameterCount, js.parameterCount);
         const x = digits(64, 31, 22);
