@@ -83,16 +83,13 @@
         (i32.lt_u (local.tee $block (i32.add (local.get $block) (i32.const 64))) (local.get $rowBytes))))
     (i32.const 0))
 
-  ;; The decision (0 fast, 1 slow) for context row $ctx (a context's row for the first submit digit) plus
-  ;; the row at $pair; both int32 outputs go to scoresPtr.
-  (func (export "decide") (param $ctx i32) (param $pair i32) (result i32)
-    (if (i32.eqz (i32.load (i32.const 32)))
-      (then (return (call $fused (local.get $ctx) (local.get $pair)))))
-    (call $deep (local.get $ctx) (local.get $pair)))
-
-  ;; One hidden layer (LinnOS's NN): layer 0's last rows, ReLU and the output layer in one pass, 16 units
-  ;; (two vectors) per iteration. The output rows are rowBytes long here (no hidden layer between).
-  (func $fused (param $ctx i32) (param $pair i32) (result i32)
+    ;; The decision (0 fast, 1 slow) for context row $ctx (a context's row for the first submit digit) plus
+  ;; the row at $pair; both int32 outputs go to scoresPtr. JS calls decideShallow for LinnOS's NN, decideDeep
+  ;; when there are hidden layers after the first (NN+1, NN+2).
+  ;;
+  ;; One hidden layer (LinnOS's NN): layer 0's last rows, ReLU and the output layer in one pass, 32 units
+  ;; (four vectors) per iteration. The output rows are rowBytes long here (no hidden layer between).
+  (func $fused (export "decideShallow") (param $ctx i32) (param $pair i32) (result i32)
     (local $k i32) (local $n i32) (local $w0 i32) (local $w1 i32) (local $bias i32) (local $scores i32)
     (local $h v128) (local $g v128) (local $c0 v128) (local $c1 v128) (local $o0 i32) (local $o1 i32)
     (local.set $n (i32.load (i32.const 8)))
@@ -115,7 +112,23 @@
         (i32x4.add
           (i32x4.dot_i16x8_s (local.get $h) (v128.load (i32.add (local.get $w1) (local.get $k))))
           (i32x4.dot_i16x8_s (local.get $g) (v128.load offset=16 (i32.add (local.get $w1) (local.get $k)))))))
-      (br_if $chunks (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 32))) (local.get $n))))
+      (local.set $h (i16x8.max_s
+        (i16x8.add (v128.load offset=32 (i32.add (local.get $ctx) (local.get $k)))
+          (v128.load offset=32 (i32.add (local.get $pair) (local.get $k))))
+        (v128.const i64x2 0 0)))
+      (local.set $g (i16x8.max_s
+        (i16x8.add (v128.load offset=48 (i32.add (local.get $ctx) (local.get $k)))
+          (v128.load offset=48 (i32.add (local.get $pair) (local.get $k))))
+        (v128.const i64x2 0 0)))
+      (local.set $c0 (i32x4.add (local.get $c0)
+        (i32x4.add
+          (i32x4.dot_i16x8_s (local.get $h) (v128.load offset=32 (i32.add (local.get $w0) (local.get $k))))
+          (i32x4.dot_i16x8_s (local.get $g) (v128.load offset=48 (i32.add (local.get $w0) (local.get $k)))))))
+      (local.set $c1 (i32x4.add (local.get $c1)
+        (i32x4.add
+          (i32x4.dot_i16x8_s (local.get $h) (v128.load offset=32 (i32.add (local.get $w1) (local.get $k))))
+          (i32x4.dot_i16x8_s (local.get $g) (v128.load offset=48 (i32.add (local.get $w1) (local.get $k)))))))
+      (br_if $chunks (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 64))) (local.get $n))))
     (local.set $bias (i32.load (i32.const 44)))
     (local.set $o0 (i32.add (i32.load (local.get $bias))
       (i32.add
@@ -131,7 +144,7 @@
     (i32.gt_s (local.get $o1) (local.get $o0)))
 
   ;; NN+1, NN+2: layer 0 finished into hA, then dense-int16.wat's hidden layers and output layer.
-  (func $deep (param $ctx i32) (param $pair i32) (result i32)
+  (func $deep (export "decideDeep") (param $ctx i32) (param $pair i32) (result i32)
     (local $k i32) (local $n i32) (local $cur i32) (local $next i32) (local $swap i32)
     (local $desc i32) (local $descEnd i32)
     (local.set $n (i32.load (i32.const 8)))

@@ -16,14 +16,18 @@ interface IncrementalExports {
   memory: WasmMemory;
   /** Writes the 10 rows of a context; 0, or 1 when a digit of the vector at `x` is above 9. */
   setContext(x: number, ctx: number, first: number): number;
-  /** 0 fast, 1 slow, for context row `ctx` plus row `pair`; the two int32 outputs at scoresPtr. */
-  decide(ctx: number, pair: number): number;
+  /** 0 fast, 1 slow, for context row `ctx` plus row `pair`; the two int32 outputs at scoresPtr. NN only. */
+  decideShallow(ctx: number, pair: number): number;
+  /** As decideShallow, for models with hidden layers after the first. */
+  decideDeep(ctx: number, pair: number): number;
 }
 
 const incrementalModule = lazyWasmModule(base64, 'the incremental int16 SIMD kernel');
 
 interface Ready {
   exports: IncrementalExports;
+  /** decideShallow or decideDeep, chosen once for the model. */
+  decide: (ctx: number, pair: number) => number;
   /** The vector area setContext reads (submit positions zeroed). */
   input: Uint8Array;
   inputPtr: number;
@@ -128,7 +132,7 @@ export class IncrementalWasm implements IncrementalPredictor {
       return this.predict(context, [d0, d1, d2].slice(0, this.submitPositions.length));
     }
     const step = ready.rowBytes;
-    return ready.exports.decide(
+    return ready.decide(
       ready.contextsPtr + (context * 10 + d0) * step,
       ready.pairBase + d1 * ready.pairStride + d2 * ready.d2Bytes,
     ) as Decision;
@@ -162,7 +166,7 @@ export class IncrementalWasm implements IncrementalPredictor {
     const d0 = submit[0]!;
     const d1 = count > 1 ? submit[1]! : 0;
     const d2 = count > 2 ? submit[2]! : 0;
-    return ready.exports.decide(
+    return ready.decide(
       ready.contextsPtr + (context * 10 + d0) * ready.rowBytes,
       ready.pairBase + d1 * ready.pairStride + d2 * ready.d2Bytes,
     );
@@ -219,6 +223,7 @@ function instantiate(plan: Int16Plan, submitPositions: readonly number[], contex
         : { pairBase: zeroRow, pairStride: 0, d2Bytes: 0 };
   return {
     exports,
+    decide: plan.hidden.length === 0 ? exports.decideShallow : exports.decideDeep,
     input: new Uint8Array(buffer, layout.inputPtr, plan.inputs),
     inputPtr: layout.inputPtr,
     scores: new Int32Array(buffer, layout.scoresPtr, 2),
