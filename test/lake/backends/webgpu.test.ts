@@ -114,18 +114,19 @@ test('a batch larger than one GPU request (4,096 rows) runs in chunks, bit-exact
   device.close();
 });
 
-for (const kind of ['device-lost', 'thread-exit'] as FaultKind[]) {
+for (const kind of ['device-lost', 'thread-exit', 'hang'] as FaultKind[]) {
   test(`a GPU fault (${kind}) loses no decision: the batch finishes on the CPU path, the device is unusable`, (t) => {
     if (noAdapter !== false) return t.skip(noAdapter);
     const arena = ShmArena.create({ bytes: 1 << 20 });
-    const device = new WebGpuDevice(arena, { inline: false, allowSoftware: true });
+    // A hung GPU thread is given up after this long (10 s by default).
+    const device = new WebGpuDevice(arena, { inline: false, allowSoftware: true, callTimeoutMs: 3000 });
     assert.equal(device.fault, undefined);
     const { run, want } = linnosPair(arena, device);
     assert.deepEqual(run(), want);
     assert.equal(device.stats.gpuBatches, 1);
     device.injectFault(kind);
     assert.deepEqual(run(), want, 'the faulted batch gives the same decisions');
-    assert.match(device.fault ?? '', /^GPU fault: /);
+    assert.match(device.fault ?? '', kind === 'hang' ? /^GPU fault: .*did not answer/ : /^GPU fault: /);
     assert.match(device.name, /unusable/);
     assert.equal(device.stats.gpuBatches, 1);
     assert.equal(device.stats.cpuBatches, 1);

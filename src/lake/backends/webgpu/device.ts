@@ -30,6 +30,8 @@ export interface WebGpuDeviceOptions {
   allowSoftware: boolean;
   /** lakeD's heartbeat, called while waiting on the GPU thread. */
   beat?: (() => void) | undefined;
+  /** How long a request other than init or a module load may wait for the GPU thread (default 10 s). */
+  callTimeoutMs?: number;
 }
 
 /** What the device has done, for tests, `lake backends --verify` and the utilisation it reports. */
@@ -63,6 +65,7 @@ export class WebGpuDevice implements BackendDevice {
   readonly #arena: ShmArena;
   readonly #cpu: BackendDevice;
   readonly #beat: (() => void) | undefined;
+  readonly #callTimeoutMs: number;
   #link: HostLink | undefined;
   #adapter: AdapterSummary | undefined;
   #fault: string | undefined;
@@ -74,6 +77,7 @@ export class WebGpuDevice implements BackendDevice {
     this.#arena = arena;
     this.#cpu = new CpuWasmBackend().open(arena);
     this.#beat = options.beat;
+    this.#callTimeoutMs = options.callTimeoutMs ?? CALL_TIMEOUT_MS;
     if (options.inline) {
       this.#fault =
         "lakeLib's inline path: the CPU path serves it (Dawn never starts on the caller's thread)";
@@ -125,13 +129,13 @@ export class WebGpuDevice implements BackendDevice {
 
   adoptMemory(ptr: number, bytes: number): void {
     this.#cpu.adoptMemory(ptr, bytes);
-    this.#send({ op: 'adopt', ptr, bytes }, CALL_TIMEOUT_MS);
+    this.#send({ op: 'adopt', ptr, bytes }, this.#callTimeoutMs);
   }
 
   releaseMemory(ptr: number): void {
     this.#cpu.releaseMemory(ptr);
     this.#dirty = this.#dirty.filter(([at]) => at !== ptr);
-    this.#send({ op: 'release', ptr }, CALL_TIMEOUT_MS);
+    this.#send({ op: 'release', ptr }, this.#callTimeoutMs);
   }
 
   copyToDevice(devicePtr: number, hostPtr: number, bytes: number): void {
@@ -184,7 +188,7 @@ export class WebGpuDevice implements BackendDevice {
       const out = args[1]! + start * module.outputBytes(fn);
       const request: HostRequest = { op: 'run', id: module.id, fn, xs, out, n: rows, dirty: this.#dirty };
       this.#dirty = [];
-      const reply = this.#link.call(request, CALL_TIMEOUT_MS, this.#beat);
+      const reply = this.#link.call(request, this.#callTimeoutMs, this.#beat);
       if (!reply.ok) {
         this.#markFault(reply.message);
         this.#stats.cpuBatches++;
@@ -199,16 +203,16 @@ export class WebGpuDevice implements BackendDevice {
 
   unloadModule(module: WebGpuModule): void {
     module.cpu.unload();
-    if (module.onGpu) this.#send({ op: 'unload', id: module.id }, CALL_TIMEOUT_MS);
+    if (module.onGpu) this.#send({ op: 'unload', id: module.id }, this.#callTimeoutMs);
   }
 
-  /** Test hook: makes the GPU fail as a real fault would (Dawn's device lost, or its thread gone). */
+  /** Test hook: makes the GPU fail as a real fault would (Dawn's device lost, its thread gone or hung). */
   injectFault(kind: FaultKind): void {
-    this.#send({ op: 'fault', kind }, CALL_TIMEOUT_MS);
+    this.#send({ op: 'fault', kind }, this.#callTimeoutMs);
   }
 
   close(): void {
-    this.#link?.close(CALL_TIMEOUT_MS);
+    this.#link?.close(this.#callTimeoutMs);
     this.#link = undefined;
     this.#cpu.close();
   }
@@ -219,7 +223,7 @@ export class WebGpuDevice implements BackendDevice {
     if (this.#dirty.length >= MAX_DIRTY) {
       const dirty = this.#dirty;
       this.#dirty = [];
-      this.#send({ op: 'flush', dirty }, CALL_TIMEOUT_MS);
+      this.#send({ op: 'flush', dirty }, this.#callTimeoutMs);
     }
   }
 
@@ -236,7 +240,7 @@ export class WebGpuDevice implements BackendDevice {
     const link = this.#link;
     this.#link = undefined;
     this.#dirty = [];
-    link?.close(CALL_TIMEOUT_MS);
+    link?.close(this.#callTimeoutMs);
   }
 
   #inputValid(module: WebGpuModule, args: Float64Array, fn: number, from: number, to: number): boolean {

@@ -24,12 +24,17 @@ process.on('exit', () => {
   answered();
 });
 
+/** Set by an injected hang: requests are taken and never answered, as by a GPU that stopped. */
+let hung = false;
+
 data.port.on('message', (request: HostRequest) => {
+  if (hung) return;
   void host.handle(request).then((reply) => {
     data.port.postMessage(reply);
     answered();
     if (request.op === 'close') data.port.close();
     // An injected "Dawn gone mid-run": the thread ends after answering, as a crash of the runtime would.
     if (request.op === 'fault' && request.kind === 'thread-exit') process.exit(1);
+    if (request.op === 'fault' && request.kind === 'hang') hung = true;
   });
 });

@@ -51,7 +51,8 @@ export type GpuProgram = LinnosProgram | DenseProgram;
 /** A range of lakeShm that changed on the host side; its mirror is refreshed before the next dispatch. */
 export type DirtyRange = readonly [ptr: number, bytes: number];
 
-export type FaultKind = 'device-lost' | 'thread-exit';
+/** Injected faults (tests): Dawn's device lost, the GPU thread gone, the GPU thread never answering. */
+export type FaultKind = 'device-lost' | 'thread-exit' | 'hang';
 
 export type HostRequest =
   | { readonly op: 'init' }
