@@ -29,7 +29,8 @@ export class HostLink {
     const data: HostWorkerData = { arena, control, port: channel.port2 };
     this.#control = new Int32Array(control);
     this.#port = channel.port1;
-    // spawnWorker unrefs the thread: an open device never keeps the process alive on its own.
+    // spawnWorker unrefs the thread: an open device never keeps the process alive on its own. Started from
+    // lakeD's thread, it is lakeD's child: when lakeD crashes or is terminated, Node ends it too.
     this.#worker = spawnWorker(new URL('./', import.meta.url), 'host', {
       workerData: data,
       transferList: [channel.port2],
