@@ -213,10 +213,19 @@ export class GpuHost {
   }
 
   /** Runs `result` after the device's queued work raised no validation, memory or internal error. */
-  async #checked<T>(result: T): Promise<T> {
+  async #checked<T>(result: T, alongside?: Promise<void>): Promise<T> {
     const device = this.#device();
-    const errors = [await device.popErrorScope(), await device.popErrorScope(), await device.popErrorScope()];
-    for (const error of errors) if (error !== null) throw new Error(`WebGPU error: ${error.message}`);
+    // Popped at once and awaited together (with the batch's readback when given): each pop is a promise
+    // Dawn settles on a later turn of this thread's event loop, so awaiting them one by one costs turns.
+    const pops = [device.popErrorScope(), device.popErrorScope(), device.popErrorScope()];
+    const settled = await Promise.allSettled([...pops, alongside ?? Promise.resolve()]);
+    for (const outcome of settled.slice(0, 3)) {
+      if (outcome.status === 'rejected') throw outcome.reason;
+      const error = outcome.value as { message: string } | null;
+      if (error !== null) throw new Error(`WebGPU error: ${error.message}`);
+    }
+    const readback = settled[3]!;
+    if (readback.status === 'rejected') throw readback.reason;
     if (this.#lost !== undefined) throw new Error(this.#lost);
     return result;
   }
@@ -393,8 +402,7 @@ export class GpuHost {
     encoder.copyBufferToBuffer(loaded.scratch!, 4 * resultsAt, loaded.staging!, 0, resultBytes);
     const started = performance.now();
     device.queue.submit([encoder.finish()]);
-    await this.#checked(undefined);
-    await loaded.staging!.mapAsync(MAP_READ, 0, resultBytes);
+    await this.#checked(undefined, loaded.staging!.mapAsync(MAP_READ, 0, resultBytes));
     const gpuMicros = (performance.now() - started) * 1000;
     // A copy, so that unmap() cannot detach what the conversion below reads.
     const results = loaded.staging!.getMappedRange(0, resultBytes).slice(0);
