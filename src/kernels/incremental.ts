@@ -17,11 +17,13 @@
  * every unit's final sum in int16, so the order does not matter either. Digit 0 has an all-zero row in both,
  * which is why a context may be computed from a vector whose submit positions are zero.
  *
- * The same split fits wherever a first layer sees inputs that change at different times: NN+1/NN+2 share
- * LinnOS's first layer and are served here as they are (only layer 0 is split; their later layers run in
- * full at submit); the lake pipeline's features (src/realtrace) mix per-read and per-device history values
- * the same way, but feed a GBDT/logistic model, where the split would be per tree, not per row, so it is not
- * applied there.
+ * The same split fits wherever a first layer sees inputs that change at different times. NN+1/NN+2 share
+ * LinnOS's first layer and are served here as they are (layer 0 is split; their later layers run in full at
+ * submit, so the gain is smaller). The lake pipeline's features (src/realtrace/lake-features.ts) mix per-read
+ * values with per-device history the same way; its linear model would split into a history dot product
+ * kept on completion plus the per-read terms, but it already serves a prediction in ~25 ns (docs/
+ * lake-pipeline.md), and its GBDT has no first layer to split (a tree's path depends on every feature), so
+ * it is not applied there.
  */
 import { LakeError } from '../errors.js';
 import type { DenseModel } from '../models/dense.js';

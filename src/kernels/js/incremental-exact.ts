@@ -117,13 +117,15 @@ export class IncrementalExact implements IncrementalPredictor {
     checkSubmitDigits(submit, count);
     const width = this.#width0;
     const h = this.#activations[0]!;
-    const base = context * width;
+    const start = context * width;
+    h.set(this.#context.subarray(start, start + width));
     const columns = this.#columns;
-    for (let j = 0; j < width; j++) {
-      let sum = this.#context[base + j]!;
-      for (let s = 0; s < count; s++) sum += submit[s]! * columns[s * width + j]!;
-      h[j] = sum > 0 ? sum : 0;
+    for (let s = 0; s < count; s++) {
+      const digit = submit[s]!;
+      const column = s * width;
+      for (let j = 0; j < width; j++) h[j] = h[j]! + digit * columns[column + j]!;
     }
+    for (let j = 0; j < width; j++) if (h[j]! < 0) h[j] = 0;
     let input = h;
     const last = layers.length - 1;
     for (let l = 1; l <= last; l++) {

@@ -117,33 +117,41 @@ export class IncrementalInt16Js implements IncrementalPredictor {
     const positions = this.submitPositions;
     checkSubmitDigits(submit, positions.length);
     const width = plan.width0;
+    const table = plan.table;
     const h = this.#activations[0]!;
-    const base = context * width;
-    for (let j = 0; j < width; j++) {
-      let sum = this.#context[base + j]!;
-      for (let s = 0; s < positions.length; s++)
-        sum += plan.table[(positions[s]! * 10 + submit[s]!) * width + j]!;
-      const wrapped = (sum << 16) >> 16;
-      h[j] = wrapped > 0 ? wrapped : 0;
+    // Row by row over contiguous memory, with every array in a local: storing into the Int16Array wraps.
+    const start = context * width;
+    h.set(this.#context.subarray(start, start + width));
+    for (let s = 0; s < positions.length; s++) {
+      const row = (positions[s]! * 10 + submit[s]!) * width;
+      for (let j = 0; j < width; j++) h[j] = h[j]! + table[row + j]!;
     }
+    for (let j = 0; j < width; j++) if (h[j]! < 0) h[j] = 0;
     let input = h;
-    plan.hidden.forEach((layer, l) => {
+    for (let l = 0; l < plan.hidden.length; l++) {
+      const layer = plan.hidden[l]!;
+      const { inputs, outputs, weights, bias, shift } = layer;
       const output = this.#activations[l + 1]!;
-      for (let j = 0; j < layer.outputs; j++) {
-        let sum = layer.bias[j]!;
-        const row = j * layer.inputs;
-        for (let k = 0; k < layer.inputs; k++) sum += input[k]! * layer.weights[row + k]!;
-        const shifted = (sum | 0) >> layer.shift;
+      for (let j = 0; j < outputs; j++) {
+        let sum = bias[j]!;
+        const row = j * inputs;
+        for (let k = 0; k < inputs; k++) sum += input[k]! * weights[row + k]!;
+        const shifted = (sum | 0) >> shift;
         output[j] = shifted <= 0 ? 0 : shifted > INT16_MAX ? INT16_MAX : shifted;
       }
       input = output;
-    });
-    const n = plan.outputInputs;
-    for (let c = 0; c < 2; c++) {
-      let sum = plan.outputBias[c]!;
-      for (let k = 0; k < n; k++) sum += input[k]! * plan.outputWeights[c * n + k]!;
-      this.#scores[c] = sum | 0;
     }
+    const n = plan.outputInputs;
+    const weights = plan.outputWeights;
+    let o0 = plan.outputBias[0]!;
+    let o1 = plan.outputBias[1]!;
+    for (let k = 0; k < n; k++) {
+      const value = input[k]!;
+      o0 += value * weights[k]!;
+      o1 += value * weights[n + k]!;
+    }
+    this.#scores[0] = o0 | 0;
+    this.#scores[1] = o1 | 0;
     return this.#scores;
   }
 }
