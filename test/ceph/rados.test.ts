@@ -11,8 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CephBackend, CephDevice, objectName } from '../../src/ceph/backend.js';
-import { RadosClient, RadosError, RadosOps, radosAvailability } from '../../src/ceph/rados.js';
+import { CephBackend, CephDevice, objectName, objectOf } from '../../src/ceph/backend.js';
+import {
+  describeErrno,
+  errnoName,
+  RadosClient,
+  RadosError,
+  RadosOps,
+  radosAvailability,
+} from '../../src/ceph/rados.js';
 import { CephReplicas, touchedExtents } from '../../src/ceph/replicas.js';
 import { LakeError } from '../../src/errors.js';
 import { cephAvailable, withCluster } from '../helpers/ceph.js';
@@ -174,38 +181,68 @@ function smallTrace(path: string, count: number): void {
   writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
-test('preparing touches every block the workload places, as runs within objects', options, async () => {
-  const replicas = await CephReplicas.open({
-    confPath: conf,
-    pools: ['r0'],
-    capacityBytes: 1 << 20,
-    objectBytes: 65536,
-  });
-  try {
-    const arrivals = {
-      count: 2,
-      arrivalUs: Float64Array.of(0, 1),
-      device: Int32Array.of(0, 0),
-      offset: Float64Array.of(65536 - 4096, (1 << 20) + 8192),
-      size: Float64Array.of(8192, 4096),
-      read: Uint8Array.of(1, 1),
-      reordered: 0,
-      maxSize: 8192,
-      writes: 0,
-    };
-    // The first I/O crosses objects 0 and 1; the second wraps to offset 8 KiB of object 0.
-    assert.deepEqual(touchedExtents(arrivals, replicas.devices[0]!), [
-      [0, 8192, 4096],
-      [0, 61440, 4096],
-      [1, 0, 4096],
-    ]);
-    const prepared = await replicas.prepare(arrivals);
-    assert.equal(prepared.extents, 3);
-    assert.equal(prepared.bytesPerPool, 3 * 4096);
-  } finally {
-    await replicas.close();
-  }
+/** Two I/Os on a 1 MiB device of 64 KiB objects: one crosses objects 0 and 1, one wraps to 8 KiB. */
+const twoIos = {
+  count: 2,
+  arrivalUs: Float64Array.of(0, 1),
+  device: Int32Array.of(0, 0),
+  offset: Float64Array.of(65536 - 4096, (1 << 20) + 8192),
+  size: Float64Array.of(8192, 4096),
+  read: Uint8Array.of(1, 1),
+  reordered: 0,
+  maxSize: 8192,
+  writes: 0,
+};
+
+test('preparation covers every block the engine places, as runs within objects (no cluster)', () => {
+  const device = new CephDevice(0, { name: 'r0', index: 0 }, 1 << 20, 65536);
+  assert.deepEqual(touchedExtents(twoIos, device), [
+    [0, 8192, 4096],
+    [0, 61440, 4096],
+    [1, 0, 4096],
+  ]);
+  assert.deepEqual(objectOf(65536 * 3 + 5, 65536), { index: 3, offsetInObject: 5 });
+  assert.equal(objectName(3, 65536), 'lake.65536.3');
+  assert.deepEqual(device.place((1 << 20) + 8192, 100), { offset: 8192, size: 4096 });
 });
+
+test('errno values are named, with what they mean (no cluster)', () => {
+  assert.equal(errnoName(-2), 'ENOENT');
+  assert.equal(errnoName(108), 'ESHUTDOWN');
+  assert.equal(errnoName(-11), 'EAGAIN');
+  assert.equal(errnoName(-9999), 'errno 9999');
+  assert.equal(describeErrno(-110), 'ETIMEDOUT (timed out)');
+  const e = new RadosError('read of 4096 B at 0', -5, { pool: 'r2', object: 'lake.4194304.0' });
+  assert.equal(e.code, 'LAKE_E_IO');
+  assert.equal(e.message, 'rados: read of 4096 B at 0 (pool r2, object lake.4194304.0): EIO (I/O error)');
+});
+
+test(
+  'the replica pools are prepared on the cluster: every extent written to every pool',
+  options,
+  async () => {
+    const replicas = await CephReplicas.open({
+      confPath: conf,
+      pools: ['r0', 'r2'],
+      capacityBytes: 1 << 20,
+      objectBytes: 65536,
+    });
+    try {
+      const prepared = await replicas.prepare(twoIos);
+      assert.deepEqual(prepared.pools, ['r0', 'r2']);
+      assert.equal(prepared.extents, 3);
+      assert.equal(prepared.objects, 2);
+      assert.equal(prepared.bytesPerPool, 3 * 4096);
+      const ops = new RadosOps(replicas.client);
+      for (const d of replicas.devices) {
+        const block = Buffer.alloc(4096);
+        assert.equal(await ops.read(d.pool, objectName(1, 65536), block, 4096, 0), 4096);
+      }
+    } finally {
+      await replicas.close();
+    }
+  },
+);
 
 test('lake replay --ceph (baseline, linnos) and lake record --ceph report on the cluster', options, () => {
   const trace = join(work, 'small.trace');
