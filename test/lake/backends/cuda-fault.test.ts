@@ -24,8 +24,9 @@ const FAULTS: { method: keyof CudaDriver; nth: number }[] = [
   { method: 'streamSynchronize', nth: 3 },
 ];
 
-for (const fault of FAULTS) {
-  test(`${fault.method} failing (call ${fault.nth}): every batch still decided, bit-exact, on the CPU path`, () => {
+for (const fault of FAULTS.flatMap((f) => [true, false].map((sticky) => ({ ...f, sticky })))) {
+  const how = fault.sticky ? 'and every call after it' : 'once';
+  test(`${fault.method} failing (call ${fault.nth}, ${how}): every batch still decided, bit-exact, on the CPU path`, () => {
     const { arena, driver, backend, device, cpu } = openFakeCuda({ failAt: { ...fault, result: 719 } });
     const model = randomModel(21, linnosLayerSizes('nn+1'), uniformDigits(22, 100));
     for (let batch = 0; batch < 4; batch++) {
@@ -48,5 +49,14 @@ for (const fault of FAULTS) {
     assert.match(report.reason ?? '', /^not available here: the device faulted in this process/);
     assert.match(report.reason ?? '', /CUDA_ERROR_LAUNCH_FAILED/);
     device.close();
+    // A driver that still answers gets back everything the device made, even after the fault.
+    if (!fault.sticky)
+      assert.deepEqual(driver.live, {
+        contexts: 0,
+        streams: 0,
+        modules: 0,
+        allocations: 0,
+        registrations: 0,
+      });
   });
 }

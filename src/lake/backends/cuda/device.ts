@@ -64,6 +64,8 @@ export class CudaDevice implements BackendDevice, CudaModuleHost {
   readonly #cpu: BackendDevice;
   readonly #regions = new Map<number, Region>();
   readonly #kernels = new Map<KernelSetName, LoadedKernels>();
+  /** Every cuMemAlloc not yet freed: after a fault frees are not attempted until close(). */
+  readonly #allocations = new Set<DevicePointer>();
   readonly #statusWord = new Int32Array(new SharedArrayBuffer(4));
   #context: CudaHandle | undefined;
   #stream: CudaHandle | undefined;
@@ -137,7 +139,20 @@ export class CudaDevice implements BackendDevice, CudaModuleHost {
     // Numerically lower is higher priority: 'greatest' is the highest the device offers.
     const [least, greatest] = driver.streamPriorityRange();
     this.#stream = driver.streamCreate(this.#mode === 'priority' ? greatest : least);
-    this.#statusPointer = driver.memAlloc(4);
+    this.#statusPointer = this.#alloc(4);
+  }
+
+  #alloc(bytes: number): DevicePointer {
+    const pointer = this.#driver.memAlloc(bytes);
+    this.#allocations.add(pointer);
+    return pointer;
+  }
+
+  #free(pointer: DevicePointer): void {
+    this.#guard('memFree', () => {
+      this.#driver.memFree(pointer);
+      this.#allocations.delete(pointer);
+    });
   }
 
   /** Runs driver work; a failure faults the device (once, keeping the first cause) and returns false. */
@@ -169,7 +184,7 @@ export class CudaDevice implements BackendDevice, CudaModuleHost {
     const region: Region = { ptr, bytes, pointer: undefined };
     this.#regions.set(ptr, region);
     this.#guard('memAlloc', () => {
-      region.pointer = this.#driver.memAlloc(bytes);
+      region.pointer = this.#alloc(bytes);
       this.#driver.memcpyHtoDAsync(region.pointer, this.#arena.bytes(ptr, bytes), this.#stream!);
     });
   }
@@ -177,8 +192,7 @@ export class CudaDevice implements BackendDevice, CudaModuleHost {
   releaseMemory(ptr: number): void {
     const region = this.#regions.get(ptr);
     this.#regions.delete(ptr);
-    const pointer = region?.pointer;
-    if (pointer !== undefined) this.#guard('memFree', () => this.#driver.memFree(pointer));
+    if (region?.pointer !== undefined) this.#free(region.pointer);
   }
 
   copyToDevice(devicePtr: number, hostPtr: number, bytes: number): void {
@@ -224,7 +238,7 @@ export class CudaDevice implements BackendDevice, CudaModuleHost {
     }
     const pointer = this.#guard(`module load (${kernelSet})`, () => {
       this.#functions(kernelSet);
-      const at = this.#driver.memAlloc(image.bytes.length);
+      const at = this.#alloc(image.bytes.length);
       // From SharedArrayBuffer memory, whose address never moves while the copy is in flight.
       const staged = new Uint8Array(new SharedArrayBuffer(image.bytes.length));
       staged.set(image.bytes);
@@ -273,7 +287,7 @@ export class CudaDevice implements BackendDevice, CudaModuleHost {
   }
 
   freeImage(pointer: DevicePointer): void {
-    this.#guard('memFree', () => this.#driver.memFree(pointer));
+    this.#free(pointer);
   }
 
   /** Releases everything open() made, in reverse; after a fault each step is still tried, errors ignored. */
@@ -290,14 +304,11 @@ export class CudaDevice implements BackendDevice, CudaModuleHost {
     };
     if (this.#context === undefined) return;
     attempt(() => driver.contextSetCurrent(this.#context!));
-    for (const region of this.#regions.values()) {
-      const pointer = region.pointer;
-      if (pointer !== undefined) attempt(() => driver.memFree(pointer));
-    }
+    for (const pointer of this.#allocations) attempt(() => driver.memFree(pointer));
+    this.#allocations.clear();
     this.#regions.clear();
     for (const loaded of this.#kernels.values()) attempt(() => driver.moduleUnload(loaded.module));
     this.#kernels.clear();
-    if (this.#statusPointer !== undefined) attempt(() => driver.memFree(this.#statusPointer!));
     if (this.#stream !== undefined) attempt(() => driver.streamDestroy(this.#stream!));
     if (this.#pinned === 'by-this-device')
       attempt(() => driver.hostUnregister(new Uint8Array(this.#arena.buffer)));
