@@ -50,6 +50,8 @@ export interface DeviceInfo {
   readonly backend: BackendName;
   readonly kind: BackendKind;
   readonly capabilities: readonly string[];
+  /** Why the device serves on its CPU path (BackendDevice.fault); absent while its accelerator serves. */
+  readonly fault?: string;
 }
 
 export interface ComputeBackend {

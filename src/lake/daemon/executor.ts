@@ -145,6 +145,7 @@ export class CommandExecutor {
       backend: device.backend,
       kind: device.kind,
       capabilities: [...device.capabilities],
+      ...(device.fault !== undefined ? { fault: device.fault } : {}),
     };
   }
 

@@ -146,7 +146,7 @@ test('lakeD serves LinnOS on webgpu, lakeLib finishes inline after a crash, and 
   assert.equal(child.signal, null, `the process did not exit on its own: ${child.stderr}`);
   assert.equal(child.status, 0, child.stderr);
   const result = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
-    devices: { backend: string; name: string }[];
+    devices: { backend: string; name: string; fault?: string }[];
     inline: number[];
     onGpu: number[][];
     afterCrash: number[];
@@ -156,6 +156,7 @@ test('lakeD serves LinnOS on webgpu, lakeLib finishes inline after a crash, and 
   const gpu = result.devices.find((d) => d.backend === 'webgpu');
   assert.ok(gpu !== undefined, 'lakeD lists a webgpu device');
   assert.doesNotMatch(gpu.name, /unusable/);
+  assert.equal(gpu.fault, undefined, 'the GPU serves, not the CPU path');
   assert.ok(result.inline.includes(0) && result.inline.includes(1), 'both decisions occur');
   assert.deepEqual(result.onGpu[0], result.inline);
   assert.deepEqual(result.onGpu[1], result.inline.slice(0, 1));
