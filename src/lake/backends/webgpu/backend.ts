@@ -13,13 +13,19 @@ export const SOFTWARE_ENV = 'LAKE_WEBGPU_SOFTWARE';
 const CAPABILITIES = ['wgsl', 'int32', 'f32', 'linnos', 'dense-f32', 'mirrors-shared-memory'];
 const DESCRIPTION = 'GPU kernels in WGSL through WebGPU (Dawn, the optional webgpu package)';
 
+let installed: boolean | undefined;
+
+/** Whether the optional package resolves (once per thread: installing it needs a restart anyway). */
 function packageInstalled(): boolean {
-  try {
-    createRequire(import.meta.url).resolve('webgpu');
-    return true;
-  } catch {
-    return false;
+  if (installed === undefined) {
+    try {
+      createRequire(import.meta.url).resolve('webgpu');
+      installed = true;
+    } catch {
+      installed = false;
+    }
   }
+  return installed;
 }
 
 function softwareAllowed(): boolean {
