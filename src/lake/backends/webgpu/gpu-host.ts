@@ -114,7 +114,14 @@ async function openDawn(): Promise<{ dawn: Dawn; adapter: AdapterSummary }> {
       tried.push(attempt.backend);
       continue;
     }
-    const device = await adapter.requestDevice();
+    // The adapter's own buffer limits rather than WebGPU's defaults (128 MiB bindings): a mirrored lakeShm
+    // region is bound whole, and a larger one than the device allows would fault every launch on it.
+    const device = await adapter.requestDevice({
+      requiredLimits: {
+        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+        maxBufferSize: adapter.limits.maxBufferSize,
+      },
+    });
     const storage = { type: 'storage' } as const;
     const layout = device.createBindGroupLayout({
       entries: [
