@@ -34,12 +34,15 @@ export interface WebGpuDeviceOptions {
   callTimeoutMs?: number;
 }
 
-/** What the device has done, for tests, `lake backends --verify` and the utilisation it reports. */
+/** What the device has done (tests, measurements). */
 export interface WebGpuDeviceStats {
   /** Batches the GPU computed, and batches the CPU path computed (after a fault, or inline). */
   gpuBatches: number;
   cpuBatches: number;
-  /** Wall time lakeD's thread waited on GPU batches (its busy time as utilisation), us. */
+  /**
+   * Wall time lakeD's thread spent on GPU batches, us: the device's own busy time. lakeD's busy counter,
+   * which the contention policy samples (UtilisationMonitor), includes it, since a batch blocks lakeD.
+   */
   busyMicros: number;
   /** Of that, the GPU's own time from submit to results mapped, us. */
   gpuMicros: number;
