@@ -1,26 +1,42 @@
 /**
- * The real-clock engine's own cost per I/O on real files. Random reads (4 KiB by default) spread over a few
- * image files, all due at once, so the engine keeps `queueDepth` reads in flight on every device until the
- * workload is done (a closed loop at that depth); then, per device try:
+ * The real-clock engine's own cost per I/O on real files, beside fio's. Random reads (4 KiB by default)
+ * spread over a few image files, all due at once, so the engine keeps `queueDepth` reads in flight on every
+ * device until the workload is done (a closed loop at that depth); then, per device try:
  *
  *   overhead = (entered the kernel - taken from its device's FIFO) + (engine done with it - completion seen)
  *
  * i.e. the time the engine itself holds each I/O beyond the device's (the device's time runs from just before
  * its batch entered the kernel to the moment its completion was seen). The admission policy's time is the
  * engine's: pass a LinnOS policy to include inference.
+ *
+ * The suite runs, on the same files in the same run, lake's baseline, lake with `linnos` admission (a
+ * seeded 31-256-2 model whose output layer always answers "fast": every read pays a full inference and the
+ * I/O pattern stays fio's) and fio (replay-overhead-fio.ts) for the same pattern, in rotating order over the
+ * repeats, and reports lake's IOPS as ratios to fio's (medians over the repeats).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AdmissionPolicy } from '../array/policy.js';
+import { createPredictor } from '../kernels/create.js';
+import { LinnosPolicy } from '../linnos/policy.js';
+import type { DenseModel } from '../models/dense.js';
 import { Random } from '../random.js';
-import { arrivalsOf } from '../realdev/arrivals.js';
+import { type ArrivalColumns, arrivalsOf } from '../realdev/arrivals.js';
 import { type BackendChoice, type BackendKind, createBackend } from '../realdev/backend.js';
+import type { RealDevice } from '../realdev/device.js';
 import { type LagSummary, replayReal } from '../realdev/engine.js';
 import { removeImage } from '../realdev/image.js';
 import { closeDevices, openDevices } from '../realdev/open.js';
 import type { TraceRecord } from '../trace/types.js';
-import { type BenchSuite, summarise } from './harness.js';
+import { type BenchResult, type BenchSuite, median, summarise, withRatios } from './harness.js';
+import {
+  type FioAvailability,
+  type FioPattern,
+  type FioRun,
+  fioAvailability,
+  runFio,
+} from './replay-overhead-fio.js';
 
 export interface ReplayOverheadOptions {
   /** Existing files or block devices to read from (only read, never written, never removed). */
@@ -60,31 +76,62 @@ export interface ReplayOverheadResult {
   submitDelayUs: LagSummary;
   /** Submission system calls per try, us (the kernel's issue path). */
   syscallUsPerTry: number;
+  /** The process's CPU time during the replay per I/O (every thread: the engine's, V8's, the kernel's on its behalf), us. */
+  cpuUserUsPerIo: number;
+  cpuSystemUsPerIo: number;
+  /** Read tries the policy revoked (0 for the baseline and the admit-all LinnOS model). */
+  revokes: number;
   policy: string;
 }
 
-export async function benchReplayOverhead(
-  options: ReplayOverheadOptions = {},
-): Promise<ReplayOverheadResult> {
+/** The files a benchmark reads, opened once for every run on them. */
+interface BenchFiles {
+  devices: RealDevice[];
+  paths: readonly string[];
+  /** The size every file has at least (offsets stay below it). */
+  fileBytes: number;
+  release(): void;
+}
+
+async function openBenchFiles(options: ReplayOverheadOptions): Promise<BenchFiles> {
   const given = options.paths;
   const deviceCount = given?.length ?? options.devices ?? 3;
-  const ios = options.ios ?? 20000;
-  const ioBytes = options.ioBytes ?? 4096;
-  const queueDepth = options.queueDepth ?? 32;
   const ownDir = given === undefined && options.dir === undefined;
   const dir = ownDir ? mkdtempSync(join(tmpdir(), 'lake-bench-')) : (options.dir ?? '.');
   const paths = given ?? Array.from({ length: deviceCount }, (_, i) => join(dir, `bench${i}.img`));
-  // Given paths are only read (the user named them for this): no image mark is asked of them.
-  const devices = await openDevices(
+  let devices: RealDevice[];
+  try {
+    // Given paths are only read (the user named them for this): no image mark is asked of them.
+    devices = await openDevices(
+      paths,
+      given === undefined
+        ? { sizeBytes: options.fileBytes ?? 64 << 20, quiet: true }
+        : { allowExistingFiles: true },
+    );
+  } catch (error) {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    devices,
     paths,
-    given === undefined
-      ? { sizeBytes: options.fileBytes ?? 64 << 20, quiet: true }
-      : { allowExistingFiles: true },
-  );
-  const fileBytes = Math.min(...devices.map((d) => d.capacityBytes));
+    fileBytes: Math.min(...devices.map((d) => d.capacityBytes)),
+    release() {
+      closeDevices(devices);
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+      else for (const d of devices) if (d.created) removeImage(d.path);
+    },
+  };
+}
+
+/** `ios` reads of `ioBytes`, uniform over the files' first `fileBytes`, round-robin over the devices, all due at 0. */
+function benchArrivals(options: ReplayOverheadOptions, files: BenchFiles): ArrivalColumns {
+  const ios = options.ios ?? 20000;
+  const ioBytes = options.ioBytes ?? 4096;
+  const deviceCount = files.devices.length;
   const random = new Random(options.seed ?? 1);
   const records: TraceRecord[] = [];
-  const blocks = Math.floor(fileBytes / ioBytes);
+  const blocks = Math.floor(files.fileBytes / ioBytes);
   for (let i = 0; i < ios; i++) {
     records.push({
       arrivalMs: 0,
@@ -94,73 +141,209 @@ export async function benchReplayOverhead(
       read: true,
     });
   }
-  const arrivals = arrivalsOf(records);
+  return arrivalsOf(records);
+}
+
+/** One replay of `arrivals` on the files, timed; the backend is made for it and closed after. */
+async function lakeRun(
+  files: BenchFiles,
+  arrivals: ArrivalColumns,
+  options: ReplayOverheadOptions,
+  policy: AdmissionPolicy,
+): Promise<ReplayOverheadResult> {
+  const devices = files.devices;
+  const ioBytes = options.ioBytes ?? 4096;
+  const queueDepth = options.queueDepth ?? 32;
+  const backend = createBackend(devices, {
+    ...(options.backend !== undefined ? { backend: options.backend } : {}),
+    maxInFlight: queueDepth * devices.length,
+    maxIoBytes: ioBytes,
+  });
+  let latencySum = 0;
+  const latencies = new Float64Array(arrivals.count);
+  let recorded = 0;
   try {
-    const backend = createBackend(devices, {
-      ...(options.backend !== undefined ? { backend: options.backend } : {}),
-      maxInFlight: queueDepth * deviceCount,
-      maxIoBytes: ioBytes,
+    const cpuBefore = process.cpuUsage();
+    const result = await replayReal(arrivals, {
+      devices,
+      backend,
+      policy,
+      queueDepth,
+      measureOverhead: true,
+      ...(options.spinUs !== undefined ? { spinUs: options.spinUs } : {}),
+      onRecord: (r) => {
+        latencySum += r.latencyUs;
+        if (recorded < latencies.length) latencies[recorded++] = r.latencyUs;
+      },
     });
-    const policy = options.policy ?? { name: 'baseline' };
-    let latencySum = 0;
-    const latencies: number[] = [];
-    try {
-      const result = await replayReal(arrivals, {
-        devices,
-        backend,
-        policy,
-        queueDepth,
-        measureOverhead: true,
-        ...(options.spinUs !== undefined ? { spinUs: options.spinUs } : {}),
-        onRecord: (r) => {
-          latencySum += r.latencyUs;
-          latencies.push(r.latencyUs);
-        },
-      });
-      latencies.sort((a, b) => a - b);
-      const at = (p: number): number =>
-        latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
-      let reads = 0;
-      let readUs = 0;
-      for (const d of result.deviceTime) {
-        reads += d.reads;
-        readUs += d.reads * d.readMeanUs;
-      }
-      return {
-        backend: backend.kind,
-        direct: devices.every((d) => d.direct),
-        devices: deviceCount,
-        queueDepth,
-        ioBytes,
-        ios,
-        wallMs: result.wallMs,
-        iops: ios / (result.wallMs / 1000),
-        deviceReadMeanUs: reads > 0 ? readUs / reads : 0,
-        readLatency: {
-          meanUs: latencies.length > 0 ? latencySum / latencies.length : 0,
-          p50Us: at(50),
-          p99Us: at(99),
-        },
-        overheadUs: result.cost?.engineUsPerTry ?? 0,
-        submitDelayUs: result.cost?.submitDelay ?? { meanUs: 0, p50Us: 0, p90Us: 0, p99Us: 0, maxUs: 0 },
-        syscallUsPerTry: result.cost?.syscallUsPerTry ?? 0,
-        policy: policy.name,
-      };
-    } finally {
-      await backend.close();
+    const cpu = process.cpuUsage(cpuBefore);
+    const sorted = latencies.subarray(0, recorded).sort();
+    const at = (p: number): number => sorted[Math.min(recorded - 1, Math.floor((p / 100) * recorded))] ?? 0;
+    let reads = 0;
+    let readUs = 0;
+    for (const d of result.deviceTime) {
+      reads += d.reads;
+      readUs += d.reads * d.readMeanUs;
     }
+    return {
+      backend: backend.kind,
+      direct: devices.every((d) => d.direct),
+      devices: devices.length,
+      queueDepth,
+      ioBytes,
+      ios: arrivals.count,
+      wallMs: result.wallMs,
+      iops: arrivals.count / (result.wallMs / 1000),
+      deviceReadMeanUs: reads > 0 ? readUs / reads : 0,
+      readLatency: { meanUs: recorded > 0 ? latencySum / recorded : 0, p50Us: at(50), p99Us: at(99) },
+      overheadUs: result.cost?.engineUsPerTry ?? 0,
+      submitDelayUs: result.cost?.submitDelay ?? { meanUs: 0, p50Us: 0, p90Us: 0, p99Us: 0, maxUs: 0 },
+      syscallUsPerTry: result.cost?.syscallUsPerTry ?? 0,
+      cpuUserUsPerIo: cpu.user / arrivals.count,
+      cpuSystemUsPerIo: cpu.system / arrivals.count,
+      revokes: result.revokes,
+      policy: policy.name,
+    };
   } finally {
-    closeDevices(devices);
-    if (ownDir) rmSync(dir, { recursive: true, force: true });
-    else for (const d of devices) if (d.created) removeImage(d.path);
+    await backend.close();
   }
 }
 
-/** Real-file replay: the engine's own time per I/O beyond the device's, at queue depth 32 (3 runs). */
+export async function benchReplayOverhead(
+  options: ReplayOverheadOptions = {},
+): Promise<ReplayOverheadResult> {
+  const files = await openBenchFiles(options);
+  try {
+    return await lakeRun(
+      files,
+      benchArrivals(options, files),
+      options,
+      options.policy ?? { name: 'baseline' },
+    );
+  } finally {
+    files.release();
+  }
+}
+
+/**
+ * A LinnOS policy over a seeded 31-256-2 model (He-scaled normal first layer) whose output layer always
+ * answers "fast" (zero weights, bias favouring output 0): every offered read pays a full forward pass on the
+ * default backend, and none is revoked, so the devices see the baseline's reads. dispose() frees the
+ * predictor.
+ */
+export function admitAllLinnos(devices: number, seed = 1): { policy: LinnosPolicy; dispose(): void } {
+  const random = new Random(seed);
+  const model: DenseModel = {
+    layers: [
+      {
+        inputs: 31,
+        outputs: 256,
+        weights: Float32Array.from({ length: 31 * 256 }, () => random.normal() * Math.sqrt(2 / 31)),
+        bias: Float32Array.from({ length: 256 }, () => random.normal() * 0.1),
+      },
+      { inputs: 256, outputs: 2, weights: new Float32Array(512), bias: Float32Array.from([1, -1]) },
+    ],
+  };
+  const predictor = createPredictor(model);
+  const policy = new LinnosPolicy({
+    name: 'linnos',
+    predictors: Array.from({ length: devices }, () => predictor),
+  });
+  return { policy, dispose: () => predictor.dispose() };
+}
+
+export interface FioComparisonOptions extends Omit<ReplayOverheadOptions, 'policy'> {
+  /** Repeats of each of the three runs (default 3). */
+  samples?: number;
+  /** The fio to run (default `fio` on PATH). */
+  fioCommand?: string;
+  /** Also replay with the admit-all LinnOS policy (default true). */
+  linnos?: boolean;
+}
+
+/** Every run of a comparison; `fio` is empty and `reference` says why when fio is absent. */
+export interface FioComparison {
+  baseline: ReplayOverheadResult[];
+  linnos: ReplayOverheadResult[];
+  fio: FioRun[];
+  reference: FioAvailability;
+  pattern: FioPattern;
+}
+
+/** Baseline, linnos and fio on the same files, `samples` times each, in an order that rotates per repeat. */
+export async function compareWithFio(options: FioComparisonOptions = {}): Promise<FioComparison> {
+  const samples = options.samples ?? 3;
+  const files = await openBenchFiles(options);
+  try {
+    const arrivals = benchArrivals(options, files);
+    const reference = fioAvailability(options.fioCommand);
+    const pattern: FioPattern = {
+      paths: files.paths,
+      fileBytes: files.fileBytes,
+      ioBytes: options.ioBytes ?? 4096,
+      ios: arrivals.count,
+      queueDepth: options.queueDepth ?? 32,
+      direct: files.devices.every((d) => d.direct),
+      seed: options.seed ?? 1,
+    };
+    const comparison: FioComparison = { baseline: [], linnos: [], fio: [], reference, pattern };
+    const runs: (() => Promise<void>)[] = [
+      async () => {
+        comparison.baseline.push(await lakeRun(files, arrivals, options, { name: 'baseline' }));
+      },
+    ];
+    if (options.linnos !== false) {
+      runs.push(async () => {
+        const linnos = admitAllLinnos(files.devices.length, options.seed ?? 1);
+        try {
+          comparison.linnos.push(await lakeRun(files, arrivals, options, linnos.policy));
+        } finally {
+          linnos.dispose();
+        }
+      });
+    }
+    if (reference.available) {
+      runs.push(async () => {
+        comparison.fio.push(runFio(pattern, options.fioCommand));
+      });
+    }
+    for (let i = 0; i < samples; i++)
+      for (let k = 0; k < runs.length; k++) await runs[(i + k) % runs.length]!();
+    return comparison;
+  } finally {
+    files.release();
+  }
+}
+
+const FIO_IOPS = 'IOPS, QD32, fio io_uring (reference)';
+/** I/Os per run in the suite: about a second of the disk at fio's rate, so that start-up is a small part. */
+const SUITE_IOS = 60000;
+
+/** The fio row when there is no fio figure: errored, saying why, so that the table shows it too. */
+function fioAbsent(why: string): BenchResult {
+  return {
+    name: FIO_IOPS,
+    unit: 'ios/s',
+    median: Number.NaN,
+    min: Number.NaN,
+    max: Number.NaN,
+    samples: 0,
+    state: 'errored',
+    error: `reference absent: ${why}`,
+  };
+}
+
+/** Median over the repeats of lake's IOPS over fio's in the same repeat (robust to the load drifting between repeats). */
+function pairedRatio(lake: readonly ReplayOverheadResult[], fio: readonly FioRun[]): number | undefined {
+  const n = Math.min(lake.length, fio.length);
+  if (n === 0) return undefined;
+  return median(Array.from({ length: n }, (_, i) => lake[i]!.iops / fio[i]!.iops));
+}
+
+/** Real-file replay at queue depth 32 beside fio: IOPS (ratios to fio's), the engine's time and CPU per I/O. */
 export async function replayOverheadSuite(samples: number): Promise<BenchSuite> {
-  const runs = [];
-  for (let i = 0; i < samples; i++) runs.push(await benchReplayOverhead({ queueDepth: 32 }));
-  const last = runs[runs.length - 1]!;
+  const c = await compareWithFio({ queueDepth: 32, ios: SUITE_IOS, samples });
+  const last = c.baseline[c.baseline.length - 1]!;
   const details = {
     backend: last.backend,
     direct: last.direct,
@@ -168,25 +351,64 @@ export async function replayOverheadSuite(samples: number): Promise<BenchSuite> 
     ioBytes: last.ioBytes,
     ios: last.ios,
   };
-  return {
-    suite: 'replay-overhead',
-    results: [
+  const fioDetails = c.reference.available ? { version: c.reference.version } : {};
+  const lakeRows = (label: string, runs: readonly ReplayOverheadResult[]): BenchResult[] => {
+    if (runs.length === 0) return [];
+    const paired = pairedRatio(runs, c.fio);
+    const revokes = runs.reduce((sum, r) => sum + r.revokes, 0);
+    return [
       summarise(
-        'engine time per I/O beyond the device, QD32',
+        `IOPS, QD32, lake ${label}`,
+        'ios/s',
+        runs.map((r) => r.iops),
+        { ...details, revokes, ...(paired !== undefined ? { pairedRatioToFio: paired } : {}) },
+      ),
+      summarise(
+        `engine time per I/O beyond the device, QD32, ${label}`,
         'us',
         runs.map((r) => r.overheadUs),
         details,
       ),
       summarise(
-        'device read time (kernel), QD32',
+        `CPU time per I/O (user + system), QD32, lake ${label}`,
         'us',
-        runs.map((r) => r.deviceReadMeanUs),
-        details,
+        runs.map((r) => r.cpuUserUsPerIo + r.cpuSystemUsPerIo),
+        { ...details, userUs: median(runs.map((r) => r.cpuUserUsPerIo)) },
       ),
+    ];
+  };
+  const fioRows: BenchResult[] = c.reference.available
+    ? [
+        summarise(
+          FIO_IOPS,
+          'ios/s',
+          c.fio.map((r) => r.iops),
+          { ...fioDetails, ios: c.pattern.ios, iodepth: c.pattern.queueDepth * c.pattern.paths.length },
+        ),
+        summarise(
+          'CPU time per I/O (user + system), QD32, fio',
+          'us',
+          c.fio.map((r) => r.cpuUserUsPerIo + r.cpuSystemUsPerIo),
+          { ...fioDetails, userUs: median(c.fio.map((r) => r.cpuUserUsPerIo)) },
+        ),
+      ]
+    : [fioAbsent(c.reference.reason)];
+  const baselineRows = lakeRows('baseline', c.baseline);
+  const linnosRows = lakeRows('linnos', c.linnos);
+  // The IOPS rows first, with lake's as ratios to fio's.
+  const iopsRows = withRatios(
+    [...fioRows, ...baselineRows, ...linnosRows].filter((r) => r.unit === 'ios/s'),
+    FIO_IOPS,
+  );
+  return {
+    suite: 'replay-overhead',
+    results: [
+      ...iopsRows,
+      ...[...baselineRows, ...linnosRows, ...fioRows].filter((r) => r.unit !== 'ios/s'),
       summarise(
-        'IOPS, QD32',
-        'ios/s',
-        runs.map((r) => r.iops),
+        'device read time (kernel), QD32, baseline',
+        'us',
+        c.baseline.map((r) => r.deviceReadMeanUs),
         details,
       ),
     ],
