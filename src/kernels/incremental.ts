@@ -84,8 +84,11 @@ export function createIncrementalPredictor(
     : new IncrementalInt16Js(float, submit, contexts, options.calibration);
 }
 
-/** More contexts than devices any array holds is a mistake, not a configuration. */
-const MAX_CONTEXTS = 65536;
+/**
+ * More contexts than devices any array holds is a mistake, not a configuration (a wasm context takes 10 rows,
+ * 5 KiB for LinnOS: 4096 of them are 20 MiB of WASM memory).
+ */
+const MAX_CONTEXTS = 4096;
 
 function checkSubmitPositions(
   positions: readonly number[],
