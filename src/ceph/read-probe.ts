@@ -97,3 +97,52 @@ export async function probeReads(conf: string, pool: string, options: ProbeOptio
 export async function cleanPool(conf: string, pool: string): Promise<void> {
   await radosStep(conf, ['-p', pool, 'cleanup', '--run-name', PROBE_RUN_NAME], 60_000);
 }
+
+/** One pool's probes over several rounds, summarised by medians (robust to a busy machine's bursts). */
+export interface PoolProbeSummary {
+  pool: string;
+  rounds: ReadProbe[];
+  reads: number;
+  medianIops: number;
+  medianAvgLatencyMs: number;
+  /** The largest single read latency over all rounds. */
+  maxLatencyMs: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Probes `pools` for `rounds` rounds, the pools interleaved within each round so that a change in the
+ * machine's load falls on every pool alike; the probe objects are written first and removed after, also
+ * when a probe fails.
+ */
+export async function probePools(
+  conf: string,
+  pools: readonly string[],
+  options: ProbeOptions & { rounds?: number } = {},
+): Promise<PoolProbeSummary[]> {
+  const rounds = options.rounds ?? 1;
+  const samples = new Map<string, ReadProbe[]>(pools.map((pool) => [pool, []]));
+  try {
+    for (const pool of pools) await preparePool(conf, pool, options.objects);
+    for (let round = 0; round < rounds; round++)
+      for (const pool of pools) samples.get(pool)!.push(await probeReads(conf, pool, options));
+  } finally {
+    for (const pool of pools) await cleanPool(conf, pool).catch(() => undefined);
+  }
+  return pools.map((pool) => {
+    const probes = samples.get(pool)!;
+    return {
+      pool,
+      rounds: probes,
+      reads: probes.reduce((sum, p) => sum + p.reads, 0),
+      medianIops: median(probes.map((p) => p.iops)),
+      medianAvgLatencyMs: median(probes.map((p) => p.avgLatencyMs)),
+      maxLatencyMs: Math.max(...probes.map((p) => p.maxLatencyMs)),
+    };
+  });
+}

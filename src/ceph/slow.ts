@@ -36,15 +36,17 @@ export interface SlowOptions {
 }
 
 /**
- * Measured on the project VM (docs/ceph.md): 32 writes of 1 MiB in flight cut the pinned pool's 4 KiB reads
- * several-fold; 16 of 64 KiB barely showed beside the load of the machine.
+ * The noisy neighbour floods the OSD with many small writes: the OSD's queues share out work by operation,
+ * so 128 writes in flight leave the pool's 4 reads a small share. Measured on the project VM (docs/ceph.md,
+ * medians of interleaved probes): 128 x 16 KiB slowed the pinned pool's reads 3-5x, 32 x 1 MiB and
+ * 16 x 64 KiB from not at all to 3x.
  */
 export const SLOW_DEFAULTS = {
   delayMs: 2,
   probability: 0.5,
   cpuPercent: 10,
-  noisyOps: 32,
-  noisyBytes: 1 << 20,
+  noisyOps: 128,
+  noisyBytes: 16_384,
 };
 /** The noisy neighbour overwrites this many objects, so its storm never fills the OSD's memstore. */
 const NOISY_OBJECTS = 64;

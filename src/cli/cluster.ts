@@ -16,7 +16,7 @@ import {
   MAX_OSDS,
 } from '../ceph/cluster.js';
 import { readClusterState, SLOW_CAUSES, type SlowCause } from '../ceph/cluster-state.js';
-import { cleanPool, PROBE_DEFAULTS, preparePool, probeReads, type ReadProbe } from '../ceph/read-probe.js';
+import { PROBE_DEFAULTS, probePools } from '../ceph/read-probe.js';
 import { SLOW_DEFAULTS, slowOsd, unslowOsd } from '../ceph/slow.js';
 import { usageError } from '../errors.js';
 import { markdownTable } from '../report/table.js';
@@ -82,6 +82,7 @@ export function statusText(status: ClusterStatus): string {
       const up = osd === null ? '' : yes(status.osds[Number(osd[1])]?.up ?? null);
       return [p.name, String(p.pid), yes(p.running), up];
     }),
+    ['left', 'right', 'left', 'left'],
   );
   const pools = markdownTable(
     ['pool', 'role', 'pinned to', 'acting (monitor)'],
@@ -91,6 +92,7 @@ export function statusText(status: ClusterStatus): string {
       `osd.${p.pinnedTo}`,
       p.acting === null ? '?' : p.acting.map((o) => `osd.${o}`).join(','),
     ]),
+    ['left', 'left', 'left', 'left'],
   );
   const slow =
     status.slow.length === 0
@@ -216,6 +218,7 @@ function registerProbe(cluster: Command): void {
     .option('--pools <list>', 'pools to probe (default: every replica pool)')
     .option('--seconds <s>', 'seconds of reads per pool', String(PROBE_DEFAULTS.seconds))
     .option('--queue-depth <n>', 'reads in flight', String(PROBE_DEFAULTS.queueDepth))
+    .option('--rounds <n>', 'rounds per pool, pools interleaved; medians reported', '1')
     .option('--dir <path>', 'the cluster folder (default: the one lake cluster in the temp dir)')
     .option('--json', 'print as JSON')
     .action(
@@ -223,6 +226,7 @@ function registerProbe(cluster: Command): void {
         pools?: string;
         seconds: string;
         queueDepth: string;
+        rounds: string;
         dir?: string;
         json?: boolean;
       }) => {
@@ -236,13 +240,9 @@ function registerProbe(cluster: Command): void {
             );
         const seconds = parseIntOption('--seconds', flags.seconds, 1, 600);
         const queueDepth = parseIntOption('--queue-depth', flags.queueDepth, 1, 256);
-        const probes: ReadProbe[] = [];
-        for (const pool of pools) {
-          await preparePool(state.conf, pool);
-          probes.push(await probeReads(state.conf, pool, { seconds, queueDepth }));
-          await cleanPool(state.conf, pool);
-        }
-        if (flags.json === true) return printJson({ slow: state.slow, probes });
+        const rounds = parseIntOption('--rounds', flags.rounds, 1, 100);
+        const probes = await probePools(state.conf, pools, { seconds, queueDepth, rounds });
+        if (flags.json === true) return printJson({ slow: state.slow, seconds, queueDepth, rounds, probes });
         const osdOf = (pool: string): number => state.pools.find((p) => p.name === pool)?.osd ?? -1;
         const slowOn = (osd: number): string =>
           state.slow
@@ -254,15 +254,19 @@ function registerProbe(cluster: Command): void {
           `osd.${osdOf(p.pool)}`,
           slowOn(osdOf(p.pool)),
           String(p.reads),
-          p.iops.toFixed(0),
-          p.avgLatencyMs.toFixed(3),
+          p.medianIops.toFixed(0),
+          p.medianAvgLatencyMs.toFixed(3),
           p.maxLatencyMs.toFixed(1),
         ]);
         const headers = ['pool', 'osd', 'slowed by', 'reads', 'IOPS', 'avg ms', 'max ms'];
         print(
           `${markdownTable(headers, rows, ['left', 'left', 'left', 'right', 'right', 'right', 'right'])}\n`,
         );
-        print(`4 KiB random reads, queue depth ${queueDepth}, ${seconds} s per pool (rados bench rand)\n`);
+        const summary =
+          rounds === 1 ? '' : `; IOPS and avg ms are medians of ${rounds} rounds, pools interleaved`;
+        print(
+          `4 KiB random reads, queue depth ${queueDepth}, ${seconds} s per pool per round (rados bench rand)${summary}\n`,
+        );
       },
     );
 }

@@ -31,7 +31,7 @@ import {
 import { cephConfText } from '../../src/ceph/conf.js';
 import type { OwnedProcess } from '../../src/ceph/processes.js';
 import { isRunning } from '../../src/ceph/processes.js';
-import { cleanPool, parseBenchSummary, preparePool, probeReads } from '../../src/ceph/read-probe.js';
+import { parseBenchSummary, probePools } from '../../src/ceph/read-probe.js';
 import { slowOsd, unslowOsd } from '../../src/ceph/slow.js';
 import { cephMissingReason } from '../../src/ceph/tools.js';
 import { LakeError } from '../../src/errors.js';
@@ -58,20 +58,6 @@ function processesNaming(text: string): number[] {
 
 function isClusterState(value: unknown): value is ClusterState {
   return typeof value === 'object' && value !== null && 'processes' in value && 'dir' in value;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-/** Median IOPS of `rounds` one-second probes per pool, the pools interleaved so drift hits both alike. */
-async function medianIops(conf: string, pools: string[], rounds: number): Promise<number[]> {
-  const samples = pools.map((): number[] => []);
-  for (let round = 0; round < rounds; round++)
-    for (const [i, pool] of pools.entries())
-      samples[i]!.push((await probeReads(conf, pool, { seconds: 1, queueDepth: 4 })).iops);
-  return samples.map(median);
 }
 
 test('up, status, rados I/O on each pinned pool, a slowed OSD, down: nothing left', ceph, async () => {
@@ -113,9 +99,10 @@ test('up, status, rados I/O on each pinned pool, a slowed OSD, down: nothing lef
       assert.equal(get.stdout, payload);
     }
 
-    for (const pool of ['r0', 'r1']) await preparePool(conf, pool, 256);
+    // Medians of 3 one-second probes per pool, the pools interleaved so the machine's load hits both alike.
+    const probe = { seconds: 1, queueDepth: 4, rounds: 3, objects: 256 };
     await slowOsd(clusterDir, { osd: 0, cause: 'inject', delayMs: 2, probability: 0.5 });
-    const [slowed, other] = await medianIops(conf, ['r0', 'r1'], 3);
+    const [slowed, other] = (await probePools(conf, ['r0', 'r1'], probe)).map((p) => p.medianIops);
     // 2 ms on half the messages caps osd.0 near 1,000 reads/s at queue depth 4; osd.1 serves several times that.
     assert.ok(slowed! < other! / 2, `r0 ${slowed} IOPS with the delay, r1 ${other}`);
     const off = await unslowOsd(clusterDir, 0);
@@ -123,9 +110,8 @@ test('up, status, rados I/O on each pinned pool, a slowed OSD, down: nothing lef
       off.map((s) => s.cause),
       ['inject'],
     );
-    const [after] = await medianIops(conf, ['r0'], 3);
+    const [after] = (await probePools(conf, ['r0'], probe)).map((p) => p.medianIops);
     assert.ok(after! > slowed! * 2, `r0 ${after} IOPS after --off, ${slowed} with the delay`);
-    for (const pool of ['r0', 'r1']) await cleanPool(conf, pool);
     recorded = readClusterState(clusterDir).processes;
   });
   assert.equal(recorded.length, 3);
