@@ -130,31 +130,9 @@ function warpSum(register: string): string[] {
   ]);
 }
 
-function linnosEntry(fn: 'predict' | 'scores'): string[] {
-  const d = LINNOS_DESCRIPTOR;
-  const store =
-    fn === 'predict'
-      ? [
-          'setp.gt.s32 %q, %o1, %o0;',
-          'selp.u32 %d, 1, 0, %q;',
-          'cvt.u64.u32 %off, %v;',
-          'add.u64 %ptr, %out, %off;',
-          'st.global.u8 [%ptr], %d;',
-        ]
-      : [
-          `ld.global.f64 %scale, [%model+${d.outputScale}];`,
-          'cvt.rn.f64.s32 %fd0, %o0;',
-          'div.rn.f64 %fd0, %fd0, %scale;',
-          'cvt.rn.f32.f64 %f0, %fd0;',
-          'cvt.rn.f64.s32 %fd1, %o1;',
-          'div.rn.f64 %fd1, %fd1, %scale;',
-          'cvt.rn.f32.f64 %f1, %fd1;',
-          'mul.wide.u32 %off, %v, 8;',
-          'add.u64 %ptr, %out, %off;',
-          'st.global.f32 [%ptr], %f0;',
-          'st.global.f32 [%ptr+4], %f1;',
-        ];
-  const body = [
+/** Registers, parameters, the descriptor fields and the shared-memory layout. */
+function linnosSetup(d: typeof LINNOS_DESCRIPTOR): string[] {
+  return [
     '.reg .pred %p, %q;',
     '.reg .b32 %t, %nt, %v, %nv, %n, %tmp, %smem, %digits, %hA, %hB, %cur, %next, %swap;',
     '.reg .b32 %inputs, %width0, %hidden, %outIn, %widest, %rowBytes, %warp, %lane, %zero, %one;',
@@ -184,6 +162,12 @@ function linnosEntry(fn: 'predict' | 'scores'): string[] {
     'add.u32 %hB, %hA, %tmp;',
     'shr.u32 %warp, %t, 5;',
     'and.b32 %lane, %t, 31;',
+  ];
+}
+
+/** A vector's digits into shared memory; a digit above 9 skips the vector and lowers the status word. */
+function linnosDigits(): string[] {
+  return [
     // One vector per iteration; the block's threads share it.
     '$Lvector:',
     'setp.ge.u32 %p, %v, %n;',
@@ -213,7 +197,12 @@ function linnosEntry(fn: 'predict' | 'scores'): string[] {
     'ld.shared.u32 %flag, [%smem+8];',
     'setp.ne.u32 %p, %flag, 0;',
     '@%p bra $Lnext;',
-    // Layer 0: bias0[j] + sum_i table[i][digit_i][j], wrapped to int16, ReLU.
+  ];
+}
+
+/** Layer 0: bias0[j] + sum_i table[i][digit_i][j], wrapped to int16, ReLU. */
+function linnosLayer0(d: typeof LINNOS_DESCRIPTOR): string[] {
+  return [
     'mul.wide.u32 %stride, %rowBytes, 10;',
     'mov.u32 %j, %t;',
     '$Llayer0:',
@@ -251,7 +240,12 @@ function linnosEntry(fn: 'predict' | 'scores'): string[] {
     'mov.u32 %next, %hB;',
     `add.u64 %hdesc, %model, ${d.hidden};`,
     'mov.u32 %hi, 0;',
-    // Hidden layers: ((bias[j] + sum_k h[k] * W[k][j]) >> shift) saturated to [0, 32767].
+  ];
+}
+
+/** Hidden layers: ((bias[j] + sum_k h[k] * W[k][j]) >> shift) saturated to [0, 32767]. */
+function linnosHidden(d: typeof LINNOS_DESCRIPTOR): string[] {
+  return [
     '$Lhidden:',
     'setp.ge.u32 %p, %hi, %hidden;',
     '@%p bra $Lhidden_done;',
@@ -306,7 +300,12 @@ function linnosEntry(fn: 'predict' | 'scores'): string[] {
     'add.u32 %hi, %hi, 1;',
     'bra $Lhidden;',
     '$Lhidden_done:',
-    // Output layer: warp c sums class c (lanes stride the inputs), lane 0 adds the bias.
+  ];
+}
+
+/** Output layer: warp c sums class c (lanes stride the inputs), lane 0 adds the bias; thread 0 stores. */
+function linnosOutput(store: readonly string[]): string[] {
+  return [
     'setp.ge.u32 %p, %warp, 2;',
     '@%p bra $Loutput_done;',
     'mov.u32 %acc, 0;',
@@ -351,6 +350,39 @@ function linnosEntry(fn: 'predict' | 'scores'): string[] {
     '$Ldone:',
     'ret;',
   ];
+}
+
+function linnosEntry(fn: 'predict' | 'scores'): string[] {
+  const d = LINNOS_DESCRIPTOR;
+  const store =
+    fn === 'predict'
+      ? [
+          'setp.gt.s32 %q, %o1, %o0;',
+          'selp.u32 %d, 1, 0, %q;',
+          'cvt.u64.u32 %off, %v;',
+          'add.u64 %ptr, %out, %off;',
+          'st.global.u8 [%ptr], %d;',
+        ]
+      : [
+          `ld.global.f64 %scale, [%model+${d.outputScale}];`,
+          'cvt.rn.f64.s32 %fd0, %o0;',
+          'div.rn.f64 %fd0, %fd0, %scale;',
+          'cvt.rn.f32.f64 %f0, %fd0;',
+          'cvt.rn.f64.s32 %fd1, %o1;',
+          'div.rn.f64 %fd1, %fd1, %scale;',
+          'cvt.rn.f32.f64 %f1, %fd1;',
+          'mul.wide.u32 %off, %v, 8;',
+          'add.u64 %ptr, %out, %off;',
+          'st.global.f32 [%ptr], %f0;',
+          'st.global.f32 [%ptr+4], %f1;',
+        ];
+  const body = [
+    ...linnosSetup(d),
+    ...linnosDigits(),
+    ...linnosLayer0(d),
+    ...linnosHidden(d),
+    ...linnosOutput(store),
+  ];
   return [
     ...entryHeader(`linnos_${fn}`, [
       '.param .u64 p_model',
@@ -364,9 +396,9 @@ function linnosEntry(fn: 'predict' | 'scores'): string[] {
   ];
 }
 
-function denseEntry(): string[] {
-  const d = DENSE_DESCRIPTOR;
-  const body = [
+/** Registers, parameters and descriptor fields; a vector per iteration, its row into shared memory. */
+function denseSetup(d: typeof DENSE_DESCRIPTOR): string[] {
+  return [
     '.reg .pred %p, %last, %notLast, %negative;',
     '.reg .b32 %t, %nt, %v, %nv, %n, %tmp, %smem, %bufB, %cur, %next, %swap;',
     '.reg .b32 %layers, %inputs, %widest, %l, %i, %j, %k, %addr, %inW, %outW;',
@@ -400,6 +432,12 @@ function denseEntry(): string[] {
     'bra $Linput;',
     '$Linput_done:',
     'bar.sync 0;',
+  ];
+}
+
+/** Each layer in turn: its descriptor, then every unit (denseUnit). */
+function denseLayerLoop(d: typeof DENSE_DESCRIPTOR): string[] {
+  return [
     'mov.u32 %cur, %smem;',
     'mov.u32 %next, %bufB;',
     `add.u64 %ldesc, %model, ${d.layers};`,
@@ -420,7 +458,26 @@ function denseEntry(): string[] {
     'setp.ne.u32 %notLast, %tmp, %layers;',
     'mul.wide.u32 %stride, %outW, 4;',
     'mov.u32 %j, %t;',
-    // Unit j: sum = bias[j]; sum += W[k][j] * x[k] in f64, in input order.
+    ...denseUnit(),
+    '$Lunit_done:',
+    'bar.sync 0;',
+    'mov.u32 %swap, %cur;',
+    'mov.u32 %cur, %next;',
+    'mov.u32 %next, %swap;',
+    `add.u64 %ldesc, %ldesc, ${d.layerBytes};`,
+    'add.u32 %l, %l, 1;',
+    'bra $Llayer;',
+    '$Llayer_done:',
+    'add.u32 %v, %v, %nv;',
+    'bra $Lvector;',
+    '$Ldone:',
+    'ret;',
+  ];
+}
+
+/** Unit j: sum = bias[j]; sum += W[k][j] * x[k] in f64, in input order; ReLU but on the last layer. */
+function denseUnit(): string[] {
+  return [
     '$Lunit:',
     'setp.ge.u32 %p, %j, %outW;',
     '@%p bra $Lunit_done;',
@@ -464,20 +521,12 @@ function denseEntry(): string[] {
     '$Lunit_next:',
     'add.u32 %j, %j, %nt;',
     'bra $Lunit;',
-    '$Lunit_done:',
-    'bar.sync 0;',
-    'mov.u32 %swap, %cur;',
-    'mov.u32 %cur, %next;',
-    'mov.u32 %next, %swap;',
-    `add.u64 %ldesc, %ldesc, ${d.layerBytes};`,
-    'add.u32 %l, %l, 1;',
-    'bra $Llayer;',
-    '$Llayer_done:',
-    'add.u32 %v, %v, %nv;',
-    'bra $Lvector;',
-    '$Ldone:',
-    'ret;',
   ];
+}
+
+function denseEntry(): string[] {
+  const d = DENSE_DESCRIPTOR;
+  const body = [...denseSetup(d), ...denseLayerLoop(d)];
   return [
     ...entryHeader('dense_forward', [
       '.param .u64 p_model',
