@@ -104,7 +104,7 @@ export async function openNativeReference(
       string,
       string,
     ];
-    await writeFileAtomic(model, modelBytes(plan, integer));
+    await writeFileAtomic(model, nativeModelBytes(plan, integer));
     await writeFileAtomic(inputs, vectors);
     const defines = [`-DWIDTH=${plan.width0}`, `-DINPUTS=${plan.inputs}`];
     const flags = [...NATIVE_FLAGS, ...defines];
@@ -168,7 +168,7 @@ function compile(
 }
 
 /** The weights in the order and widths linnos-int16.c reads them (little-endian); int64 rows padded to width0. */
-function modelBytes(plan: Int16Plan, integer: LinnosIntegerModel): Uint8Array {
+export function nativeModelBytes(plan: Int16Plan, integer: LinnosIntegerModel): Uint8Array {
   const width = plan.width0;
   const inputs = plan.inputs;
   const [first, output] = integer.layers as [

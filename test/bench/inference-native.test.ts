@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { benchInference, NATIVE_INT16, NATIVE_INT16_128, NATIVE_INT64 } from '../../src/bench/inference.js';
 import {
   findCompiler,
+  NATIVE_FLAGS,
   type NativeBuild,
   type NativeOutputs,
+  nativeModelBytes,
+  nativeSourcePath,
   openNativeReference,
 } from '../../src/bench/native-reference.js';
 import { createPredictor } from '../../src/kernels/create.js';
@@ -65,6 +70,53 @@ describe('the native C reference', () => {
       if (file === 'w_sde.h') assert.deepEqual(outputsOfNative.int64.slice(0, 2), [-384, -3083901]);
     });
   }
+
+  // This machine's -march=native takes the AVX-512 path; most take the AVX2 one, built here on purpose.
+  test(
+    'every SIMD path of the C source gives the same raw outputs',
+    { skip: noCompiler || process.arch !== 'x64' },
+    () => {
+      const header = parseLinnosHeader(readFixtureText('linnos/weights.h'), 'weights.h');
+      const plan = planInt16(dequantizeLinnos(header.model));
+      const vectors = temp1Digits();
+      const dir = mkdtempSync(join(tmpdir(), 'lake-test-native-'));
+      try {
+        writeFileSync(join(dir, 'model.bin'), nativeModelBytes(plan, header.model));
+        writeFileSync(join(dir, 'vectors.bin'), vectors);
+        const outputs = new Map<string, string>();
+        for (const [name, extra] of [
+          ['native', []],
+          ['avx2', ['-mno-avx512f']],
+          ['sse2', ['-mno-avx']],
+        ] as const) {
+          const program = join(dir, name);
+          const flags = [
+            ...NATIVE_FLAGS,
+            ...extra,
+            '-DWIDTH=256',
+            '-DINPUTS=31',
+            '-o',
+            program,
+            nativeSourcePath(),
+          ];
+          const built = spawnSync(compiler!.command, flags, { encoding: 'utf8' });
+          assert.equal(built.status, 0, built.stderr);
+          const run = spawnSync(program, [join(dir, 'model.bin'), join(dir, 'vectors.bin'), 'check'], {
+            encoding: 'utf8',
+            maxBuffer: 64 * 1024 * 1024,
+          });
+          assert.equal(run.status, 0, run.stderr);
+          outputs.set(name, run.stdout);
+        }
+        assert.equal(outputs.get('avx2'), outputs.get('native'));
+        assert.equal(outputs.get('sse2'), outputs.get('native'));
+        const parsed = JSON.parse(outputs.get('native')!) as NativeOutputs;
+        assert.equal(parsed.int16.length, (2 * vectors.length) / 31);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   test(
     'benchInference times it beside lake and gives every batch-1 row its ratio to it',
