@@ -26,7 +26,8 @@ nm="$stage/lake/node_modules"
 if [ -d "$nm/webgpu/dist" ]; then
   find "$nm/webgpu/dist" -mindepth 1 -maxdepth 1 ! -name 'linux-x64' -exec rm -rf {} +
 fi
-rm -rf "$nm/webgpu/build" "$nm/koffi/src" "$nm/koffi/vendor" "$nm/koffi/doc" "$nm/@types"
+# koffi loads from its src/ folder: keep it (only its docs and the build-time vendor headers go).
+rm -rf "$nm/webgpu/build" "$nm/koffi/vendor" "$nm/koffi/doc" "$nm/@types"
 find "$stage/lake" -name '*.map' -delete
 vulkan="$(ldconfig -p 2>/dev/null | awk '/libvulkan\.so\.1 .*x86-64/ { print $NF; exit }')"
 [ -n "$vulkan" ] && cp -L "$vulkan" "$stage/lake/lib/libvulkan.so.1"
