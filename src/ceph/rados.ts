@@ -109,7 +109,50 @@ interface Librados {
   release(c: Handle): void;
   register(callback: (c: Handle, token: number) => void): unknown;
   unregister(callback: unknown): void;
+  /** rados_watch3 (on koffi's worker: it waits for the OSD), with a registered lake_rados_watch_cb. */
+  watch3: {
+    async(
+      ioctx: Handle,
+      oid: string,
+      cookie: WatchId[],
+      onNotify: unknown,
+      onError: unknown,
+      timeoutS: number,
+      arg: number,
+      done: (error: unknown, result: number) => void,
+    ): void;
+  };
+  unwatch2: { async(ioctx: Handle, cookie: WatchId, done: (error: unknown, result: number) => void): void };
+  watchFlush: { async(cluster: Handle, done: (error: unknown, result: number) => void): void };
+  notify2: {
+    async(
+      ioctx: Handle,
+      oid: string,
+      buf: Buffer,
+      len: number,
+      timeoutMs: number,
+      reply: null,
+      replyLength: null,
+      done: (error: unknown, result: number) => void,
+    ): void;
+  };
+  notifyAck(ioctx: Handle, oid: string, notifyId: WatchId, cookie: WatchId, buf: null, len: number): number;
+  registerWatch(
+    callback: (
+      arg: number,
+      notifyId: WatchId,
+      cookie: WatchId,
+      notifier: WatchId,
+      data: unknown,
+      length: number,
+    ) => void,
+  ): unknown;
+  registerWatchError(callback: (arg: number, cookie: WatchId, error: number) => void): unknown;
+  decodeText(data: unknown, length: number): string;
 }
+
+/** A 64-bit id librados hands out (a watch's cookie, a notify's id): a number, or a bigint past 2^53. */
+export type WatchId = number | bigint;
 
 interface KoffiModule {
   load(path: string): { func(definition: string): unknown };
@@ -118,6 +161,7 @@ interface KoffiModule {
   proto(definition: string): unknown;
   register(callback: (...args: never[]) => void, type: string): unknown;
   unregister(callback: unknown): void;
+  decode(data: unknown, type: string, length: number): unknown;
 }
 
 let loaded: { lib: Librados | undefined; reason: string } | undefined;
@@ -133,6 +177,10 @@ function bind(): Librados {
   // The completion's argument is lake's op token (an integer in a pointer-sized slot).
   koffi.proto('void lake_rados_callback(lake_rados_completion_t c, uintptr_t token)');
   const callbackType = 'lake_rados_callback *';
+  koffi.proto(
+    'void lake_rados_watch_cb(uintptr_t arg, uint64_t notify_id, uint64_t cookie, uint64_t notifier_id, void *data, size_t data_len)',
+  );
+  koffi.proto('void lake_rados_watch_error_cb(uintptr_t arg, uint64_t cookie, int err)');
   const f = (definition: string): never => so.func(definition) as never;
   return {
     create2: f(
@@ -160,6 +208,22 @@ function bind(): Librados {
     release: f('void rados_aio_release(lake_rados_completion_t c)'),
     register: (callback) => koffi.register(callback as (...args: never[]) => void, callbackType),
     unregister: (callback) => koffi.unregister(callback),
+    watch3: f(
+      'int rados_watch3(lake_rados_ioctx_t io, const char *o, _Out_ uint64_t *cookie, lake_rados_watch_cb *watchcb, lake_rados_watch_error_cb *watcherrcb, uint32_t timeout, uintptr_t arg)',
+    ),
+    unwatch2: f('int rados_unwatch2(lake_rados_ioctx_t io, uint64_t cookie)'),
+    watchFlush: f('int rados_watch_flush(lake_rados_t cluster)'),
+    notify2: f(
+      'int rados_notify2(lake_rados_ioctx_t io, const char *o, const void *buf, int buf_len, uint64_t timeout_ms, void *reply_buffer, void *reply_buffer_len)',
+    ),
+    notifyAck: f(
+      'int rados_notify_ack(lake_rados_ioctx_t io, const char *o, uint64_t notify_id, uint64_t cookie, const char *buf, int buf_len)',
+    ),
+    registerWatch: (callback) =>
+      koffi.register(callback as (...args: never[]) => void, 'lake_rados_watch_cb *'),
+    registerWatchError: (callback) =>
+      koffi.register(callback as (...args: never[]) => void, 'lake_rados_watch_error_cb *'),
+    decodeText: (data, length) => (length > 0 ? String(koffi.decode(data, 'char', length)) : ''),
   };
 }
 
@@ -202,6 +266,17 @@ export interface RadosPool {
   readonly index: number;
 }
 
+/** A watch on one object (RadosClient.watch). */
+export interface RadosWatch {
+  readonly pool: RadosPool;
+  readonly object: string;
+  cookie: WatchId;
+  /** The koffi callbacks registered for it, released by unwatch. */
+  readonly callbacks: unknown[];
+  /** The OSD dropped the watch (its error callback ran). */
+  lost?: boolean;
+}
+
 /** Called once per op, on the main thread: the op's tag, bytes (>= 0) or -errno, and when lake saw it. */
 export type OpCompleted = (tag: number, result: number, seenUs: number) => void;
 
@@ -235,6 +310,7 @@ export class RadosClient {
   /** A timer kept referenced while ops are in flight: koffi's hand-off alone does not keep Node running. */
   readonly #keepAlive: NodeJS.Timeout;
   #drained: (() => void) | undefined;
+  readonly #watches = new Set<RadosWatch>();
   /** Ops submitted whose librados callback has not run yet (delivered by harvest() or not). */
   #callbacksDue = 0;
   #submitted = 0;
@@ -285,6 +361,93 @@ export class RadosClient {
       throw error;
     }
     return new RadosClient(lib, cluster, conf);
+  }
+
+  /**
+   * Watches `object`: every notify on it calls `onNotify` on the main thread with its id and payload (text);
+   * the watcher answers with ack(). librados delivers notifies on its own thread, which waits (through
+   * koffi) until the JavaScript ran, as for completions.
+   */
+  async watch(
+    pool: RadosPool,
+    object: string,
+    onNotify: (notifyId: WatchId, payload: string) => void,
+  ): Promise<RadosWatch> {
+    const lib = this.#lib;
+    const ioctx = this.#ioctx(pool);
+    const watch: RadosWatch = { pool, object, cookie: 0, callbacks: [] };
+    const notified = lib.registerWatch((_arg, notifyId, _cookie, _notifier, data, length) => {
+      onNotify(notifyId, lib.decodeText(data, length));
+    });
+    const failed = lib.registerWatchError(() => {
+      // A watch the OSD dropped (timeout, OSD restart): later notifies will not reach this client.
+      watch.lost = true;
+    });
+    watch.callbacks.push(notified, failed);
+    const cookie: WatchId[] = [0];
+    const rc = await new Promise<number>((resolve, reject) =>
+      lib.watch3.async(ioctx, object, cookie, notified, failed, 30, 0, (error, result) =>
+        error ? reject(error) : resolve(result),
+      ),
+    );
+    if (rc < 0) {
+      for (const c of watch.callbacks) lib.unregister(c);
+      throw new RadosError('watching', rc, { pool: pool.name, object });
+    }
+    watch.cookie = cookie[0] ?? 0;
+    this.#watches.add(watch);
+    return watch;
+  }
+
+  /** Acknowledges a notify received by `watch` (the notifier waits for every watcher's ack). */
+  ack(watch: RadosWatch, notifyId: WatchId): void {
+    const rc = this.#lib.notifyAck(this.#ioctx(watch.pool), watch.object, notifyId, watch.cookie, null, 0);
+    if (rc < 0)
+      throw new RadosError('acknowledging a notify', rc, { pool: watch.pool.name, object: watch.object });
+  }
+
+  /**
+   * Notifies every watcher of `object` with `payload` and resolves when each has acknowledged (rejects
+   * with ETIMEDOUT when one has not within timeoutMs). Runs on koffi's worker: rados_notify2 blocks.
+   */
+  async notify(pool: RadosPool, object: string, payload: string, timeoutMs = 10_000): Promise<void> {
+    const data = Buffer.from(payload);
+    const rc = await new Promise<number>((resolve, reject) =>
+      this.#lib.notify2.async(
+        this.#ioctx(pool),
+        object,
+        data,
+        data.length,
+        timeoutMs,
+        null,
+        null,
+        (error, result) => (error ? reject(error) : resolve(result)),
+      ),
+    );
+    if (rc < 0) throw new RadosError('notifying the watchers', rc, { pool: pool.name, object });
+  }
+
+  /** Ends a watch and waits until no callback of it can run (rados_watch_flush), then releases them. */
+  async unwatch(watch: RadosWatch): Promise<void> {
+    if (!this.#watches.delete(watch)) return;
+    const lib = this.#lib;
+    const cluster = this.#handle();
+    await new Promise<number>((resolve, reject) =>
+      lib.unwatch2.async(this.#ioctx(watch.pool), watch.cookie, (error, result) =>
+        error ? reject(error) : resolve(result),
+      ),
+    );
+    await new Promise<number>((resolve, reject) =>
+      lib.watchFlush.async(cluster, (error, result) => (error ? reject(error) : resolve(result))),
+    );
+    for (const c of watch.callbacks) lib.unregister(c);
+  }
+
+  #ioctx(pool: RadosPool): Handle {
+    const ioctx = this.#ioctxs[pool.index];
+    if (ioctx === undefined || this.#cluster === undefined)
+      throw new LakeError('LAKE_E_USAGE', `rados: the client of ${this.confPath} is shut down`);
+    return ioctx;
   }
 
   /** Ops submitted and not yet completed. */
@@ -432,6 +595,7 @@ export class RadosClient {
   async shutdown(): Promise<{ submitted: number; completed: number }> {
     if (this.#cluster === undefined) return this.counts;
     await this.drain();
+    for (const w of [...this.#watches]) await this.unwatch(w);
     for (const ioctx of this.#ioctxs) this.#lib.ioctxDestroy(ioctx);
     this.#ioctxs.length = 0;
     const cluster = this.#cluster;

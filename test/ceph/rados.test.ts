@@ -13,6 +13,13 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CephBackend, CephDevice, objectName, objectOf } from '../../src/ceph/backend.js';
 import {
+  announcementObject,
+  ModelSubscriber,
+  measureRollout,
+  modelObject,
+  publishModel,
+} from '../../src/ceph/model-rollout.js';
+import {
   describeErrno,
   errnoName,
   RadosClient,
@@ -22,6 +29,8 @@ import {
 } from '../../src/ceph/rados.js';
 import { CephReplicas, touchedExtents } from '../../src/ceph/replicas.js';
 import { LakeError } from '../../src/errors.js';
+import { ModelStore } from '../../src/lake/registry/model-store.js';
+import type { DenseModel } from '../../src/models/dense.js';
 import { cephAvailable, withCluster } from '../helpers/ceph.js';
 import { runLake } from '../helpers/cli.js';
 
@@ -163,6 +172,62 @@ test(
     assert.deepEqual(await client.shutdown(), { submitted: 201, completed: 201 });
   },
 );
+
+/** A LinnOS-shaped model whose weights depend on `seed` (different versions differ). */
+function seededModel(seed: number): DenseModel {
+  const layer = (inputs: number, outputs: number) => ({
+    inputs,
+    outputs,
+    weights: Float32Array.from({ length: inputs * outputs }, (_, k) => Math.sin(k * 0.37 + seed)),
+    bias: Float32Array.from({ length: outputs }, (_, k) => k + seed),
+  });
+  return { layers: [layer(31, 256), layer(256, 2)] };
+}
+
+test('a model version reaches every client through watch/notify, swapped atomically', options, async () => {
+  const models = [1, 2, 3].map(seededModel);
+  const rollout = await measureRollout({
+    confPath: conf,
+    pool: 'r1',
+    name: 'linnos-r1',
+    clients: 4,
+    models,
+    makeStore: () => ModelStore.create({ maxModels: 2, arenaBytes: 1 << 20 }),
+  });
+  assert.equal(rollout.samplesMs.length, 4 * 3, 'every version reached every client');
+  assert.ok(rollout.samplesMs.every((ms) => ms >= 0 && ms < 10_000));
+  assert.ok(rollout.medianMs <= rollout.maxMs);
+  for (const store of rollout.stores) {
+    assert.equal(store.version('linnos-r1'), 3);
+    assert.deepEqual(store.get('linnos-r1')!.model.layers[1]!.bias, models[2]!.layers[1]!.bias);
+  }
+
+  // A client that subscribes later installs the current version at once; a corrupt image is refused
+  // (not acknowledged: the notify times out) and the client keeps serving the version it had.
+  const publisher = await RadosClient.connect({ confPath: conf });
+  const late = await RadosClient.connect({ confPath: conf });
+  try {
+    const pool = publisher.openPool('r1');
+    const store = ModelStore.create({ maxModels: 2, arenaBytes: 1 << 20 });
+    const subscriber = await ModelSubscriber.start(late, late.openPool('r1'), 'linnos-r1', store);
+    assert.equal(store.version('linnos-r1'), 1);
+    assert.equal(subscriber.installed[0]!.announcement.version, 3);
+    const good = await publishModel(publisher, pool, 'linnos-r1', seededModel(4), 4);
+    assert.equal(store.version('linnos-r1'), 2);
+    await new RadosOps(publisher).write(pool, modelObject('linnos-r1'), Buffer.alloc(good.bytes, 7), 0);
+    const forged = JSON.stringify({ ...good, version: 5, sentMs: performance.now() });
+    await assert.rejects(
+      publisher.notify(pool, announcementObject('linnos-r1'), forged, 1500),
+      (e: unknown) => e instanceof RadosError && e.errnoName === 'ETIMEDOUT',
+    );
+    assert.equal(store.version('linnos-r1'), 2);
+    assert.match(subscriber.errors[0]?.message ?? '', /sha256/);
+    await subscriber.close();
+  } finally {
+    await late.shutdown();
+    await publisher.shutdown();
+  }
+});
 
 /** A seeded read-mostly 4 KiB trace (LinnOS input format) over three devices, ~400 I/Os per second. */
 function smallTrace(path: string, count: number): void {
