@@ -132,6 +132,21 @@ describe('cuda device (fake driver): resources and streams', () => {
     device.close();
   });
 
+  test('lakeShm that cannot be pinned: copies stay correct (pageable), the GPU still runs', () => {
+    const { arena, driver, device, cpu } = openFakeCuda({
+      failAt: { method: 'hostRegister', result: 2, sticky: false },
+    });
+    const model = randomModel(11, linnosLayerSizes('nn'));
+    const digits = uniformDigits(12, 16);
+    const job = { kernelSet: 'linnos', fn: 1, input: digits, n: 16, outBytes: 128 } as const;
+    assert.deepEqual(runBatch(arena, device, model, job), runBatch(arena, cpu, model, job));
+    assert.ok(device.capabilities.includes('pageable-copies'), device.capabilities.join(','));
+    assert.equal(device.fault, undefined);
+    assert.equal(driver.launches, 1);
+    device.close();
+    assert.deepEqual(driver.live, { contexts: 0, streams: 0, modules: 0, allocations: 0, registrations: 0 });
+  });
+
   test('a layer too wide for shared memory is refused at load, naming the limit', () => {
     const { device } = openFakeCuda();
     const model = randomDenseModel(9, [4, 7000, 2]);
