@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
+  accessSync,
+  constants,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -29,6 +31,7 @@ import {
   readClusterState,
 } from '../../src/ceph/cluster-state.js';
 import { cephConfText } from '../../src/ceph/conf.js';
+import { cpuHierarchy } from '../../src/ceph/cpu-cgroup.js';
 import type { OwnedProcess } from '../../src/ceph/processes.js';
 import { isRunning } from '../../src/ceph/processes.js';
 import { parseBenchSummary, probePools } from '../../src/ceph/read-probe.js';
@@ -56,11 +59,23 @@ function processesNaming(text: string): number[] {
   return found;
 }
 
+/** Why this machine cannot throttle a process's CPU through a cgroup, or undefined when it can. */
+function cpuThrottleSkipReason(): string | undefined {
+  const hierarchy = cpuHierarchy();
+  if ('reason' in hierarchy) return hierarchy.reason;
+  try {
+    accessSync(hierarchy.root, constants.W_OK);
+  } catch {
+    return `${hierarchy.root} is not writable here (lake needs root or a delegated cgroup)`;
+  }
+  return undefined;
+}
+
 function isClusterState(value: unknown): value is ClusterState {
   return typeof value === 'object' && value !== null && 'processes' in value && 'dir' in value;
 }
 
-test('up, status, rados I/O on each pinned pool, a slowed OSD, down: nothing left', ceph, async () => {
+test('up, status, rados I/O on each pinned pool, slowed OSDs, down: nothing left', ceph, async (t) => {
   let recorded: OwnedProcess[] = [];
   let dir = '';
   await withCluster(2, async (conf, clusterDir) => {
@@ -112,6 +127,23 @@ test('up, status, rados I/O on each pinned pool, a slowed OSD, down: nothing lef
     );
     const [after] = (await probePools(conf, ['r0'], probe)).map((p) => p.medianIops);
     assert.ok(after! > slowed! * 2, `r0 ${after} IOPS after --off, ${slowed} with the delay`);
+    await assert.rejects(
+      slowOsd(clusterDir, { osd: 2, cause: 'inject' }),
+      /--osd must be an OSD of this cluster \(0\.\.1\)/,
+    );
+
+    // A CPU quota on osd.0's process, where this machine lets lake make a cgroup (root, a cpu controller).
+    const cpu = cpuThrottleSkipReason();
+    if (cpu !== undefined) t.diagnostic(`cpu cause not tested: ${cpu}`);
+    else {
+      const record = await slowOsd(clusterDir, { osd: 0, cause: 'cpu', cpuPercent: 5 });
+      assert.ok(existsSync(record.cgroup!), record.detail);
+      await assert.rejects(slowOsd(clusterDir, { osd: 0, cause: 'cpu' }), /already slowed by cpu/);
+      const [throttled, free] = (await probePools(conf, ['r0', 'r1'], probe)).map((p) => p.medianIops);
+      assert.ok(throttled! < free! / 2, `r0 ${throttled} IOPS at 5% of a CPU, r1 ${free}`);
+      await unslowOsd(clusterDir, 0, 'cpu');
+      assert.equal(existsSync(record.cgroup!), false, `${record.cgroup} left after --off`);
+    }
     recorded = readClusterState(clusterDir).processes;
   });
   assert.equal(recorded.length, 3);
