@@ -554,6 +554,7 @@ function driftRunJson(r: DriftRunResult): Record<string, unknown> {
       validationAccuracy: round3(x.validationAccuracy),
     })),
     failedRetrains: r.failedRetrains,
+    rejectedRetrains: r.rejectedRetrains,
     audits: r.audits,
     read: latencyJson(r.read),
     windows: r.windows.map((w) => ({ startS: round3(w.startUs / 1e6), accuracy: round3(w.accuracy) })),
@@ -595,7 +596,7 @@ function driftText(r: LinnosDriftResult, seed: number, wallS: number): string[] 
       `  ${name}: before ${phaseCell(run.phases.before)}; right after ${phaseCell(run.phases.rightAfter)}; settled ${phaseCell(run.phases.settled)}`,
     );
     lines.push(
-      `    ${run.retrains.length} retrain(s)${run.failedRetrains > 0 ? ` (${run.failedRetrains} failed)` : ''}, ${run.audits} audits; ` +
+      `    ${run.retrains.length} retrain(s) live${run.rejectedRetrains > 0 ? `, ${run.rejectedRetrains} rejected (held-back accuracy far below the majority rate)` : ''}${run.failedRetrains > 0 ? `, ${run.failedRetrains} failed` : ''}, ${run.audits} audits; ` +
         (run.recoveryS !== null
           ? `back within ${pct(r.tolerance)} of the pre-change accuracy ${run.recoveryS.toFixed(1)} s after the change`
           : 'never back within tolerance of the pre-change accuracy') +

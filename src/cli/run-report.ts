@@ -68,6 +68,7 @@ export function retrainingJson(policies: readonly LinnosPolicy[]): Record<string
           rows: r.rows,
         })),
         failedRetrains: d.failedRetrains,
+        rejectedRetrains: d.rejectedRetrains,
         ...(d.firstRetrainError !== undefined ? { firstRetrainError: d.firstRetrainError } : {}),
       })),
     ]),

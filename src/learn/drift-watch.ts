@@ -102,6 +102,8 @@ export class DriftWatch<Model, Info = undefined> {
   #reference = Number.NaN;
   #referenceFalseSubmit = Number.NaN;
   #training: DriftTrigger | undefined;
+  /** No trigger before this many resolutions (after an abandoned retrain). */
+  #quietUntil = 0;
   #next: { model: Model; readyAtUs: number; trigger: DriftTrigger; info: Info } | undefined;
   readonly swaps: DriftSwap<Info>[] = [];
   readonly checks: DriftCheck[] = [];
@@ -194,7 +196,7 @@ export class DriftWatch<Model, Info = undefined> {
       this.#falseSubmitTolerance !== undefined
         ? this.#referenceFalseSubmit + this.#falseSubmitTolerance
         : Number.NaN;
-    if (!this.#retrain || this.retraining) return undefined;
+    if (!this.#retrain || this.retraining || this.#resolved < this.#quietUntil) return undefined;
     let reason: DriftTrigger['reason'] | undefined;
     if (check.rollingAccuracy < bar) reason = 'accuracy';
     else if (check.rollingFalseSubmitRate > fsBar) reason = 'false-submit';
@@ -211,9 +213,13 @@ export class DriftWatch<Model, Info = undefined> {
     this.#next = { model, readyAtUs, trigger, info };
   }
 
-  /** The retrain under way gave no model (it failed, or its data was unusable): the watch may trigger again. */
-  abandon(): void {
+  /**
+   * The retrain under way gave no model (it failed, its data was unusable, its model was no good): the watch
+   * may trigger again, but not before `retryAfter` more resolutions (fresh data to learn from).
+   */
+  abandon(retryAfter = 0): void {
     this.#training = undefined;
+    this.#quietUntil = this.#resolved + retryAfter;
   }
 
   /**

@@ -81,6 +81,8 @@ export interface DriftRunResult {
   recoveryS: number | null;
   retrains: RetrainRecord[];
   failedRetrains: number;
+  /** Retrained models kept out of service (over the tolerance below the majority rate on their held-back reads). */
+  rejectedRetrains: number;
   audits: number;
   read: LatencySummary;
 }
@@ -289,6 +291,7 @@ async function driftRun(input: DriftRunInput): Promise<DriftRunResult> {
       retrain: input.retraining,
       seed: input.seed,
       shape: input.shape,
+      revokeCostUs: input.revokeCostUs,
       onResolved,
     },
   });
@@ -303,10 +306,14 @@ async function driftRun(input: DriftRunInput): Promise<DriftRunResult> {
     });
     const reports = factory.policies[0]?.online?.report() ?? [];
     const before = phases.before.quality();
-    const windowList = windows.map((t, i) => {
-      const q = t.quality();
-      return { startUs: i * windowUs, accuracy: q.accuracy, predictions: q.predictions };
-    });
+    // Whole windows inside the replayed stretch only (the reads still completing after its last arrival
+    // would make a window of a few predictions).
+    const windowList = windows
+      .map((t, i) => {
+        const q = t.quality();
+        return { startUs: i * windowUs, accuracy: q.accuracy, predictions: q.predictions };
+      })
+      .filter((w) => w.startUs + windowUs <= endUs);
     return {
       retraining: input.retraining,
       phases: { before, rightAfter: phases.rightAfter.quality(), settled: phases.settled.quality() },
@@ -314,6 +321,7 @@ async function driftRun(input: DriftRunInput): Promise<DriftRunResult> {
       recoveryS: recoverySeconds(windowList, changeUs, windowUs, before.accuracy, input.tolerance),
       retrains: reports.flatMap((r) => r.retrains),
       failedRetrains: reports.reduce((n, r) => n + r.failedRetrains, 0),
+      rejectedRetrains: reports.reduce((n, r) => n + r.rejectedRetrains, 0),
       audits: reports.reduce((n, r) => n + r.audits, 0),
       read: run!.read.summary(),
     };

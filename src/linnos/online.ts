@@ -58,6 +58,13 @@ export interface OnlineRetrainOptions {
   /** Training epochs per retrain (default 6). */
   epochs?: number;
   seed?: number;
+  /**
+   * Refine each retrain's label threshold against the other replicas' recent latencies, as the offline
+   * path does (default true); false: the tangent method's threshold.
+   */
+  refineThreshold?: boolean;
+  /** Revoke cost the refinement charges per failover (default 5 us). */
+  revokeCostUs?: number;
   /** Serving backend of retrained models (default 'auto'). */
   backend?: Backend | 'auto';
   /** Trains in the background (real devices); absent: inline with a virtual delay (the simulator). */
@@ -99,6 +106,8 @@ export interface DeviceOnlineReport {
   retrains: RetrainRecord[];
   audits: number;
   failedRetrains: number;
+  /** Retrained models kept out of service: over `tolerance` below the majority rate on their held-back reads. */
+  rejectedRetrains: number;
   firstRetrainError?: string;
 }
 
@@ -108,6 +117,17 @@ interface RetrainInfo {
 }
 
 const NO_SLOT = -1;
+
+/** Each traced read's latency as often as it stands for. */
+function expanded(data: RetrainData): Float64Array {
+  let n = 0;
+  for (let i = 0; i < data.copies.length; i++) n += data.copies[i]!;
+  const out = new Float64Array(n);
+  let at = 0;
+  for (let i = 0; i < data.copies.length; i++)
+    for (let c = 0; c < data.copies[i]!; c++) out[at++] = data.latencyUs[i]!;
+  return out;
+}
 
 /** One device's watch, trace ring and reads in flight. */
 class DeviceTracer {
@@ -127,6 +147,7 @@ class DeviceTracer {
   slots = 0;
   audits = 0;
   failedRetrains = 0;
+  rejectedRetrains = 0;
   firstRetrainError: string | undefined;
   readonly records: RetrainRecord[] = [];
 
@@ -196,6 +217,9 @@ export class OnlineLinnos {
   readonly #backend: Backend | 'auto';
   readonly #trainer: BackgroundTrainer | undefined;
   readonly #onResolved: OnlineRetrainOptions['onResolved'];
+  readonly #refine: boolean;
+  readonly #window: number;
+  readonly #tolerance: number;
   /** Predictors this object made (retrained ones): disposed of when replaced or at close. */
   readonly #owned = new Set<Predictor>();
   #retrainCount = 0;
@@ -211,17 +235,25 @@ export class OnlineLinnos {
     const seed = options.seed ?? 1;
     this.#random = new Random(seed * 7919 + 17);
     this.#delayUs = options.retrainDelayUs ?? 100_000;
-    this.#settings = { shape: options.shape ?? 'nn', epochs: options.epochs ?? 6, seed };
+    this.#settings = {
+      shape: options.shape ?? 'nn',
+      epochs: options.epochs ?? 6,
+      seed,
+      ...(options.revokeCostUs !== undefined ? { revokeCostUs: options.revokeCostUs } : {}),
+    };
     this.#backend = options.backend ?? 'auto';
     this.#trainer = options.trainer;
     this.#onResolved = options.onResolved;
+    this.#refine = options.refineThreshold !== false;
     const trainOn = options.trainOn ?? 6000;
+    this.#window = options.window ?? 1000;
+    this.#tolerance = options.tolerance ?? 0.1;
     this.#devices = initial.map((model, device) => {
       if (model === undefined) return undefined;
       const watch = new DriftWatch<ServingModel, RetrainInfo>({
-        window: options.window ?? 1000,
+        window: this.#window,
         checkEvery: options.checkEvery ?? 250,
-        tolerance: options.tolerance ?? 0.1,
+        tolerance: this.#tolerance,
         falseSubmitTolerance: options.falseSubmitTolerance ?? 0.2,
         retrain: options.retrain !== false,
       });
@@ -300,6 +332,11 @@ export class OnlineLinnos {
 
   #retrain(tracer: DeviceTracer, nowUs: number): void {
     const data = tracer.recent();
+    if (this.#refine) {
+      data.otherLatencyUs = [];
+      for (const other of this.#devices)
+        if (other !== undefined && other !== tracer) data.otherLatencyUs.push(expanded(other.recent()));
+    }
     const settings = {
       ...this.#settings,
       seed: this.#settings.seed * 31 + tracer.device + 1000 * ++this.#retrainCount,
@@ -330,6 +367,15 @@ export class OnlineLinnos {
   }
 
   #deliver(tracer: DeviceTracer, outcome: RetrainOutcome, readyAtUs: number, trainSeconds: number): void {
+    // A model far less accurate on its held-back reads than always predicting the majority class is
+    // mis-calibrated: it would serve badly and set a reference so low that no later drift falls below it.
+    // Keep the old one. LinnOS's slow-weighted loss trades some accuracy for fewer false submits by design,
+    // so a model may sit a little below the majority rate; `tolerance` below is what counts as a drop.
+    if (!(outcome.validationAccuracy >= outcome.majorityRate - this.#tolerance)) {
+      tracer.rejectedRetrains++;
+      tracer.watch.abandon(this.#window);
+      return;
+    }
     let predictor: Predictor;
     try {
       // Calibrate the int16 ranges on this device's recent vectors, as the offline path does on its own.
@@ -352,7 +398,7 @@ export class OnlineLinnos {
   #failed(tracer: DeviceTracer, error: unknown): void {
     tracer.failedRetrains++;
     tracer.firstRetrainError ??= error instanceof Error ? error.message : String(error);
-    tracer.watch.abandon();
+    tracer.watch.abandon(this.#window);
   }
 
   /** Swaps a delivered model in if its time has come; records it and retires the model it replaced. */
@@ -394,6 +440,7 @@ export class OnlineLinnos {
         retrains: tracer.records,
         audits: tracer.audits,
         failedRetrains: tracer.failedRetrains,
+        rejectedRetrains: tracer.rejectedRetrains,
         ...(tracer.firstRetrainError !== undefined ? { firstRetrainError: tracer.firstRetrainError } : {}),
       });
     }

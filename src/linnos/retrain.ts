@@ -1,15 +1,16 @@
 /**
  * One device's online retrain: the reads it traced recently (31-digit vector at submit, latency at
  * completion, and how many reads each stands for) are labelled at their inflection point (the tangent
- * method: the offline path's refinement needs a replay of every device, which a serving array cannot stop to
- * do) and a new model is trained on them with trainLinnos. Pure data in, plain data out, so the same call
+ * method, refined as the offline path refines it when the other replicas' recent latencies come along) and a
+ * new model is trained on them with trainLinnos. Pure data in, plain data out, so the same call
  * runs inline (the simulator: deterministic) or in a worker thread (real devices: retrain-worker.ts).
  * Quantising for serving is the caller's (createPredictor needs the thread that serves).
  */
+import { DEFAULT_REVOKE_COST_US } from '../array/engine.js';
 import { LakeError } from '../errors.js';
 import type { DenseModel, LinnosShape } from '../models/dense.js';
 import { LINNOS_FEATURES } from './features.js';
-import { inflectionPoint } from './labels.js';
+import { inflectionPoint, refineThreshold } from './labels.js';
 import { trainLinnos } from './train.js';
 
 /** The reads a retrain learns from, oldest first. */
@@ -23,12 +24,20 @@ export interface RetrainData {
    * of slow and fast reads, not the mix the old model let through.
    */
   copies: Uint8Array;
+  /**
+   * The other replicas' recent read latencies (each read as often as it stands for): with them the label
+   * threshold is refined as the offline path refines it (refineThreshold: the paper's +/-10% search by
+   * simulated revocation). Absent: the tangent method's threshold.
+   */
+  otherLatencyUs?: Float64Array[];
 }
 
 export interface RetrainSettings {
   shape: LinnosShape;
   epochs: number;
   seed: number;
+  /** Revoke cost the threshold refinement charges per failover (default 5 us, the array's). */
+  revokeCostUs?: number;
 }
 
 export interface RetrainOutcome {
@@ -37,8 +46,9 @@ export interface RetrainOutcome {
   /** Rows after repetition, and the share labelled slow. */
   rows: number;
   slowFraction: number;
-  /** Accuracy on the held-back later 20% (trainLinnos's time split). */
+  /** Accuracy on the held-back later 20% (trainLinnos's time split), and always predicting its majority class. */
   validationAccuracy: number;
+  majorityRate: number;
 }
 
 /** Fewest traced reads a retrain learns from. */
@@ -61,7 +71,18 @@ export function retrainDevice(data: RetrainData, settings: RetrainSettings): Ret
       vectors.set(row, at * LINNOS_FEATURES);
     }
   }
-  const thresholdUs = inflectionPoint(latencies).thresholdUs;
+  const tangent = inflectionPoint(latencies);
+  const others = data.otherLatencyUs?.filter((l) => l.length > 0) ?? [];
+  const thresholdUs =
+    others.length > 0
+      ? refineThreshold({
+          latenciesByDevice: [latencies, ...others],
+          device: 0,
+          start: tangent,
+          revokeCostUs: settings.revokeCostUs ?? DEFAULT_REVOKE_COST_US,
+          seed: settings.seed,
+        }).thresholdUs
+      : tangent.thresholdUs;
   const labels = Uint8Array.from(latencies, (l) => (l > thresholdUs ? 1 : 0));
   let slow = 0;
   for (let i = 0; i < rows; i++) slow += labels[i]!;
@@ -77,5 +98,6 @@ export function retrainDevice(data: RetrainData, settings: RetrainSettings): Ret
     rows,
     slowFraction: slow / rows,
     validationAccuracy: report.quality.accuracy,
+    majorityRate: report.quality.majorityRate,
   };
 }

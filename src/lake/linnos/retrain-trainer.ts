@@ -45,7 +45,12 @@ export class WorkerTrainer implements BackgroundTrainer {
     const request: RetrainRequest = { id, data, settings };
     // The trace buffers were copied for this job (plain ArrayBuffers, never shared): hand them over rather
     // than copying again.
-    const buffers = [data.vectors.buffer, data.latencyUs.buffer, data.copies.buffer] as ArrayBuffer[];
+    const buffers = [
+      data.vectors.buffer,
+      data.latencyUs.buffer,
+      data.copies.buffer,
+      ...(data.otherLatencyUs ?? []).map((l) => l.buffer),
+    ] as ArrayBuffer[];
     this.#spawned().postMessage(request, buffers);
   }
 
