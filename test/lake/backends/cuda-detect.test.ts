@@ -62,7 +62,15 @@ describe('cuda detection', () => {
     const backend = new CudaBackend({ openDriver: () => driver });
     const report = backend.probe();
     assert.equal(report.available, true);
-    assert.deepEqual(report.capabilities, ['cuda', 'sm_90', 'int16', 'f32', 'linnos', 'dense-f32']);
+    assert.deepEqual(report.capabilities, [
+      'cuda',
+      'sm_90',
+      'int16',
+      'f32',
+      'linnos',
+      'dense-f32',
+      'pci:0000:3B:00.0',
+    ]);
     backend.probe();
     assert.equal(driver.calls.filter((c) => c === 'init').length, 1);
   });

@@ -103,6 +103,10 @@ export class FakeCudaDriver implements CudaDriver {
     this.#call('computeCapability');
     return this.#options.computeCapability ?? [9, 0];
   }
+  pciBusId(): string {
+    this.#call('pciBusId');
+    return '0000:3B:00.0';
+  }
   contextCreate(): CudaHandle {
     this.#call('contextCreate');
     this.live.contexts++;

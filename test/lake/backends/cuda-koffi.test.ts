@@ -70,6 +70,7 @@ describe('cuda driver through koffi (stub libcuda)', { skip }, () => {
     const device = driver.device(0);
     assert.equal(driver.deviceName(device), 'Stub GPU');
     assert.deepEqual(driver.computeCapability(device), [8, 6]);
+    assert.equal(driver.pciBusId(device), '0000:3B:00.0');
     const context = driver.contextCreate(device);
     driver.contextSetCurrent(context);
     assert.deepEqual(driver.streamPriorityRange(), [0, -5]);

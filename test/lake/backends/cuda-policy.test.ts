@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LakeError } from '../../../src/errors.js';
-import { type GpuProcess, type Nvml, NvmlUtilisationSource } from '../../../src/lake/backends/cuda/nvml.js';
+import {
+  type GpuProcess,
+  type Nvml,
+  NvmlUtilisationSource,
+  openCudaDeviceMonitor,
+  openNvml,
+} from '../../../src/lake/backends/cuda/nvml.js';
 import type { BackendReport } from '../../../src/lake/backends/types.js';
 import { calibrationTable } from '../../../src/lake/policy/calibration.js';
 import { INLINE } from '../../../src/lake/policy/constants.js';
@@ -132,5 +138,18 @@ describe('GPU sharing mode', () => {
         error.code === 'LAKE_E_USAGE' &&
         error.message === 'LAKE_GPU_MODE must be one of yield, priority, got "fast"',
     );
+  });
+});
+
+describe('NVML detection', () => {
+  test('no monitor unless cuda is usable and NVML opens; why NVML does not open here', () => {
+    assert.equal(openCudaDeviceMonitor([{ ...REPORTS[1]!, available: false }]), undefined);
+    const nvml = openNvml('0000:3B:00.0');
+    if (typeof nvml !== 'string') {
+      nvml.close();
+      return; // a machine with the NVIDIA driver
+    }
+    assert.match(nvml, /^(koffi not installed|libnvidia-ml\.so\.1 not found)/);
+    assert.equal(openCudaDeviceMonitor(REPORTS), undefined);
   });
 });

@@ -44,8 +44,17 @@ export class CudaBackend implements ComputeBackend {
     } as const;
     if (typeof detected === 'string')
       return { ...base, available: false, capabilities: [], reason: `not available here: ${detected}` };
-    const { name, computeCapability } = detected.found;
-    const capabilities = ['cuda', `sm_${computeCapability.join('')}`, 'int16', 'f32', 'linnos', 'dense-f32'];
+    const { name, computeCapability, pciBusId } = detected.found;
+    // `pci:` tells NVML which GPU is lake's (CUDA and NVML may number devices differently).
+    const capabilities = [
+      'cuda',
+      `sm_${computeCapability.join('')}`,
+      'int16',
+      'f32',
+      'linnos',
+      'dense-f32',
+      `pci:${pciBusId}`,
+    ];
     const fault = cudaThreadFault();
     if (fault !== undefined) {
       return {
@@ -114,6 +123,7 @@ function findDevice(
       device,
       name: driver.deviceName(device),
       computeCapability: driver.computeCapability(device),
+      pciBusId: driver.pciBusId(device),
     };
   });
   if (typeof found === 'string') return found;

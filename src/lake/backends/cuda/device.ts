@@ -21,6 +21,7 @@ export interface CudaDeviceFound {
   readonly device: number;
   readonly name: string;
   readonly computeCapability: readonly [number, number];
+  readonly pciBusId: string;
 }
 
 interface Region {

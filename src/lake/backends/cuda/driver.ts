@@ -33,6 +33,8 @@ export interface CudaDriver {
   deviceName(device: number): string;
   /** [major, minor]. */
   computeCapability(device: number): readonly [number, number];
+  /** The device's PCI address, e.g. '0000:3B:00.0' (how NVML is told which GPU lake's is). */
+  pciBusId(device: number): string;
   contextCreate(device: number): CudaHandle;
   contextDestroy(context: CudaHandle): void;
   /** Makes the context current on the calling thread (lakeD's worker, or lakeLib's inline thread). */

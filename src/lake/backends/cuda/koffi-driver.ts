@@ -61,6 +61,7 @@ const SIGNATURES = {
   cuDeviceGet: 'int cuDeviceGet(_Out_ int *device, int ordinal)',
   cuDeviceGetName: 'int cuDeviceGetName(_Out_ uint8_t *name, int len, int dev)',
   cuDeviceGetAttribute: 'int cuDeviceGetAttribute(_Out_ int *pi, int attrib, int dev)',
+  cuDeviceGetPCIBusId: 'int cuDeviceGetPCIBusId(_Out_ uint8_t *pciBusId, int len, int dev)',
   cuCtxCreate: 'int cuCtxCreate_v2(_Out_ void **pctx, unsigned int flags, int dev)',
   cuCtxDestroy: 'int cuCtxDestroy_v2(void *ctx)',
   cuCtxSetCurrent: 'int cuCtxSetCurrent(void *ctx)',
@@ -86,6 +87,12 @@ const SIGNATURES = {
 } as const;
 
 type Entry = keyof typeof SIGNATURES;
+
+/** A NUL-terminated string from a byte buffer. */
+function cString(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return new TextDecoder().decode(bytes.subarray(0, end < 0 ? bytes.length : end));
+}
 type NativeCall = (...args: unknown[]) => unknown;
 
 /**
@@ -175,8 +182,13 @@ class KoffiCudaDriver implements CudaDriver {
   deviceName(device: number): string {
     const name = new Uint8Array(256);
     this.#check('cuDeviceGetName', [name, name.length, device]);
-    const end = name.indexOf(0);
-    return new TextDecoder().decode(name.subarray(0, end < 0 ? name.length : end));
+    return cString(name);
+  }
+
+  pciBusId(device: number): string {
+    const id = new Uint8Array(64);
+    this.#check('cuDeviceGetPCIBusId', [id, id.length, device]);
+    return cString(id);
   }
 
   computeCapability(device: number): readonly [number, number] {

@@ -29,16 +29,16 @@ const NVML_ERROR_INSUFFICIENT_SIZE = 7;
 const MAX_PROCESSES = 256;
 
 /**
- * Opens NVML on the device with index `index` (NVML orders devices by PCI bus, as CUDA does when
- * CUDA_DEVICE_ORDER=PCI_BUS_ID; on a one-GPU machine both are 0), or says why it cannot.
+ * Opens NVML on the GPU at PCI address `device` (as cuDeviceGetPCIBusId gives it: CUDA and NVML may
+ * number devices differently), or at NVML index `device`; or says why it cannot.
  */
-export function openNvml(index = 0, path = 'libnvidia-ml.so.1'): Nvml | string {
+export function openNvml(device: string | number = 0, path = 'libnvidia-ml.so.1'): Nvml | string {
   const koffi = loadKoffi();
   if (typeof koffi === 'string') return koffi;
   const library = openLibrary(koffi, path);
   if (typeof library === 'string') return library;
   try {
-    return new KoffiNvml(library, index);
+    return new KoffiNvml(library, device);
   } catch (error) {
     library.unload();
     return error instanceof Error ? error.message : String(error);
@@ -58,18 +58,27 @@ class KoffiNvml implements Nvml {
   readonly #shutdown: NativeCall;
   readonly #processBuffer: Uint8Array;
 
-  constructor(library: KoffiLibrary, index: number) {
+  constructor(library: KoffiLibrary, device: string | number) {
     this.#library = library;
     this.#errorString = library.func('const char *nvmlErrorString(int result)');
     this.#shutdown = library.func('int nvmlShutdown()');
     const init = library.func('int nvmlInit_v2()');
     this.#check('nvmlInit_v2', init() as number);
-    const handle = library.func('int nvmlDeviceGetHandleByIndex_v2(unsigned int index, _Out_ void **device)');
+    const [call, handle] =
+      typeof device === 'string'
+        ? [
+            `nvmlDeviceGetHandleByPciBusId_v2(${device})`,
+            library.func('int nvmlDeviceGetHandleByPciBusId_v2(const char *pciBusId, _Out_ void **device)'),
+          ]
+        : [
+            `nvmlDeviceGetHandleByIndex_v2(${device})`,
+            library.func('int nvmlDeviceGetHandleByIndex_v2(unsigned int index, _Out_ void **device)'),
+          ];
     const out: unknown[] = [null];
-    const got = handle(index, out) as number;
+    const got = handle(device, out) as number;
     if (got !== NVML_SUCCESS) {
       this.#shutdown();
-      this.#check(`nvmlDeviceGetHandleByIndex_v2(${index})`, got);
+      this.#check(call, got);
     }
     this.#device = out[0];
     this.#utilisation = library.func(
@@ -189,8 +198,10 @@ export function openCudaDeviceMonitor(
   backends: readonly BackendReport[],
   options: UtilisationMonitorOptions = {},
 ): { monitor: UtilisationMonitor; source: NvmlUtilisationSource } | undefined {
-  if (!backends.some((b) => b.name === 'cuda' && b.available)) return undefined;
-  const nvml = openNvml();
+  const cuda = backends.find((b) => b.name === 'cuda' && b.available);
+  if (cuda === undefined) return undefined;
+  const pci = cuda.capabilities.find((c) => c.startsWith('pci:'))?.slice(4);
+  const nvml = openNvml(pci ?? 0);
   if (typeof nvml === 'string') return undefined;
   const source = new NvmlUtilisationSource(nvml);
   return { monitor: new UtilisationMonitor(source, options), source };
