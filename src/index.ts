@@ -46,8 +46,12 @@ export type { Backend, Decision, Predictor, PredictorOptions } from './kernels/i
 export { createPredictor } from './kernels/index.js';
 // The LAKE runtime: lakeShm, lakeLib, lakeD, the feature registry and model store
 export { CaptureRing, FeatureRegistry, LakeLib, listBackends, ModelStore, ShmArena } from './lake/index.js';
+export type { DriftCheck, DriftTrigger, DriftWatchOptions } from './learn/drift-watch.js';
+export { DriftWatch } from './learn/drift-watch.js';
 // Learning: generic metrics; LinnOS features, labels and training
 export { rocAuc } from './learn/index.js';
+export type { DriftRunResult, LinnosDriftOptions, LinnosDriftResult } from './linnos/drift-demo.js';
+export { runLinnosDrift } from './linnos/drift-demo.js';
 export type { LinnosEndToEndOptions, LinnosEndToEndResult } from './linnos/end-to-end.js';
 export { runLinnosEndToEnd } from './linnos/end-to-end.js';
 export {
@@ -59,6 +63,13 @@ export {
   refineThreshold,
   trainLinnos,
 } from './linnos/index.js';
+export type {
+  BackgroundTrainer,
+  DeviceOnlineReport,
+  OnlineRetrainOptions,
+  RetrainRecord,
+} from './linnos/online.js';
+export { OnlineLinnos } from './linnos/online.js';
 export type { DeviceModel, ShapeModels, TrainArrayOptions, TrainShapesOptions } from './linnos/pipeline.js';
 export { measureInferenceNs, trainLinnosArray, trainShapeModels } from './linnos/pipeline.js';
 export type { FalseSubmitCount, LinnosPolicyFactory } from './linnos/policies.js';

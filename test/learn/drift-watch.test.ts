@@ -58,9 +58,13 @@ describe('drift watch', () => {
     assert.ok(trigger.rollingAccuracy < trigger.bar);
     assert.equal(trigger.bar, reference - 0.1);
     assert.ok(watch.retraining);
-    // A retrain that gives no model lets the watch trigger again at its next check.
+    // A retrain that gives no model lets the watch trigger again: at its next check, or once `retryAfter`
+    // more resolutions have come (fresh data to learn from).
     watch.abandon();
     assert.equal(feed(watch, 50, 0.6, random, 4000).length, 1);
+    watch.abandon(200);
+    assert.deepEqual(feed(watch, 150, 0.6, random, 4050), [], 'quiet for 200 resolutions');
+    assert.equal(feed(watch, 50, 0.6, random, 4200).length, 1);
   });
 
   test('with retrain: false the figures are kept but nothing triggers', () => {
