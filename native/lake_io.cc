@@ -75,6 +75,8 @@ struct Ring {
   napi_ref submissions_ref = nullptr;
   napi_ref completions_ref = nullptr;
   unsigned in_flight = 0;
+  // Adaptive spin (see Wait): the most a wait spins now, us; starts at the caller's spin.
+  double spin_budget_us = 1e18;
   bool fixed_buffers = false;
   bool closed = false;
 };
@@ -407,9 +409,29 @@ napi_value Submit(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// The adaptive spin's budget never grows from less than this (us), so that a budget that fell to 0 can grow
+// back when completions come quickly again.
+constexpr double kSpinFloorUs = 2;
+
+// The spin budget after a wait whose first completion came `took_us` after the wait began (or no completion
+// within `took_us`): spinning pays only when a completion comes within the caller's spin, so the budget
+// doubles (up to `spin`) when one did and halves when none did, as an adaptive mutex's spin does. With many
+// I/Os in flight on a device that completes them in bursts, waits last a burst's time and the budget falls to
+// 0 (no CPU burnt spinning, which on a busy machine is CPU the kernel's I/O path and the engine lose); with
+// one fast I/O at a time, it stays at `spin` (no wake-up latency).
+void AdaptSpin(Ring* r, double spin, double budget, double took_us) {
+  if (took_us <= spin) {
+    double grown = budget * 2 < kSpinFloorUs ? kSpinFloorUs : budget * 2;
+    r->spin_budget_us = grown < spin ? grown : spin;
+  } else {
+    r->spin_budget_us = budget / 2 < 1 ? 0 : budget / 2;
+  }
+}
+
 // wait(ring, untilUs, spinUs) -> completions written to the shared array as [slot, res, completeUs].
-// Returns at once with what is ready; else spins up to spinUs watching the completion ring, then sleeps in
-// the kernel until a completion or untilUs (monotonic us), whichever is first.
+// Returns at once with what is ready; else spins watching the completion ring (up to spinUs, less while
+// recent waits showed that spinning does not pay: AdaptSpin), then sleeps in the kernel until a completion
+// or untilUs (monotonic us), whichever is first.
 napi_value Wait(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -421,8 +443,12 @@ napi_value Wait(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_value_double(env, argv[2], &spin));
   RunTaskWork(r);
   unsigned n = Reap(r);
-  double now = NowUs();
-  double spin_until = now + spin;
+  double start = NowUs();
+  double now = start;
+  double budget = spin < r->spin_budget_us ? spin : r->spin_budget_us;
+  double spin_until = now + budget;
+  // Only a wait that could outlast the caller's spin says whether spinning pays.
+  bool informative = n == 0 && until - start > spin && spin > 0;
   while (n == 0 && now < until) {
     if (now < spin_until) {
       RunTaskWork(r);
@@ -447,6 +473,7 @@ napi_value Wait(napi_env env, napi_callback_info info) {
     n = Reap(r);
     now = NowUs();
   }
+  if (informative) AdaptSpin(r, spin, budget, n > 0 ? now - start : until - start);
   napi_value result;
   CHECK(env, napi_create_uint32(env, n, &result));
   return result;
