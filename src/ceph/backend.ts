@@ -33,6 +33,13 @@ const COMPLETION_FIELDS = 3;
 const TIMER_WAIT_US = 1200;
 /** Wake this long before the deadline: a timer fires late by up to a millisecond less this. */
 const TIMER_EARLY_US = 150;
+/**
+ * While ops are in flight the backend looks for completions this often (see CephBackend): a completion is
+ * seen up to this late, and every op done meanwhile is taken in the same look.
+ */
+export const DEFAULT_POLL_US = 100;
+/** One wait in the backend polls at most this long before handing the thread back to the engine. */
+const MAX_POLL_WAIT_US = 10_000;
 
 /** The object holding device offset `offset`, and the offset in it. */
 export function objectOf(offset: number, objectBytes: number): { index: number; offsetInObject: number } {
@@ -104,6 +111,8 @@ export class CephDevice {
 export interface CephBackendOptions {
   maxInFlight: number;
   maxIoBytes: number;
+  /** How often to look for completions while ops are in flight, us (default DEFAULT_POLL_US). */
+  pollUs?: number;
 }
 
 /** Grows an Int32Array/Float64Array to hold index `i`. */
@@ -135,6 +144,8 @@ export class CephBackend implements IoBackend {
   #error = new Int32Array(64);
   #inFlight = 0;
   #wake: (() => void) | undefined;
+  readonly #pollUs: number;
+  readonly #sleeper = new Int32Array(new SharedArrayBuffer(4));
   #closed = false;
 
   constructor(client: RadosClient, devices: readonly CephDevice[], options: CephBackendOptions) {
@@ -145,6 +156,7 @@ export class CephBackend implements IoBackend {
     this.#writeBuffer = Buffer.alloc(options.maxIoBytes);
     fillPattern(this.#writeBuffer, 1);
     this.completions = new Float64Array(Math.max(64, options.maxInFlight * 2) * COMPLETION_FIELDS);
+    this.#pollUs = options.pollUs ?? DEFAULT_POLL_US;
   }
 
   get inFlight(): number {
@@ -198,6 +210,7 @@ export class CephBackend implements IoBackend {
         piece,
         start - index * objectBytes,
         this.#pieceDone,
+        false,
       );
     }
   }
@@ -240,6 +253,8 @@ export class CephBackend implements IoBackend {
     this.#client.harvest();
     const ready = this.#drain();
     if (ready > 0) return ready;
+    if (this.#inFlight > 0) return this.#pollUntil(untilUs);
+    // Nothing in flight: only the clock to wait for, and the event loop may run meanwhile.
     const left = untilUs - this.nowUs();
     return new Promise<number>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
@@ -257,6 +272,23 @@ export class CephBackend implements IoBackend {
         timer = setTimeout(fire, Math.max(1, Math.floor(Math.min(left - TIMER_EARLY_US, 1e6) / 1000)));
       else immediate = setImmediate(fire);
     });
+  }
+
+  /**
+   * Ops in flight: sleeps in steps of pollUs (Atomics.wait: no CPU, no event loop) and looks for
+   * completions after each, until one is in or the clock reaches untilUs (at most MAX_POLL_WAIT_US, so the
+   * engine gets the thread back to turn the event loop over).
+   */
+  #pollUntil(untilUs: number): number {
+    const deadline = Math.min(untilUs, this.nowUs() + MAX_POLL_WAIT_US);
+    for (;;) {
+      const left = deadline - this.nowUs();
+      if (left <= 0) return 0;
+      Atomics.wait(this.#sleeper, 0, 0, Math.min(this.#pollUs, left) / 1000);
+      this.#client.harvest();
+      const n = this.#drain();
+      if (n > 0) return n;
+    }
   }
 
   /** Waits until every op this backend submitted has completed (the client stays connected). */

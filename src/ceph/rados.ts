@@ -3,20 +3,24 @@
  * that lake runs without either (radosAvailability says why not). No maintained Node binding of librados
  * exists; the C API is small and stable, and koffi calls it without a build step.
  *
- * Completions reach the event loop through librados's own callbacks: each op gets a completion made by
- * rados_aio_create_completion2 with one registered koffi callback. librados runs completion callbacks on
- * its finisher thread; koffi hands each call to the main thread (an N-API thread-safe function) and the
- * finisher waits until the JavaScript ran, so callbacks arrive one at a time, as event-loop tasks, and
- * nothing spins while lake waits. Since the finisher is serialised on the main thread, a callback is used
- * as a wake-up, not as the only way to learn of a completion: librados marks an op complete before it
- * queues the op's callback, so each callback, and each poll of the backend, takes every op
- * rados_aio_is_complete reports done (a few tens of ns per op in flight), stamped when lake saw it.
- * Polling alone (spinning on rados_aio_is_complete) keeps a core busy for as long as ops are in flight: on
- * a host that also runs the OSDs (the test cluster) that core is taken from them (docs/ceph.md).
+ * Two ways to learn that an op completed, chosen per op:
+ * - polling (the replay's backend): the op has no callback, and harvest() takes every op that
+ *   rados_aio_is_complete reports done (a few tens of ns per op in flight), stamped when lake saw it. The
+ *   backend sleeps between looks (Atomics.wait, 100 us by default: src/ceph/backend.ts), so a look takes
+ *   every completion of the last 100 us at once and nothing spins;
+ * - callbacks (the promise helpers: preparing pools, models): rados_aio_create_completion2 with one
+ *   registered koffi callback. librados runs it on its finisher thread; koffi hands each call to the main
+ *   thread (an N-API thread-safe function) and the finisher waits until the JavaScript ran, so each
+ *   completion costs a thread hand-off and callbacks come one at a time. Each callback also harvests.
+ * In prototype runs on the test cluster (4 KiB random reads, queue depth 16, each beside a `rados bench`
+ * run): a callback for every op reached 0.36-0.61x `rados bench`'s IOPS, polling in a tight loop (a core
+ * taken from the OSDs sharing the host) 0.24x, polling every 100 us 1.2x (docs/ceph.md).
  *
- * Every op is counted from submission to its callback; `shutdown` waits until each has been seen before it
+ * Every op is counted from submission until it is seen complete and, with a callback, until its callback
+ * ran; `shutdown` waits until each has been seen before it
  * releases the I/O contexts and calls rados_shutdown (which waits for the finisher: calling it with a
- * callback still queued would deadlock, the finisher waiting for the main thread that waits for it).
+ * callback still queued would deadlock, the finisher waiting for the main thread that waits for it); ops
+ * without a callback are looked for every millisecond meanwhile.
  */
 
 import { createRequire } from 'node:module';
@@ -101,7 +105,7 @@ interface Librados {
   shutdown(cluster: Handle): void;
   ioctxCreate(cluster: Handle, pool: string, out: (Handle | null)[]): number;
   ioctxDestroy(ioctx: Handle): void;
-  createCompletion2(token: number, callback: unknown, out: (Handle | null)[]): number;
+  createCompletion2(token: number, callback: unknown | null, out: (Handle | null)[]): number;
   aioRead(ioctx: Handle, oid: string, c: Handle, buf: Buffer, len: number, off: number): number;
   aioWrite(ioctx: Handle, oid: string, c: Handle, buf: Buffer, len: number, off: number): number;
   getReturnValue(c: Handle): number;
@@ -489,6 +493,8 @@ export class RadosClient {
    * Submits an asynchronous read (`write` false: of `length` bytes into `buffer`) or write (of
    * `buffer[0, length)`) at `offset` in `object`. Never throws for the op itself: a submission librados
    * refuses completes at once with its -errno, as a failed op does, so the caller has one path for both.
+   * `callback` false: librados gets no callback for the op, and it is seen only by harvest() (the
+   * backend polls; see the file's comment); true: its callback wakes the event loop and delivers it.
    */
   submit(
     tag: number,
@@ -499,6 +505,7 @@ export class RadosClient {
     length: number,
     offset: number,
     onCompleted: OpCompleted,
+    callback = true,
   ): void {
     const lib = this.#lib;
     const ioctx = this.#ioctxs[pool.index];
@@ -510,7 +517,7 @@ export class RadosClient {
     }
     const token = this.#nextToken++;
     const out: (Handle | null)[] = [null];
-    let rc = lib.createCompletion2(token, this.#callback, out);
+    let rc = lib.createCompletion2(token, callback ? this.#callback : null, out);
     const completion = out[0] ?? null;
     this.#submitted++;
     if (rc < 0 || completion === null) {
@@ -528,8 +535,10 @@ export class RadosClient {
       onCompleted(tag, rc, monotonicUs());
       return;
     }
-    if (this.#callbacksDue === 0) this.#keepAlive.ref();
-    this.#callbacksDue++;
+    if (callback) {
+      if (this.#callbacksDue === 0) this.#keepAlive.ref();
+      this.#callbacksDue++;
+    }
     this.#pending.set(token, { completion, tag, pool: pool.index, buffer, onCompleted });
   }
 
@@ -576,16 +585,25 @@ export class RadosClient {
     }
   }
 
-  /** Resolves when no op is in flight and every callback librados owes has run. */
+  /**
+   * Resolves when no op is in flight and every callback librados owes has run: callbacks resolve it, and
+   * ops submitted without one are looked for every millisecond.
+   */
   async drain(): Promise<void> {
-    if (this.#callbacksDue === 0) return;
-    await new Promise<void>((resolve) => {
-      const previous = this.#drained;
-      this.#drained = () => {
-        previous?.();
-        resolve();
-      };
-    });
+    while (this.#pending.size > 0 || this.#callbacksDue > 0) {
+      this.harvest();
+      if (this.#pending.size === 0 && this.#callbacksDue === 0) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#drained = undefined;
+          resolve();
+        }, 1);
+        this.#drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
   }
 
   /**

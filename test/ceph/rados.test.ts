@@ -160,7 +160,7 @@ test(
     const completed = (_tag: number, result: number): void => void results.push(result);
     const data = Buffer.alloc(4096, 1);
     for (let i = 0; i < 200; i++)
-      client.submit(i, pool, `burst.${i % 7}`, true, data, 4096, (i % 16) * 4096, completed);
+      client.submit(i, pool, `burst.${i % 7}`, true, data, 4096, (i % 16) * 4096, completed, i % 2 === 0);
     assert.ok(client.inFlight > 0, 'ops are in flight when shutdown starts');
     const counts = await client.shutdown();
     assert.deepEqual(counts, { submitted: 200, completed: 200 });
