@@ -395,7 +395,10 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
   if (specs.some((s) => s.kind === 'linnos'))
     models = await loadModels(flags.model, deviceCount, flags.modelBackend);
   let workload: OpenedWorkload;
+  let retraining: OnlineRetraining | undefined;
   try {
+    // Refused (a model file without its label threshold) before any device is opened or created.
+    if (flags.retrain === true && models !== undefined) retraining = replayRetraining(models, seed);
     workload = await openWorkload(flags, {
       inputs: splitList(flags.model ?? '').map((path) => ({ flag: '--model', path })),
       ...(flags.out !== undefined ? { outputs: [reportOutput(flags.out)] } : {}),
@@ -407,11 +410,7 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
   const { devices, arrivals } = workload;
   const linnos =
     models !== undefined
-      ? linnosPolicyFactory(
-          models.predictors,
-          models.falseSubmitPct,
-          flags.retrain === true ? replayRetraining(models, seed) : undefined,
-        )
+      ? linnosPolicyFactory(models.predictors, models.falseSubmitPct, retraining)
       : undefined;
   try {
     let progress: Progress | undefined;

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { runLake } from '../helpers/cli.js';
+import { fixturePath } from '../helpers/fixtures.js';
 
 const isRate = (x: unknown): boolean => typeof x === 'number' && x >= 0 && x <= 1;
 
@@ -61,4 +65,34 @@ test('lake demo --drift refuses the flags of the LAKE runtime runs', () => {
   const r = runLake(['demo', '--drift', '--models', 'nn']);
   assert.equal(r.status, 64);
   assert.match(r.stderr, /--models does not apply to --drift/);
+});
+
+test('lake replay --retrain is refused without a linnos policy, or with models that record no label threshold', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lake-retrain-'));
+  try {
+    const devices = ['a', 'b', 'c'].map((n) => join(dir, `${n}.img`));
+    const common = [
+      'replay',
+      '--devices',
+      devices.join(','),
+      '--trace',
+      fixturePath('linnos/traceB.trace.gz'),
+      '--size',
+      '16M',
+    ];
+    const noLinnos = runLake([...common, '--policies', 'baseline', '--retrain']);
+    assert.equal(noLinnos.status, 64, noLinnos.stderr);
+    assert.match(noLinnos.stderr, /--retrain retrains the linnos policies/);
+    // A LinnOS header carries weights only: online retraining has no threshold to judge its reads by.
+    const header = fixturePath('linnos/w_sde.h');
+    const r = runLake([...common, '--policies', 'linnos', '--model', header, '--retrain']);
+    assert.equal(r.status, 64, r.stderr);
+    assert.match(
+      r.stderr,
+      /--retrain needs lake model files that record their label threshold.*w_sde\.h does not/,
+    );
+    for (const d of devices) assert.ok(!existsSync(d), `${d} was created before the refusal`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
