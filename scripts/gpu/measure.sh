@@ -22,6 +22,14 @@ if [ -f "$bundle/node.xz" ]; then
   unxz_to "$bundle/node.xz" "$work/node"
   chmod +x "$work/node"
   node="$work/node"
+  if ! "$node" --version >/dev/null 2>&1; then
+    # A temporary folder mounted noexec: unpack beside the bundle instead (removed on exit too).
+    rm -rf "$work"
+    work="$(mktemp -d "$bundle/run.XXXXXX")"
+    unxz_to "$bundle/node.xz" "$work/node"
+    chmod +x "$work/node"
+    node="$work/node"
+  fi
 elif command -v node >/dev/null 2>&1; then
   node="$(command -v node)"
 else
