@@ -9,6 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LakeError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic.js';
+import type { ClusterNetwork } from './netns.js';
 import type { OwnedProcess } from './processes.js';
 
 export const CLUSTER_STATE_FILE = 'lake-cluster.json';
@@ -60,6 +61,8 @@ export interface ClusterState {
   processes: OwnedProcess[];
   pools: PinnedPool[];
   slow: SlowRecord[];
+  /** With `up --netns`: the bridge and the OSDs' namespaces, recorded before they are made. */
+  network?: ClusterNetwork;
 }
 
 export function statePath(dir: string): string {
@@ -160,6 +163,20 @@ function isSlow(value: unknown): value is SlowRecord {
   );
 }
 
+function isNetwork(value: unknown): value is ClusterNetwork {
+  // Only names of the shapes lake gives (src/ceph/netns.ts): `down` deletes what the record names.
+  const namespace = (x: unknown): boolean => typeof x === 'string' && /^lake-[0-9a-f]{6}-osd\d{1,2}$/.test(x);
+  return (
+    isRecord(value) &&
+    typeof value['bridge'] === 'string' &&
+    /^lk[0-9a-f]{6}br$/.test(value['bridge']) &&
+    typeof value['subnet'] === 'string' &&
+    /^\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(value['subnet']) &&
+    Array.isArray(value['namespaces']) &&
+    value['namespaces'].every(namespace)
+  );
+}
+
 function asClusterState(value: unknown): ClusterState | undefined {
   if (!isRecord(value)) return undefined;
   if (value['format'] !== CLUSTER_STATE_FORMAT || value['version'] !== CLUSTER_STATE_VERSION)
@@ -180,5 +197,6 @@ function asClusterState(value: unknown): ClusterState | undefined {
     const list = value[key];
     if (!Array.isArray(list) || !list.every(check)) return undefined;
   }
+  if (value['network'] !== undefined && !isNetwork(value['network'])) return undefined;
   return value as unknown as ClusterState;
 }

@@ -25,6 +25,14 @@ import {
   writeClusterState,
 } from './cluster-state.js';
 import { cephConfText, monitorAddress, monitorPorts } from './conf.js';
+import {
+  createNetwork,
+  destroyNetworkSync,
+  monitorHost,
+  netnsMissingReason,
+  osdHost,
+  planNetwork,
+} from './netns.js';
 import { pinPool } from './pools.js';
 import { isRunning, type OwnedProcess, startOwned, stopOwned, stopOwnedSync } from './processes.js';
 import { undoSlowAfterStop } from './slow.js';
@@ -45,6 +53,8 @@ export interface ClusterUpOptions {
   /** Bound on the whole start-up, waits included. */
   timeoutMs?: number;
   memstoreBytes?: number;
+  /** Each OSD in a network namespace of its own, as a separate host (root only; src/ceph/netns.ts). */
+  netns?: boolean;
   /** Progress lines (`starting osd.1`), for a terminal. */
   onProgress?(message: string): void;
 }
@@ -101,6 +111,7 @@ function guardInterrupts(state: ClusterState): () => void {
   const handler = (signal: 'SIGINT' | 'SIGTERM'): void => {
     killRunningTools();
     stopOwnedSync(state.processes, 2000);
+    if (state.network !== undefined) destroyNetworkSync(state.network);
     rmSync(state.dir, { recursive: true, force: true });
     process.stderr.write(
       `lake: interrupted by ${signal}: stopped ${state.processes.length} Ceph processes, removed ${state.dir}\n`,
@@ -129,9 +140,14 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
         `--dir ${options.dir}: too long for Ceph's admin sockets (${socket} is over ${MAX_SOCKET_PATH} bytes)`,
       );
   }
+  if (options.netns === true) {
+    const reason = netnsMissingReason();
+    if (reason !== undefined) throw new LakeError('LAKE_E_USAGE', `--netns: ${reason}`);
+  }
   const ports = await monitorPorts();
   const dir = claimDir(options.dir);
   const state = initialState(dir, osds, ports);
+  if (options.netns === true) state.network = planNetwork(state.fsid.replaceAll('-', ''), osds);
   const release = guardInterrupts(state);
   const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_UP_TIMEOUT_MS);
   try {
@@ -142,6 +158,7 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
     return state;
   } catch (error) {
     await stopOwned(state.processes, 2000);
+    if (state.network !== undefined) destroyNetworkSync(state.network);
     rmSync(dir, { recursive: true, force: true });
     throw error;
   } finally {
@@ -153,18 +170,23 @@ async function buildCluster(state: ClusterState, deadline: number, options: Clus
   const progress = options.onProgress ?? (() => undefined);
   const { dir, conf } = state;
   for (const sub of ['mon', 'osd', 'run', 'log']) mkdirSync(join(dir, sub));
-  await writeFileAtomic(conf, cephConfText({ ...state, memstoreBytes: options.memstoreBytes }));
+  const monHost = monitorHost(state.network);
+  if (state.network !== undefined) {
+    progress(`creating bridge ${state.network.bridge} and ${state.osds} network namespaces`);
+    await createNetwork(state.network);
+  }
+  await writeFileAtomic(conf, cephConfText({ ...state, monHost, memstoreBytes: options.memstoreBytes }));
   const monmap = join(dir, 'monmap');
   const toolMs = 30_000;
   await runToolChecked(
     'monmaptool',
-    ['--create', '--fsid', state.fsid, '--addv', 'a', monitorAddress(state.monPorts), monmap],
+    ['--create', '--fsid', state.fsid, '--addv', 'a', monitorAddress(state.monPorts, monHost), monmap],
     { timeoutMs: toolMs },
   );
   await runToolChecked('ceph-mon', ['-c', conf, '--mkfs', '-i', 'a', '--monmap', monmap], {
     timeoutMs: toolMs,
   });
-  progress(`starting mon.a on 127.0.0.1:${state.monPorts.v2}`);
+  progress(`starting mon.a on ${monHost}:${state.monPorts.v2}`);
   const mon = await startOwned(
     'mon.a',
     'ceph-mon',
@@ -189,9 +211,8 @@ async function buildCluster(state: ClusterState, deadline: number, options: Clus
   progress(`starting ${state.osds} OSDs (memstore)`);
   await Promise.all(uuids.map((uuid, i) => mkfsOsd(conf, dir, i, uuid, toolMs)));
   for (let i = 0; i < state.osds; i++) {
-    const args = ['-c', conf, '-i', String(i), '-f'];
-    args.push('--osd-crush-update-on-start=false', '--osd-class-update-on-start=false');
-    state.processes.push(await startOwned(`osd.${i}`, 'ceph-osd', args, join(dir, 'log', `osd.${i}.out`)));
+    const [program, args] = osdCommand(state, i);
+    state.processes.push(await startOwned(`osd.${i}`, program, args, join(dir, 'log', `osd.${i}.out`)));
     await writeClusterState(state);
   }
   for (let i = 0; i < state.osds; i++) state.pools.push(await pinPool(conf, `r${i}`, i, 'replica'));
@@ -210,6 +231,17 @@ async function buildCluster(state: ClusterState, deadline: number, options: Clus
       () => poolAnswers(conf, pool.name),
     );
   }
+}
+
+/** ceph-osd for osd.N: in its namespace (`ip netns exec` execs it, so the PID is the OSD's) with --netns. */
+function osdCommand(state: ClusterState, osd: number): [string, string[]] {
+  const args = ['-c', state.conf, '-i', String(osd), '-f'];
+  args.push('--osd-crush-update-on-start=false', '--osd-class-update-on-start=false');
+  const network = state.network;
+  if (network === undefined) return ['ceph-osd', args];
+  const host = osdHost(network, osd);
+  args.push(`--public-addr=${host}`, `--cluster-addr=${host}`);
+  return ['ip', ['netns', 'exec', network.namespaces[osd]!, 'ceph-osd', ...args]];
 }
 
 async function mkfsOsd(
@@ -300,6 +332,12 @@ export interface ClusterStatus {
   osds: { id: number; running: boolean; up: boolean | null }[];
   pools: { name: string; role: PinnedPool['role']; pinnedTo: number; acting: number[] | null }[];
   slow: ClusterState['slow'];
+  /** With --netns: the bridge, and each OSD's namespace and address. */
+  network: {
+    bridge: string;
+    monitor: string;
+    osds: { id: number; namespace: string; address: string }[];
+  } | null;
   monitorError: string | null;
 }
 
@@ -344,7 +382,18 @@ export async function clusterStatus(dir: string): Promise<ClusterStatus> {
       acting: acting.get(p.name) ?? null,
     })),
     slow: state.slow,
+    network: networkStatus(state),
     monitorError,
+  };
+}
+
+function networkStatus(state: ClusterState): ClusterStatus['network'] {
+  const network = state.network;
+  if (network === undefined) return null;
+  return {
+    bridge: network.bridge,
+    monitor: monitorHost(network),
+    osds: network.namespaces.map((namespace, id) => ({ id, namespace, address: osdHost(network, id) })),
   };
 }
 
@@ -386,6 +435,7 @@ export async function clusterDown(dir: string, options: ClusterDownOptions = {})
       `${stuck.join(', ')} would not exit after SIGKILL; ${state.dir} is kept`,
     );
   const undoErrors = undoSlowAfterStop(state);
+  if (state.network !== undefined) undoErrors.push(...destroyNetworkSync(state.network));
   if (undoErrors.length > 0) throw new LakeError('LAKE_E_IO', undoErrors.join('; '));
   const stopped = running.map((p) => p.name);
   if (options.keep === true) {

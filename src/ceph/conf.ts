@@ -32,14 +32,16 @@ export async function monitorPorts(): Promise<{ v2: number; v1: number }> {
 }
 
 /** The monitor's address vector as ceph.conf and monmaptool write it. */
-export function monitorAddress(ports: { v2: number; v1: number }): string {
-  return `[v2:127.0.0.1:${ports.v2},v1:127.0.0.1:${ports.v1}]`;
+export function monitorAddress(ports: { v2: number; v1: number }, host = '127.0.0.1'): string {
+  return `[v2:${host}:${ports.v2},v1:${host}:${ports.v1}]`;
 }
 
 export interface ConfSettings {
   dir: string;
   fsid: string;
   monPorts: { v2: number; v1: number };
+  /** The monitor's (and default public) address: 127.0.0.1, or the bridge's with --netns. */
+  monHost?: string;
   memstoreBytes?: number;
 }
 
@@ -55,8 +57,9 @@ export function cephConfText(settings: ConfSettings): string {
     '# Written by `lake cluster up`; removed by `lake cluster down`.',
     '[global]',
     `fsid = ${fsid}`,
-    `mon host = ${monitorAddress(monPorts)}`,
-    'public addr = 127.0.0.1',
+    `mon host = ${monitorAddress(monPorts, settings.monHost)}`,
+    // OSDs in their own network namespaces override this on their command line.
+    `public addr = ${settings.monHost ?? '127.0.0.1'}`,
     'auth cluster required = none',
     'auth service required = none',
     'auth client required = none',

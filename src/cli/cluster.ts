@@ -16,6 +16,7 @@ import {
   MAX_OSDS,
 } from '../ceph/cluster.js';
 import { readClusterState, SLOW_CAUSES, type SlowCause } from '../ceph/cluster-state.js';
+import { monitorHost } from '../ceph/netns.js';
 import { PROBE_DEFAULTS, probePools } from '../ceph/read-probe.js';
 import { SLOW_DEFAULTS, slowOsd, unslowOsd } from '../ceph/slow.js';
 import { usageError } from '../errors.js';
@@ -45,32 +46,36 @@ function registerUp(cluster: Command): void {
       'give up (and stop everything) if not ready by then',
       String(DEFAULT_UP_TIMEOUT_MS / 1000),
     )
+    .option('--netns', 'each OSD in a network namespace of its own, as a separate host (root only)')
     .option('--json', 'print the cluster record as JSON')
-    .action(async (flags: { osds: string; dir?: string; timeout: string; json?: boolean }) => {
-      const osds = parseIntOption('--osds', flags.osds, 1, MAX_OSDS);
-      const timeoutS = parseNumberOption('--timeout', flags.timeout, { above: 0 });
-      const verbose = flags.json !== true && process.stderr.isTTY === true;
-      const started = Date.now();
-      const state = await clusterUp({
-        osds,
-        ...(flags.dir === undefined ? {} : { dir: flags.dir }),
-        timeoutMs: timeoutS * 1000,
-        onProgress: (message) => {
-          if (verbose) process.stderr.write(`${message}...\n`);
-        },
-      });
-      const seconds = (Date.now() - started) / 1000;
-      if (flags.json === true) return printJson({ ...state, startSeconds: seconds });
-      const pools = state.pools.map((p) => `${p.name} on osd.${p.osd}`).join(', ');
-      print(
-        [
-          `cluster up in ${seconds.toFixed(1)} s: mon.a on 127.0.0.1:${state.monPorts.v2} and ${osds} OSD${osds === 1 ? '' : 's'} (memstore); pools ${pools}`,
-          `conf: ${state.conf}`,
-          `stop it with: lake cluster down --dir ${state.dir}`,
-          '',
-        ].join('\n'),
-      );
-    });
+    .action(
+      async (flags: { osds: string; dir?: string; timeout: string; netns?: boolean; json?: boolean }) => {
+        const osds = parseIntOption('--osds', flags.osds, 1, MAX_OSDS);
+        const timeoutS = parseNumberOption('--timeout', flags.timeout, { above: 0 });
+        const verbose = flags.json !== true && process.stderr.isTTY === true;
+        const started = Date.now();
+        const state = await clusterUp({
+          osds,
+          ...(flags.dir === undefined ? {} : { dir: flags.dir }),
+          timeoutMs: timeoutS * 1000,
+          netns: flags.netns === true,
+          onProgress: (message) => {
+            if (verbose) process.stderr.write(`${message}...\n`);
+          },
+        });
+        const seconds = (Date.now() - started) / 1000;
+        if (flags.json === true) return printJson({ ...state, startSeconds: seconds });
+        const pools = state.pools.map((p) => `${p.name} on osd.${p.osd}`).join(', ');
+        print(
+          [
+            `cluster up in ${seconds.toFixed(1)} s: mon.a on ${monitorHost(state.network)}:${state.monPorts.v2} and ${osds} OSD${osds === 1 ? '' : 's'} (memstore${state.network === undefined ? '' : ', each in its own network namespace'}); pools ${pools}`,
+            `conf: ${state.conf}`,
+            `stop it with: lake cluster down --dir ${state.dir}`,
+            '',
+          ].join('\n'),
+        );
+      },
+    );
 }
 
 export function statusText(status: ClusterStatus): string {
@@ -98,8 +103,17 @@ export function statusText(status: ClusterStatus): string {
     status.slow.length === 0
       ? 'no slow causes on'
       : status.slow.map((s) => `osd.${s.osd} slowed by ${s.cause}: ${s.detail}`).join('\n');
+  const network =
+    status.network === null
+      ? []
+      : [
+          `network: bridge ${status.network.bridge}, monitor ${status.network.monitor}; ${status.network.osds
+            .map((o) => `osd.${o.id} ${o.address} in ${o.namespace}`)
+            .join(', ')}`,
+        ];
   return [
     `cluster ${status.dir} (${status.phase}), conf ${status.conf}`,
+    ...network,
     ...(status.monitorError === null ? [] : [`monitor not asked: ${status.monitorError}`]),
     '',
     processes,

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { radosRaw } from '../../src/ceph/ceph-cli.js';
+import { cephJson, radosRaw } from '../../src/ceph/ceph-cli.js';
 import { clusterDown, clusterStatus, clusterUp } from '../../src/ceph/cluster.js';
 import {
   CLUSTER_STATE_FILE,
@@ -32,6 +32,7 @@ import {
 } from '../../src/ceph/cluster-state.js';
 import { cephConfText } from '../../src/ceph/conf.js';
 import { cpuHierarchy } from '../../src/ceph/cpu-cgroup.js';
+import { type ClusterNetwork, netnsMissingReason, networkLeftovers } from '../../src/ceph/netns.js';
 import type { OwnedProcess } from '../../src/ceph/processes.js';
 import { isRunning } from '../../src/ceph/processes.js';
 import { parseBenchSummary, probePools } from '../../src/ceph/read-probe.js';
@@ -237,6 +238,36 @@ test('interrupting up (SIGINT) stops the daemons it started and removes its fold
   } finally {
     rmSync(parent, { recursive: true, force: true });
   }
+});
+
+const netns = ((): { skip?: string } => {
+  if (ceph.skip !== undefined) return ceph;
+  const reason = netnsMissingReason();
+  return reason === undefined ? {} : { skip: reason };
+})();
+
+test('up --netns puts each OSD in a namespace of its own, and down removes them', netns, async () => {
+  const state = await clusterUp({ osds: 1, netns: true });
+  let network: ClusterNetwork | undefined;
+  try {
+    network = state.network;
+    assert.ok(network !== undefined);
+    assert.deepEqual(networkLeftovers(network).sort(), [network.bridge, network.namespaces[0]!].sort());
+    const dump = await cephJson(state.conf, ['osd', 'dump']);
+    const addrs = JSON.stringify((dump as { osds: { public_addrs: unknown }[] }).osds[0]!.public_addrs);
+    assert.ok(addrs.includes(`${network.subnet}.10:`), addrs);
+    const put = await radosRaw(state.conf, ['-p', 'r0', 'put', 'o', '-'], {
+      timeoutMs: 15_000,
+      input: 'across',
+    });
+    assert.equal(put.status, 0, put.stderr);
+    const get = await radosRaw(state.conf, ['-p', 'r0', 'get', 'o', '-'], { timeoutMs: 15_000 });
+    assert.equal(get.stdout, 'across');
+  } finally {
+    await clusterDown(state.dir, { graceMs: 5000 });
+  }
+  assert.deepEqual(networkLeftovers(network), []);
+  assert.deepEqual(processesNaming(state.dir), []);
 });
 
 test('rados bench summaries are read by label, and a missing figure is an error', () => {
