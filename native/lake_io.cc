@@ -54,6 +54,8 @@ struct Ring {
   unsigned* sq_flags = nullptr;
   bool sqpoll = false;
   bool taskrun_flag = false;
+  // Completions run only in io_uring_enter with GETEVENTS (IORING_SETUP_DEFER_TASKRUN).
+  bool deferred = false;
   struct io_uring_sqe* sqes = nullptr;
   size_t sqes_size = 0;
   // CQ ring (may share the SQ mapping)
@@ -111,9 +113,17 @@ int Setup(Ring* r, unsigned entries, bool sqpoll) {
   if (!sqpoll) {
     // Completions wait for the engine to enter the kernel rather than interrupting it (an IPI costs a VM
     // exit); the kernel raises IORING_SQ_TASKRUN when they do, and the engine's spin looks at that flag.
-    p.flags |= IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+    // Linux 6.1+: completions are deferred further, to the engine's next io_uring_enter with GETEVENTS
+    // (run in one batch there, on the engine's thread, which is the ring's only submitter).
+    p.flags |= IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER |
+               IORING_SETUP_DEFER_TASKRUN;
   }
   int fd = SysSetup(entries, &p);
+  if (fd < 0 && errno == EINVAL && !sqpoll) {
+    // Before Linux 6.1: no deferred task running.
+    p.flags &= ~(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
+    fd = SysSetup(entries, &p);
+  }
   if (fd < 0 && errno == EINVAL && !sqpoll) {
     // Before Linux 5.19: no cooperative task running.
     p.flags &= ~(IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
@@ -121,6 +131,7 @@ int Setup(Ring* r, unsigned entries, bool sqpoll) {
   }
   if (fd < 0) return -errno;
   r->taskrun_flag = (p.flags & IORING_SETUP_TASKRUN_FLAG) != 0;
+  r->deferred = (p.flags & IORING_SETUP_DEFER_TASKRUN) != 0;
   r->fd = fd;
   if (!(p.features & IORING_FEAT_EXT_ARG)) {
     Unmap(r);
@@ -394,9 +405,12 @@ napi_value Submit(napi_env env, napi_callback_info info) {
     CHECK(env, napi_create_double(env, at, &result));
     return result;
   }
+  // With deferred completions, the submitting call also runs the completions waiting for this thread, so
+  // that the next poll finds them in the ring without a call of its own.
+  unsigned enter_flags = r->deferred ? IORING_ENTER_GETEVENTS : 0;
   unsigned left = count;
   while (left > 0) {
-    int n = SysEnter(r->fd, left, 0, 0, nullptr, 0);
+    int n = SysEnter(r->fd, left, 0, enter_flags, nullptr, 0);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       return ThrowErrno(env, "io_uring_enter (submit)", errno);
