@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { findProgram, runToolChecked } from './tools.js';
 
-/** The /16 the clusters' /24s come from; lake takes the first /24 no interface of the host uses. */
+/** The /16 the clusters' /24s come from; lake takes a /24 no interface of the host uses. */
 const NETWORK_PREFIX = '10.213';
 const IP_CALL_MS = 10_000;
 
@@ -65,9 +65,14 @@ export function planNetwork(tag: string, osds: number): ClusterNetwork {
   const used = new Set<string>();
   const listing = spawnSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8', timeout: IP_CALL_MS });
   for (const match of (listing.stdout ?? '').matchAll(/inet (\d+\.\d+\.\d+)\.\d+\//g)) used.add(match[1]!);
+  // The search starts at a /24 given by the tag, so that two clusters set up at the same moment (each
+  // seeing the other's subnet not yet in use) rarely pick the same one.
+  const first = Number.parseInt(tag.slice(0, 2), 16) || 0;
   let subnet: string | undefined;
-  for (let k = 0; k < 256 && subnet === undefined; k++)
-    if (!used.has(`${NETWORK_PREFIX}.${k}`)) subnet = `${NETWORK_PREFIX}.${k}`;
+  for (let i = 0; i < 256 && subnet === undefined; i++) {
+    const candidate = `${NETWORK_PREFIX}.${(first + i) % 256}`;
+    if (!used.has(candidate)) subnet = candidate;
+  }
   if (subnet === undefined) throw new Error(`every ${NETWORK_PREFIX}.K.0/24 is in use on this host`);
   const short = tag.slice(0, 6);
   return {
