@@ -46,6 +46,11 @@ export interface OnlineRetrainOptions {
   tolerance?: number;
   /** ... or the false-submit rate rises this far above its reference (default 0.2). */
   falseSubmitTolerance?: number;
+  /**
+   * How far below its majority rate a retrained model's held-back accuracy may sit and still go live
+   * (default 0.1, the watch's default tolerance: what counts as a drop).
+   */
+  majoritySlack?: number;
   /** Share of the reads predicted slow submitted anyway so their truth is seen (default 0.125). */
   auditRate?: number;
   /** Recent traced reads a retrain learns from, per device (default 6000). */
@@ -106,7 +111,7 @@ export interface DeviceOnlineReport {
   retrains: RetrainRecord[];
   audits: number;
   failedRetrains: number;
-  /** Retrained models kept out of service: over `tolerance` below the majority rate on their held-back reads. */
+  /** Retrained models kept out of service: over `majoritySlack` below the majority rate on their held-back reads. */
   rejectedRetrains: number;
   firstRetrainError?: string;
 }
@@ -219,7 +224,7 @@ export class OnlineLinnos {
   readonly #onResolved: OnlineRetrainOptions['onResolved'];
   readonly #refine: boolean;
   readonly #window: number;
-  readonly #tolerance: number;
+  readonly #majoritySlack: number;
   /** Predictors this object made (retrained ones): disposed of when replaced or at close. */
   readonly #owned = new Set<Predictor>();
   #retrainCount = 0;
@@ -247,13 +252,13 @@ export class OnlineLinnos {
     this.#refine = options.refineThreshold !== false;
     const trainOn = options.trainOn ?? 6000;
     this.#window = options.window ?? 1000;
-    this.#tolerance = options.tolerance ?? 0.1;
+    this.#majoritySlack = options.majoritySlack ?? 0.1;
     this.#devices = initial.map((model, device) => {
       if (model === undefined) return undefined;
       const watch = new DriftWatch<ServingModel, RetrainInfo>({
         window: this.#window,
         checkEvery: options.checkEvery ?? 250,
-        tolerance: this.#tolerance,
+        tolerance: options.tolerance ?? 0.1,
         falseSubmitTolerance: options.falseSubmitTolerance ?? 0.2,
         retrain: options.retrain !== false,
       });
@@ -370,8 +375,8 @@ export class OnlineLinnos {
     // A model far less accurate on its held-back reads than always predicting the majority class is
     // mis-calibrated: it would serve badly and set a reference so low that no later drift falls below it.
     // Keep the old one. LinnOS's slow-weighted loss trades some accuracy for fewer false submits by design,
-    // so a model may sit a little below the majority rate; `tolerance` below is what counts as a drop.
-    if (!(outcome.validationAccuracy >= outcome.majorityRate - this.#tolerance)) {
+    // so a model may sit a little below the majority rate.
+    if (!(outcome.validationAccuracy >= outcome.majorityRate - this.#majoritySlack)) {
       tracer.rejectedRetrains++;
       tracer.watch.abandon(this.#window);
       return;

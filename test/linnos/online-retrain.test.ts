@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { mergeStreams, replay } from '../../src/array/engine.js';
 import type { IoRecord } from '../../src/array/types.js';
@@ -12,7 +15,9 @@ import { LinnosPolicy } from '../../src/linnos/policy.js';
 import { type RetrainData, type RetrainOutcome, retrainDevice } from '../../src/linnos/retrain.js';
 import { Random } from '../../src/random.js';
 import { arrivalsOf } from '../../src/realdev/arrivals.js';
+import { createBackend } from '../../src/realdev/backend.js';
 import { replayReal } from '../../src/realdev/engine.js';
+import { openDevices } from '../../src/realdev/open.js';
 import { VirtualBackend, virtualDevices } from '../../src/realdev/virtual.js';
 import { synthesize } from '../../src/trace/synth.js';
 import type { TraceRecord } from '../../src/trace/types.js';
@@ -159,5 +164,63 @@ describe('LinnOS retrains in a worker on the real-clock engine', () => {
       ),
     );
     assert.ok(late instanceof Error);
+  });
+
+  test('on real files the model from the worker comes back and goes live mid-replay, without a policy fault', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lake-online-'));
+    // Low-rate reads over a 32 MiB span; 8 s of trace leaves the worker seconds to answer.
+    const streams = () =>
+      [0, 1, 2].map((i) =>
+        synthesize('bing-i', { durationMs: 8000, seed: 40 + i, spanBytes: 32 * 1024 * 1024 }),
+      );
+    const sim: IoRecord[] = [];
+    replay(mergeStreams(streams()), {
+      devices: [0, 1, 2].map((i) =>
+        createFlashDevice({ profile: 'femu', name: `s${i}`, seed: i + 1, reuseResult: true }),
+      ),
+      policy: { name: 'baseline' },
+      onRecord: (r) => sim.push(r),
+    });
+    const models = trainLinnosArray({ records: sim, deviceCount: 3, epochs: 2, seed: 1 });
+    const trainer = new WorkerTrainer();
+    // tolerance -1 and majoritySlack 1: every device retrains at its first full window and its model goes live.
+    const online = new OnlineLinnos(
+      models.map((m) => ({ predictor: m.predictor, thresholdUs: m.threshold.thresholdUs })),
+      { window: 200, checkEvery: 100, tolerance: -1, majoritySlack: 1, epochs: 2, seed: 5, trainer },
+    );
+    const policy = new LinnosPolicy({ name: 'linnos', predictors: models.map((m) => m.predictor), online });
+    const paths = ['a', 'b', 'c'].map((n) => join(dir, `${n}.img`));
+    const devices = await openDevices(paths, {
+      sizeBytes: 64 * 1024 * 1024,
+      write: true,
+      fill: false,
+      quiet: true,
+    });
+    try {
+      const arrivals = [...mergeStreams(streams())];
+      const endUs = arrivals[arrivals.length - 1]!.arrivalMs * 1000;
+      const result = await replayReal(arrivalsOf(arrivals), {
+        devices,
+        backend: createBackend(devices, { backend: 'libuv', maxInFlight: 32, maxIoBytes: 4 * 1024 * 1024 }),
+        policy,
+        queueDepth: 32,
+      });
+      assert.equal(result.policyFaults, 0);
+      const live = online.report().flatMap((d) => d.retrains);
+      assert.ok(
+        live.length >= 1,
+        `jobs ${trainer.jobs}, none live: ${JSON.stringify(online.report().map((d) => d.firstRetrainError))}`,
+      );
+      for (const r of live) {
+        assert.ok(r.swappedAtUs > r.triggeredAtUs, 'live only after training in the worker');
+        assert.ok(r.swappedAtUs < endUs, 'during the replay');
+      }
+    } finally {
+      await online.close();
+      for (const d of devices) d.close();
+      for (const m of models) m.predictor.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.ok(trainer.exited, 'close() terminated the worker');
   });
 });
