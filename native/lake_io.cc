@@ -505,6 +505,18 @@ napi_value InFlight(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// spinBudget(ring) -> the most the next wait will spin, us (the adaptive spin's state, for tests and reports).
+napi_value SpinBudget(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Ring* r = GetRing(env, argv[0]);
+  if (r == nullptr) return nullptr;
+  napi_value result;
+  CHECK(env, napi_create_double(env, r->spin_budget_us, &result));
+  return result;
+}
+
 // close(ring): waits for what is in flight (the kernel may still write into the buffers), then releases.
 napi_value Close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -579,6 +591,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"submit", nullptr, Submit, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"wait", nullptr, Wait, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"inFlight", nullptr, InFlight, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"spinBudget", nullptr, SpinBudget, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"close", nullptr, Close, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"nowUs", nullptr, Now, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"pread", nullptr, Pread, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -21,9 +21,14 @@ export interface NativeIo {
   ): NativeRing;
   /** Submits `count` entries of the submissions array; returns the monotonic time (us) just before. */
   submit(ring: NativeRing, count: number): number;
-  /** Completions into the completions array: at once if any are ready, else spin, then sleep until untilUs. */
+  /**
+   * Completions into the completions array: at once if any are ready, else spin (up to spinUs, less while
+   * recent waits' first completions came later than spinUs), then sleep until untilUs.
+   */
   wait(ring: NativeRing, untilUs: number, spinUs: number): number;
   inFlight(ring: NativeRing): number;
+  /** The most the next wait spins, us (the adaptive spin's budget; very large before the first wait). */
+  spinBudget(ring: NativeRing): number;
   /** Waits for what is in flight, then releases the ring. Idempotent. */
   close(ring: NativeRing): void;
   /** CLOCK_MONOTONIC in us. */
