@@ -77,6 +77,8 @@ export function cephConfText(settings: ConfSettings): string {
     // Each osdmap change waits this long before the monitor proposes it (default 1 s); the cluster is
     // built with a few dozen changes, so a short interval makes `up` take seconds instead of half a minute.
     'paxos propose interval = 0.05',
+    // The cluster and audit logs default to /var/log/ceph: kept in the folder, as every file lake writes.
+    `mon cluster log file = default=${join(dir, 'log', 'ceph.$channel.log')} cluster=${join(dir, 'log', 'ceph.log')}`,
     ...daemonFiles,
     '',
     '[osd]',

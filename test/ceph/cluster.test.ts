@@ -296,6 +296,12 @@ test('the conf puts daemon files under the folder and names the monitor at its p
   assert.match(text, /^osd data = \/d\/osd\/\$id$/m);
   assert.match(text, /^admin socket = \/d\/run\/\$name\.asok$/m);
   assert.match(text, /^auth client required = none$/m);
+  // Nothing goes to Ceph's default /var/log/ceph or /var/run/ceph.
+  assert.match(
+    text,
+    /^mon cluster log file = default=\/d\/log\/ceph\.\$channel\.log cluster=\/d\/log\/ceph\.log$/m,
+  );
+  assert.doesNotMatch(text, /\/var\//);
 });
 
 test('a cluster record vouches only for the folder it was written in', () => {
