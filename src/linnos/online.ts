@@ -32,6 +32,8 @@ import { type RetrainData, type RetrainOutcome, type RetrainSettings, retrainDev
 
 /** Trains off the serving thread: `done` is called later, with the outcome or the error. */
 export interface BackgroundTrainer {
+  /** Gets ready (starts its thread) so that the first retrain does not wait for it. */
+  start?(): void;
   train(data: RetrainData, settings: RetrainSettings, done: (result: RetrainOutcome | Error) => void): void;
   /** Stops whatever it started (a worker); later `train` calls fail. */
   close(): Promise<void>;
@@ -248,6 +250,7 @@ export class OnlineLinnos {
     };
     this.#backend = options.backend ?? 'auto';
     this.#trainer = options.trainer;
+    if (options.retrain !== false) this.#trainer?.start?.();
     this.#onResolved = options.onResolved;
     this.#refine = options.refineThreshold !== false;
     const trainOn = options.trainOn ?? 6000;

@@ -2,8 +2,9 @@
  * LinnOS's online retrains off the serving thread (LAKE's point: the latency-critical path hands learning
  * to a background context): a BackgroundTrainer (src/linnos/online.ts) over one worker thread. Jobs queue in
  * the worker in order; each answer calls its job's `done` on the serving thread's event loop, between two
- * I/O batches, never inside a read's admission. The worker is started on the first job and terminated by
- * `close` (it is unref'd meanwhile: it never keeps the process alive). A job still running at close is
+ * I/O batches, never inside a read's admission. The worker is started by `start` (when the policy is built,
+ * so the first retrain does not wait for it to load) or by the first job, and terminated by `close` (it is
+ * unref'd meanwhile: it never keeps the process alive). A job still running at close is
  * answered with an error.
  */
 import type { Worker } from 'node:worker_threads';
@@ -33,6 +34,11 @@ export class WorkerTrainer implements BackgroundTrainer {
   jobs = 0;
   started = false;
   exited = false;
+
+  /** Starts the worker now (it loads its modules while the replay runs), not at the first retrain. */
+  start(): void {
+    if (!this.#closed) this.#spawned();
+  }
 
   train(data: RetrainData, settings: RetrainSettings, done: Done): void {
     if (this.#closed) {
