@@ -26,6 +26,20 @@ import { echoOption, parseIntOption, parseNumberOption } from './options.js';
 const print = (text: string): void => void process.stdout.write(text);
 const printJson = (value: unknown): void => print(`${JSON.stringify(value, null, 2)}\n`);
 
+/** `--slow 0=noisy,2=cpu`: each OSD of the cluster at most once, each cause one of SLOW_CAUSES. */
+export function parseSlowList(text: string, osds: number): { osd: number; cause: SlowCause }[] {
+  const seen = new Set<number>();
+  return text.split(',').map((item) => {
+    const [osdText, causeText, extra] = item.split('=');
+    if (osdText === undefined || causeText === undefined || extra !== undefined)
+      throw usageError(`--slow takes OSD=CAUSE items separated by commas, got ${echoOption(item)}`);
+    const osd = parseIntOption('--slow OSD', osdText, 0, osds - 1);
+    if (seen.has(osd)) throw usageError(`--slow names osd.${osd} twice`);
+    seen.add(osd);
+    return { osd, cause: parseCause(causeText, '--slow CAUSE') };
+  });
+}
+
 function registerUp(cluster: Command): void {
   cluster
     .command('up')
@@ -47,10 +61,19 @@ function registerUp(cluster: Command): void {
       String(DEFAULT_UP_TIMEOUT_MS / 1000),
     )
     .option('--netns', 'each OSD in a network namespace of its own, as a separate host (root only)')
+    .option('--slow <list>', 'slow OSDs once up, as OSD=CAUSE[,OSD=CAUSE] (defaults of lake cluster slow)')
     .option('--json', 'print the cluster record as JSON')
     .action(
-      async (flags: { osds: string; dir?: string; timeout: string; netns?: boolean; json?: boolean }) => {
+      async (flags: {
+        osds: string;
+        dir?: string;
+        timeout: string;
+        netns?: boolean;
+        slow?: string;
+        json?: boolean;
+      }) => {
         const osds = parseIntOption('--osds', flags.osds, 1, MAX_OSDS);
+        const slow = flags.slow === undefined ? [] : parseSlowList(flags.slow, osds);
         const timeoutS = parseNumberOption('--timeout', flags.timeout, { above: 0 });
         const verbose = flags.json !== true && process.stderr.isTTY === true;
         const started = Date.now();
@@ -64,11 +87,19 @@ function registerUp(cluster: Command): void {
           },
         });
         const seconds = (Date.now() - started) / 1000;
+        try {
+          for (const { osd, cause } of slow) state.slow.push(await slowOsd(state.dir, { osd, cause }));
+        } catch (error) {
+          // All or nothing, as for the rest of `up`: a cluster without the slow OSDs asked for is stopped.
+          await clusterDown(state.dir, { graceMs: 5000 });
+          throw error;
+        }
         if (flags.json === true) return printJson({ ...state, startSeconds: seconds });
         const pools = state.pools.map((p) => `${p.name} on osd.${p.osd}`).join(', ');
         print(
           [
             `cluster up in ${seconds.toFixed(1)} s: mon.a on ${monitorHost(state.network)}:${state.monPorts.v2} and ${osds} OSD${osds === 1 ? '' : 's'} (memstore${state.network === undefined ? '' : ', each in its own network namespace'}); pools ${pools}`,
+            ...state.slow.map((r) => `osd.${r.osd} slowed by ${r.cause}: ${r.detail}`),
             `conf: ${state.conf}`,
             `stop it with: lake cluster down --dir ${state.dir}`,
             '',
@@ -175,9 +206,9 @@ interface SlowFlags {
   json?: boolean;
 }
 
-function parseCause(text: string): SlowCause {
+function parseCause(text: string, flag = '--cause'): SlowCause {
   if (!SLOW_CAUSES.includes(text as SlowCause))
-    throw usageError(`--cause must be one of ${SLOW_CAUSES.join(', ')}, got ${echoOption(text)}`);
+    throw usageError(`${flag} must be one of ${SLOW_CAUSES.join(', ')}, got ${echoOption(text)}`);
   return text as SlowCause;
 }
 

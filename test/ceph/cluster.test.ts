@@ -38,6 +38,7 @@ import { isRunning } from '../../src/ceph/processes.js';
 import { parseBenchSummary, probePools } from '../../src/ceph/read-probe.js';
 import { slowOsd, unslowOsd } from '../../src/ceph/slow.js';
 import { cephMissingReason } from '../../src/ceph/tools.js';
+import { parseSlowList } from '../../src/cli/cluster.js';
 import { LakeError } from '../../src/errors.js';
 import { skipWithoutCeph, withCluster } from '../helpers/ceph.js';
 import { runLake } from '../helpers/cli.js';
@@ -353,4 +354,18 @@ test('a process is running only with its recorded start time; missing Ceph names
     String(cephMissingReason('')),
     /ceph-mon, ceph-osd, monmaptool, ceph, rados not on PATH.*ceph-common/,
   );
+});
+
+test('up --slow takes OSD=CAUSE items, each OSD once, each cause a known one', () => {
+  assert.deepEqual(parseSlowList('0=noisy,2=cpu', 3), [
+    { osd: 0, cause: 'noisy' },
+    { osd: 2, cause: 'cpu' },
+  ]);
+  assert.throws(() => parseSlowList('0=noisy,0=cpu', 3), /--slow names osd\.0 twice/);
+  assert.throws(() => parseSlowList('3=cpu', 3), /--slow OSD must be a non-negative integer <= 2, got "3"/);
+  assert.throws(
+    () => parseSlowList('1=disk', 3),
+    /--slow CAUSE must be one of noisy, inject, cpu, got "disk"/,
+  );
+  assert.throws(() => parseSlowList('1', 3), /OSD=CAUSE items/);
 });
