@@ -38,6 +38,8 @@ const TIMER_EARLY_US = 150;
  * seen up to this late, and every op done meanwhile is taken in the same look.
  */
 export const DEFAULT_POLL_US = 100;
+/** The last this many us before a wait's deadline are spun: a sleep of Atomics.wait can overrun by that. */
+const SPIN_TAIL_US = 60;
 /** One wait in the backend polls at most this long before handing the thread back to the engine. */
 const MAX_POLL_WAIT_US = 10_000;
 
@@ -284,7 +286,9 @@ export class CephBackend implements IoBackend {
     for (;;) {
       const left = deadline - this.nowUs();
       if (left <= 0) return 0;
-      Atomics.wait(this.#sleeper, 0, 0, Math.min(this.#pollUs, left) / 1000);
+      // A sleep can overrun by tens of us: the last stretch before a deadline is spun, not slept.
+      if (left > SPIN_TAIL_US)
+        Atomics.wait(this.#sleeper, 0, 0, Math.min(this.#pollUs, left - SPIN_TAIL_US) / 1000);
       this.#client.harvest();
       const n = this.#drain();
       if (n > 0) return n;
