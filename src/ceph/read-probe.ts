@@ -1,11 +1,13 @@
 /**
- * How fast a pinned pool serves 4 KiB random reads, measured with Ceph's own `rados bench` at a fixed queue
- * depth: a bounded set of 4 KiB objects is written first (`--max-objects`, so the probe never fills a
- * memstore), read at random for a few seconds, and removed. Used to show what a slow cause does to one OSD
+ * How fast a pinned pool serves 4 KiB random reads at a fixed queue depth, measured with Ceph's own
+ * `rados bench` or, for percentiles, with fio's rados engine (src/ceph/fio-probe.ts). With rados bench a
+ * bounded set of 4 KiB objects is written first (`--max-objects`, so the probe never fills a memstore),
+ * read at random for a few seconds, and removed. Used to show what a slow cause does to one OSD
  * (`lake cluster probe`) and by the tests to check that it does something.
  */
 import { LakeError } from '../errors.js';
 import { radosRaw } from './ceph-cli.js';
+import { cleanFioPool, fioMissingReason, prepareFioPool, probeFioReads } from './fio-probe.js';
 import { describeFailure } from './tools.js';
 
 export const PROBE_OBJECT_BYTES = 4096;
@@ -32,6 +34,19 @@ export interface ReadProbe {
   avgLatencyMs: number;
   maxLatencyMs: number;
   minLatencyMs: number;
+  /** Latency percentiles (fio only; rados bench prints none). */
+  p50Ms?: number;
+  p99Ms?: number;
+  p999Ms?: number;
+}
+
+/** What measures the reads: fio's rados engine (percentiles) or `rados bench rand` (average, maximum). */
+export type ProbeTool = 'fio' | 'rados-bench';
+export const PROBE_TOOLS: readonly ProbeTool[] = ['fio', 'rados-bench'];
+
+/** fio where it is installed (it reports percentiles), else rados bench (ceph-common has it). */
+export function defaultProbeTool(): ProbeTool {
+  return fioMissingReason() === undefined ? 'fio' : 'rados-bench';
 }
 
 /** A figure from rados bench's summary (`Average IOPS:   1234`); NaN when the line is missing. */
@@ -107,6 +122,10 @@ export interface PoolProbeSummary {
   medianAvgLatencyMs: number;
   /** The largest single read latency over all rounds. */
   maxLatencyMs: number;
+  /** Medians over rounds of each round's percentiles (fio only). */
+  medianP50Ms?: number;
+  medianP99Ms?: number;
+  medianP999Ms?: number;
 }
 
 function median(values: readonly number[]): number {
@@ -123,16 +142,23 @@ function median(values: readonly number[]): number {
 export async function probePools(
   conf: string,
   pools: readonly string[],
-  options: ProbeOptions & { rounds?: number } = {},
+  options: ProbeOptions & { rounds?: number; tool?: ProbeTool } = {},
 ): Promise<PoolProbeSummary[]> {
   const rounds = options.rounds ?? 1;
+  const tool = options.tool ?? 'rados-bench';
+  const seconds = options.seconds ?? PROBE_DEFAULTS.seconds;
+  const queueDepth = options.queueDepth ?? PROBE_DEFAULTS.queueDepth;
   const samples = new Map<string, ReadProbe[]>(pools.map((pool) => [pool, []]));
+  const probe = (pool: string): Promise<ReadProbe> =>
+    tool === 'fio' ? probeFioReads(conf, pool, { seconds, queueDepth }) : probeReads(conf, pool, options);
   try {
-    for (const pool of pools) await preparePool(conf, pool, options.objects);
+    for (const pool of pools)
+      await (tool === 'fio' ? prepareFioPool(conf, pool) : preparePool(conf, pool, options.objects));
     for (let round = 0; round < rounds; round++)
-      for (const pool of pools) samples.get(pool)!.push(await probeReads(conf, pool, options));
+      for (const pool of pools) samples.get(pool)!.push(await probe(pool));
   } finally {
-    for (const pool of pools) await cleanPool(conf, pool).catch(() => undefined);
+    for (const pool of pools)
+      await (tool === 'fio' ? cleanFioPool(conf, pool) : cleanPool(conf, pool)).catch(() => undefined);
   }
   return pools.map((pool) => {
     const probes = samples.get(pool)!;
@@ -143,6 +169,13 @@ export async function probePools(
       medianIops: median(probes.map((p) => p.iops)),
       medianAvgLatencyMs: median(probes.map((p) => p.avgLatencyMs)),
       maxLatencyMs: Math.max(...probes.map((p) => p.maxLatencyMs)),
+      ...(tool === 'fio'
+        ? {
+            medianP50Ms: median(probes.map((p) => p.p50Ms ?? Number.NaN)),
+            medianP99Ms: median(probes.map((p) => p.p99Ms ?? Number.NaN)),
+            medianP999Ms: median(probes.map((p) => p.p999Ms ?? Number.NaN)),
+          }
+        : {}),
     };
   });
 }

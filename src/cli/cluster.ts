@@ -17,10 +17,16 @@ import {
 } from '../ceph/cluster.js';
 import { readClusterState, SLOW_CAUSES, type SlowCause } from '../ceph/cluster-state.js';
 import { monitorHost } from '../ceph/netns.js';
-import { PROBE_DEFAULTS, probePools } from '../ceph/read-probe.js';
+import {
+  defaultProbeTool,
+  PROBE_DEFAULTS,
+  PROBE_TOOLS,
+  type ProbeTool,
+  probePools,
+} from '../ceph/read-probe.js';
 import { SLOW_DEFAULTS, slowOsd, unslowOsd } from '../ceph/slow.js';
 import { usageError } from '../errors.js';
-import { markdownTable } from '../report/table.js';
+import { type ColumnAlign, markdownTable } from '../report/table.js';
 import { echoOption, parseIntOption, parseNumberOption } from './options.js';
 
 const print = (text: string): void => void process.stdout.write(text);
@@ -254,6 +260,12 @@ function registerSlow(cluster: Command): void {
     });
 }
 
+function parseTool(text: string): ProbeTool {
+  if (!PROBE_TOOLS.includes(text as ProbeTool))
+    throw usageError(`--tool must be one of ${PROBE_TOOLS.join(', ')}, got ${echoOption(text)}`);
+  return text as ProbeTool;
+}
+
 function registerProbe(cluster: Command): void {
   cluster
     .command('probe')
@@ -264,6 +276,10 @@ function registerProbe(cluster: Command): void {
     .option('--seconds <s>', 'seconds of reads per pool', String(PROBE_DEFAULTS.seconds))
     .option('--queue-depth <n>', 'reads in flight', String(PROBE_DEFAULTS.queueDepth))
     .option('--rounds <n>', 'rounds per pool, pools interleaved; medians reported', '1')
+    .option(
+      '--tool <tool>',
+      'fio (rados engine; latency percentiles) or rados-bench (default: fio if installed)',
+    )
     .option('--dir <path>', 'the cluster folder (default: the one lake cluster in the temp dir)')
     .option('--json', 'print as JSON')
     .action(
@@ -272,6 +288,7 @@ function registerProbe(cluster: Command): void {
         seconds: string;
         queueDepth: string;
         rounds: string;
+        tool?: string;
         dir?: string;
         json?: boolean;
       }) => {
@@ -286,8 +303,10 @@ function registerProbe(cluster: Command): void {
         const seconds = parseIntOption('--seconds', flags.seconds, 1, 600);
         const queueDepth = parseIntOption('--queue-depth', flags.queueDepth, 1, 256);
         const rounds = parseIntOption('--rounds', flags.rounds, 1, 100);
-        const probes = await probePools(state.conf, pools, { seconds, queueDepth, rounds });
-        if (flags.json === true) return printJson({ slow: state.slow, seconds, queueDepth, rounds, probes });
+        const tool = flags.tool === undefined ? defaultProbeTool() : parseTool(flags.tool);
+        const probes = await probePools(state.conf, pools, { seconds, queueDepth, rounds, tool });
+        if (flags.json === true)
+          return printJson({ slow: state.slow, tool, seconds, queueDepth, rounds, probes });
         const osdOf = (pool: string): number => state.pools.find((p) => p.name === pool)?.osd ?? -1;
         const slowOn = (osd: number): string =>
           state.slow
@@ -301,16 +320,28 @@ function registerProbe(cluster: Command): void {
           String(p.reads),
           p.medianIops.toFixed(0),
           p.medianAvgLatencyMs.toFixed(3),
+          ...(tool === 'fio'
+            ? [p.medianP50Ms ?? Number.NaN, p.medianP99Ms ?? Number.NaN, p.medianP999Ms ?? Number.NaN].map(
+                (v) => v.toFixed(3),
+              )
+            : []),
           p.maxLatencyMs.toFixed(1),
         ]);
-        const headers = ['pool', 'osd', 'slowed by', 'reads', 'IOPS', 'avg ms', 'max ms'];
-        print(
-          `${markdownTable(headers, rows, ['left', 'left', 'left', 'right', 'right', 'right', 'right'])}\n`,
-        );
+        const percentiles = tool === 'fio' ? ['p50 ms', 'p99 ms', 'p99.9 ms'] : [];
+        const headers = ['pool', 'osd', 'slowed by', 'reads', 'IOPS', 'avg ms', ...percentiles, 'max ms'];
+        const align: ColumnAlign[] = [
+          'left',
+          'left',
+          'left',
+          ...headers.slice(3).map((): ColumnAlign => 'right'),
+        ];
+        print(`${markdownTable(headers, rows, align)}\n`);
         const summary =
-          rounds === 1 ? '' : `; IOPS and avg ms are medians of ${rounds} rounds, pools interleaved`;
+          rounds === 1
+            ? ''
+            : `; IOPS, avg and percentiles are medians of ${rounds} rounds, pools interleaved`;
         print(
-          `4 KiB random reads, queue depth ${queueDepth}, ${seconds} s per pool per round (rados bench rand)${summary}\n`,
+          `4 KiB random reads, queue depth ${queueDepth}, ${seconds} s per pool per round (${tool === 'fio' ? 'fio, rados engine; latency from submission' : 'rados bench rand'})${summary}\n`,
         );
       },
     );

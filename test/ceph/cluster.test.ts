@@ -32,6 +32,7 @@ import {
 } from '../../src/ceph/cluster-state.js';
 import { cephConfText } from '../../src/ceph/conf.js';
 import { cpuHierarchy } from '../../src/ceph/cpu-cgroup.js';
+import { parseFioReads } from '../../src/ceph/fio-probe.js';
 import { type ClusterNetwork, netnsMissingReason, networkLeftovers } from '../../src/ceph/netns.js';
 import type { OwnedProcess } from '../../src/ceph/processes.js';
 import { isRunning } from '../../src/ceph/processes.js';
@@ -368,4 +369,35 @@ test('up --slow takes OSD=CAUSE items, each OSD once, each cause a known one', (
     /--slow CAUSE must be one of noisy, inject, cpu, got "disk"/,
   );
   assert.throws(() => parseSlowList('1', 3), /OSD=CAUSE items/);
+});
+
+test('fio reports are read for IOPS and latency percentiles, in milliseconds', () => {
+  const percentile = { '50.000000': 200_000, '99.000000': 2_500_000, '99.900000': 7_000_000 };
+  const report = {
+    jobs: [
+      {
+        read: {
+          iops: 12_000.5,
+          total_ios: 24_001,
+          lat_ns: { min: 50_000, max: 9e6, mean: 330_000, percentile },
+        },
+      },
+    ],
+  };
+  const parsed = parseFioReads(`note: a line fio prints first\n${JSON.stringify(report)}`);
+  assert.deepEqual(parsed, {
+    reads: 24_001,
+    iops: 12_000.5,
+    avgLatencyMs: 0.33,
+    maxLatencyMs: 9,
+    minLatencyMs: 0.05,
+    p50Ms: 0.2,
+    p99Ms: 2.5,
+    p999Ms: 7,
+  });
+  const noPercentiles = {
+    jobs: [{ read: { ...report.jobs[0]!.read, lat_ns: { min: 1, max: 2, mean: 1 } } }],
+  };
+  assert.throws(() => parseFioReads(JSON.stringify(noPercentiles)), /no p50Ms figure/);
+  assert.throws(() => parseFioReads('fio: engine rados not loadable'), /no JSON report/);
 });
