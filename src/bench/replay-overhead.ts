@@ -266,6 +266,8 @@ export interface FioComparison {
   linnos: ReplayOverheadResult[];
   fio: FioRun[];
   reference: FioAvailability;
+  /** fio was installed but a run failed (no fio figure is kept after that): what it said. */
+  fioError?: string;
   pattern: FioPattern;
 }
 
@@ -303,7 +305,13 @@ export async function compareWithFio(options: FioComparisonOptions = {}): Promis
     }
     if (reference.available) {
       runs.push(async () => {
-        comparison.fio.push(runFio(pattern, options.fioCommand));
+        // A failing fio leaves lake's figures standing: the reference row says why it is missing.
+        if (comparison.fioError !== undefined) return;
+        try {
+          comparison.fio.push(runFio(pattern, options.fioCommand));
+        } catch (error) {
+          comparison.fioError = (error as Error).message;
+        }
       });
     }
     for (let i = 0; i < samples; i++)
@@ -314,21 +322,22 @@ export async function compareWithFio(options: FioComparisonOptions = {}): Promis
   }
 }
 
-const FIO_IOPS = 'IOPS, QD32, fio io_uring (reference)';
+/** The reference row's name (lake's IOPS rows carry their ratio to it). */
+const fioIopsName = (queueDepth: number): string => `IOPS, QD${queueDepth}, fio io_uring (reference)`;
 /** I/Os per run in the suite: about a second of the disk at fio's rate, so that start-up is a small part. */
 const SUITE_IOS = 60000;
 
 /** The fio row when there is no fio figure: errored, saying why, so that the table shows it too. */
-function fioAbsent(why: string): BenchResult {
+function fioAbsent(queueDepth: number, why: string): BenchResult {
   return {
-    name: FIO_IOPS,
+    name: fioIopsName(queueDepth),
     unit: 'ios/s',
     median: Number.NaN,
     min: Number.NaN,
     max: Number.NaN,
     samples: 0,
     state: 'errored',
-    error: `reference absent: ${why}`,
+    error: why,
   };
 }
 
@@ -342,6 +351,12 @@ function pairedRatio(lake: readonly ReplayOverheadResult[], fio: readonly FioRun
 /** Real-file replay at queue depth 32 beside fio: IOPS (ratios to fio's), the engine's time and CPU per I/O. */
 export async function replayOverheadSuite(samples: number): Promise<BenchSuite> {
   const c = await compareWithFio({ queueDepth: 32, ios: SUITE_IOS, samples });
+  return { suite: 'replay-overhead', results: comparisonResults(c) };
+}
+
+/** A comparison's rows: IOPS first (lake's as ratios to fio's), then time and CPU per I/O, then the disk's time. */
+export function comparisonResults(c: FioComparison): BenchResult[] {
+  const qd = c.pattern.queueDepth;
   const last = c.baseline[c.baseline.length - 1]!;
   const details = {
     backend: last.backend,
@@ -357,59 +372,58 @@ export async function replayOverheadSuite(samples: number): Promise<BenchSuite> 
     const revokes = runs.reduce((sum, r) => sum + r.revokes, 0);
     return [
       summarise(
-        `IOPS, QD32, lake ${label}`,
+        `IOPS, QD${qd}, lake ${label}`,
         'ios/s',
         runs.map((r) => r.iops),
         { ...details, revokes, ...(paired !== undefined ? { pairedRatioToFio: paired } : {}) },
       ),
       summarise(
-        `engine time per I/O beyond the device, QD32, ${label}`,
+        `engine time per I/O beyond the device, QD${qd}, ${label}`,
         'us',
         runs.map((r) => r.overheadUs),
         details,
       ),
       summarise(
-        `CPU time per I/O (user + system), QD32, lake ${label}`,
+        `CPU time per I/O (user + system), QD${qd}, lake ${label}`,
         'us',
         runs.map((r) => r.cpuUserUsPerIo + r.cpuSystemUsPerIo),
         { ...details, userUs: median(runs.map((r) => r.cpuUserUsPerIo)) },
       ),
     ];
   };
-  const fioRows: BenchResult[] = c.reference.available
-    ? [
-        summarise(
-          FIO_IOPS,
-          'ios/s',
-          c.fio.map((r) => r.iops),
-          { ...fioDetails, ios: c.pattern.ios, iodepth: c.pattern.queueDepth * c.pattern.paths.length },
-        ),
-        summarise(
-          'CPU time per I/O (user + system), QD32, fio',
-          'us',
-          c.fio.map((r) => r.cpuUserUsPerIo + r.cpuSystemUsPerIo),
-          { ...fioDetails, userUs: median(c.fio.map((r) => r.cpuUserUsPerIo)) },
-        ),
-      ]
-    : [fioAbsent(c.reference.reason)];
+  const fioRows: BenchResult[] = !c.reference.available
+    ? [fioAbsent(qd, `reference absent: ${c.reference.reason}`)]
+    : c.fioError !== undefined
+      ? [fioAbsent(qd, `fio failed: ${c.fioError}`)]
+      : [
+          summarise(
+            fioIopsName(qd),
+            'ios/s',
+            c.fio.map((r) => r.iops),
+            { ...fioDetails, ios: c.pattern.ios, iodepth: c.pattern.queueDepth * c.pattern.paths.length },
+          ),
+          summarise(
+            `CPU time per I/O (user + system), QD${qd}, fio`,
+            'us',
+            c.fio.map((r) => r.cpuUserUsPerIo + r.cpuSystemUsPerIo),
+            { ...fioDetails, userUs: median(c.fio.map((r) => r.cpuUserUsPerIo)) },
+          ),
+        ];
   const baselineRows = lakeRows('baseline', c.baseline);
   const linnosRows = lakeRows('linnos', c.linnos);
   // The IOPS rows first, with lake's as ratios to fio's.
   const iopsRows = withRatios(
     [...fioRows, ...baselineRows, ...linnosRows].filter((r) => r.unit === 'ios/s'),
-    FIO_IOPS,
+    fioIopsName(qd),
   );
-  return {
-    suite: 'replay-overhead',
-    results: [
-      ...iopsRows,
-      ...[...baselineRows, ...linnosRows, ...fioRows].filter((r) => r.unit !== 'ios/s'),
-      summarise(
-        'device read time (kernel), QD32, baseline',
-        'us',
-        c.baseline.map((r) => r.deviceReadMeanUs),
-        details,
-      ),
-    ],
-  };
+  return [
+    ...iopsRows,
+    ...[...baselineRows, ...linnosRows, ...fioRows].filter((r) => r.unit !== 'ios/s'),
+    summarise(
+      `device read time (kernel), QD${qd}, baseline`,
+      'us',
+      c.baseline.map((r) => r.deviceReadMeanUs),
+      details,
+    ),
+  ];
 }

@@ -4,11 +4,11 @@
  * runs lake and fio on the same files.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { compareWithFio } from '../../src/bench/replay-overhead.js';
+import { compareWithFio, comparisonResults } from '../../src/bench/replay-overhead.js';
 import {
   type FioPattern,
   fioArguments,
@@ -139,6 +139,43 @@ test(
   },
 );
 
+test(
+  'a fio that fails leaves lake figures standing, and its row says what fio said',
+  { timeout: 60_000 },
+  async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'lake-fake-fio-'));
+    try {
+      const fake = join(bin, 'fio');
+      writeFileSync(
+        fake,
+        '#!/bin/sh\nif [ "$1" = --version ]; then echo fio-3.33; exit 0; fi\necho "fio: pid=1, err=22/file:filesetup.c:805, func=open, error=Invalid argument" >&2\nexit 1\n',
+      );
+      chmodSync(fake, 0o755);
+      const c = await compareWithFio({
+        dir,
+        ios: 200,
+        fileBytes: 1 << 20,
+        queueDepth: 4,
+        samples: 2,
+        fioCommand: fake,
+      });
+      assert.equal(c.reference.available, true);
+      assert.deepEqual(c.fio, []);
+      assert.match(c.fioError ?? '', /exited with status 1: .*Invalid argument/);
+      assert.equal(c.baseline.length, 2);
+      const rows = comparisonResults(c);
+      const reference = rows.find((r) => r.name === 'IOPS, QD4, fio io_uring (reference)');
+      assert.equal(reference?.state, 'errored');
+      assert.match(reference?.error ?? '', /^fio failed: .*Invalid argument/);
+      const lake = rows.find((r) => r.name === 'IOPS, QD4, lake baseline');
+      assert.equal(lake?.state, 'completed');
+      assert.equal(lake?.ratio, undefined, 'no ratio without a reference figure');
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  },
+);
+
 const fio = fioAvailability();
 test(
   'with fio installed, lake and fio read the same files for the same I/O count',
@@ -155,5 +192,14 @@ test(
     assert.equal(c.pattern.fileBytes, 1 << 20);
     assert.equal(c.pattern.direct, c.baseline[0]!.direct);
     assert.deepEqual(readdirSync(dir), [], 'its image files are gone');
+    const rows = comparisonResults(c);
+    assertPlainData(rows);
+    const reference = rows.find((r) => r.name === 'IOPS, QD4, fio io_uring (reference)')!;
+    assert.equal(reference.samples, 2);
+    for (const label of ['baseline', 'linnos']) {
+      const lake = rows.find((r) => r.name === `IOPS, QD4, lake ${label}`)!;
+      assert.equal(lake.ratio, lake.median / reference.median, `${label}: ratio to fio's median`);
+      assert.equal(typeof lake.details?.['pairedRatioToFio'], 'number');
+    }
   },
 );
