@@ -50,6 +50,13 @@ export interface ArrayContext extends Partial<TimedDecisions> {
   readonly revokeCostUs: number;
   /** Completion time a read would get on `device` if submitted at `atUs` (never earlier than the current time); changes nothing. */
   peekReadUs(device: number, offset: number, size: number, atUs: number): number;
+  /**
+   * Called during `admit`: the decision on the try being admitted took `us` of inference, so the try waits
+   * that long before it is submitted or revoked (its latency includes it). Calls add up. Engines whose clock
+   * runs the inference itself (real devices) ignore it: the time was spent there already. Absent on an
+   * engine without decisions that take time; a policy calls it as `context.charge?.(us)`.
+   */
+  charge?(us: number): void;
 }
 
 /** A completed read, told to policies that learn or measure online accuracy. */

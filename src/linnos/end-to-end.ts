@@ -201,6 +201,7 @@ export async function runLinnosEndToEnd(options: LinnosEndToEndOptions): Promise
           options: { seed: options.seed, shape: options.shape, epochs: options.epochs, ...retrain },
         }
       : undefined,
+    { models: Array.from({ length: deviceCount }, (_, d) => models.find((m) => m.device === d)) },
   );
   const specs = options.policies ?? parsePolicyList(END_TO_END_POLICIES);
   let runs: PolicyRun[];

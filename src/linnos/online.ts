@@ -23,12 +23,15 @@
  */
 import type { ReadTry } from '../array/policy.js';
 import { createPredictor } from '../kernels/create.js';
+import type { IncrementalPredictor } from '../kernels/incremental-types.js';
 import type { Backend, Predictor } from '../kernels/types.js';
 import { type DriftCheck, type DriftTrigger, DriftWatch } from '../learn/drift-watch.js';
 import type { LinnosShape } from '../models/dense.js';
 import { Random } from '../random.js';
 import { LINNOS_FEATURES } from './features.js';
+import type { LinnosSubmitPath } from './incremental.js';
 import { type RetrainData, type RetrainOutcome, type RetrainSettings, retrainDevice } from './retrain.js';
+import { submitPathFor } from './submit-path.js';
 
 /** Trains off the serving thread: `done` is called later, with the outcome or the error. */
 export interface BackgroundTrainer {
@@ -85,6 +88,11 @@ export interface ServingModel {
   predictor: Predictor;
   /** Reads are slow iff their latency exceeds this (the threshold the model was labelled at). */
   thresholdUs: number;
+  /**
+   * The submit path of this model (policy.ts submitPathFor), its own: a retrained model brings a fresh one,
+   * so a context computed for the old weights never meets the new ones. Absent: the full forward.
+   */
+  submitPath?: LinnosSubmitPath | undefined;
 }
 
 /** A retrain that went live, for the report. */
@@ -229,6 +237,8 @@ export class OnlineLinnos {
   readonly #majoritySlack: number;
   /** Predictors this object made (retrained ones): disposed of when replaced or at close. */
   readonly #owned = new Set<Predictor>();
+  /** The incremental predictors behind the submit paths of the predictors in #owned. */
+  readonly #ownedIncremental = new Map<Predictor, IncrementalPredictor>();
   #retrainCount = 0;
   #closed = false;
 
@@ -385,19 +395,26 @@ export class OnlineLinnos {
       return;
     }
     let predictor: Predictor;
+    let submit: ReturnType<typeof submitPathFor>;
     try {
       // Calibrate the int16 ranges on this device's recent vectors, as the offline path does on its own.
       const recent = tracer.recent().vectors;
-      predictor = createPredictor(outcome.model, {
-        backend: this.#backend,
-        calibration: recent.subarray(0, Math.min(recent.length, 4096 * LINNOS_FEATURES)),
-      });
+      const calibration = recent.subarray(0, Math.min(recent.length, 4096 * LINNOS_FEATURES));
+      predictor = createPredictor(outcome.model, { backend: this.#backend, calibration });
+      try {
+        submit = submitPathFor(predictor, outcome.model, calibration);
+      } catch (error) {
+        predictor.dispose();
+        throw error;
+      }
     } catch (error) {
       this.#failed(tracer, error);
       return;
     }
     this.#owned.add(predictor);
-    tracer.watch.deliver({ predictor, thresholdUs: outcome.thresholdUs }, readyAtUs, {
+    if (submit !== undefined) this.#ownedIncremental.set(predictor, submit.incremental);
+    const serving: ServingModel = { predictor, thresholdUs: outcome.thresholdUs, submitPath: submit?.path };
+    tracer.watch.deliver(serving, readyAtUs, {
       outcome,
       trainSeconds,
     });
@@ -432,7 +449,11 @@ export class OnlineLinnos {
       validationAccuracy: outcome.validationAccuracy,
       trainSeconds,
     });
-    if (replaced !== undefined && this.#owned.delete(replaced.predictor)) replaced.predictor.dispose();
+    if (replaced !== undefined && this.#owned.delete(replaced.predictor)) {
+      replaced.predictor.dispose();
+      this.#ownedIncremental.get(replaced.predictor)?.dispose();
+      this.#ownedIncremental.delete(replaced.predictor);
+    }
   }
 
   /** Per device: what the watch saw and the retrains that went live. */
@@ -462,5 +483,7 @@ export class OnlineLinnos {
     await this.#trainer?.close();
     for (const predictor of this.#owned) predictor.dispose();
     this.#owned.clear();
+    for (const incremental of this.#ownedIncremental.values()) incremental.dispose();
+    this.#ownedIncremental.clear();
   }
 }

@@ -9,9 +9,12 @@ import type { AdmissionPolicy } from '../array/policy.js';
 import { baselineHedgeDelayUs, type PriorRuns } from '../array/run.js';
 import type { Predictor } from '../kernels/types.js';
 import type { Confusion } from '../learn/metrics.js';
+import type { DenseModel } from '../models/dense.js';
 import type { JsonValue } from '../models/model-file.js';
+import type { LinnosSubmitPath } from './incremental.js';
 import { type BackgroundTrainer, OnlineLinnos, type OnlineRetrainOptions } from './online.js';
 import { LinnosPolicy } from './policy.js';
+import { submitPathFor } from './submit-path.js';
 
 /** The slow reads a model was scored on, and how many of them it predicted fast (submitted: false submits). */
 export interface FalseSubmitCount {
@@ -92,6 +95,24 @@ export interface OnlineRetraining {
   makeTrainer?: () => BackgroundTrainer;
 }
 
+/** A device's model as its serving predictor was built from it, for the predictor's submit path. */
+export interface SubmitModel {
+  model: DenseModel;
+  /** The calibration vectors the predictor was built with (needed for NN+1/NN+2 on wasm). */
+  calibration?: Uint8Array;
+}
+
+/** How a factory's policies decide and what their decisions cost. */
+export interface LinnosServingOptions {
+  /**
+   * Per device, the model behind `predictors[d]`: each policy gets a submit path of its own per device
+   * (submitPathFor). Absent: every decision runs the full forward.
+   */
+  models?: readonly (SubmitModel | undefined)[];
+  /** Inference time charged to each predicted read try, us (LinnosPolicyOptions.inferenceCostUs). */
+  inferenceCostUs?: number;
+}
+
 /**
  * Builds `linnos` / `linnos+hl` policies over one predictor per device (undefined: reads there are always
  * submitted); `falseSubmitPct` (pooledFalseSubmitPct) sets linnos+hl's hedge percentile.
@@ -100,14 +121,28 @@ export function linnosPolicyFactory(
   predictors: readonly (Predictor | undefined)[],
   falseSubmitPct: number | undefined,
   retraining?: OnlineRetraining,
+  serving: LinnosServingOptions = {},
 ): LinnosPolicyFactory {
   const hedgePercentile = linnosHedgePercentile(falseSubmitPct);
   const policies: LinnosPolicy[] = [];
-  const makeOnline = (): OnlineLinnos | undefined => {
+  const incrementals: { dispose(): void }[] = [];
+  // Contexts hold a device's recent history: each policy (each replay) gets paths of its own.
+  const makeSubmitPaths = (): (LinnosSubmitPath | undefined)[] =>
+    predictors.map((predictor, d) => {
+      const source = serving.models?.[d];
+      if (predictor === undefined || source === undefined) return undefined;
+      const built = submitPathFor(predictor, source.model, source.calibration);
+      if (built === undefined) return undefined;
+      incrementals.push(built.incremental);
+      return built.path;
+    });
+  const makeOnline = (submitPaths: readonly (LinnosSubmitPath | undefined)[]): OnlineLinnos | undefined => {
     if (retraining === undefined) return undefined;
     const initial = predictors.map((predictor, d) => {
       const thresholdUs = retraining.thresholdsUs[d];
-      return predictor !== undefined && thresholdUs !== undefined ? { predictor, thresholdUs } : undefined;
+      return predictor !== undefined && thresholdUs !== undefined
+        ? { predictor, thresholdUs, submitPath: submitPaths[d] }
+        : undefined;
     });
     const trainer = retraining.makeTrainer?.();
     return new OnlineLinnos(initial, {
@@ -120,6 +155,7 @@ export function linnosPolicyFactory(
     hedgePercentile,
     async close() {
       for (const policy of policies) await policy.online?.close();
+      for (const incremental of incrementals.splice(0)) incremental.dispose();
     },
     makePolicy(spec, prior) {
       if (spec.kind !== 'linnos') return undefined;
@@ -128,10 +164,13 @@ export function linnosPolicyFactory(
         hedgeAfterUs = baselineHedgeDelayUs(prior, hedgePercentile);
         if (hedgeAfterUs === undefined) return undefined;
       }
-      const online = makeOnline();
+      const submitPaths = makeSubmitPaths();
+      const online = makeOnline(submitPaths);
       const policy = new LinnosPolicy({
         name: spec.name,
         predictors,
+        submitPaths,
+        ...(serving.inferenceCostUs !== undefined ? { inferenceCostUs: serving.inferenceCostUs } : {}),
         ...(hedgeAfterUs !== undefined ? { hedgeAfterUs } : {}),
         ...(online !== undefined ? { online } : {}),
       });
