@@ -174,6 +174,16 @@ function deviceNames(flags: RealDeviceFlags): string[] {
     if (flags.devices !== undefined) throw usageError('--devices and --ceph exclude each other: give one');
     if (flags.pools === undefined)
       throw usageError('--ceph needs --pools (the replica pools, e.g. r0,r1,r2)');
+    // The cluster's backend is librados: the file backends' choices do not apply to it.
+    for (const [flag, value] of [
+      ['--backend', flags.backend],
+      ['--io', flags.io],
+    ] as const)
+      if (value !== undefined && value !== 'auto')
+        throw usageError(
+          `${flag} applies to files and block devices, not to --ceph (the cluster is reached through librados)`,
+        );
+    if (flags.sqpoll === true) throw usageError('--sqpoll applies to io_uring on files, not to --ceph');
     return splitList(flags.pools);
   }
   if (flags.pools !== undefined) throw usageError("--pools needs --ceph (the cluster's ceph.conf)");

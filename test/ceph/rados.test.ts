@@ -386,6 +386,19 @@ test('--ceph refuses what cannot run: no pools, both --devices and --ceph, a mis
   const both = runLake(['replay', '--ceph', conf, '--pools', 'r0', '--devices', 'a.img', '--trace', trace]);
   assert.equal(both.status, 64);
   assert.match(both.stderr, /exclude each other/);
+  const fileBackend = runLake([
+    'replay',
+    '--ceph',
+    conf,
+    '--pools',
+    'r0',
+    '--backend',
+    'uring',
+    '--trace',
+    trace,
+  ]);
+  assert.equal(fileBackend.status, 64);
+  assert.match(fileBackend.stderr, /--backend applies to files and block devices, not to --ceph/);
   const missing = runLake(['replay', '--ceph', conf, '--pools', 'r0,nope', '--trace', trace]);
   assert.equal(missing.status, 74);
   assert.match(missing.stderr, /pool nope.*ENOENT/);
