@@ -97,6 +97,7 @@ class VirtualClockReplay implements ReplayClock, ReplayDevices {
       result: this.#result,
       onProgress: options.onProgress,
       progressEvery: options.progressEvery,
+      chargesInference: true,
     });
   }
 

@@ -66,6 +66,7 @@ interface DemoFlags {
   crossovers?: string;
   drift?: boolean;
   retrain?: boolean;
+  inferenceCostUs?: string;
 }
 
 const FULL = { trainS: 30, testS: 30, epochs: 15 };
@@ -113,6 +114,10 @@ export function registerDemo(program: Command): void {
       '--crossovers <list>',
       'use these crossovers for --models instead of measuring them (nn=9,nn+1=4,nn+2=never, as results.json records them): a reproducible run',
     )
+    .option(
+      '--inference-cost-us <us>',
+      "inference time charged to each read LinnOS predicts (default: measured at the start, rounded up to 0.1 us; the report's params give it)",
+    )
     .option('--out <dir>', 'where report.html, cdf.svg, cdf.png and results.json go', 'out/demo')
     .option('--json', 'print results.json on stdout (no progress output)')
     .option(
@@ -147,6 +152,8 @@ interface DemoSettings {
   policyLoadBudgetMs: number;
   /** --retrain: LinnOS retrains online during the replays. */
   retrain: boolean;
+  /** --inference-cost-us: the time charged per predicted read, fixed (undefined: measured). */
+  inferenceCostUs: number | undefined;
   quiet: boolean;
 }
 
@@ -193,6 +200,10 @@ function parseDemoFlags(flags: DemoFlags): DemoSettings {
     policyBudgetUs,
     policyLoadBudgetMs,
     retrain: flags.retrain === true,
+    inferenceCostUs:
+      flags.inferenceCostUs !== undefined
+        ? parseNumberOption('--inference-cost-us', flags.inferenceCostUs, 0)
+        : undefined,
     quiet: flags.json === true,
   };
 }
@@ -269,6 +280,7 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
       onRunStart: (spec) => log(quiet, `replaying the unseen stretch under ${spec.name}...`),
       onWarning: warn,
       ...(settings.retrain ? { retrain: {} } : {}),
+      ...(settings.inferenceCostUs !== undefined ? { inferenceCostUs: settings.inferenceCostUs } : {}),
     });
     // LinnOS on the LAKE runtime, per shape: inline, every batch on lakeD, and the contention policy.
     if (e2e.lakeShapeModels.length > 0)
@@ -314,6 +326,9 @@ async function emitDemoReport(input: DemoReportInput): Promise<void> {
     shape: settings.shape,
     epochs: settings.epochs,
     revokeCostUs: settings.revokeCostUs,
+    // Charged to each read LinnOS predicts; reproduce a run with --inference-cost-us and this figure.
+    inferenceCostUs: e2e.inference.chargedUs,
+    inferenceCostMeasured: e2e.inference.chargedMeasured,
     policies: e2e.specs.map((s) => s.name).join(', '),
   };
   const json = {
@@ -413,9 +428,10 @@ function summaryLines(input: DemoReportInput): string[] {
   lines.push(
     `- linnos+hl hedges at p${e2e.hedgePercentile.toFixed(1)} of the baseline's read latency (pooled false-submit rate ${f !== undefined ? `${f.toFixed(1)}%` : 'unknown: no slow read held back'}).`,
   );
-  const { nsPerPrediction, backend } = e2e.inference;
+  const { nsPerPrediction, backend, decisionNs, chargedUs, chargedMeasured } = e2e.inference;
   lines.push(
     `- inference: ${nsPerPrediction.toFixed(0)} ns per prediction at batch 1 (${backend ?? 'none'} backend, measured on held-back vectors).`,
+    `- charged: ${chargedUs} us of inference per read linnos and linnos+hl predict (${chargedMeasured ? `a decision on the submit path measured ${decisionNs.toFixed(0)} ns at the start, rounded up to 0.1 us` : 'fixed by --inference-cost-us'}); reproduce with --inference-cost-us ${chargedUs}.`,
   );
   if (input.settings.retrain)
     for (const p of e2e.linnosPolicies) {

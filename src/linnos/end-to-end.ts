@@ -26,6 +26,7 @@ import {
 } from './pipeline.js';
 import { falseSubmitCount, linnosPolicyFactory, pooledFalseSubmitPct } from './policies.js';
 import type { LinnosPolicy } from './policy.js';
+import { chargedInferenceUs, measureDecisionNs } from './submit-path.js';
 
 /** The demo's devices: one workload each (LAKE's Azure, Bing-I and Cosmos parameters). */
 export const END_TO_END_PROFILES: readonly ProfileName[] = ['azure', 'bing-i', 'cosmos'];
@@ -56,6 +57,12 @@ export interface LinnosEndToEndOptions {
   onWarning?: (message: string) => void;
   /** LinnOS retrains online during the replays (src/linnos/online.ts); absent: the models never change. */
   retrain?: Omit<OnlineRetrainOptions, 'trainer' | 'onResolved'>;
+  /**
+   * Inference time charged to each read LinnOS predicts, us (--inference-cost-us): fixes it, so that a run
+   * is reproduced exactly. Absent: measured at the start of the run (measureDecisionNs on the first model's
+   * held-back vectors, rounded up to 0.1 us).
+   */
+  inferenceCostUs?: number;
 }
 
 export interface LinnosEndToEndResult {
@@ -77,8 +84,18 @@ export interface LinnosEndToEndResult {
   specs: readonly PolicySpec[];
   runs: PolicyRun[];
   linnosPolicies: readonly LinnosPolicy[];
-  /** Serving cost at batch 1 on held-back vectors of the first model (clock reading). */
-  inference: { nsPerPrediction: number; backend: Backend | null };
+  /**
+   * Serving cost at batch 1 on held-back vectors of the first model (clock reading); what a LinnOS decision
+   * cost on its submit path (clock reading, measured before the replays), and the time charged to each
+   * predicted read (us; `chargedMeasured`: from that measurement, else fixed by the caller).
+   */
+  inference: {
+    nsPerPrediction: number;
+    backend: Backend | null;
+    decisionNs: number;
+    chargedUs: number;
+    chargedMeasured: boolean;
+  };
 }
 
 /** Fresh devices, and the traced and unseen stretches of their workloads. */
@@ -189,6 +206,11 @@ export async function runLinnosEndToEnd(options: LinnosEndToEndOptions): Promise
     models.map((m) => falseSubmitCount(m.report.quality.confusion)),
   );
   const retrain = options.retrain;
+  const probe = models[0];
+  // What a decision costs the read it delays, measured here before the replays (or fixed by the caller).
+  const decisionNs = probe ? measureDecisionNs(probe.predictor, probe.model, probe.heldBack) : Number.NaN;
+  const chargedMeasured = options.inferenceCostUs === undefined;
+  const chargedUs = options.inferenceCostUs ?? chargedInferenceUs(decisionNs);
   const factory = linnosPolicyFactory(
     predictors,
     falseSubmitPct,
@@ -201,7 +223,10 @@ export async function runLinnosEndToEnd(options: LinnosEndToEndOptions): Promise
           options: { seed: options.seed, shape: options.shape, epochs: options.epochs, ...retrain },
         }
       : undefined,
-    { models: Array.from({ length: deviceCount }, (_, d) => models.find((m) => m.device === d)) },
+    {
+      models: Array.from({ length: deviceCount }, (_, d) => models.find((m) => m.device === d)),
+      inferenceCostUs: chargedUs,
+    },
   );
   const specs = options.policies ?? parsePolicyList(END_TO_END_POLICIES);
   let runs: PolicyRun[];
@@ -218,10 +243,12 @@ export async function runLinnosEndToEnd(options: LinnosEndToEndOptions): Promise
       ...(onRunStart !== undefined ? { onRunStart: (spec: PolicySpec) => onRunStart(spec) } : {}),
     });
     // Serving cost on real vectors of the traced stretch.
-    const probe = models[0];
     inference = {
       nsPerPrediction: probe ? measureInferenceNs(probe.predictor, probe.heldBack) : Number.NaN,
       backend: probe?.predictor.backend ?? null,
+      decisionNs,
+      chargedUs,
+      chargedMeasured,
     };
   } finally {
     await factory.close();

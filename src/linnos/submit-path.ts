@@ -32,3 +32,74 @@ export function submitPathFor(
   });
   return { path: new LinnosSubmitPath(incremental), incremental };
 }
+
+/**
+ * What one decision costs the read it delays, median ns over `repeats` passes over `vectors` (real digit
+ * vectors, back to back): the submit path's share (pend_now's rows, the ReLU, the output layer) where the
+ * predictor has one, else its full forward. Each vector's history goes into the context off the timed
+ * loop, as a completion would put it there; the timed loop is the submit.
+ */
+export function measureDecisionNs(
+  predictor: Predictor,
+  model: DenseModel | undefined,
+  vectors: Uint8Array,
+  repeats = 5,
+): number {
+  const n = Math.min(Math.floor(vectors.length / LINNOS_FEATURES), 4096);
+  if (n === 0) return Number.NaN;
+  const built = model !== undefined ? submitPathFor(predictor, model) : undefined;
+  const samples: number[] = [];
+  let sink = 0;
+  try {
+    const incremental = built?.incremental;
+    const contexts = incremental !== undefined ? Math.min(n, 64) : 0;
+    const digits = new Uint8Array(n * 3);
+    const views: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) {
+      const x = vectors.subarray(i * LINNOS_FEATURES, (i + 1) * LINNOS_FEATURES);
+      views.push(x);
+      for (let k = 0; k < 3; k++) digits[i * 3 + k] = x[LINNOS_SUBMIT_POSITIONS[k]!]!;
+    }
+    let fresh = incremental;
+    if (incremental !== undefined && contexts > 1) {
+      // One context per vector of a block of 64, so that each submit meets the history it came with.
+      incremental.dispose();
+      fresh = createIncrementalPredictor(model!, {
+        backend: incremental.backend,
+        submitPositions: LINNOS_SUBMIT_POSITIONS,
+        contexts,
+      });
+    }
+    for (let r = 0; r <= repeats; r++) {
+      let elapsed = 0n;
+      for (let from = 0; from < n; from += 64) {
+        const to = Math.min(n, from + 64);
+        if (fresh !== undefined) for (let i = from; i < to; i++) fresh.setContext(i - from, views[i]!);
+        const started = process.hrtime.bigint();
+        if (fresh !== undefined)
+          for (let i = from; i < to; i++)
+            sink += fresh.predictDigits(i - from, digits[i * 3]!, digits[i * 3 + 1]!, digits[i * 3 + 2]!);
+        else for (let i = from; i < to; i++) sink += predictor.predict(views[i]!);
+        elapsed += process.hrtime.bigint() - started;
+      }
+      // The first pass warms up (JIT, caches) and is not kept.
+      if (r > 0) samples.push(Number(elapsed) / n);
+    }
+    fresh?.dispose();
+  } finally {
+    built?.incremental.dispose();
+  }
+  if (sink < 0) throw new Error('unreachable');
+  samples.sort((a, b) => a - b);
+  return samples[samples.length >> 1]!;
+}
+
+/**
+ * The inference time a simulator charges per decision for a measured `ns`: rounded up to 0.1 us, so that a
+ * run is reproduced exactly from the figure it reports (--inference-cost-us) and a measured cost is never
+ * charged as nothing.
+ */
+export function chargedInferenceUs(ns: number): number {
+  if (!(ns > 0)) return 0;
+  return Math.ceil(ns / 100 - 1e-9) / 10;
+}

@@ -27,6 +27,9 @@ export interface AdmissionCounts {
   /** The first fault, said in words (policyFaultMessage): later ones are only counted. */
   firstPolicyFault?: string;
   heldTries?: number;
+  /** Tries whose verdict waited for the inference time the policy charged (ArrayContext.charge), and that time, us. */
+  chargedTries?: number;
+  chargedUs?: number;
 }
 
 export interface AdmissionOptions {
@@ -39,6 +42,11 @@ export interface AdmissionOptions {
   peekReadUs: ArrayContext['peekReadUs'];
   scheduler: DecisionScheduler;
   counts: AdmissionCounts;
+  /**
+   * Whether the inference time a policy charges delays the try's verdict (ArrayContext.charge): on a
+   * virtual clock, where the inference itself takes no time. A real clock already spent it: false.
+   */
+  chargesInference?: boolean;
 }
 
 /** The policy's verdict on a try. */
@@ -81,6 +89,8 @@ export class Admission {
   #revoke = new Uint8Array(0);
   #admitting = -1;
   #heldDuringAdmit = false;
+  /** Inference time charged during the current admit, us. */
+  #charged = 0;
   #waiting = 0;
   readonly #timers: (((nowUs: number) => void) | undefined)[] = [];
   readonly #freeTimers: number[] = [];
@@ -99,6 +109,7 @@ export class Admission {
       hold: () => this.#hold(),
       release: (ticket, revoke, atUs) => this.#release(ticket, revoke, atUs),
       wakeAt: (atUs, fire) => this.#wakeAt(atUs, fire),
+      ...(options.chargesInference === true ? { charge: (us: number) => this.#charge(us) } : {}),
     };
   }
 
@@ -112,7 +123,12 @@ export class Admission {
     return this.#admit !== undefined && this.#lcReads && attempt < this.#replicas - 1;
   }
 
-  /** Offers a read try to the policy. A throw counts as a policy fault and submits (a hold is taken back). */
+  /**
+   * Offers a read try to the policy. A throw counts as a policy fault and submits at once (a hold is taken
+   * back, a charge dropped). A verdict the policy charged inference time for is HELD: it acts that much
+   * later through takeRelease, as a release by the policy would (a try the policy held itself waits for its
+   * release; what it charged is the policy's to add to the release time).
+   */
   ask(
     ticket: number,
     index: number,
@@ -134,12 +150,14 @@ export class Admission {
     if (ticket >= this.#state.length) this.#grow(ticket);
     this.#admitting = ticket;
     this.#heldDuringAdmit = false;
+    this.#charged = 0;
     let revoke = false;
     try {
       revoke = this.#admit!(read, this.context);
     } catch (thrown) {
       this.#fault('admit', thrown);
       revoke = false;
+      this.#charged = 0;
       if (this.#heldDuringAdmit && this.#state[ticket] === WAITING) {
         // A policy that held the try and then threw will not release it: take it back.
         this.#state[ticket] = FREE;
@@ -150,6 +168,16 @@ export class Admission {
     }
     this.#admitting = -1;
     if (this.#heldDuringAdmit) return HELD;
+    const charged = this.#charged;
+    if (charged > 0) {
+      this.#state[ticket] = RELEASED;
+      this.#revoke[ticket] = revoke ? 1 : 0;
+      const counts = this.#counts;
+      counts.chargedTries = (counts.chargedTries ?? 0) + 1;
+      counts.chargedUs = (counts.chargedUs ?? 0) + charged;
+      this.#scheduler.release(ticket, nowUs + charged);
+      return HELD;
+    }
     return revoke ? REVOKE : SUBMIT;
   }
 
@@ -207,6 +235,12 @@ export class Admission {
       this.#counts.heldTries = (this.#counts.heldTries ?? 0) + 1;
     }
     return ticket;
+  }
+
+  #charge(us: number): void {
+    if (this.#admitting < 0) throw new RangeError('charge() may only be called from admit()');
+    if (!(Number.isFinite(us) && us >= 0)) throw new RangeError(`charge(${us}): not a time in us`);
+    this.#charged += us;
   }
 
   #release(ticket: number, revoke: boolean, atUs: number): void {

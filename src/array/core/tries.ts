@@ -85,6 +85,11 @@ export interface ReplayCoreOptions {
   progressEvery?: number | undefined;
   /** Initial room for I/Os and tries (both grow on demand). */
   capacity?: number;
+  /**
+   * Whether inference time a policy charges (ArrayContext.charge) delays the try's verdict by that much:
+   * true on a virtual clock, where the policy's inference takes no time; a real clock already spent it.
+   */
+  chargesInference?: boolean;
 }
 
 export class ReplayCore {
@@ -181,6 +186,7 @@ export class ReplayCore {
         timer: (id, atUs) => this.#schedule(Math.max(clock.nowUs(), origin + atUs), ACTION_TIMER, id),
       },
       counts: this.#result,
+      chargesInference: options.chargesInference === true,
     });
     policy.start?.(this.#admission.context);
   }
@@ -368,7 +374,7 @@ export class ReplayCore {
         this.#clock.nowUs() - this.#originUs,
         attempt,
       );
-      // Held: it is issued (or revoked) when the policy releases it.
+      // Held (by the policy, or for the inference time it charged): issued or revoked when released.
       if (verdict === HELD) return;
       if (verdict === REVOKE) {
         this.#revoke(t);
