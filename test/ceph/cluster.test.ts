@@ -159,6 +159,40 @@ test('up, status, rados I/O on each pinned pool, slowed OSDs, down: nothing left
   assert.deepEqual(processesNaming(dir), []);
 });
 
+test('the CLI: up --json, status --json and down --json on one cluster', ceph, async () => {
+  const parent = mkdtempSync(join(tmpdir(), 'lake-cluster-test-'));
+  const dir = join(parent, 'c');
+  try {
+    const up = runLake(['cluster', 'up', '--osds', '1', '--dir', dir, '--json']);
+    assert.equal(up.status, 0, up.stderr);
+    const state = JSON.parse(up.stdout) as ClusterState;
+    assert.equal(state.conf, join(dir, 'ceph.conf'));
+    assert.deepEqual(
+      state.pools.map((p) => [p.name, p.osd]),
+      [['r0', 0]],
+    );
+    const status = runLake(['cluster', 'status', '--dir', dir, '--json']);
+    assert.equal(status.status, 0, status.stderr);
+    const seen = JSON.parse(status.stdout) as {
+      processes: { running: boolean }[];
+      pools: { acting: number[] }[];
+    };
+    assert.deepEqual(
+      seen.processes.map((p) => p.running),
+      [true, true],
+    );
+    assert.deepEqual(seen.pools[0]!.acting, [0]);
+    const down = runLake(['cluster', 'down', '--dir', dir, '--json']);
+    assert.equal(down.status, 0, down.stderr);
+    assert.equal((JSON.parse(down.stdout) as { removed: boolean }).removed, true);
+    assert.equal(existsSync(dir), false);
+    for (const p of state.processes) assert.equal(isRunning(p), false, `${p.name} still runs`);
+  } finally {
+    if (existsSync(join(dir, CLUSTER_STATE_FILE))) await clusterDown(dir, { graceMs: 5000 });
+    rmSync(parent, { recursive: true, force: true });
+  }
+});
+
 test('up refuses a --dir lake did not create, and leaves it as it was', ceph, async () => {
   const parent = mkdtempSync(join(tmpdir(), 'lake-cluster-test-'));
   try {
