@@ -128,6 +128,13 @@ function fit<T extends Int32Array | Float64Array>(array: T, i: number, make: (n:
 /**
  * The engine's backend on a cluster. It owns none of the cluster: the client and its pools outlive it
  * (one backend per policy run), and close() waits for this backend's ops only.
+ *
+ * Its ops carry no librados callback: poll() and wait() take every op rados_aio_is_complete reports done,
+ * and a wait with ops in flight sleeps pollUs at a time between looks (Atomics.wait: no CPU, and the
+ * engine has nothing else to do until a completion or its deadline). A callback per op costs a thread
+ * hand-off from librados's finisher to the main thread for every completion, one at a time, and capped
+ * the replay well below `rados bench`; spinning instead takes a CPU from OSDs sharing the host
+ * (docs/ceph.md, "The client").
  */
 export class CephBackend implements IoBackend {
   readonly kind: BackendKind = 'rados';
