@@ -25,6 +25,9 @@ export interface ReplayResult {
   firstPolicyFault?: string;
   /** Read tries the policy held (ArrayContext.hold) and released later: batching, inference time. */
   heldTries?: number;
+  /** Read tries whose verdict waited for the inference time the policy charged, and that time summed, us. */
+  chargedTries?: number;
+  chargedUs?: number;
   /** Time of the last completion since the replay's start, us. */
   endUs: number;
 }
