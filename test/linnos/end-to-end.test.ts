@@ -20,6 +20,8 @@ const OPTIONS: LinnosEndToEndOptions = {
   epochs: 2,
   shape: 'nn',
   revokeCostUs: 5,
+  // Fixed, so that a rerun charges what this run did (measured, it may round to another 0.1 us).
+  inferenceCostUs: 0.3,
 };
 
 /** What a rerun must reproduce: every policy's read summary and counters, the hedge, the model quality. */
@@ -106,6 +108,36 @@ describe('runLinnosEndToEnd', () => {
     assert.equal(stats.revoked, linnos.result.revokes);
     assert.ok(stats.revoked > 0);
     assert.equal(result.runs.find((r) => r.spec.name === 'baseline')!.result.revokes, 0);
+  });
+
+  test('every read linnos and linnos+hl predict is charged the fixed inference time; the others none', () => {
+    assert.equal(result.inference.chargedUs, 0.3);
+    assert.equal(result.inference.chargedMeasured, false);
+    for (const run of result.runs) {
+      const policy = result.linnosPolicies.find((p) => p.name === run.spec.name);
+      if (policy === undefined) {
+        assert.equal(run.result.chargedTries ?? 0, 0, `${run.spec.name} charges nothing`);
+        continue;
+      }
+      assert.ok(policy.stats.predicted > 0);
+      assert.equal(run.result.chargedTries, policy.stats.predicted, run.spec.name);
+      assert.ok(
+        Math.abs(run.result.chargedUs! - 0.3 * policy.stats.predicted) < 1e-6 * policy.stats.predicted,
+      );
+    }
+  });
+
+  test('without a fixed cost, a decision is measured at the start and charged rounded up to 0.1 us', async () => {
+    const { inferenceCostUs: _, ...measured } = OPTIONS;
+    const run = await runLinnosEndToEnd({ ...measured, policies: parsePolicyList('baseline') });
+    const { decisionNs, chargedUs, chargedMeasured } = run.inference;
+    assert.equal(chargedMeasured, true);
+    assert.ok(decisionNs > 0 && decisionNs < 1e6, `${decisionNs} ns`);
+    assert.ok(
+      chargedUs >= decisionNs / 1000 && chargedUs < decisionNs / 1000 + 0.1 + 1e-9,
+      `${chargedUs} us`,
+    );
+    assert.ok(Math.abs(chargedUs * 10 - Math.round(chargedUs * 10)) < 1e-9, 'a multiple of 0.1 us');
   });
 
   test('a rerun with the seed gives the same figures; LAKE shapes reuse the main model', async () => {
