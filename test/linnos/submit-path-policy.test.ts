@@ -124,6 +124,46 @@ describe('LinnOS on its submit path', () => {
     await second.close();
   });
 
+  test("with online retraining, each swapped model brings a fresh submit path and decisions stay the full forward's", async () => {
+    const retraining = {
+      thresholdsUs: models.map((m) => m.threshold.thresholdUs),
+      // tolerance -1 and majoritySlack 1: every device retrains at its first full window and its model goes live.
+      options: { window: 200, checkEvery: 100, tolerance: -1, majoritySlack: 1, epochs: 2, seed: 5 },
+    };
+    const predictors = models.map((m) => m.predictor);
+    const runOnline = async (withPaths: boolean) => {
+      const f = linnosPolicyFactory(predictors, undefined, retraining, withPaths ? { models } : {});
+      const policy = f.makePolicy({ kind: 'linnos', name: 'linnos', hedged: false }, {}) as LinnosPolicy;
+      const online = policy.online!;
+      const initial = [0, 1, 2].map((d) => online.model(d, 0)?.submitPath);
+      const records: IoRecord[] = [];
+      replay(mergeStreams(streams()), {
+        devices: makeDevices(),
+        policy,
+        onRecord: (r) => records.push({ ...r }),
+      });
+      const swapped = online
+        .report()
+        .filter((r) => r.retrains.length > 0)
+        .map((r) => r.device);
+      const now = swapped.map((d) => online.model(d, Number.MAX_SAFE_INTEGER)?.submitPath);
+      const stats = { ...policy.stats };
+      await f.close();
+      return { records, stats, initial, swapped, now };
+    };
+    const full = await runOnline(false);
+    const incremental = await runOnline(true);
+    assert.ok(incremental.swapped.length > 0, 'a retrained model went live');
+    for (const [k, d] of incremental.swapped.entries()) {
+      const path = incremental.now[k];
+      assert.ok(path !== undefined, `ssd${d}'s retrained model has a submit path`);
+      assert.notEqual(path, incremental.initial[d], `ssd${d}'s submit path is fresh`);
+    }
+    assert.ok(full.initial.every((p) => p === undefined));
+    assert.deepEqual(incremental.stats, full.stats);
+    assert.deepEqual(incremental.records, full.records);
+  });
+
   test('a decision is measured in ns on real vectors and charged rounded up to 0.1 us', () => {
     const m = models[0]!;
     const ns = measureDecisionNs(m.predictor, m.model, m.heldBack);
