@@ -26,6 +26,7 @@ import {
   linnosPolicyFactory,
   type OnlineRetraining,
   pooledFalseSubmitPct,
+  type SubmitModel,
 } from '../linnos/policies.js';
 import type { LinnosShape } from '../models/dense.js';
 import { readModelSource } from '../models/model-source.js';
@@ -350,6 +351,8 @@ interface LoadedModels {
   falseSubmitPct: number | undefined;
   /** Per device: the label threshold and layer widths its lake model file records (LinnOS headers: none). */
   labels: ({ thresholdUs: number | undefined; shape: string } | undefined)[];
+  /** Per device: the model behind its predictor, for LinnOS's submit path (linnosPolicyFactory). */
+  models: (SubmitModel | undefined)[];
 }
 
 async function loadModels(
@@ -367,6 +370,7 @@ async function loadModels(
     throw usageError(`--model-backend must be auto, wasm, js or exact, got "${backend}"`);
   const sources = await Promise.all(paths.map((p) => readModelSource(p)));
   const counts: FalseSubmitCount[] = [];
+  const loaded = sources.map((source) => (source.kind === 'linnos-header' ? source.integer : source.dense));
   const made = sources.map((source) => {
     if (source.kind === 'lake-model') {
       const count = falseSubmitCountOfStats(source.file.meta.trainingStats);
@@ -385,6 +389,7 @@ async function loadModels(
     paths,
     falseSubmitPct: pooledFalseSubmitPct(counts),
     labels: Array.from({ length: deviceCount }, (_, d) => labels[labels.length === 1 ? 0 : d]),
+    models: Array.from({ length: deviceCount }, (_, d) => ({ model: loaded[loaded.length === 1 ? 0 : d]! })),
   };
 }
 
@@ -420,7 +425,7 @@ async function replayCommand(flags: ReplayFlags): Promise<void> {
   const { devices, arrivals } = workload;
   const linnos =
     models !== undefined
-      ? linnosPolicyFactory(models.predictors, models.falseSubmitPct, retraining)
+      ? linnosPolicyFactory(models.predictors, models.falseSubmitPct, retraining, { models: models.models })
       : undefined;
   try {
     let progress: Progress | undefined;

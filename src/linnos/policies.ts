@@ -10,6 +10,7 @@ import { baselineHedgeDelayUs, type PriorRuns } from '../array/run.js';
 import type { Predictor } from '../kernels/types.js';
 import type { Confusion } from '../learn/metrics.js';
 import type { DenseModel } from '../models/dense.js';
+import type { LinnosIntegerModel } from '../models/linnos-integer.js';
 import type { JsonValue } from '../models/model-file.js';
 import type { LinnosSubmitPath } from './incremental.js';
 import { type BackgroundTrainer, OnlineLinnos, type OnlineRetrainOptions } from './online.js';
@@ -97,7 +98,7 @@ export interface OnlineRetraining {
 
 /** A device's model as its serving predictor was built from it, for the predictor's submit path. */
 export interface SubmitModel {
-  model: DenseModel;
+  model: DenseModel | LinnosIntegerModel;
   /** The calibration vectors the predictor was built with (needed for NN+1/NN+2 on wasm). */
   calibration?: Uint8Array;
 }

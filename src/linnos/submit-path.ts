@@ -6,6 +6,7 @@ import { createIncrementalPredictor } from '../kernels/incremental.js';
 import type { IncrementalPredictor } from '../kernels/incremental-types.js';
 import type { Predictor } from '../kernels/types.js';
 import type { DenseModel } from '../models/dense.js';
+import type { LinnosIntegerModel } from '../models/linnos-integer.js';
 import { LINNOS_FEATURES } from './features.js';
 import { LINNOS_SUBMIT_POSITIONS, LinnosSubmitPath } from './incremental.js';
 
@@ -18,7 +19,7 @@ import { LINNOS_SUBMIT_POSITIONS, LinnosSubmitPath } from './incremental.js';
  */
 export function submitPathFor(
   predictor: Predictor,
-  model: DenseModel,
+  model: DenseModel | LinnosIntegerModel,
   calibration?: Uint8Array,
 ): { path: LinnosSubmitPath; incremental: IncrementalPredictor } | undefined {
   if (predictor.backend === 'js' || predictor.inputs !== LINNOS_FEATURES) return undefined;
@@ -41,7 +42,7 @@ export function submitPathFor(
  */
 export function measureDecisionNs(
   predictor: Predictor,
-  model: DenseModel | undefined,
+  model: DenseModel | LinnosIntegerModel | undefined,
   vectors: Uint8Array,
   repeats = 5,
 ): number {
