@@ -499,6 +499,8 @@ async function driftCommand(flags: DemoFlags): Promise<void> {
     ['--policy', flags.policy],
     ['--crossovers', flags.crossovers],
     ['--quick', flags.quick],
+    // The drift run does not charge inference yet (docs/linnos.md): refused rather than ignored.
+    ['--inference-cost-us', flags.inferenceCostUs],
   ] as const)
     if (given !== undefined) throw usageError(`${flag} does not apply to --drift`);
   const seed = parseSeedOption('--seed', flags.seed);

@@ -1,0 +1,69 @@
+/**
+ * `lake demo --inference-cost-us`: the charged figure goes into the report's params, a fixed cost makes the
+ * run repeat exactly (timing fields aside), a charge changes what LinnOS's reads see, and bad values and
+ * --drift are refused with a usage error.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { runLake } from '../helpers/cli.js';
+
+interface DemoJson {
+  params: { inferenceCostUs: number; inferenceCostMeasured: boolean };
+  policies: Record<string, { read: { avgUs: number }; revokes: number }>;
+  inference: { nsPerPrediction?: number };
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'lake-demo-cost-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** The demo's JSON without its clock readings. */
+function demo(...extra: string[]): DemoJson {
+  const r = runLake([
+    'demo',
+    '--quick',
+    '--seed',
+    '3',
+    '--test-duration',
+    '2',
+    '--json',
+    '--out',
+    join(scratch, 'out'),
+    ...extra,
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const json = JSON.parse(r.stdout) as DemoJson;
+  delete json.inference.nsPerPrediction;
+  return json;
+}
+
+test('a fixed cost is recorded in params and the same seed and cost give the same output', () => {
+  const first = demo('--inference-cost-us', '0.7');
+  assert.equal(first.params.inferenceCostUs, 0.7);
+  assert.equal(first.params.inferenceCostMeasured, false);
+  assert.deepEqual(demo('--inference-cost-us', '0.7'), first);
+  const free = demo('--inference-cost-us', '0');
+  assert.equal(free.params.inferenceCostUs, 0);
+  // The baseline charges nothing either way; linnos's reads waited 0.7 us per decision in the first run.
+  assert.deepEqual(free.policies['baseline'], first.policies['baseline']);
+  assert.notDeepEqual(free.policies['linnos'], first.policies['linnos']);
+});
+
+test('without the flag the cost is measured, positive and recorded', () => {
+  const json = demo('--epochs', '1');
+  assert.equal(json.params.inferenceCostMeasured, true);
+  assert.ok(json.params.inferenceCostUs > 0, `${json.params.inferenceCostUs} us`);
+});
+
+test('bad values and --drift are refused', () => {
+  for (const value of ['-1', 'abc', '']) {
+    const r = runLake(['demo', '--quick', '--inference-cost-us', value, '--out', join(scratch, 'bad')]);
+    assert.equal(r.status, 64, `${value}: ${r.stderr}`);
+    assert.match(r.stderr, /--inference-cost-us/);
+  }
+  const drift = runLake(['demo', '--drift', '--inference-cost-us', '1']);
+  assert.equal(drift.status, 64);
+  assert.match(drift.stderr, /--inference-cost-us does not apply to --drift/);
+});
