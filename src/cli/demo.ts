@@ -499,8 +499,6 @@ async function driftCommand(flags: DemoFlags): Promise<void> {
     ['--policy', flags.policy],
     ['--crossovers', flags.crossovers],
     ['--quick', flags.quick],
-    // The drift run does not charge inference yet (docs/linnos.md): refused rather than ignored.
-    ['--inference-cost-us', flags.inferenceCostUs],
   ] as const)
     if (given !== undefined) throw usageError(`${flag} does not apply to --drift`);
   const seed = parseSeedOption('--seed', flags.seed);
@@ -514,6 +512,10 @@ async function driftCommand(flags: DemoFlags): Promise<void> {
       : DRIFT.testS;
   const epochs = flags.epochs !== undefined ? parseIntOption('--epochs', flags.epochs, 1) : DRIFT.epochs;
   const revokeCostUs = parseNumberOption('--revoke-cost', flags.revokeCost, 0);
+  const inferenceCostUs =
+    flags.inferenceCostUs !== undefined
+      ? parseNumberOption('--inference-cost-us', flags.inferenceCostUs, 0)
+      : undefined;
   const shape = flags.shape;
   if (shape !== 'nn' && shape !== 'nn+1' && shape !== 'nn+2')
     throw usageError(`--shape must be nn, nn+1 or nn+2, got "${shape}"`);
@@ -528,6 +530,7 @@ async function driftCommand(flags: DemoFlags): Promise<void> {
     epochs,
     shape,
     revokeCostUs,
+    ...(inferenceCostUs !== undefined ? { inferenceCostUs } : {}),
     retrain: { epochs },
     onStage: (text) => log(quiet, `${text}...`),
   });
@@ -592,6 +595,9 @@ function driftJson(r: LinnosDriftResult, seed: number): Record<string, unknown> 
       after: r.after,
       windowMs: r.windowMs,
       tolerance: r.tolerance,
+      // Charged to each read linnos predicts, measured or fixed: a run with --inference-cost-us and this
+      // figure gives the same output as the run that measured it.
+      inferenceCostUs: r.inference.chargedUs,
     },
     baseline: { read: latencyJson(r.baselineRead) },
     static: driftRunJson(r.static),
@@ -622,7 +628,9 @@ function driftText(r: LinnosDriftResult, seed: number, wallS: number): string[] 
     );
   }
   const b = r.baselineRead;
+  const { chargedUs, measuredNs } = r.inference;
   lines.push(
+    `  charged: ${chargedUs} us of inference per read linnos predicts (${measuredNs !== null ? `a decision on the submit path measured ${measuredNs.toFixed(0)} ns at the start, rounded up to 0.1 us` : 'fixed by --inference-cost-us'}); reproduce with --inference-cost-us ${chargedUs}`,
     `  baseline read latency mean ${Math.round(b.avgUs)} us, p99 ${Math.round(b.p99Us)} us, p99.9 ${Math.round(b.p999Us)} us`,
     `wall time ${wallS.toFixed(1)} s`,
   );

@@ -8,7 +8,10 @@
  * rates are pooled over the devices per phase: before the change, right after it, and settled (the last half
  * of the stretch after it); the time to recover is from the change to the end of the first window after it
  * whose accuracy is back within `tolerance` of the pre-change level. Read latency comes from the replays.
- * Every figure is computed from these runs; the same seed gives the same output.
+ * Both linnos runs decide on the submit path and charge each predicted read its inference time on the
+ * virtual clock, as `lake demo` does: a decision measured on the first device's model before the replays
+ * (rounded up to 0.1 us), or the fixed `inferenceCostUs`.
+ * Every figure is computed from these runs; the same seed (and a fixed inference cost) gives the same output.
  */
 import { mergeStreams } from '../array/engine.js';
 import { parsePolicyList } from '../array/policies.js';
@@ -22,6 +25,7 @@ import { END_TO_END_FLASH, END_TO_END_PROFILES, traceAndTrain } from './end-to-e
 import type { OnlineRetrainOptions, RetrainRecord } from './online.js';
 import type { DeviceModel } from './pipeline.js';
 import { linnosPolicyFactory } from './policies.js';
+import { chargedInferenceUs, measureDecisionNs } from './submit-path.js';
 
 /** The workload after the change, per device: a profile, a rate multiplier, write bursts. */
 export interface DriftPhase {
@@ -47,6 +51,8 @@ export interface LinnosDriftOptions {
   epochs: number;
   shape: LinnosShape;
   revokeCostUs: number;
+  /** Inference time charged to each read LinnOS predicts, us; absent: measured (see the module comment). */
+  inferenceCostUs?: number;
   before?: DriftPhase;
   after?: DriftPhase;
   /** Online retraining settings (both runs share the watch and audit settings). */
@@ -97,6 +103,11 @@ export interface LinnosDriftResult {
   after: DriftPhase;
   models: DeviceModel[];
   baselineRead: LatencySummary;
+  /**
+   * What each predicted read was charged (us), and the decision measured for it (ns; null when the cost
+   * was fixed by the caller and nothing was measured).
+   */
+  inference: { chargedUs: number; measuredNs: number | null };
   static: DriftRunResult;
   online: DriftRunResult;
 }
@@ -205,6 +216,16 @@ export async function runLinnosDrift(options: LinnosDriftOptions): Promise<Linno
     { makeDevices, trainArrivals },
   );
   const models = trained.models;
+  const probe = models[0];
+  // Measured before the replays, as lake demo measures it; a fixed cost measures nothing (and repeats).
+  const measuredNs =
+    options.inferenceCostUs === undefined && probe !== undefined
+      ? measureDecisionNs(probe.predictor, probe.model, probe.heldBack)
+      : null;
+  const inference = {
+    chargedUs: options.inferenceCostUs ?? (measuredNs !== null ? chargedInferenceUs(measuredNs) : 0),
+    measuredNs,
+  };
   try {
     options.onStage?.('replaying the changing stretch under baseline');
     const [baseline] = await runPolicies({
@@ -227,6 +248,7 @@ export async function runLinnosDrift(options: LinnosDriftOptions): Promise<Linno
         retraining,
         windowMs,
         tolerance,
+        chargedUs: inference.chargedUs,
       });
     };
     const staticRun = await run(false);
@@ -241,6 +263,7 @@ export async function runLinnosDrift(options: LinnosDriftOptions): Promise<Linno
       after,
       models,
       baselineRead: baseline!.read.summary(),
+      inference,
       static: staticRun,
       online: onlineRun,
     };
@@ -257,6 +280,8 @@ interface DriftRunInput extends LinnosDriftOptions {
   retraining: boolean;
   windowMs: number;
   tolerance: number;
+  /** Inference time charged to each predicted read, us. */
+  chargedUs: number;
 }
 
 async function driftRun(input: DriftRunInput): Promise<DriftRunResult> {
@@ -281,20 +306,29 @@ async function driftRun(input: DriftRunInput): Promise<DriftRunResult> {
     { length: deviceCount },
     (_, d) => models.find((m) => m.device === d)?.predictor,
   );
-  const factory = linnosPolicyFactory(predictors, undefined, {
-    thresholdsUs: Array.from(
-      { length: deviceCount },
-      (_, d) => models.find((m) => m.device === d)?.threshold.thresholdUs,
-    ),
-    options: {
-      ...input.retrain,
-      retrain: input.retraining,
-      seed: input.seed,
-      shape: input.shape,
-      revokeCostUs: input.revokeCostUs,
-      onResolved,
+  const factory = linnosPolicyFactory(
+    predictors,
+    undefined,
+    {
+      thresholdsUs: Array.from(
+        { length: deviceCount },
+        (_, d) => models.find((m) => m.device === d)?.threshold.thresholdUs,
+      ),
+      options: {
+        ...input.retrain,
+        retrain: input.retraining,
+        seed: input.seed,
+        shape: input.shape,
+        revokeCostUs: input.revokeCostUs,
+        onResolved,
+      },
     },
-  });
+    {
+      // The submit path per device, as lake demo's policies decide; a retrained model brings its own.
+      models: Array.from({ length: deviceCount }, (_, d) => models.find((m) => m.device === d)),
+      inferenceCostUs: input.chargedUs,
+    },
+  );
   try {
     const [run] = await runPolicies({
       workload: { kind: 'memory', arrivals: input.testArrivals },
