@@ -10,8 +10,9 @@
  * engine's: pass a LinnOS policy to include inference.
  *
  * The suite runs, on the same files in the same run, lake's baseline, lake with `linnos` admission (a
- * seeded 31-256-2 model whose output layer always answers "fast": every read pays a full inference and the
- * I/O pattern stays fio's) and fio (replay-overhead-fio.ts) for the same pattern, in rotating order over the
+ * seeded 31-256-2 model whose output layer always answers "fast", deciding on its submit path as `lake
+ * replay` does: every read pays a decision, every completion the history update, and the I/O pattern stays
+ * fio's) and fio (replay-overhead-fio.ts) for the same pattern, in rotating order over the
  * repeats, and reports lake's IOPS as ratios to fio's (medians over the repeats).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,7 +20,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AdmissionPolicy } from '../array/policy.js';
 import { createPredictor } from '../kernels/create.js';
-import { LinnosPolicy } from '../linnos/policy.js';
+import type { Predictor } from '../kernels/types.js';
+import { linnosPolicyFactory } from '../linnos/policies.js';
+import type { LinnosPolicy } from '../linnos/policy.js';
 import type { DenseModel } from '../models/dense.js';
 import { Random } from '../random.js';
 import { type ArrivalColumns, arrivalsOf } from '../realdev/arrivals.js';
@@ -226,11 +229,16 @@ export async function benchReplayOverhead(
 
 /**
  * A LinnOS policy over a seeded 31-256-2 model (He-scaled normal first layer) whose output layer always
- * answers "fast" (zero weights, bias favouring output 0): every offered read pays a full forward pass on the
- * default backend, and none is revoked, so the devices see the baseline's reads. dispose() frees the
- * predictor.
+ * answers "fast" (zero weights, bias favouring output 0), built as `lake replay` builds its linnos policy
+ * (linnosPolicyFactory with the model behind each device's predictor): each device decides on a submit path
+ * of its own (the default backend's incremental twin: pend_now's rows on top of the history's partial sums,
+ * kept up to date as reads complete), none is revoked, so the devices see the baseline's reads. `predictor`
+ * is the one serving predictor behind every device's path; close() frees the submit paths and it.
  */
-export function admitAllLinnos(devices: number, seed = 1): { policy: LinnosPolicy; dispose(): void } {
+export function admitAllLinnos(
+  devices: number,
+  seed = 1,
+): { policy: LinnosPolicy; predictor: Predictor; close(): Promise<void> } {
   const random = new Random(seed);
   const model: DenseModel = {
     layers: [
@@ -244,11 +252,22 @@ export function admitAllLinnos(devices: number, seed = 1): { policy: LinnosPolic
     ],
   };
   const predictor = createPredictor(model);
-  const policy = new LinnosPolicy({
-    name: 'linnos',
-    predictors: Array.from({ length: devices }, () => predictor),
-  });
-  return { policy, dispose: () => predictor.dispose() };
+  const factory = linnosPolicyFactory(
+    Array.from({ length: devices }, () => predictor),
+    undefined,
+    undefined,
+    { models: Array.from({ length: devices }, () => ({ model })) },
+  );
+  factory.makePolicy({ kind: 'linnos', name: 'linnos', hedged: false }, {});
+  const policy = factory.policies[0]!;
+  return {
+    policy,
+    predictor,
+    close: async () => {
+      await factory.close();
+      predictor.dispose();
+    },
+  };
 }
 
 export interface FioComparisonOptions extends Omit<ReplayOverheadOptions, 'policy'> {
@@ -299,7 +318,7 @@ export async function compareWithFio(options: FioComparisonOptions = {}): Promis
         try {
           comparison.linnos.push(await lakeRun(files, arrivals, options, linnos.policy));
         } finally {
-          linnos.dispose();
+          await linnos.close();
         }
       });
     }
