@@ -1,6 +1,5 @@
 import { LakeError } from '../errors.js';
 import type { DenseModel } from '../models/dense.js';
-import { checkDenseModel } from '../models/dense-check.js';
 import {
   dequantizeLinnos,
   isLinnosIntegerModel,
@@ -10,6 +9,7 @@ import {
 } from '../models/linnos-integer.js';
 import { ExactPredictor } from './js/exact.js';
 import { FloatPredictor } from './js/float.js';
+import { checkedFloatModel, checkPredictorOutputs, validatedIntegerModel } from './model-checks.js';
 import type { Backend, Predictor, PredictorOptions } from './types.js';
 import { WasmInt16Predictor } from './wasm/int16-predictor.js';
 import { wasmAvailable } from './wasm/module.js';
@@ -35,34 +35,14 @@ export function createPredictor(
   }
   const backend: Backend = choice === 'auto' ? (wasmAvailable() ? 'wasm' : 'js') : choice;
   if (backend === 'exact') {
-    const integer = isLinnosIntegerModel(model) ? model : quantizeLinnos(checkedFloat(model));
+    const integer = isLinnosIntegerModel(model) ? model : quantizeLinnos(checkedFloatModel(model));
     validateIntegerModel(integer);
-    checkOutputs(integer.layers[integer.layers.length - 1]!.outputs);
+    checkPredictorOutputs(integer.layers[integer.layers.length - 1]!.outputs);
     return new ExactPredictor(integer);
   }
-  const float = isLinnosIntegerModel(model) ? dequantizeLinnos(validatedInteger(model)) : model;
-  checkedFloat(float);
+  const float = isLinnosIntegerModel(model) ? dequantizeLinnos(validatedIntegerModel(model)) : model;
+  checkedFloatModel(float);
   return backend === 'js'
     ? new FloatPredictor(float)
     : new WasmInt16Predictor(float, options.calibration).init();
-}
-
-function checkedFloat(model: DenseModel): DenseModel {
-  checkDenseModel(model);
-  checkOutputs(model.layers[model.layers.length - 1]!.outputs);
-  return model;
-}
-
-function validatedInteger(model: LinnosIntegerModel): LinnosIntegerModel {
-  validateIntegerModel(model);
-  return model;
-}
-
-function checkOutputs(outputs: number): void {
-  if (outputs !== 2) {
-    throw new LakeError(
-      'LAKE_E_MODEL_FORMAT',
-      `a predictor needs a model with 2 outputs (fast, slow), got ${outputs}`,
-    );
-  }
 }

@@ -20,3 +20,20 @@ export function checkSubmitDigits(submit: ArrayLike<number>, count: number): voi
       throw new LakeError('LAKE_E_USAGE', `submit digit ${s} is ${value}, not a digit 0-9`);
   }
 }
+
+/**
+ * predictDigits' three digits written into `digits` (one per submit position, at most 3), so that a JS
+ * backend's predictDigits is its predict on them.
+ */
+export function submitDigitsOf(digits: Float64Array, d0: number, d1: number, d2: number): Float64Array {
+  if (digits.length > 3) {
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `predictDigits takes 3 digits; this predictor has ${digits.length} submit positions`,
+    );
+  }
+  digits[0] = d0;
+  if (digits.length > 1) digits[1] = d1;
+  if (digits.length > 2) digits[2] = d2;
+  return digits;
+}

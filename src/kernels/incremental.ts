@@ -27,7 +27,6 @@
  */
 import { LakeError } from '../errors.js';
 import type { DenseModel } from '../models/dense.js';
-import { checkDenseModel } from '../models/dense-check.js';
 import {
   dequantizeLinnos,
   isLinnosIntegerModel,
@@ -38,6 +37,7 @@ import {
 import type { IncrementalBackend, IncrementalOptions, IncrementalPredictor } from './incremental-types.js';
 import { IncrementalExact } from './js/incremental-exact.js';
 import { IncrementalInt16Js } from './js/incremental-int16.js';
+import { checkedFloatModel, checkPredictorOutputs, validatedIntegerModel } from './model-checks.js';
 import { IncrementalWasm, WASM_SUBMIT_POSITIONS } from './wasm/incremental-predictor.js';
 import { wasmAvailable } from './wasm/module.js';
 
@@ -72,13 +72,15 @@ export function createIncrementalPredictor(
   const inputs = model.layers[0]?.inputs ?? 0;
   const submit = checkSubmitPositions(options.submitPositions, inputs, backend);
   if (backend === 'exact') {
-    const integer = isLinnosIntegerModel(model) ? model : quantizeLinnos(checkedFloat(model));
+    const integer = isLinnosIntegerModel(model) ? model : quantizeLinnos(checkedFloatModel(model));
     validateIntegerModel(integer);
-    checkOutputs(integer.layers[integer.layers.length - 1]!.outputs);
+    checkPredictorOutputs(integer.layers[integer.layers.length - 1]!.outputs);
     return new IncrementalExact(integer, submit, contexts);
   }
-  const float = isLinnosIntegerModel(model) ? dequantizeLinnos(validated(model)) : checkedFloat(model);
-  checkedFloat(float);
+  const float = isLinnosIntegerModel(model)
+    ? dequantizeLinnos(validatedIntegerModel(model))
+    : checkedFloatModel(model);
+  checkedFloatModel(float);
   return backend === 'wasm'
     ? new IncrementalWasm(float, submit, contexts, options.calibration)
     : new IncrementalInt16Js(float, submit, contexts, options.calibration);
@@ -111,24 +113,4 @@ function checkSubmitPositions(
   if (new Set(list).size !== list.length)
     throw new LakeError('LAKE_E_USAGE', `submit positions repeat: ${list.join(', ')}`);
   return list;
-}
-
-function checkedFloat(model: DenseModel): DenseModel {
-  checkDenseModel(model);
-  checkOutputs(model.layers[model.layers.length - 1]!.outputs);
-  return model;
-}
-
-function validated(model: LinnosIntegerModel): LinnosIntegerModel {
-  validateIntegerModel(model);
-  return model;
-}
-
-function checkOutputs(outputs: number): void {
-  if (outputs !== 2) {
-    throw new LakeError(
-      'LAKE_E_MODEL_FORMAT',
-      `a predictor needs a model with 2 outputs (fast, slow), got ${outputs}`,
-    );
-  }
 }

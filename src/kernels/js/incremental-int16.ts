@@ -1,7 +1,6 @@
-import { LakeError } from '../../errors.js';
 import type { DenseModel } from '../../models/dense.js';
 import { checkScoresOut, checkVector, digitError, disposedError, isDigit } from '../checks.js';
-import { checkContext, checkSubmitDigits } from '../incremental-checks.js';
+import { checkContext, checkSubmitDigits, submitDigitsOf } from '../incremental-checks.js';
 import type { IncrementalPredictor } from '../incremental-types.js';
 import type { Decision } from '../types.js';
 import { type Int16Plan, planInt16 } from '../wasm/int16-plan.js';
@@ -83,17 +82,7 @@ export class IncrementalInt16Js implements IncrementalPredictor {
   }
 
   predictDigits(context: number, d0: number, d1: number, d2: number): Decision {
-    const digits = this.#digits;
-    if (digits.length > 3) {
-      throw new LakeError(
-        'LAKE_E_USAGE',
-        `predictDigits takes 3 digits; this predictor has ${digits.length} submit positions`,
-      );
-    }
-    digits[0] = d0;
-    if (digits.length > 1) digits[1] = d1;
-    if (digits.length > 2) digits[2] = d2;
-    return this.predict(context, digits);
+    return this.predict(context, submitDigitsOf(this.#digits, d0, d1, d2));
   }
 
   rawScores(context: number, submit: ArrayLike<number>, out: Float64Array): void {
