@@ -15,6 +15,7 @@
 import { LakeError } from '../errors.js';
 import type { SubmitResult } from '../flash/types.js';
 import type { BackendKind, IoBackend } from '../realdev/backend.js';
+import { CallbackCompletions } from '../realdev/completion-queue.js';
 import { fillPattern } from '../realdev/device.js';
 import { placedOffset, placedSize } from '../realdev/place.js';
 import type { RadosClient, RadosPool } from './rados.js';
@@ -24,7 +25,6 @@ export const DEFAULT_OBJECT_BYTES = 4 * 1024 * 1024;
 export const CEPH_BLOCK_BYTES = 4096;
 /** librados's own bound on ops in flight per client (objecter_inflight_ops). */
 const OBJECTER_INFLIGHT_OPS = 1024;
-const COMPLETION_FIELDS = 3;
 /**
  * Waits longer than this sleep on a timer (Node's timers count whole ms), waking just before the deadline;
  * shorter ones turn the event loop over. Lower than the file backends' 2 ms: on a test cluster the OSDs
@@ -139,20 +139,19 @@ function fit<T extends Int32Array | Float64Array>(array: T, i: number, make: (n:
 export class CephBackend implements IoBackend {
   readonly kind: BackendKind = 'rados';
   readonly concurrency = OBJECTER_INFLIGHT_OPS;
-  completions: Float64Array;
+  readonly completions: Float64Array;
   readonly #client: RadosClient;
   readonly #devices: readonly CephDevice[];
   readonly #readBuffer: Buffer;
   readonly #writeBuffer: Buffer;
   #queue: number[] = [];
-  #done: number[] = [];
+  readonly #done: CallbackCompletions;
   /** Per slot: pieces not yet complete, bytes so far (a write's are its size, negated, from submission:
    * librados answers 0 for a whole write), first error (0: none). */
   #piecesLeft = new Int32Array(64);
   #bytes = new Float64Array(64);
   #error = new Int32Array(64);
   #inFlight = 0;
-  #wake: (() => void) | undefined;
   readonly #pollUs: number;
   readonly #sleeper = new Int32Array(new SharedArrayBuffer(4));
   #closed = false;
@@ -164,7 +163,8 @@ export class CephBackend implements IoBackend {
     this.#readBuffer = Buffer.alloc(options.maxIoBytes);
     this.#writeBuffer = Buffer.alloc(options.maxIoBytes);
     fillPattern(this.#writeBuffer, 1);
-    this.completions = new Float64Array(Math.max(64, options.maxInFlight * 2) * COMPLETION_FIELDS);
+    this.#done = new CallbackCompletions(options.maxInFlight);
+    this.completions = this.#done.completions;
     this.#pollUs = options.pollUs ?? DEFAULT_POLL_US;
   }
 
@@ -235,22 +235,14 @@ export class CephBackend implements IoBackend {
     if (left > 0) return;
     const error = this.#error[slot]!;
     this.#done.push(slot, error < 0 ? error : Math.abs(this.#bytes[slot]!), seenUs);
-    const wake = this.#wake;
-    if (wake !== undefined) {
-      this.#wake = undefined;
-      wake();
-    }
   };
 
-  #drain(): number {
-    const done = this.#done;
-    const n = Math.min(done.length / COMPLETION_FIELDS, this.completions.length / COMPLETION_FIELDS);
-    if (n === 0) return 0;
-    for (let i = 0; i < n * COMPLETION_FIELDS; i++) this.completions[i] = done[i]!;
-    this.#done = done.slice(n * COMPLETION_FIELDS);
+  /** Completions in, into `completions`, and no longer in flight. */
+  readonly #drain = (): number => {
+    const n = this.#done.drain();
     this.#inFlight -= n;
     return n;
-  }
+  };
 
   poll(): number {
     this.#client.harvest();
@@ -264,23 +256,7 @@ export class CephBackend implements IoBackend {
     if (ready > 0) return ready;
     if (this.#inFlight > 0) return this.#pollUntil(untilUs);
     // Nothing in flight: only the clock to wait for, and the event loop may run meanwhile.
-    const left = untilUs - this.nowUs();
-    return new Promise<number>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      let immediate: NodeJS.Immediate | undefined;
-      this.#wake = () => {
-        if (timer !== undefined) clearTimeout(timer);
-        if (immediate !== undefined) clearImmediate(immediate);
-        resolve(this.#drain());
-      };
-      const fire = (): void => {
-        this.#wake = undefined;
-        resolve(this.#drain());
-      };
-      if (left > TIMER_WAIT_US)
-        timer = setTimeout(fire, Math.max(1, Math.floor(Math.min(left - TIMER_EARLY_US, 1e6) / 1000)));
-      else immediate = setImmediate(fire);
-    });
+    return this.#done.sleep(untilUs - this.nowUs(), TIMER_WAIT_US, TIMER_EARLY_US, this.#drain);
   }
 
   /**

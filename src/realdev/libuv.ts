@@ -4,11 +4,12 @@
  */
 import { read, write } from 'node:fs';
 import type { BackendKind, BackendOptions, IoBackend } from './backend.js';
+import { CallbackCompletions } from './completion-queue.js';
 import type { RealDevice } from './device.js';
 
-const COMPLETION_FIELDS = 3;
 /** Waits longer than this sleep on a timer (woken 1 ms early); shorter ones turn the event loop over. */
 const TIMER_WAIT_US = 2000;
+const TIMER_EARLY_US = 1000;
 
 /** The thread pool's size: what UV_THREADPOOL_SIZE said when the process started (libuv's default 4). */
 export function threadPoolSize(): number {
@@ -19,20 +20,20 @@ export function threadPoolSize(): number {
 export class LibuvBackend implements IoBackend {
   readonly kind: BackendKind = 'libuv';
   readonly concurrency: number;
-  completions: Float64Array;
+  readonly completions: Float64Array;
   readonly #fds: number[];
   readonly #buffers: Buffer[];
+  readonly #done: CallbackCompletions;
   #queue: number[] = [];
-  #done: number[] = [];
   #inFlight = 0;
-  #wake: (() => void) | undefined;
   #closed = false;
 
   constructor(devices: readonly RealDevice[], options: BackendOptions) {
     this.concurrency = threadPoolSize();
     this.#fds = devices.map((d) => d.fd);
     this.#buffers = devices.map((d) => d.transferBuffer(options.maxIoBytes));
-    this.completions = new Float64Array(Math.max(64, options.maxInFlight * 2) * COMPLETION_FIELDS);
+    this.#done = new CallbackCompletions(options.maxInFlight);
+    this.completions = this.#done.completions;
     if (options.maxInFlight > this.concurrency) {
       options.onWarning?.(
         `the libuv thread pool runs ${this.concurrency} I/Os at once, fewer than the ${options.maxInFlight} asked for: start node with UV_THREADPOOL_SIZE=${Math.min(options.maxInFlight, 1024)} (or build the native addon)`,
@@ -60,14 +61,8 @@ export class LibuvBackend implements IoBackend {
       const slot = q[k]!;
       const device = q[k + 1]!;
       const size = q[k + 4]!;
-      const done = (error: NodeJS.ErrnoException | null, bytes: number): void => {
+      const done = (error: NodeJS.ErrnoException | null, bytes: number): void =>
         this.#done.push(slot, error ? (error.errno ?? -5) : bytes, this.nowUs());
-        const wake = this.#wake;
-        if (wake !== undefined) {
-          this.#wake = undefined;
-          wake();
-        }
-      };
       if (q[k + 2] === 1) write(this.#fds[device]!, this.#buffers[device]!, 0, size, q[k + 3]!, done);
       else read(this.#fds[device]!, this.#buffers[device]!, 0, size, q[k + 3]!, done);
     }
@@ -76,39 +71,21 @@ export class LibuvBackend implements IoBackend {
     return at;
   }
 
-  #drain(): number {
-    const done = this.#done;
-    const n = Math.min(done.length / COMPLETION_FIELDS, this.completions.length / COMPLETION_FIELDS);
-    if (n === 0) return 0;
-    for (let i = 0; i < n * COMPLETION_FIELDS; i++) this.completions[i] = done[i]!;
-    this.#done = done.slice(n * COMPLETION_FIELDS);
+  /** Completions in, into `completions`, and no longer in flight. */
+  readonly #takeDone = (): number => {
+    const n = this.#done.drain();
     this.#inFlight -= n;
     return n;
-  }
+  };
 
   poll(): number {
-    return this.#drain();
+    return this.#takeDone();
   }
 
   wait(untilUs: number, _spinUs: number): number | Promise<number> {
-    const ready = this.#drain();
+    const ready = this.#takeDone();
     if (ready > 0) return ready;
-    const left = untilUs - this.nowUs();
-    return new Promise<number>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      let immediate: NodeJS.Immediate | undefined;
-      this.#wake = () => {
-        if (timer !== undefined) clearTimeout(timer);
-        if (immediate !== undefined) clearImmediate(immediate);
-        resolve(this.#drain());
-      };
-      const fire = (): void => {
-        this.#wake = undefined;
-        resolve(this.#drain());
-      };
-      if (left > TIMER_WAIT_US) timer = setTimeout(fire, Math.min(left - 1000, 1e6) / 1000);
-      else immediate = setImmediate(fire);
-    });
+    return this.#done.sleep(untilUs - this.nowUs(), TIMER_WAIT_US, TIMER_EARLY_US, this.#takeDone);
   }
 
   async close(): Promise<void> {
