@@ -16,6 +16,20 @@ struct Pass {
 @group(0) @binding(0) var<uniform> pass_: Pass;
 `;
 
+/**
+ * The opening of an entry point that computes one unit: `index` (vector v, unit j, unfolded from the grid;
+ * invocations past the last unit return) and `sum` starting at unit j's bias.
+ */
+function unitEntry(name: string): string {
+  return /* wgsl */ `@compute @workgroup_size(${WORKGROUP})
+fn ${name}(@builtin(global_invocation_id) g: vec3u) {
+  let index = g.y * pass_.stride + g.x;
+  if (index >= pass_.n * pass_.units) { return; }
+  let v = index / pass_.units;
+  let j = index - v * pass_.units;
+  var sum = params[pass_.bAt + j];`;
+}
+
 /** Bytes of the Pass uniform (16 u32). */
 export const PASS_BYTES = 64;
 export const WORKGROUP = 64;
@@ -35,13 +49,7 @@ fn digit(at: u32) -> u32 {
   return (xs[at >> 2u] >> ((at & 3u) * 8u)) & 0xffu;
 }
 
-@compute @workgroup_size(${WORKGROUP})
-fn layer0(@builtin(global_invocation_id) g: vec3u) {
-  let index = g.y * pass_.stride + g.x;
-  if (index >= pass_.n * pass_.units) { return; }
-  let v = index / pass_.units;
-  let j = index - v * pass_.units;
-  var sum = params[pass_.bAt + j];
+${unitEntry('layer0')}
   let base = pass_.xsAt + v * pass_.inWidth;
   for (var i = 0u; i < pass_.inWidth; i++) {
     sum += params[pass_.wAt + (i * 10u + digit(base + i)) * pass_.units + j];
@@ -49,13 +57,7 @@ fn layer0(@builtin(global_invocation_id) g: vec3u) {
   act[pass_.outAt + index] = max(sum, 0);
 }
 
-@compute @workgroup_size(${WORKGROUP})
-fn dense(@builtin(global_invocation_id) g: vec3u) {
-  let index = g.y * pass_.stride + g.x;
-  if (index >= pass_.n * pass_.units) { return; }
-  let v = index / pass_.units;
-  let j = index - v * pass_.units;
-  var sum = params[pass_.bAt + j];
+${unitEntry('dense')}
   let row = pass_.wAt + j * pass_.inWidth;
   let h = pass_.inAt + v * pass_.inWidth;
   for (var k = 0u; k < pass_.inWidth; k++) {
@@ -77,13 +79,7 @@ export const DENSE_WGSL = /* wgsl */ `${PASS}
 @group(0) @binding(2) var<storage, read> xs: array<f32>;
 @group(0) @binding(3) var<storage, read_write> act: array<f32>;
 
-@compute @workgroup_size(${WORKGROUP})
-fn dense(@builtin(global_invocation_id) g: vec3u) {
-  let index = g.y * pass_.stride + g.x;
-  if (index >= pass_.n * pass_.units) { return; }
-  let v = index / pass_.units;
-  let j = index - v * pass_.units;
-  var sum = params[pass_.bAt + j];
+${unitEntry('dense')}
   let row = pass_.wAt + j * pass_.inWidth;
   if (pass_.fromXs != 0u) {
     let x = pass_.xsAt + v * pass_.inWidth;
