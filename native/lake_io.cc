@@ -273,6 +273,14 @@ Ring* GetRing(napi_env env, napi_value value) {
   return r;
 }
 
+// The ring handle of a call that takes only the ring (nullptr with an exception pending otherwise).
+Ring* RingArg(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  return GetRing(env, argv[0]);
+}
+
 // createRing(entries, bufferBytes, align, submissions: Float64Array, completions: Float64Array, sqpoll?)
 napi_value CreateRing(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -495,10 +503,7 @@ napi_value Wait(napi_env env, napi_callback_info info) {
 
 // inFlight(ring) -> I/Os submitted and not yet reaped.
 napi_value InFlight(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  Ring* r = GetRing(env, argv[0]);
+  Ring* r = RingArg(env, info);
   if (r == nullptr) return nullptr;
   napi_value result;
   CHECK(env, napi_create_uint32(env, r->in_flight, &result));
@@ -507,10 +512,7 @@ napi_value InFlight(napi_env env, napi_callback_info info) {
 
 // spinBudget(ring) -> the most the next wait will spin, us (the adaptive spin's state, for tests and reports).
 napi_value SpinBudget(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  Ring* r = GetRing(env, argv[0]);
+  Ring* r = RingArg(env, info);
   if (r == nullptr) return nullptr;
   napi_value result;
   CHECK(env, napi_create_double(env, r->spin_budget_us, &result));
