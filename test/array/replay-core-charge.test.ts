@@ -5,51 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { emptyReplayResult, type ReplayResult } from '../../src/array/core/records.js';
-import {
-  ACTION_RELEASE,
-  ACTION_RETRY,
-  type ReplayClock,
-  ReplayCore,
-  type ReplayDevices,
-} from '../../src/array/core/tries.js';
+import { ACTION_RELEASE, ACTION_RETRY } from '../../src/array/core/tries.js';
 import type { AdmissionPolicy } from '../../src/array/policy.js';
-import type { IoRecord } from '../../src/array/types.js';
-
-class ScriptedEngine implements ReplayClock, ReplayDevices {
-  now = 0;
-  readonly issued: { t: number; device: number; atUs: number }[] = [];
-  nowUs(): number {
-    return this.now;
-  }
-  issue(t: number, device: number): void {
-    this.issued.push({ t, device, atUs: this.now });
-  }
-  readonly peekReadUs = (): number => 0;
-}
-
-function coreWith(
-  policy: AdmissionPolicy,
-  chargesInference: boolean,
-): { core: ReplayCore; engine: ScriptedEngine; result: ReplayResult; records: IoRecord[] } {
-  const engine = new ScriptedEngine();
-  engine.now = 100;
-  const result = emptyReplayResult();
-  const records: IoRecord[] = [];
-  const core = new ReplayCore({
-    policy,
-    replicas: 3,
-    revokeCostUs: 7,
-    lcReads: true,
-    clock: engine,
-    devices: engine,
-    originUs: 0,
-    outputs: { onRecord: (r) => records.push(r) },
-    result,
-    chargesInference,
-  });
-  return { core, engine, result, records };
-}
+import { scriptedCore } from '../helpers/replay-core.js';
 
 /** A policy that charges `us` per decision (twice half, to check that charges add up) and answers `revoke`. */
 function charging(us: number, revoke: (attempt: number) => boolean): AdmissionPolicy {
@@ -65,16 +23,16 @@ function charging(us: number, revoke: (attempt: number) => boolean): AdmissionPo
 
 describe('replay core: inference time charged to the read it delays', () => {
   test('a submitted read waits exactly the charged time on the clock before it is issued', () => {
-    const { core, engine, result, records } = coreWith(
+    const { core, engine, result, records } = scriptedCore(
       charging(0.3, () => false),
-      true,
+      { startUs: 100, chargesInference: true },
     );
     core.arrive(100, 100, 0, 0, 4096, true);
     assert.equal(engine.issued.length, 0, 'not issued while its inference is charged');
     assert.equal(core.nextActionUs(), 100.3);
     engine.now = core.nextActionUs();
     assert.equal(core.runNextAction(), ACTION_RELEASE);
-    assert.deepEqual(engine.issued, [{ t: 0, device: 0, atUs: 100.3 }]);
+    assert.deepEqual(engine.issued, [{ t: 0, device: 0, read: true, atUs: 100.3 }]);
     engine.now = 150;
     core.complete(0, 150, false);
     assert.equal(records.length, 1);
@@ -86,9 +44,9 @@ describe('replay core: inference time charged to the read it delays', () => {
   });
 
   test('a revoked read is revoked after the charged time, then retried after the revoke cost', () => {
-    const { core, engine, result } = coreWith(
+    const { core, engine, result } = scriptedCore(
       charging(2, (attempt) => attempt === 0),
-      true,
+      { startUs: 100, chargesInference: true },
     );
     core.arrive(100, 100, 0, 0, 4096, true);
     engine.now = core.nextActionUs();
@@ -111,16 +69,19 @@ describe('replay core: inference time charged to the read it delays', () => {
   });
 
   test('a policy that charges nothing (baseline) is issued at once and counts no charge', () => {
-    const { core, engine, result } = coreWith({ name: 'baseline', admit: () => false }, true);
+    const { core, engine, result } = scriptedCore(
+      { name: 'baseline', admit: () => false },
+      { startUs: 100, chargesInference: true },
+    );
     core.arrive(100, 100, 0, 0, 4096, true);
-    assert.deepEqual(engine.issued, [{ t: 0, device: 0, atUs: 100 }]);
+    assert.deepEqual(engine.issued, [{ t: 0, device: 0, read: true, atUs: 100 }]);
     assert.equal(core.scheduledActions, 0);
     assert.equal(result.chargedTries, undefined);
   });
 
   test('an engine whose clock runs the inference (chargesInference off) offers no charge', () => {
     let offered: boolean | undefined;
-    const { core, engine, result } = coreWith(
+    const { core, engine, result } = scriptedCore(
       {
         name: 'real',
         admit(_read, context) {
@@ -129,16 +90,16 @@ describe('replay core: inference time charged to the read it delays', () => {
           return false;
         },
       },
-      false,
+      { startUs: 100, chargesInference: false },
     );
     core.arrive(100, 100, 0, 0, 4096, true);
     assert.equal(offered, false);
-    assert.deepEqual(engine.issued, [{ t: 0, device: 0, atUs: 100 }]);
+    assert.deepEqual(engine.issued, [{ t: 0, device: 0, read: true, atUs: 100 }]);
     assert.equal(result.chargedTries, undefined);
   });
 
   test('a policy that charges and then throws is submitted at once, the charge dropped, a fault counted', () => {
-    const { core, engine, result } = coreWith(
+    const { core, engine, result } = scriptedCore(
       {
         name: 'thrower',
         admit(_read, context) {
@@ -146,10 +107,10 @@ describe('replay core: inference time charged to the read it delays', () => {
           throw new Error('boom');
         },
       },
-      true,
+      { startUs: 100, chargesInference: true },
     );
     core.arrive(100, 100, 0, 0, 4096, true);
-    assert.deepEqual(engine.issued, [{ t: 0, device: 0, atUs: 100 }]);
+    assert.deepEqual(engine.issued, [{ t: 0, device: 0, read: true, atUs: 100 }]);
     assert.equal(result.policyFaults, 1);
     assert.equal(result.chargedTries, undefined);
   });

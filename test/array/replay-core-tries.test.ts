@@ -5,70 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { emptyReplayResult, type ReplayResult } from '../../src/array/core/records.js';
-import {
-  ACTION_HEDGE,
-  ACTION_RELEASE,
-  ACTION_RETRY,
-  type CoreAction,
-  type ReplayClock,
-  ReplayCore,
-  type ReplayDevices,
-} from '../../src/array/core/tries.js';
-import type { AdmissionPolicy } from '../../src/array/policy.js';
-import type { IoRecord } from '../../src/array/types.js';
-
-interface Issued {
-  t: number;
-  device: number;
-  read: boolean;
-  atUs: number;
-}
-
-/** A clock that moves only when a scheduled action is run, and devices that note what they were given. */
-class ScriptedEngine implements ReplayClock, ReplayDevices {
-  now = 0;
-  readonly issued: Issued[] = [];
-  nowUs(): number {
-    return this.now;
-  }
-  issue(t: number, device: number, read: boolean): void {
-    this.issued.push({ t, device, read, atUs: this.now });
-  }
-  readonly peekReadUs = (): number => 0;
-  /** Runs the core's earliest scheduled action at its time. */
-  runNext(core: ReplayCore): CoreAction {
-    this.now = core.nextActionUs();
-    return core.runNextAction();
-  }
-}
-
-function coreWith(
-  policy: AdmissionPolicy,
-  originUs = 0,
-): { core: ReplayCore; engine: ScriptedEngine; result: ReplayResult; records: IoRecord[] } {
-  const engine = new ScriptedEngine();
-  engine.now = originUs;
-  const result = emptyReplayResult();
-  const records: IoRecord[] = [];
-  const core = new ReplayCore({
-    policy,
-    replicas: 3,
-    revokeCostUs: 7,
-    lcReads: true,
-    clock: engine,
-    devices: engine,
-    originUs,
-    outputs: { onRecord: (r) => records.push(r) },
-    result,
-  });
-  return { core, engine, result, records };
-}
+import { ACTION_HEDGE, ACTION_RELEASE, ACTION_RETRY } from '../../src/array/core/tries.js';
+import { scriptedCore } from '../helpers/replay-core.js';
 
 describe('replay core: the steps of an I/O', () => {
   test('a revoked read is retried on the next replica after the revoke cost; the last replica is never offered', () => {
     const asked: number[][] = [];
-    const { core, engine, result, records } = coreWith(
+    const { core, engine, result, records } = scriptedCore(
       {
         name: 'revoke-all',
         admit(t) {
@@ -76,7 +19,7 @@ describe('replay core: the steps of an I/O', () => {
           return true;
         },
       },
-      1000,
+      { originUs: 1000 },
     );
     engine.now = 1050;
     core.arrive(50, 1050, 0, 4096, 4096, true);
@@ -106,7 +49,7 @@ describe('replay core: the steps of an I/O', () => {
 
   test('an issued read not done after the hedge delay is duplicated once on the next replica; the first completion serves it', () => {
     const told: number[][] = [];
-    const { core, engine, result, records } = coreWith({
+    const { core, engine, result, records } = scriptedCore({
       name: 'hedge',
       hedgeAfterUs: 30,
       onReadComplete: (device, latencyUs, completeUs, home, index) =>
@@ -151,7 +94,7 @@ describe('replay core: the steps of an I/O', () => {
   });
 
   test('a try still queued when its read was served is withdrawn: no longer pending, no longer an extra I/O', () => {
-    const { core, engine, result } = coreWith({ name: 'hedge', hedgeAfterUs: 30 });
+    const { core, engine, result } = scriptedCore({ name: 'hedge', hedgeAfterUs: 30 });
     core.arrive(0, 0, 0, 0, 8192, true);
     engine.runNext(core);
     const [first, duplicate] = engine.issued.map((i) => i.t) as [number, number];
@@ -164,7 +107,7 @@ describe('replay core: the steps of an I/O', () => {
   });
 
   test('a write goes to its home at once: never offered to the policy, never hedged', () => {
-    const { core, engine, result, records } = coreWith({
+    const { core, engine, result, records } = scriptedCore({
       name: 'refuses',
       hedgeAfterUs: 10,
       admit: () => {
@@ -183,7 +126,7 @@ describe('replay core: the steps of an I/O', () => {
   });
 
   test('a held try is issued at its release time; a failed completion records its I/O with ok = 0', () => {
-    const { core, engine, result, records } = coreWith({
+    const { core, engine, result, records } = scriptedCore({
       name: 'holds',
       admit(t, context) {
         context.release!(context.hold!(), false, t.nowUs + 20);
@@ -207,7 +150,7 @@ describe('replay core: the steps of an I/O', () => {
   });
 
   test('tries a policy never released are issued at the end, each a policy fault', () => {
-    const { core, engine, result } = coreWith({
+    const { core, engine, result } = scriptedCore({
       name: 'keeper',
       admit(_t, context) {
         context.hold!();
