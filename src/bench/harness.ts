@@ -78,17 +78,28 @@ export async function measure(
   try {
     return await run();
   } catch (error) {
-    return {
-      name,
-      unit,
-      median: Number.NaN,
-      min: Number.NaN,
-      max: Number.NaN,
-      samples: 0,
-      state: 'errored',
-      error: String(error),
-    };
+    return erroredResult(name, unit, String(error));
   }
+}
+
+/** The result of a row that failed with `error`: no samples, NaN figures. */
+export function erroredResult(
+  name: string,
+  unit: string,
+  error: string,
+  details?: Record<string, unknown>,
+): BenchResult {
+  return {
+    name,
+    unit,
+    median: Number.NaN,
+    min: Number.NaN,
+    max: Number.NaN,
+    samples: 0,
+    ...(details ? { details } : {}),
+    state: 'errored',
+    error,
+  };
 }
 
 /** Add `ratio` against the named reference (value / reference). */

@@ -1,6 +1,6 @@
 /** Timing of the inference benchmarks: calibrated runs of a loop, and rows that fail without stopping a suite. */
 import { LakeError } from '../errors.js';
-import { type BenchResult, summarise } from './harness.js';
+import { type BenchResult, erroredResult, summarise } from './harness.js';
 
 /** A timed result, or an errored one carrying the failure (a suite never stops at one failing row). */
 export function timedResult(
@@ -12,17 +12,7 @@ export function timedResult(
   try {
     return summarise(name, unit, measure(), details);
   } catch (error) {
-    return {
-      name,
-      unit,
-      median: Number.NaN,
-      min: Number.NaN,
-      max: Number.NaN,
-      samples: 0,
-      details,
-      state: 'errored',
-      error: error instanceof Error ? error.message : String(error),
-    };
+    return erroredResult(name, unit, error instanceof Error ? error.message : String(error), details);
   }
 }
 
