@@ -15,6 +15,7 @@
 import { DeviceState } from '../array/device-state.js';
 import { createPredictor } from '../kernels/create.js';
 import { createIncrementalPredictor, type IncrementalBackend } from '../kernels/incremental.js';
+import type { IncrementalPredictor } from '../kernels/incremental-types.js';
 import type { Backend } from '../kernels/types.js';
 import { decodeLinnosVector, LINNOS_FEATURES, linnosFeatures } from '../linnos/features.js';
 import { LINNOS_SUBMIT_POSITIONS, LinnosSubmitPath } from '../linnos/incremental.js';
@@ -64,6 +65,15 @@ export function submitPathResults(
   return results;
 }
 
+/** LinnOS's submit split of `model` (its last 3 inputs arrive with the read), one context per device. */
+function linnosIncremental(model: DenseModel, backend: IncrementalBackend): IncrementalPredictor {
+  return createIncrementalPredictor(model, {
+    backend,
+    submitPositions: LINNOS_SUBMIT_POSITIONS,
+    contexts: DEVICES,
+  });
+}
+
 function vectorsOf(pool: Uint8Array): Uint8Array[] {
   return Array.from({ length: pool.length / LINNOS_FEATURES }, (_, v) =>
     pool.subarray(v * LINNOS_FEATURES, (v + 1) * LINNOS_FEATURES),
@@ -80,11 +90,7 @@ function timeSubmitStep(
   clock: BenchClock,
 ): number[] {
   const full = createPredictor(model, { backend: fullBackend });
-  const incremental = createIncrementalPredictor(model, {
-    backend,
-    submitPositions: LINNOS_SUBMIT_POSITIONS,
-    contexts: DEVICES,
-  });
+  const incremental = linnosIncremental(model, backend);
   try {
     const vectors = vectorsOf(pool);
     const submits = vectors.map((x) => x.subarray(12, 15));
@@ -122,11 +128,7 @@ function timeContextUpdate(
   runMs: number,
   clock: BenchClock,
 ): number[] {
-  const incremental = createIncrementalPredictor(model, {
-    backend: 'wasm',
-    submitPositions: LINNOS_SUBMIT_POSITIONS,
-    contexts: DEVICES,
-  });
+  const incremental = linnosIncremental(model, 'wasm');
   try {
     const vectors = vectorsOf(pool);
     const n = vectors.length;
@@ -161,11 +163,7 @@ function timeLinnosPath(
   clock: BenchClock,
 ): number[] {
   const full = createPredictor(model, { backend: 'wasm' });
-  const incremental = createIncrementalPredictor(model, {
-    backend: 'wasm',
-    submitPositions: LINNOS_SUBMIT_POSITIONS,
-    contexts: DEVICES,
-  });
+  const incremental = linnosIncremental(model, 'wasm');
   try {
     const vectors = vectorsOf(pool);
     const devices = devicesFromPool(vectors);
