@@ -10,6 +10,8 @@ import {
   CudaModule,
   type CudaModuleHost,
   deviceImageFor,
+  type LaunchOutput,
+  type LaunchShape,
   MAX_GRID_BLOCKS,
   sharedBytesFor,
 } from './module.js';
@@ -266,9 +268,9 @@ export class CudaDevice implements BackendDevice, CudaModuleHost {
   launch(
     kernelSet: KernelSetName,
     entry: string,
-    shape: { readonly count: number; readonly sharedBytes: number; readonly blockX: number },
+    shape: LaunchShape,
     args: readonly KernelArg[],
-    output: { readonly ptr: number; readonly bytes: number },
+    output: LaunchOutput,
     status: DevicePointer | undefined,
   ): number | false {
     return this.#guard(`launch ${entry}`, () => {

@@ -12,6 +12,19 @@ export const MAX_SHARED_BYTES = 48 * 1024;
 /** Blocks per launch; more vectors than this loop inside the grid. */
 export const MAX_GRID_BLOCKS = 65_535;
 
+/** A launch's grid: `count` vectors in blocks of `blockX` threads with `sharedBytes` of shared memory each. */
+export interface LaunchShape {
+  readonly count: number;
+  readonly sharedBytes: number;
+  readonly blockX: number;
+}
+
+/** The bytes of lakeShm a launch writes (`bytes` at offset `ptr`), copied back after it. */
+export interface LaunchOutput {
+  readonly ptr: number;
+  readonly bytes: number;
+}
+
 /** What a CUDA module needs of its device: checked driver work that faults over to the CPU path. */
 export interface CudaModuleHost {
   /** The device pointer mirroring lakeShm offset `ptr` (inside an adopted region). */
@@ -25,9 +38,9 @@ export interface CudaModuleHost {
   launch(
     kernelSet: KernelSetName,
     entry: string,
-    shape: { readonly count: number; readonly sharedBytes: number; readonly blockX: number },
+    shape: LaunchShape,
     args: readonly KernelArg[],
-    output: { readonly ptr: number; readonly bytes: number },
+    output: LaunchOutput,
     status: DevicePointer | undefined,
   ): number | false;
   /** Whether the device runs on the CPU path (it faulted, or serves lakeLib's inline path). */
