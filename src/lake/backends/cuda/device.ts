@@ -11,9 +11,9 @@ import {
   type CudaModuleHost,
   deviceImageFor,
   type LaunchOutput,
-  type LaunchShape,
   MAX_GRID_BLOCKS,
   sharedBytesFor,
+  type VectorGrid,
 } from './module.js';
 import { PTX_ENTRIES, ptxModule, STATUS_CLEAN } from './ptx.js';
 
@@ -268,7 +268,7 @@ export class CudaDevice implements BackendDevice, CudaModuleHost {
   launch(
     kernelSet: KernelSetName,
     entry: string,
-    shape: LaunchShape,
+    shape: VectorGrid,
     args: readonly KernelArg[],
     output: LaunchOutput,
     status: DevicePointer | undefined,

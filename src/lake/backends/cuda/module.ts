@@ -13,7 +13,7 @@ export const MAX_SHARED_BYTES = 48 * 1024;
 export const MAX_GRID_BLOCKS = 65_535;
 
 /** A launch's grid: `count` vectors in blocks of `blockX` threads with `sharedBytes` of shared memory each. */
-export interface LaunchShape {
+export interface VectorGrid {
   readonly count: number;
   readonly sharedBytes: number;
   readonly blockX: number;
@@ -38,7 +38,7 @@ export interface CudaModuleHost {
   launch(
     kernelSet: KernelSetName,
     entry: string,
-    shape: LaunchShape,
+    shape: VectorGrid,
     args: readonly KernelArg[],
     output: LaunchOutput,
     status: DevicePointer | undefined,
