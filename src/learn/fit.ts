@@ -2,7 +2,9 @@
  * The training loop pieces every network of the MLP stack shares (mlp.ts): a seeded Fisher-Yates shuffle
  * and one epoch of class-weighted mini-batches, each ending in an Adam step. LinnOS's trainer
  * (src/linnos/train.ts) and Heimdall's (sigmoid-mlp.ts) both run their epochs through `trainBatches`.
+ * Also the check every trainer makes of its rows (`trainingRows`).
  */
+import { LakeError } from '../errors.js';
 import type { Random } from '../random.js';
 import type { HeadLoss, LossKind } from './mlp.js';
 
@@ -66,4 +68,21 @@ export function shuffle(a: Int32Array, random: Random): void {
     a[i] = a[j]!;
     a[j] = t;
   }
+}
+
+/**
+ * The number of rows of a training set (row-major `values`, `width` per row, one label each); throws,
+ * naming `trainer`, when there are none or the values do not fill them.
+ */
+export function trainingRows(
+  trainer: string,
+  values: Float64Array,
+  labels: Uint8Array,
+  width: number,
+): number {
+  const count = labels.length;
+  if (count === 0 || values.length !== count * width) {
+    throw new LakeError('LAKE_E_USAGE', `${trainer}: ${values.length} values for ${count} rows of ${width}`);
+  }
+  return count;
 }

@@ -11,6 +11,7 @@
  */
 import { LakeError } from '../errors.js';
 import { Random } from '../random.js';
+import { trainingRows } from './fit.js';
 
 export interface GbdtOptions {
   /** Default 40. */
@@ -385,10 +386,7 @@ export function trainGbdt(
   width: number,
   options: GbdtOptions = {},
 ): GbdtModel {
-  const count = labels.length;
-  if (count === 0 || values.length !== count * width) {
-    throw new LakeError('LAKE_E_USAGE', `trainGbdt: ${values.length} values for ${count} rows of ${width}`);
-  }
+  const count = trainingRows('trainGbdt', values, labels, width);
   const settings = gbdtSettings(options);
   const { trees, depth } = settings;
   const random = new Random(options.seed ?? 1);

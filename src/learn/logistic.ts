@@ -6,6 +6,7 @@
  * features, tens of thousands of rows).
  */
 import { LakeError } from '../errors.js';
+import { trainingRows } from './fit.js';
 
 export interface LinearModel {
   readonly width: number;
@@ -75,13 +76,7 @@ export function trainLogistic(
   width: number,
   options: LogisticOptions = {},
 ): LinearModel {
-  const count = labels.length;
-  if (count === 0 || values.length !== count * width) {
-    throw new LakeError(
-      'LAKE_E_USAGE',
-      `trainLogistic: ${values.length} values for ${count} rows of ${width}`,
-    );
-  }
+  const count = trainingRows('trainLogistic', values, labels, width);
   const l2 = options.l2 ?? 1;
   if (!(l2 > 0)) throw new LakeError('LAKE_E_USAGE', 'options.l2 must be > 0');
   const slowWeight = options.slowWeight ?? 1;
