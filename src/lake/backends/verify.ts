@@ -153,7 +153,15 @@ function verifyCases(
 }
 
 /** The functions of a kernel set with their output bytes per row. */
-function functionsOf(item: Case): { index: number; name: string; rowBytes: number; exact: boolean }[] {
+/** One kernel function a case runs: its entry index, name, output bytes per row, and whether it must agree bit for bit. */
+interface CaseFunction {
+  index: number;
+  name: string;
+  rowBytes: number;
+  exact: boolean;
+}
+
+function functionsOf(item: Case): CaseFunction[] {
   if (item.kernelSet === 'linnos') {
     return [
       { index: 0, name: 'predict', rowBytes: 1, exact: true },
@@ -200,6 +208,25 @@ function compare(
   return { mismatches, maxAbsError, maxRelError };
 }
 
+/** The check of one function of one case: it agrees when it ran (no `error`) and no output differed. */
+function checkOf(
+  item: Case,
+  fn: CaseFunction,
+  diff: Pick<VerifyCheck, 'mismatches' | 'maxAbsError' | 'maxRelError'>,
+  error?: string,
+): VerifyCheck {
+  return {
+    kernelSet: item.kernelSet,
+    function: fn.name,
+    model: item.model,
+    vectors: item.rows,
+    exact: fn.exact,
+    ...diff,
+    agree: error === undefined && diff.mismatches === 0,
+    ...(error === undefined ? {} : { error }),
+  };
+}
+
 /** Runs one case on `device` the way lakeD would (adopt, copy in, launch, copy out) and on cpu-wasm. */
 function runCase(
   arena: ShmArena,
@@ -233,35 +260,19 @@ function runCase(
         fn.exact,
         fn.rowBytes,
       );
-      checks.push({
-        kernelSet: item.kernelSet,
-        function: fn.name,
-        model: item.model,
-        vectors: item.rows,
-        exact: fn.exact,
-        ...diff,
-        agree: diff.mismatches === 0,
-      });
+      checks.push(checkOf(item, fn, diff));
     }
     module.unload();
     device.releaseMemory(deviceIn);
     device.releaseMemory(deviceOut);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    for (const fn of functions.slice(checks.length)) {
-      checks.push({
-        kernelSet: item.kernelSet,
-        function: fn.name,
-        model: item.model,
-        vectors: item.rows,
-        exact: fn.exact,
-        mismatches: item.rows,
-        maxAbsError: Number.POSITIVE_INFINITY,
-        maxRelError: Number.POSITIVE_INFINITY,
-        agree: false,
-        error: message,
-      });
-    }
+    const failed = {
+      mismatches: item.rows,
+      maxAbsError: Number.POSITIVE_INFINITY,
+      maxRelError: Number.POSITIVE_INFINITY,
+    };
+    for (const fn of functions.slice(checks.length)) checks.push(checkOf(item, fn, failed, message));
   } finally {
     wanted.unload();
     for (const ptr of [host, deviceIn, deviceOut, hostOut, referenceOut]) arena.free(ptr);

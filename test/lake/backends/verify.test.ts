@@ -16,7 +16,7 @@ import type { DenseModel } from '../../../src/models/dense.js';
 
 /** verify.ts on stand-in backends (cpu-wasm underneath, honest or not), so it runs without any GPU. */
 const fixtures = fileURLToPath(new URL('../../fixtures/linnos/', import.meta.url));
-type Behaviour = 'honest' | 'wrong' | 'faulted';
+type Behaviour = 'honest' | 'wrong' | 'faulted' | 'throwing';
 
 class StandIn implements ComputeBackend {
   readonly name = 'cuda';
@@ -36,6 +36,8 @@ class StandIn implements ComputeBackend {
       ranges: (fn, args) => module.ranges(fn, args),
       unload: () => module.unload(),
       runBlock: (fn, args, block, blocks) => {
+        // A launch that fails outright on dense models (as a driver error would).
+        if (behaviour === 'throwing' && module.kernelSet === 'dense-f32') throw new Error('launch failed');
         module.runBlock(fn, args, block, blocks);
         if (behaviour !== 'wrong') return;
         // One decision flipped; every dense output off by 1e-3 (far outside the f32 tolerance).
@@ -114,6 +116,22 @@ test('one flipped decision or f32 outputs off by 1e-3 fail verification, naming 
   const text = verifyText(report);
   assert.match(text, /\| cuda +\| failed +\|/);
   assert.match(text, /linnos\.predict +\| w_sde\.h .*\| NO/);
+});
+
+test('a launch that throws fails every function of its case not yet checked, with the error', () => {
+  const report = verify('throwing');
+  assert.equal(report.agree, false);
+  const checks = report.backends[1]!.checks;
+  const dense = checks.filter((c) => c.kernelSet === 'dense-f32');
+  assert.ok(dense.length > 0);
+  for (const check of dense) {
+    assert.deepEqual(
+      [check.agree, check.error, check.mismatches, check.maxAbsError, check.maxRelError],
+      [false, 'launch failed', check.vectors, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
+    );
+  }
+  const linnos = checks.filter((c) => c.kernelSet === 'linnos');
+  assert.ok(linnos.length > 0 && linnos.every((c) => c.agree && c.error === undefined));
 });
 
 test('a device on its CPU path is skipped with its reason, not verified against itself', () => {
