@@ -2,7 +2,7 @@
  * The training loop pieces every network of the MLP stack shares (mlp.ts): a seeded Fisher-Yates shuffle
  * and one epoch of class-weighted mini-batches, each ending in an Adam step. LinnOS's trainer
  * (src/linnos/train.ts) and Heimdall's (sigmoid-mlp.ts) both run their epochs through `trainBatches`.
- * Also the check every trainer makes of its rows (`trainingRows`).
+ * Also the checks trainers make of their rows (`trainingRows`) and options (`positiveOption`).
  */
 import { LakeError } from '../errors.js';
 import type { Random } from '../random.js';
@@ -85,4 +85,15 @@ export function trainingRows(
     throw new LakeError('LAKE_E_USAGE', `${trainer}: ${values.length} values for ${count} rows of ${width}`);
   }
   return count;
+}
+
+/** `value` of option `name`, which must be a positive number (an integer when `integer`). */
+export function positiveOption(name: string, value: number, integer: boolean): number {
+  if (!(value > 0) || (integer && !Number.isInteger(value))) {
+    throw new LakeError(
+      'LAKE_E_USAGE',
+      `options.${name} must be a positive ${integer ? 'integer' : 'number'}`,
+    );
+  }
+  return value;
 }

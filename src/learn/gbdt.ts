@@ -11,7 +11,7 @@
  */
 import { LakeError } from '../errors.js';
 import { Random } from '../random.js';
-import { trainingRows } from './fit.js';
+import { positiveOption, trainingRows } from './fit.js';
 
 export interface GbdtOptions {
   /** Default 40. */
@@ -111,16 +111,6 @@ function binFeatures(values: Float64Array, count: number, width: number, bins: n
   return { codes, edges };
 }
 
-function positive(name: string, v: number, integer: boolean): number {
-  if (!(v > 0) || (integer && !Number.isInteger(v))) {
-    throw new LakeError(
-      'LAKE_E_USAGE',
-      `options.${name} must be a positive ${integer ? 'integer' : 'number'}`,
-    );
-  }
-  return v;
-}
-
 interface GbdtSettings {
   trees: number;
   depth: number;
@@ -134,13 +124,13 @@ interface GbdtSettings {
 }
 
 function gbdtSettings(options: GbdtOptions): GbdtSettings {
-  const trees = positive('trees', options.trees ?? 40, true);
-  const depth = positive('depth', options.depth ?? 4, true);
+  const trees = positiveOption('trees', options.trees ?? 40, true);
+  const depth = positiveOption('depth', options.depth ?? 4, true);
   if (depth > 12) throw new LakeError('LAKE_E_USAGE', 'options.depth must be <= 12');
-  const learningRate = positive('learningRate', options.learningRate ?? 0.2, false);
-  const bins = positive('bins', options.bins ?? 64, true);
+  const learningRate = positiveOption('learningRate', options.learningRate ?? 0.2, false);
+  const bins = positiveOption('bins', options.bins ?? 64, true);
   if (bins > 256) throw new LakeError('LAKE_E_USAGE', 'options.bins must be <= 256');
-  const minLeaf = positive('minLeaf', options.minLeaf ?? 50, true);
+  const minLeaf = positiveOption('minLeaf', options.minLeaf ?? 50, true);
   const subsample = options.subsample ?? 1;
   if (!(subsample > 0 && subsample <= 1))
     throw new LakeError('LAKE_E_USAGE', 'options.subsample must be in (0, 1]');

@@ -13,7 +13,7 @@
  * path decides).
  */
 import { LakeError } from '../errors.js';
-import { type EpochOptions, shuffle, trainBatches } from '../learn/fit.js';
+import { type EpochOptions, positiveOption, shuffle, trainBatches } from '../learn/fit.js';
 import { type ClassifierReport, evaluateScores } from '../learn/metrics.js';
 import {
   type LossKind,
@@ -112,16 +112,6 @@ export interface TrainResult {
   report: TrainingReport;
 }
 
-function positive(name: string, value: number, integer: boolean): number {
-  if (!(value > 0) || (integer && !Number.isInteger(value))) {
-    throw new LakeError(
-      'LAKE_E_USAGE',
-      `options.${name} must be a positive ${integer ? 'integer' : 'number'}`,
-    );
-  }
-  return value;
-}
-
 /** Build the network for a shape on the chosen backend. */
 export function createNetwork(
   sizes: readonly number[],
@@ -209,10 +199,10 @@ function trainSettings(options: TrainOptions): TrainSettings {
   if (loss !== 'hinge' && loss !== 'xent') {
     throw new LakeError('LAKE_E_USAGE', `options.loss must be 'hinge' or 'xent', got ${String(loss)}`);
   }
-  const slowWeight = positive('slowWeight', options.slowWeight ?? 5, false);
-  const epochs = positive('epochs', options.epochs ?? 15, true);
-  const batchSize = positive('batchSize', options.batchSize ?? 128, true);
-  const learningRate = positive('learningRate', options.learningRate ?? 1e-3, false);
+  const slowWeight = positiveOption('slowWeight', options.slowWeight ?? 5, false);
+  const epochs = positiveOption('epochs', options.epochs ?? 15, true);
+  const batchSize = positiveOption('batchSize', options.batchSize ?? 128, true);
+  const learningRate = positiveOption('learningRate', options.learningRate ?? 1e-3, false);
   const validationFraction = options.validationFraction ?? 0.2;
   if (!(validationFraction >= 0 && validationFraction < 1)) {
     throw new LakeError('LAKE_E_USAGE', 'options.validationFraction must be in [0, 1)');
@@ -222,7 +212,7 @@ function trainSettings(options: TrainOptions): TrainSettings {
     throw new LakeError('LAKE_E_USAGE', `options.split must be 'time' or 'random', got ${String(split)}`);
   }
   const patience = options.earlyStopPatience;
-  if (patience !== undefined) positive('earlyStopPatience', patience, true);
+  if (patience !== undefined) positiveOption('earlyStopPatience', patience, true);
   return {
     sizes,
     loss,
