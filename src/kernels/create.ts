@@ -1,15 +1,9 @@
 import { LakeError } from '../errors.js';
 import type { DenseModel } from '../models/dense.js';
-import {
-  dequantizeLinnos,
-  isLinnosIntegerModel,
-  type LinnosIntegerModel,
-  quantizeLinnos,
-  validateIntegerModel,
-} from '../models/linnos-integer.js';
+import type { LinnosIntegerModel } from '../models/linnos-integer.js';
 import { ExactPredictor } from './js/exact.js';
 import { FloatPredictor } from './js/float.js';
-import { checkedFloatModel, checkPredictorOutputs, validatedIntegerModel } from './model-checks.js';
+import { exactIntegerModel, floatModelOf } from './model-checks.js';
 import type { Backend, Predictor, PredictorOptions } from './types.js';
 import { WasmInt16Predictor } from './wasm/int16-predictor.js';
 import { wasmAvailable } from './wasm/module.js';
@@ -35,13 +29,9 @@ export function createPredictor(
   }
   const backend: Backend = choice === 'auto' ? (wasmAvailable() ? 'wasm' : 'js') : choice;
   if (backend === 'exact') {
-    const integer = isLinnosIntegerModel(model) ? model : quantizeLinnos(checkedFloatModel(model));
-    validateIntegerModel(integer);
-    checkPredictorOutputs(integer.layers[integer.layers.length - 1]!.outputs);
-    return new ExactPredictor(integer);
+    return new ExactPredictor(exactIntegerModel(model));
   }
-  const float = isLinnosIntegerModel(model) ? dequantizeLinnos(validatedIntegerModel(model)) : model;
-  checkedFloatModel(float);
+  const float = floatModelOf(model);
   return backend === 'js'
     ? new FloatPredictor(float)
     : new WasmInt16Predictor(float, options.calibration).init();

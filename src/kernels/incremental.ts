@@ -27,17 +27,11 @@
  */
 import { LakeError } from '../errors.js';
 import type { DenseModel } from '../models/dense.js';
-import {
-  dequantizeLinnos,
-  isLinnosIntegerModel,
-  type LinnosIntegerModel,
-  quantizeLinnos,
-  validateIntegerModel,
-} from '../models/linnos-integer.js';
+import type { LinnosIntegerModel } from '../models/linnos-integer.js';
 import type { IncrementalBackend, IncrementalOptions, IncrementalPredictor } from './incremental-types.js';
 import { IncrementalExact } from './js/incremental-exact.js';
 import { IncrementalInt16Js } from './js/incremental-int16.js';
-import { checkedFloatModel, checkPredictorOutputs, validatedIntegerModel } from './model-checks.js';
+import { exactIntegerModel, floatModelOf } from './model-checks.js';
 import { IncrementalWasm, WASM_SUBMIT_POSITIONS } from './wasm/incremental-predictor.js';
 import { wasmAvailable } from './wasm/module.js';
 
@@ -72,15 +66,9 @@ export function createIncrementalPredictor(
   const inputs = model.layers[0]?.inputs ?? 0;
   const submit = checkSubmitPositions(options.submitPositions, inputs, backend);
   if (backend === 'exact') {
-    const integer = isLinnosIntegerModel(model) ? model : quantizeLinnos(checkedFloatModel(model));
-    validateIntegerModel(integer);
-    checkPredictorOutputs(integer.layers[integer.layers.length - 1]!.outputs);
-    return new IncrementalExact(integer, submit, contexts);
+    return new IncrementalExact(exactIntegerModel(model), submit, contexts);
   }
-  const float = isLinnosIntegerModel(model)
-    ? dequantizeLinnos(validatedIntegerModel(model))
-    : checkedFloatModel(model);
-  checkedFloatModel(float);
+  const float = floatModelOf(model);
   return backend === 'wasm'
     ? new IncrementalWasm(float, submit, contexts, options.calibration)
     : new IncrementalInt16Js(float, submit, contexts, options.calibration);
