@@ -15,7 +15,7 @@
 import { LakeError } from '../errors.js';
 import type { SubmitResult } from '../flash/types.js';
 import type { BackendKind, IoBackend } from '../realdev/backend.js';
-import { CallbackCompletions } from '../realdev/completion-queue.js';
+import { CallbackCompletions, waitForAll } from '../realdev/completion-queue.js';
 import { fillPattern } from '../realdev/device.js';
 import { placedOffset, placedSize } from '../realdev/place.js';
 import type { RadosClient, RadosPool } from './rados.js';
@@ -282,9 +282,6 @@ export class CephBackend implements IoBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    while (this.#inFlight > 0) {
-      const r = this.wait(this.nowUs() + 1e6, 0);
-      if (typeof r !== 'number') await r;
-    }
+    await waitForAll(this);
   }
 }

@@ -62,3 +62,21 @@ export class CallbackCompletions {
     });
   }
 }
+
+/** What waitForAll needs of a backend (IoBackend's own members). */
+interface InFlightWaiter {
+  readonly inFlight: number;
+  nowUs(): number;
+  wait(untilUs: number, spinUs: number): number | Promise<number>;
+}
+
+/**
+ * Waits, up to a second a wait, until nothing `backend` submitted is in flight: what a callback backend's
+ * close does (an op in flight may still write into its buffers).
+ */
+export async function waitForAll(backend: InFlightWaiter): Promise<void> {
+  while (backend.inFlight > 0) {
+    const r = backend.wait(backend.nowUs() + 1e6, 0);
+    if (typeof r !== 'number') await r;
+  }
+}

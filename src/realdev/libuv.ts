@@ -4,7 +4,7 @@
  */
 import { read, write } from 'node:fs';
 import type { BackendKind, BackendOptions, IoBackend } from './backend.js';
-import { CallbackCompletions } from './completion-queue.js';
+import { CallbackCompletions, waitForAll } from './completion-queue.js';
 import type { RealDevice } from './device.js';
 
 /** Waits longer than this sleep on a timer (woken 1 ms early); shorter ones turn the event loop over. */
@@ -91,9 +91,6 @@ export class LibuvBackend implements IoBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    while (this.#inFlight > 0) {
-      const r = this.wait(this.nowUs() + 1e6, 0);
-      if (typeof r !== 'number') await r;
-    }
+    await waitForAll(this);
   }
 }
