@@ -313,16 +313,11 @@ test('lake replay --ceph (baseline, linnos) and lake record --ceph report on the
   const trace = join(work, 'small.trace');
   smallTrace(trace, 1200);
   const out = join(work, 'replay');
+  // Both commands on the same pools, trace and device size.
+  const onCluster = ['--ceph', conf, '--pools', 'r0,r1,r2', '--trace', trace, '--size', '16M'];
   const replay = runLake([
     'replay',
-    '--ceph',
-    conf,
-    '--pools',
-    'r0,r1,r2',
-    '--trace',
-    trace,
-    '--size',
-    '16M',
+    ...onCluster,
     '--policies',
     'baseline,linnos',
     '--model',
@@ -358,19 +353,7 @@ test('lake replay --ceph (baseline, linnos) and lake record --ceph report on the
     assert.equal(run.ioErrors, 0);
   }
   const recorded = join(work, 'recorded.csv');
-  const record = runLake([
-    'record',
-    '--ceph',
-    conf,
-    '--pools',
-    'r0,r1,r2',
-    '--trace',
-    trace,
-    '--size',
-    '16M',
-    '--out',
-    recorded,
-  ]);
+  const record = runLake(['record', ...onCluster, '--out', recorded]);
   assert.equal(record.status, 0, record.stderr);
   const rows = readFileSync(recorded, 'utf8').trim().split('\n');
   assert.equal(rows.length, 1200);
