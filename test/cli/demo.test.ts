@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -33,8 +33,9 @@ interface DemoJson {
   warnings: string[];
 }
 
-test('lake demo --quick traces, trains a model per device and replays every policy', () => {
+test('lake demo --quick traces, trains a model per device and replays every policy', (t) => {
   const out = mkdtempSync(join(tmpdir(), 'lake-demo-'));
+  t.after(() => rmSync(out, { recursive: true, force: true }));
   const r = runLake(['demo', '--quick', '--json', '--out', out, '--seed', '3']);
   assert.equal(r.status, 0, r.stderr);
   // No progress output with --json: stderr carries warnings only (e.g. a model no better than the majority).

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { runLake } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lake-simulate-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const good = '0.000 0 4096 4096 1\n0.100 0 8192 4096 0\n0.200 0 0 8192 1\n';
 
 const malformed: Array<[string, string, string]> = [

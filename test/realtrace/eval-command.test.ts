@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { LakeError } from '../../src/errors.js';
 import { lakeEval, WINDOWS, windowText } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lake-eval-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 // The first 12,000 I/Os of a window: enough to train and test, small enough for a unit test.
 const small = join(dir, 'small.trace');
 writeFileSync(small, `${windowText(WINDOWS.rw7525).split('\n').slice(0, 12_000).join('\n')}\n`);
