@@ -138,13 +138,7 @@ function log(quiet: boolean, text: string): void {
   if (!quiet) process.stderr.write(`${text}\n`);
 }
 
-interface DemoSettings {
-  seed: number;
-  trainS: number;
-  testS: number;
-  epochs: number;
-  revokeCostUs: number;
-  shape: LinnosShape;
+interface DemoSettings extends RunSettings {
   /** --models: shapes run on the LAKE runtime too (empty: none). */
   lakeShapes: LinnosShape[];
   crossovers: Partial<Record<LinnosShape, number | null>> | undefined;
@@ -152,27 +146,51 @@ interface DemoSettings {
   policyLoadBudgetMs: number;
   /** --retrain: LinnOS retrains online during the replays. */
   retrain: boolean;
-  /** --inference-cost-us: the time charged per predicted read, fixed (undefined: measured). */
-  inferenceCostUs: number | undefined;
   quiet: boolean;
 }
 
-function parseDemoFlags(flags: DemoFlags): DemoSettings {
-  const seed = parseSeedOption('--seed', flags.seed);
-  const preset = flags.quick === true ? QUICK : FULL;
-  const trainS =
-    flags.trainDuration !== undefined
-      ? parseNumberOption('--train-duration', flags.trainDuration, 1)
-      : preset.trainS;
-  const testS =
-    flags.testDuration !== undefined
-      ? parseNumberOption('--test-duration', flags.testDuration, 1)
-      : preset.testS;
-  const epochs = flags.epochs !== undefined ? parseIntOption('--epochs', flags.epochs, 1) : preset.epochs;
-  const revokeCostUs = parseNumberOption('--revoke-cost', flags.revokeCost, 0);
+/** What every demo run takes: seed, stretches and epochs (the preset's unless given), costs and shape. */
+interface RunSettings {
+  seed: number;
+  trainS: number;
+  testS: number;
+  epochs: number;
+  revokeCostUs: number;
+  shape: LinnosShape;
+  /** --inference-cost-us: the time charged per predicted read, fixed (undefined: measured). */
+  inferenceCostUs: number | undefined;
+}
+
+function parseRunSettings(
+  flags: DemoFlags,
+  preset: { trainS: number; testS: number; epochs: number },
+  minTestS: number,
+): RunSettings {
   const shape = flags.shape;
   if (shape !== 'nn' && shape !== 'nn+1' && shape !== 'nn+2')
     throw usageError(`--shape must be nn, nn+1 or nn+2, got "${shape}"`);
+  return {
+    seed: parseSeedOption('--seed', flags.seed),
+    trainS:
+      flags.trainDuration !== undefined
+        ? parseNumberOption('--train-duration', flags.trainDuration, 1)
+        : preset.trainS,
+    testS:
+      flags.testDuration !== undefined
+        ? parseNumberOption('--test-duration', flags.testDuration, minTestS)
+        : preset.testS,
+    epochs: flags.epochs !== undefined ? parseIntOption('--epochs', flags.epochs, 1) : preset.epochs,
+    revokeCostUs: parseNumberOption('--revoke-cost', flags.revokeCost, 0),
+    shape,
+    inferenceCostUs:
+      flags.inferenceCostUs !== undefined
+        ? parseNumberOption('--inference-cost-us', flags.inferenceCostUs, 0)
+        : undefined,
+  };
+}
+
+function parseDemoFlags(flags: DemoFlags): DemoSettings {
+  const run = parseRunSettings(flags, flags.quick === true ? QUICK : FULL, 1);
   const lakeShapes = flags.models !== undefined ? parseShapeList(flags.models) : [];
   if (flags.crossovers !== undefined && lakeShapes.length === 0)
     throw usageError('--crossovers sets the crossovers of the --models runs: give --models too');
@@ -189,21 +207,12 @@ function parseDemoFlags(flags: DemoFlags): DemoSettings {
       ? parseNumberOption('--policy-load-budget-ms', flags.policyLoadBudgetMs, 1)
       : DEFAULT_POLICY_LOAD_BUDGET_MS;
   return {
-    seed,
-    trainS,
-    testS,
-    epochs,
-    revokeCostUs,
-    shape,
+    ...run,
     lakeShapes,
     crossovers,
     policyBudgetUs,
     policyLoadBudgetMs,
     retrain: flags.retrain === true,
-    inferenceCostUs:
-      flags.inferenceCostUs !== undefined
-        ? parseNumberOption('--inference-cost-us', flags.inferenceCostUs, 0)
-        : undefined,
     quiet: flags.json === true,
   };
 }
@@ -501,24 +510,11 @@ async function driftCommand(flags: DemoFlags): Promise<void> {
     ['--quick', flags.quick],
   ] as const)
     if (given !== undefined) throw usageError(`${flag} does not apply to --drift`);
-  const seed = parseSeedOption('--seed', flags.seed);
-  const trainS =
-    flags.trainDuration !== undefined
-      ? parseNumberOption('--train-duration', flags.trainDuration, 1)
-      : DRIFT.trainS;
-  const testS =
-    flags.testDuration !== undefined
-      ? parseNumberOption('--test-duration', flags.testDuration, 3)
-      : DRIFT.testS;
-  const epochs = flags.epochs !== undefined ? parseIntOption('--epochs', flags.epochs, 1) : DRIFT.epochs;
-  const revokeCostUs = parseNumberOption('--revoke-cost', flags.revokeCost, 0);
-  const inferenceCostUs =
-    flags.inferenceCostUs !== undefined
-      ? parseNumberOption('--inference-cost-us', flags.inferenceCostUs, 0)
-      : undefined;
-  const shape = flags.shape;
-  if (shape !== 'nn' && shape !== 'nn+1' && shape !== 'nn+2')
-    throw usageError(`--shape must be nn, nn+1 or nn+2, got "${shape}"`);
+  const { seed, trainS, testS, epochs, revokeCostUs, inferenceCostUs, shape } = parseRunSettings(
+    flags,
+    DRIFT,
+    3,
+  );
   const quiet = flags.json === true;
   const started = performance.now();
   const result = await runLinnosDrift({
