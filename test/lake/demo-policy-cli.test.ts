@@ -6,8 +6,9 @@ import { after, test } from 'node:test';
 import { runLake } from '../helpers/cli.js';
 
 // `lake demo --models nn --policy loop.js` with a policy that never returns: the run finishes (exit 0),
-// says so, and two runs with the same seed and --crossovers write the same results.json apart from the
-// clock readings (inference.nsPerPrediction and everything under lake.timing).
+// says so, and two runs with the same seed, --crossovers and --inference-cost-us write the same results.json
+// apart from the clock readings (inference.nsPerPrediction and everything under lake.timing). The inference
+// charge is fixed because a measured one is itself a clock reading (it may round to 0.1 or 0.2 us).
 
 const dir = mkdtempSync(join(tmpdir(), 'lake-demo-policy-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,6 +46,8 @@ function demo(out: string): { status: number | null; stderr: string; json: DemoJ
       '20000',
       '--crossovers',
       'nn=3',
+      '--inference-cost-us',
+      '0.1',
       '--json',
       '--out',
       join(dir, out),
