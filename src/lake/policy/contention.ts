@@ -58,7 +58,7 @@ export class ContentionPolicy {
   readonly guard: PlacementGuard | undefined;
   readonly #tables = new Map<string, CalibrationTable>();
   readonly #reports: readonly BackendReport[];
-  #worth: { model: string; overloaded: string; value: number | null } | undefined;
+  #worth: { model: string; skipped: number; value: number | null } | undefined;
 
   constructor(options: ContentionPolicyOptions) {
     for (const table of options.tables) this.#tables.set(table.model, table);
@@ -146,26 +146,26 @@ export class ContentionPolicy {
    * clients do not keep busy; null when no backend wins at any batch size the table knows.
    */
   worthBatching(model: string): number | null {
-    // Asked on every read: recomputed only when the model or the utilisation samples change.
+    // Asked on every read: recomputed only when the model or the utilisation samples change. `skipped` has
+    // bit i set when backend i is overloaded (lakeD's load, or others' on its device); no allocation per read.
     const lakeDOverloaded = this.monitor?.overloaded() ?? false;
-    const skipped = this.#reports.map(
-      (report) =>
-        lakeDOverloaded ||
-        this.#deviceForeign(report.name) > (this.monitor?.threshold ?? UTILISATION_THRESHOLD),
-    );
-    const overloaded = skipped.map((s) => (s ? '1' : '0')).join('');
+    const threshold = this.monitor?.threshold ?? UTILISATION_THRESHOLD;
+    const reports = this.#reports;
+    let skipped = 0;
+    for (let i = 0, bit = 1; i < reports.length; i++, bit *= 2)
+      if (lakeDOverloaded || this.#deviceForeign(reports[i]!.name) > threshold) skipped += bit;
     const cached = this.#worth;
-    if (cached !== undefined && cached.model === model && cached.overloaded === overloaded)
-      return cached.value;
+    if (cached !== undefined && cached.model === model && cached.skipped === skipped) return cached.value;
     let best: number | null = null;
     const table = this.table(model);
-    this.#reports.forEach((report, i) => {
-      if (skipped[i]) return;
-      const crossover = report.available ? backendCalibration(table, report.name)?.crossover : undefined;
+    for (let i = 0, bit = 1; i < reports.length; i++, bit *= 2) {
+      const report = reports[i]!;
+      if (Math.floor(skipped / bit) % 2 === 1 || !report.available) continue;
+      const crossover = backendCalibration(table, report.name)?.crossover;
       if (crossover !== undefined && crossover !== null && (best === null || crossover < best))
         best = crossover;
-    });
-    this.#worth = { model, overloaded, value: best };
+    }
+    this.#worth = { model, skipped, value: best };
     return best;
   }
 
