@@ -22,16 +22,27 @@ export function submitPathFor(
   model: DenseModel | LinnosIntegerModel,
   calibration?: Uint8Array,
 ): { path: LinnosSubmitPath; incremental: IncrementalPredictor } | undefined {
+  const incremental = incrementalTwin(predictor, model, 1, calibration);
+  return incremental !== undefined ? { path: new LinnosSubmitPath(incremental), incremental } : undefined;
+}
+
+/** The incremental twin submitPathFor describes, with `contexts` contexts; undefined where there is none. */
+function incrementalTwin(
+  predictor: Predictor,
+  model: DenseModel | LinnosIntegerModel,
+  contexts: number,
+  calibration?: Uint8Array,
+): IncrementalPredictor | undefined {
   if (predictor.backend === 'js' || predictor.inputs !== LINNOS_FEATURES) return undefined;
   // NN+1/NN+2's int16 ranges after the first layer come from calibration vectors: without the predictor's
   // own, the twin could round differently, so those keep the full forward.
   if (predictor.backend === 'wasm' && model.layers.length > 2 && calibration === undefined) return undefined;
-  const incremental = createIncrementalPredictor(model, {
+  return createIncrementalPredictor(model, {
     backend: predictor.backend,
     submitPositions: LINNOS_SUBMIT_POSITIONS,
+    contexts,
     ...(calibration !== undefined ? { calibration } : {}),
   });
-  return { path: new LinnosSubmitPath(incremental), incremental };
 }
 
 /**
@@ -48,12 +59,11 @@ export function measureDecisionNs(
 ): number {
   const n = Math.min(Math.floor(vectors.length / LINNOS_FEATURES), 4096);
   if (n === 0) return Number.NaN;
-  const built = model !== undefined ? submitPathFor(predictor, model) : undefined;
+  // One context per vector of a block of 64, so that each submit meets the history it came with.
+  const twin = model !== undefined ? incrementalTwin(predictor, model, Math.min(n, 64)) : undefined;
   const samples: number[] = [];
   let sink = 0;
   try {
-    const incremental = built?.incremental;
-    const contexts = incremental !== undefined ? Math.min(n, 64) : 0;
     const digits = new Uint8Array(n * 3);
     const views: Uint8Array[] = [];
     for (let i = 0; i < n; i++) {
@@ -61,34 +71,23 @@ export function measureDecisionNs(
       views.push(x);
       for (let k = 0; k < 3; k++) digits[i * 3 + k] = x[LINNOS_SUBMIT_POSITIONS[k]!]!;
     }
-    let fresh = incremental;
-    if (incremental !== undefined && contexts > 1) {
-      // One context per vector of a block of 64, so that each submit meets the history it came with.
-      incremental.dispose();
-      fresh = createIncrementalPredictor(model!, {
-        backend: incremental.backend,
-        submitPositions: LINNOS_SUBMIT_POSITIONS,
-        contexts,
-      });
-    }
     for (let r = 0; r <= repeats; r++) {
       let elapsed = 0n;
       for (let from = 0; from < n; from += 64) {
         const to = Math.min(n, from + 64);
-        if (fresh !== undefined) for (let i = from; i < to; i++) fresh.setContext(i - from, views[i]!);
+        if (twin !== undefined) for (let i = from; i < to; i++) twin.setContext(i - from, views[i]!);
         const started = process.hrtime.bigint();
-        if (fresh !== undefined)
+        if (twin !== undefined)
           for (let i = from; i < to; i++)
-            sink += fresh.predictDigits(i - from, digits[i * 3]!, digits[i * 3 + 1]!, digits[i * 3 + 2]!);
+            sink += twin.predictDigits(i - from, digits[i * 3]!, digits[i * 3 + 1]!, digits[i * 3 + 2]!);
         else for (let i = from; i < to; i++) sink += predictor.predict(views[i]!);
         elapsed += process.hrtime.bigint() - started;
       }
       // The first pass warms up (JIT, caches) and is not kept.
       if (r > 0) samples.push(Number(elapsed) / n);
     }
-    fresh?.dispose();
   } finally {
-    built?.incremental.dispose();
+    twin?.dispose();
   }
   if (sink < 0) throw new Error('unreachable');
   samples.sort((a, b) => a - b);
