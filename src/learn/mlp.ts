@@ -162,8 +162,11 @@ export class Mlp implements TrainableNetwork {
   /** Per layer: the loss gradient with respect to its pre-activation outputs. */
   readonly #delta: Float64Array[];
   readonly #digitValue = new Float64Array(10);
-  /** The last forward pass's nonzero inputs: their indexes and values (the weight gradient of layer 0). */
-  readonly #inputIndex: Int32Array;
+  /**
+   * The last forward pass's nonzero inputs: their first-layer weight row starts (input index x sizes[1]) and
+   * values; layer 0's forward sum and weight gradient both read them.
+   */
+  readonly #inputRow: Int32Array;
   readonly #inputValue: Float64Array;
   #inputCount = 0;
   /** Scratch for sumRows: row starts and input values of the nonzero inputs of one layer. */
@@ -204,7 +207,7 @@ export class Mlp implements TrainableNetwork {
     const widest = Math.max(...sizes);
     this.#rows = new Int32Array(widest);
     this.#values = new Float64Array(widest);
-    this.#inputIndex = new Int32Array(sizes[0]!);
+    this.#inputRow = new Int32Array(sizes[0]!);
     this.#inputValue = new Float64Array(sizes[0]!);
     this.#act = [];
     this.#active = [];
@@ -234,19 +237,12 @@ export class Mlp implements TrainableNetwork {
     const values = this.#values;
     // Layer 0: the weight rows of the nonzero inputs, summed (in input order, as a dot product would).
     const count = x instanceof Uint8Array ? this.#gatherDigits(x, offset) : this.#gatherValues(x, offset);
-    const width0 = this.sizes[1]!;
-    const inputIndex = this.#inputIndex;
-    const inputValue = this.#inputValue;
-    for (let t = 0; t < count; t++) {
-      rows[t] = inputIndex[t]! * width0;
-      values[t] = inputValue[t]!;
-    }
     sumRows(
       layers === 1 ? this.output : this.#act[0]!,
       this.biases[0]!,
       this.weights[0]!,
-      rows,
-      values,
+      this.#inputRow,
+      this.#inputValue,
       count,
     );
     if (layers > 1) this.#relu(0);
@@ -276,14 +272,15 @@ export class Mlp implements TrainableNetwork {
   /** List the nonzero digits of the vector at x[offset..] and their values (digit x inputScale). */
   #gatherDigits(x: Uint8Array, offset: number): number {
     const digitValue = this.#digitValue;
-    const inputIndex = this.#inputIndex;
+    const inputRow = this.#inputRow;
     const inputValue = this.#inputValue;
     const nIn = this.sizes[0]!;
+    const width0 = this.sizes[1]!;
     let count = 0;
     for (let i = 0; i < nIn; i++) {
       const d = x[offset + i]!;
       if (d === 0) continue;
-      inputIndex[count] = i;
+      inputRow[count] = i * width0;
       inputValue[count++] = digitValue[d]!;
     }
     this.#inputCount = count;
@@ -295,14 +292,15 @@ export class Mlp implements TrainableNetwork {
    * it would join start at a bias, never -0), so skipping it leaves every float as the dense product gives.
    */
   #gatherValues(x: Float64Array, offset: number): number {
-    const inputIndex = this.#inputIndex;
+    const inputRow = this.#inputRow;
     const inputValue = this.#inputValue;
     const nIn = this.sizes[0]!;
+    const width0 = this.sizes[1]!;
     let count = 0;
     for (let i = 0; i < nIn; i++) {
       const v = x[offset + i]!;
       if (v === 0) continue;
-      inputIndex[count] = i;
+      inputRow[count] = i * width0;
       inputValue[count++] = v;
     }
     this.#inputCount = count;
@@ -367,7 +365,7 @@ export class Mlp implements TrainableNetwork {
     const gw = this.gradWeights[0]!;
     const gb = this.gradBiases[0]!;
     const delta = this.#delta[0]!;
-    const inputIndex = this.#inputIndex;
+    const inputRow = this.#inputRow;
     const inputValue = this.#inputValue;
     const inputCount = this.#inputCount;
     if (layers > 1) {
@@ -380,7 +378,7 @@ export class Mlp implements TrainableNetwork {
       }
       for (let s = 0; s < inputCount; s++) {
         const value = inputValue[s]!;
-        const row = inputIndex[s]! * nOut;
+        const row = inputRow[s]!; // a row start of width nOut (sizes[1])
         for (let t = 0; t < count; t++) {
           const j = active[t]!;
           gw[row + j] = gw[row + j]! + value * delta[j]!;
@@ -390,7 +388,7 @@ export class Mlp implements TrainableNetwork {
       for (let j = 0; j < nOut; j++) gb[j] = gb[j]! + delta[j]!;
       for (let s = 0; s < inputCount; s++) {
         const value = inputValue[s]!;
-        const row = inputIndex[s]! * nOut;
+        const row = inputRow[s]!; // a row start of width nOut (sizes[1])
         for (let j = 0; j < nOut; j++) gw[row + j] = gw[row + j]! + value * delta[j]!;
       }
     }
