@@ -5,7 +5,6 @@
  * read at random for a few seconds, and removed. Used to show what a slow cause does to one OSD
  * (`lake cluster probe`) and by the tests to check that it does something.
  */
-import { median } from '../bench/harness.js';
 import { LakeError } from '../errors.js';
 import { radosRaw } from './ceph-cli.js';
 import { cleanFioPool, fioMissingReason, prepareFioPool, probeFioReads } from './fio-probe.js';
@@ -127,6 +126,12 @@ export interface PoolProbeSummary {
   medianP50Ms?: number;
   medianP99Ms?: number;
   medianP999Ms?: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /**
