@@ -82,12 +82,13 @@ class CpuWasmDevice implements BackendDevice {
   close(): void {}
 }
 
-/** Block `block` of `blocks` over n items: [from, to). */
-function share(n: number, block: number, blocks: number): [number, number] {
+/** Block `block` of `blocks` over n items: [from, to) (the cuda and webgpu backends split batches alike). */
+export function share(n: number, block: number, blocks: number): [number, number] {
   return [Math.floor((block * n) / blocks), Math.floor(((block + 1) * n) / blocks)];
 }
 
-function batchCount(args: Float64Array): number {
+/** A kernel's batch size, argument n (args[2]), refused unless a count. */
+export function batchCount(args: Float64Array): number {
   const n = args[2]!;
   if (!Number.isSafeInteger(n) || n < 0)
     throw new LakeError('LAKE_E_USAGE', `kernel argument n must be a count, got ${n}`);

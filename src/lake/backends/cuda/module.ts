@@ -1,6 +1,7 @@
 import { LakeError } from '../../../errors.js';
 import { planInt16 } from '../../../kernels/wasm/int16-plan.js';
 import type { DenseModel } from '../../../models/dense.js';
+import { batchCount, share } from '../cpu-wasm/device.js';
 import type { KernelSetName } from '../kernel-sets.js';
 import type { DeviceModule, DeviceRange } from '../types.js';
 import { type DeviceImage, denseDeviceImage, linnosDeviceImage } from './device-image.js';
@@ -52,18 +53,6 @@ export interface CudaModuleHost {
 /** Threads per block: the widest layer rounded to a warp, at least 2 warps (one per output class), at most 256. */
 export function threadsPerBlock(widest: number): number {
   return Math.min(256, Math.max(64, Math.ceil(widest / 32) * 32));
-}
-
-function batchCount(args: Float64Array): number {
-  const n = args[2]!;
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new LakeError('LAKE_E_USAGE', `kernel argument n must be a count, got ${n}`);
-  return n;
-}
-
-/** Block `block` of `blocks` over n items: [from, to), as the cpu-wasm backend shares a batch. */
-function share(n: number, block: number, blocks: number): [number, number] {
-  return [Math.floor((block * n) / blocks), Math.floor(((block + 1) * n) / blocks)];
 }
 
 /**

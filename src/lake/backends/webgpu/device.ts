@@ -1,7 +1,7 @@
 import { LakeError } from '../../../errors.js';
 import type { DenseModel } from '../../../models/dense.js';
 import type { ShmArena } from '../../shm/arena.js';
-import { CpuWasmBackend } from '../cpu-wasm/device.js';
+import { CpuWasmBackend, share } from '../cpu-wasm/device.js';
 import { type KernelSetName, kernelSetByName } from '../kernel-sets.js';
 import type { BackendDevice, DeviceModule, DeviceRange } from '../types.js';
 import { HostLink } from './link.js';
@@ -46,11 +46,6 @@ export interface WebGpuDeviceStats {
   busyMicros: number;
   /** Of that, the GPU's own time from submit to results mapped, us. */
   gpuMicros: number;
-}
-
-/** Block `block` of `blocks` over n items: [from, to) (cpu-wasm's share, so blocks split alike). */
-function share(n: number, block: number, blocks: number): [number, number] {
-  return [Math.floor((block * n) / blocks), Math.floor(((block + 1) * n) / blocks)];
 }
 
 /**
