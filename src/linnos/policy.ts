@@ -63,8 +63,8 @@ export class LinnosPolicy implements AdmissionPolicy {
   readonly hedgeAfterUs?: number;
   readonly inferenceCostUs: number;
   readonly stats: LinnosOnlineStats = { offered: 0, predicted: 0, revoked: 0, unpredicted: 0, faults: 0 };
-  readonly #predictors: readonly (Predictor | undefined)[];
-  readonly #submitPaths: readonly (LinnosSubmitPath | undefined)[];
+  /** Per device, its fixed model (without `online`): built once, not per decision. */
+  readonly #serving: readonly (LinnosServing | undefined)[];
   /** Per device, the submit path its last decision used (the one a completion there brings up to date). */
   readonly #livePaths: (LinnosSubmitPath | undefined)[] = [];
   readonly #features = new Uint8Array(LINNOS_FEATURES);
@@ -73,8 +73,10 @@ export class LinnosPolicy implements AdmissionPolicy {
 
   constructor(options: LinnosPolicyOptions) {
     this.name = options.name;
-    this.#predictors = options.predictors;
-    this.#submitPaths = options.submitPaths ?? [];
+    const submitPaths = options.submitPaths ?? [];
+    this.#serving = options.predictors.map((predictor, d) =>
+      predictor === undefined ? undefined : { predictor, submitPath: submitPaths[d] },
+    );
     if (options.hedgeAfterUs !== undefined) this.hedgeAfterUs = options.hedgeAfterUs;
     const cost = options.inferenceCostUs ?? 0;
     this.inferenceCostUs = Number.isFinite(cost) && cost > 0 ? cost : 0;
@@ -92,10 +94,7 @@ export class LinnosPolicy implements AdmissionPolicy {
     const device = read.device;
     let serving: LinnosServing | undefined;
     if (online !== undefined) serving = online.model(device, read.nowUs);
-    else {
-      const predictor = this.#predictors[device];
-      if (predictor !== undefined) serving = { predictor, submitPath: this.#submitPaths[device] };
-    }
+    else serving = this.#serving[device];
     const view = context.devices[device];
     if (serving === undefined || view === undefined) {
       stats.unpredicted++;
