@@ -29,7 +29,8 @@ export function backendByName(name: string): ComputeBackend {
 }
 
 /**
- * Opens the available backends (or only those named) over the arena: the devices, numbered in order.
+ * Opens the available backends (or only those named) of `backends` (default: lake's catalog) over the
+ * arena: the devices, numbered in order.
  * lakeD passes `onLakeD`; lakeLib's inline path does not, so its devices keep lakeD's numbering while a GPU
  * backend serves them on its CPU path.
  */
@@ -37,9 +38,10 @@ export function openDevices(
   arena: ShmArena,
   only?: readonly BackendName[],
   options: OpenOptions = {},
+  backends: readonly ComputeBackend[] = BACKENDS,
 ): BackendDevice[] {
   const devices: BackendDevice[] = [];
-  for (const backend of BACKENDS) {
+  for (const backend of backends) {
     if (only !== undefined && !only.includes(backend.name)) continue;
     if (backend.probe().available) devices.push(backend.open(arena, options));
   }

@@ -1,5 +1,6 @@
 import { LakeError, toError } from '../../errors.js';
 import { openDevices } from '../backends/catalog.js';
+import type { ComputeBackend } from '../backends/types.js';
 import type { ShmArena } from '../shm/arena.js';
 import { Channel } from './channel.js';
 import { CommandExecutor } from './executor.js';
@@ -28,6 +29,8 @@ import {
 export interface ServeOptions {
   /** Spin-poll the ring this long after each command before sleeping; 0 sleeps at once. */
   spinMicros: number;
+  /** The backends to open (default: lake's catalog). */
+  backends?: readonly ComputeBackend[];
 }
 
 /**
@@ -53,7 +56,9 @@ function serveLoop(channel: Channel, arena: ShmArena, options: ServeOptions): vo
   const beat = (): void => {
     Atomics.add(words, C_HEARTBEAT, 1);
   };
-  const executor = new CommandExecutor(arena, openDevices(arena, undefined, { onLakeD: true, beat }), {
+  const devices = openDevices(arena, undefined, { onLakeD: true, beat }, options.backends);
+  const executor = new CommandExecutor(arena, devices, {
+    reportsFaults: true,
     beat,
     hang: () => {
       // Sleep forever without beating: only the client's watchdog (terminate) ends this.

@@ -4,7 +4,14 @@ import { decodeModelImage } from '../backends/model-image.js';
 import type { BackendDevice, DeviceInfo, DeviceModule } from '../backends/types.js';
 import type { ShmArena } from '../shm/arena.js';
 import type { CommandIo } from './channel.js';
-import { Api, apiName, LAUNCH_FIXED_ARGS, MAX_KERNEL_ARGS } from './protocol.js';
+import {
+  Api,
+  apiName,
+  type DeviceFaultReply,
+  LAUNCH_FIXED_ARGS,
+  MAX_FAULT_TEXT,
+  MAX_KERNEL_ARGS,
+} from './protocol.js';
 
 /** How the executor reaches its host: lakeD beats and can hang or die; lakeLib's inline path cannot. */
 export interface ExecutorHost {
@@ -14,6 +21,11 @@ export interface ExecutorHost {
   hang(): void;
   /** An injected crash (Api.debugCrash). */
   crash(): void;
+  /**
+   * Whether synchronise replies report device faults: true on lakeD. lakeLib's inline path serves GPU
+   * backends on their CPU paths by design, which is no fault of the device, so it reports none.
+   */
+  readonly reportsFaults?: boolean;
 }
 
 interface Region {
@@ -72,10 +84,16 @@ export class CommandExecutor {
     const a = io.args;
     switch (io.api) {
       case Api.noop:
-      case Api.contextSynchronize:
-      case Api.streamSynchronize:
-        // lakeD serves in order: by the time one of these runs, everything before it has.
         return;
+      case Api.contextSynchronize:
+        // lakeD serves in order: by the time a synchronise runs, everything before it has.
+        this.#reportFault(io, this.#contexts.get(a[0]!));
+        return;
+      case Api.streamSynchronize: {
+        const context = this.#streams.get(a[0]!);
+        this.#reportFault(io, context === undefined ? undefined : this.#contexts.get(context));
+        return;
+      }
       case Api.deviceCount:
         io.result[0] = this.#devices.length;
         return;
@@ -147,6 +165,28 @@ export class CommandExecutor {
       capabilities: [...device.capabilities],
       ...(device.fault !== undefined ? { fault: device.fault } : {}),
     };
+  }
+
+  /**
+   * A synchronise's reply: result[0] = 1 and the fault as DeviceFaultReply JSON when the device has left
+   * its accelerator, else 0 (slots are reused, so the word is always written). The batch's own synchronise
+   * carries the news, so the client's contention policy learns of a fault when the batch it happened in
+   * completes, without a round trip of its own.
+   */
+  #reportFault(io: CommandIo, index: number | undefined): void {
+    const device = index === undefined ? undefined : this.#devices[index];
+    const fault = this.#host.reportsFaults === true ? device?.fault : undefined;
+    if (fault === undefined || device === undefined) {
+      io.result[0] = 0;
+      return;
+    }
+    io.result[0] = 1;
+    const reply: DeviceFaultReply = {
+      device: index!,
+      backend: device.backend,
+      fault: fault.length > MAX_FAULT_TEXT ? `${fault.slice(0, MAX_FAULT_TEXT - 3)}...` : fault,
+    };
+    io.writeText(JSON.stringify(reply));
   }
 
   /** Unloads every module (a backend may hold native resources). */

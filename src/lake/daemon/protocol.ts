@@ -83,7 +83,11 @@ export const Api = {
   contextCreate: 4,
   /** (context): releases its memory registrations and modules. */
   contextDestroy: 5,
-  /** (context): returns once everything before it ran (lakeD serves in order). */
+  /**
+   * (context): returns once everything before it ran (lakeD serves in order) -> result[0] = 1 and text =
+   * DeviceFaultReply JSON when the context's device has faulted (its accelerator gave up; it serves on its
+   * CPU path), else 0.
+   */
   contextSynchronize: 6,
   /** (context, module, kernelSetId, imagePtr, imageBytes). */
   moduleLoad: 7,
@@ -107,7 +111,7 @@ export const Api = {
   memcpyDtoHAsync: 16,
   /** (context, stream). */
   streamCreate: 17,
-  /** (stream). */
+  /** (stream): as contextSynchronize, for the stream's device (the default stream names none: 0). */
   streamSynchronize: 18,
   /** (stream). */
   streamDestroy: 19,
@@ -172,10 +176,25 @@ export const IDLE_WAIT_MS = 10;
 export const DEFAULT_DAEMON_SPIN_MICROS = 50;
 export const DEFAULT_CLIENT_SPIN_MICROS = 30;
 
+/**
+ * The text of a synchronise reply whose device faulted: which device, and why it left its accelerator. A
+ * fault reaches lakeLib with the synchronise that ends the batch it happened in, at no extra round trip.
+ */
+export interface DeviceFaultReply {
+  device: number;
+  backend: string;
+  fault: string;
+}
+
+/** The longest fault text a synchronise reply carries (the reply's JSON must fit in TEXT_BYTES). */
+export const MAX_FAULT_TEXT = 320;
+
 /** What the daemon worker receives as workerData. */
 export interface DaemonWorkerData {
   channel: SharedArrayBuffer;
   arena: SharedArrayBuffer;
   /** 0 turns lakeD's spinning off. */
   spinMicros: number;
+  /** A backend catalog module to open lakeD's devices from (LakeLibOptions.backendCatalog). */
+  backendCatalog?: string;
 }

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { LakeError } from '../../errors.js';
 import type { DenseModel } from '../../models/dense.js';
-import { listBackends, openDevices } from '../backends/catalog.js';
+import { BACKENDS, openDevices } from '../backends/catalog.js';
 import {
   type KernelFunctionSpec,
   type KernelSetName,
@@ -9,7 +9,8 @@ import {
   kernelSetByName,
 } from '../backends/kernel-sets.js';
 import { modelImageBytes, writeModelImage } from '../backends/model-image.js';
-import type { BackendReport, DeviceInfo } from '../backends/types.js';
+import type { BackendReport, ComputeBackend, DeviceInfo } from '../backends/types.js';
+import { loadBackendCatalog } from '../daemon/backend-catalog.js';
 import { Channel, LocalCommand } from '../daemon/channel.js';
 import { CommandExecutor, type ExecutorHost } from '../daemon/executor.js';
 import {
@@ -46,11 +47,12 @@ import {
 import { ShmArena } from '../shm/arena.js';
 import { spawnWorker } from '../spawn-worker.js';
 import { RingFullError } from './errors.js';
-import { parseDeviceInfo } from './replies.js';
+import { parseDeviceFault, parseDeviceInfo } from './replies.js';
 import {
   type ContextHandle,
   type DaemonFailure,
   DEFAULT_STREAM,
+  type DeviceFault,
   type DevicePtr,
   type FunctionHandle,
   type Grid,
@@ -130,7 +132,7 @@ interface ReplayCommand {
   text?: string;
 }
 
-const inlineHost: ExecutorHost = { beat: () => {}, hang: () => {}, crash: () => {} };
+const inlineHost: ExecutorHost = { beat: () => {}, hang: () => {}, crash: () => {}, reportsFaults: false };
 
 /**
  * lakeLib: the accelerator-style API of LAKE's kernel library (after the CUDA driver API), served by lakeD
@@ -152,6 +154,11 @@ export class LakeLib {
   readonly #loadTimeoutMs: number;
   readonly #ringFullWaitMs: number;
   readonly #maxRestarts: number;
+  readonly #backends: readonly ComputeBackend[];
+  readonly #backendCatalog: string | undefined;
+  /** Faulted devices by index, as lakeD reported them; never cleared (see deviceFaults). */
+  readonly #deviceFaults = new Map<number, DeviceFault>();
+  #faultEpoch = 0;
   #daemon: DaemonLink | undefined;
   #inline: CommandExecutor | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
@@ -175,7 +182,9 @@ export class LakeLib {
   #lastBusyMicros = 0;
   #lastSampleAt = performance.now();
 
-  private constructor(options: LakeLibOptions) {
+  private constructor(options: LakeLibOptions, backends: readonly ComputeBackend[]) {
+    this.#backends = backends;
+    this.#backendCatalog = options.backendCatalog;
     this.arena = options.arena ?? ShmArena.create({ bytes: options.arenaBytes ?? DEFAULT_ARENA_BYTES });
     this.#spin = options.spin ?? process.env['LAKE_DISABLE_SPIN'] !== '1';
     this.#clientSpinMs =
@@ -193,7 +202,8 @@ export class LakeLib {
 
   /** Starts lakeD and waits until it serves. */
   static async open(options: LakeLibOptions = {}): Promise<LakeLib> {
-    const lib = new LakeLib(options);
+    const catalog = options.backendCatalog;
+    const lib = new LakeLib(options, catalog === undefined ? BACKENDS : await loadBackendCatalog(catalog));
     const startTimeoutMs = positive(options.startTimeoutMs, DEFAULT_START_TIMEOUT_MS, 'startTimeoutMs');
     const link = lib.#spawn();
     const deadline = performance.now() + startTimeoutMs;
@@ -221,9 +231,35 @@ export class LakeLib {
 
   // --- devices ---
 
-  /** Capability detection of every backend, usable here or not (and why not). */
+  /**
+   * Capability detection of every backend, usable here or not (and why not). A backend whose device lakeD
+   * reported faulted is not usable, whatever detection on this thread says, and the fault is the reason.
+   */
   listBackends(): BackendReport[] {
-    return listBackends();
+    return this.#backends.map((backend) => {
+      const report = backend.probe();
+      const fault = [...this.#deviceFaults.values()].find((f) => f.backend === report.name);
+      if (fault === undefined || !report.available) return report;
+      return { ...report, available: false, reason: faultReason(fault) };
+    });
+  }
+
+  /**
+   * The devices lakeD reported faulted, each learned from the synchronise that ended the batch the fault
+   * happened in (no round trip of its own). A fault sticks for this lakeLib's life, through lakeD
+   * restarts: a restarted lakeD reopens the device, but a GPU that faulted once (an Xid, a lost device,
+   * a flaky driver) is likely to fault again, and each fault costs a GPU-sized batch run on the CPU twin,
+   * slower than inline, and a latency tail with it; a storage stack wants the predictable CPU path until
+   * an operator restarts the process, not a device that flaps. Sticky CUDA errors also poison the whole
+   * process, which lakeD's restart (a thread) does not leave.
+   */
+  deviceFaults(): DeviceFault[] {
+    return [...this.#deviceFaults.values()];
+  }
+
+  /** Bumped at each newly learned device fault: a cheap check whether deviceFaults() changed. */
+  get faultEpoch(): number {
+    return this.#faultEpoch;
   }
 
   getDeviceCount(): number {
@@ -267,7 +303,7 @@ export class LakeLib {
   contextSynchronize(context: ContextHandle): void {
     this.#contextRecord(context);
     this.#args[0] = context;
-    this.#call(Api.contextSynchronize, DEFAULT_STREAM, 1);
+    if (this.#call(Api.contextSynchronize, DEFAULT_STREAM, 1) !== 0) this.#noteFault(context);
     const streams = [DEFAULT_STREAM];
     for (const [id, stream] of this.#streams) if (stream.context === context) streams.push(id);
     this.#throwStreamErrors(streams);
@@ -441,7 +477,10 @@ export class LakeLib {
   streamSynchronize(stream: StreamHandle = DEFAULT_STREAM): void {
     this.#streamRecord(stream);
     this.#args[0] = stream;
-    this.#call(Api.streamSynchronize, stream, 1);
+    const faulted = this.#call(Api.streamSynchronize, stream, 1) !== 0;
+    // The default stream names no device, so lakeD reports no fault with it.
+    const record = this.#streams.get(stream);
+    if (faulted && record !== undefined) this.#noteFault(record.context);
     this.#throwStreamErrors([stream]);
   }
 
@@ -818,6 +857,7 @@ export class LakeLib {
       channel: channel.buffer,
       arena: this.arena.buffer,
       spinMicros: this.#spin ? this.#daemonSpinMicros : 0,
+      ...(this.#backendCatalog !== undefined ? { backendCatalog: this.#backendCatalog } : {}),
     };
     const worker = spawnWorker(new URL('../daemon/', import.meta.url), 'worker', {
       workerData: data,
@@ -838,7 +878,8 @@ export class LakeLib {
 
   #inlineExecutor(): CommandExecutor {
     if (this.#inline !== undefined) return this.#inline;
-    const executor = new CommandExecutor(this.arena, openDevices(this.arena), inlineHost);
+    const devices = openDevices(this.arena, undefined, {}, this.#backends);
+    const executor = new CommandExecutor(this.arena, devices, inlineHost);
     const ok = this.#replay((command) => {
       const local = new LocalCommand(command.api, DEFAULT_STREAM, command.text);
       local.args.set(command.args);
@@ -919,6 +960,15 @@ export class LakeLib {
 
   // --- bookkeeping ---
 
+  /** A synchronise of the context's device said it faulted (its reply's text says how): keep the first. */
+  #noteFault(context: ContextHandle): void {
+    const device = this.#contextRecord(context).device;
+    const fault = parseDeviceFault(this.#outText, device);
+    if (this.#deviceFaults.has(device)) return;
+    this.#deviceFaults.set(device, fault);
+    this.#faultEpoch++;
+  }
+
   #recordAsyncError(stream: number, error: LakeError): void {
     const list = this.#streamErrors.get(stream);
     if (list === undefined) this.#streamErrors.set(stream, [error]);
@@ -979,6 +1029,11 @@ export class LakeLib {
 /** Whether a link is dead; a call, so that TypeScript does not narrow `state` across the calls that change it. */
 function isDead(link: DaemonLink): boolean {
   return link.state === 'dead';
+}
+
+/** How a faulted backend's report reads. */
+function faultReason(fault: DeviceFault): string {
+  return `faulted in lakeD (device ${fault.device}: ${fault.reason}); its work runs on the CPU path`;
 }
 
 function asyncMessage(api: number, message: string): string {

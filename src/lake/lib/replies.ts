@@ -1,5 +1,6 @@
 import { escapeInput, LakeError } from '../../errors.js';
 import type { BackendKind, BackendName, DeviceInfo } from '../backends/types.js';
+import type { DeviceFault } from './types.js';
 
 /**
  * Replies lakeLib decodes from lakeD's slot text. The text comes through shared memory that any thread of
@@ -29,11 +30,37 @@ export function parseDeviceInfo(text: string, index: number): DeviceInfo {
   const capabilities = info['capabilities'];
   if (!Array.isArray(capabilities) || !capabilities.every((c) => typeof c === 'string'))
     fail('has no list of capabilities');
+  if (info['fault'] !== undefined && typeof info['fault'] !== 'string') fail('has a fault that is not text');
   return {
     index: info['index'] as number,
     name: info['name'] as string,
     backend: info['backend'] as BackendName,
     kind: info['kind'] as BackendKind,
     capabilities: [...(capabilities as string[])],
+    ...(typeof info['fault'] === 'string' ? { fault: info['fault'] } : {}),
+  };
+}
+
+/** The DeviceFaultReply JSON lakeD writes with a synchronise whose device faulted. */
+export function parseDeviceFault(text: string, expected: number): DeviceFault {
+  const fail = (why: string): never => {
+    throw new LakeError('LAKE_E_INTERNAL', `lakeLib: lakeD's report of a device fault ${why}`);
+  };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    fail(`is not JSON: "${escapeInput(text)}"`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('is not an object');
+  const reply = value as Record<string, unknown>;
+  const device = reply['device'];
+  if (device !== expected) fail(`names device ${String(device)}, not the synchronised one (${expected})`);
+  if (!BACKEND_NAMES.includes(reply['backend'] as BackendName)) fail('names no known backend');
+  if (typeof reply['fault'] !== 'string' || reply['fault'] === '') fail('gives no reason');
+  return {
+    device: expected,
+    backend: reply['backend'] as BackendName,
+    reason: reply['fault'] as string,
   };
 }

@@ -1,3 +1,4 @@
+import type { BackendName } from '../backends/types.js';
 import type { ShmArena } from '../shm/arena.js';
 
 /** Handles lakeLib hands out. Device and host pointers are byte offsets into lakeShm. */
@@ -64,6 +65,22 @@ export interface LakeLibOptions {
   maxRestarts?: number;
   /** How long open() waits for lakeD to start (default 30,000 ms: a cold worker under tsx on a busy core). */
   startTimeoutMs?: number;
+  /**
+   * A module (URL or specifier) whose `backends` export lakeD opens instead of lake's catalog (e.g. a CUDA
+   * backend over a driver of one's own); lakeLib's detection and inline path use it too.
+   */
+  backendCatalog?: string;
+}
+
+/**
+ * A device that lakeD reported faulted: its accelerator gave up (a launch error, a lost device, a driver
+ * gone) and it serves on its CPU path. lakeLib keeps it for its whole life (see LakeLib.deviceFaults).
+ */
+export interface DeviceFault {
+  readonly device: number;
+  readonly backend: BackendName;
+  /** The device's own account: the call that failed and how. */
+  readonly reason: string;
 }
 
 export type LakeLibMode = 'daemon' | 'inline';

@@ -50,6 +50,13 @@ export interface LakeLinnosStats {
   registryDropped: number;
   /** Batches whose inference failed where placed: they ran inline instead. */
   faults: number;
+  /**
+   * Backends whose device faulted in lakeD during this run: the index (0-based, in closing order) of the
+   * batch running there when the policy learned of it (at that batch's end), and the device's reason.
+   * That batch still got every decision (the CPU twin finished it) and was charged as the CPU path; later
+   * batches went elsewhere.
+   */
+  backendFaults: Record<string, { batch: number; reason: string }>;
 }
 
 /** One closed batch, for observers (tests, traces). The arrays are copies. */
@@ -104,6 +111,7 @@ function emptyStats(maxBatch: number): LakeLinnosStats {
     captured: 0,
     registryDropped: 0,
     faults: 0,
+    backendFaults: {},
   };
 }
 
@@ -297,8 +305,9 @@ export class LakeLinnosPolicy implements AdmissionPolicy {
     } else {
       placement = fixed === INLINE || runner.backends.some((b) => b.name === fixed) ? fixed : INLINE;
       reason = 'forced';
-      costUs = batchCostUs(table, placement, n);
+      costUs = this.#contention.costUs(this.#model, placement, n);
     }
+    const usableBefore = placement !== INLINE && this.#contention.fault(placement) === undefined;
     const started = performance.now();
     try {
       runner.run(placement, n);
@@ -310,6 +319,14 @@ export class LakeLinnosPolicy implements AdmissionPolicy {
       runner.runInline(n);
     }
     stats.wallUs += (performance.now() - started) * 1000;
+    // The batch's own synchronise tells lakeLib when its device faulted: charge what ran, note when.
+    const fault = usableBefore ? this.#contention.fault(placement) : undefined;
+    if (fault !== undefined) {
+      let batch = 0;
+      for (const count of Object.values(stats.batchesBy)) batch += count;
+      stats.backendFaults[placement] = { batch, reason: fault };
+      costUs = this.#contention.costUs(this.#model, placement, n);
+    }
     if (placement !== INLINE) {
       const share = runner.backendShare(placement, n);
       this.#contention.monitor?.addOwnBusyUs(batchCostUs(table, INLINE, share));

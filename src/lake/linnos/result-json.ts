@@ -16,11 +16,21 @@ export function lakeResultJson(result: LakeLinnosResult): Record<string, unknown
       p99Us: r3(result.baseline.p99Us),
       p999Us: r3(result.baseline.p999Us),
     },
-    backends: result.backends.map((b) => ({
-      name: b.name,
-      usable: b.available,
-      ...(b.reason !== undefined ? { reason: b.reason } : {}),
-    })),
+    backends: result.backends.map((b) => {
+      const fault = result.backendFaults.find((f) => f.backend === b.name);
+      return {
+        name: b.name,
+        usable: b.available,
+        ...(b.reason !== undefined ? { reason: b.reason } : {}),
+        ...(fault !== undefined
+          ? {
+              fault: fault.reason,
+              // null: learned before the runs (in calibration, or by an earlier user of the lakeLib).
+              faultedAt: fault.run !== undefined ? { run: fault.run, batch: fault.batch } : null,
+            }
+          : {}),
+      };
+    }),
     crossovers: result.crossoversFlag,
     crossoverSource: result.crossoverSource,
     shapes: Object.fromEntries(
@@ -65,6 +75,9 @@ export function lakeResultJson(result: LakeLinnosResult): Record<string, unknown
                   ? { firstPolicyFault: run.replay.firstPolicyFault }
                   : {}),
                 inferenceFaults: run.stats.faults,
+                ...(Object.keys(run.stats.backendFaults).length > 0
+                  ? { backendFaults: run.stats.backendFaults }
+                  : {}),
               },
             ]),
           ),

@@ -131,9 +131,21 @@ export interface UserPolicyReport {
   meanCallUs?: number;
 }
 
+/** A backend whose device faulted in lakeD: the policy stopped placing batches there. */
+export interface LakeBackendFault {
+  backend: string;
+  reason: string;
+  /** The run and batch index (LakeLinnosStats.backendFaults) it was learned at; absent: before the runs. */
+  run?: string;
+  batch?: number;
+}
+
 export interface LakeLinnosResult {
   baseline: LatencySummary;
+  /** Detection at the start of the run (`backendFaults` says which faulted later). */
   backends: BackendReport[];
+  /** Backends whose device faulted in lakeD, in calibration or a run, and when the policy learned it. */
+  backendFaults: LakeBackendFault[];
   shapes: LakeShapeResult[];
   lakeLib: LakeLibStats;
   userPolicy?: UserPolicyReport;
@@ -181,6 +193,7 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
       ...(monitor !== undefined ? { monitor } : {}),
       ...(options.userPolicy !== undefined ? { user: options.userPolicy } : {}),
       ...(options.onUserPolicyFault !== undefined ? { onFault: options.onUserPolicyFault } : {}),
+      deviceFaults: lib,
     });
     const registry = new FeatureRegistry();
     const shapes: LakeShapeResult[] = [];
@@ -234,6 +247,7 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
     return {
       baseline,
       backends,
+      backendFaults: backendFaults(contention, shapes),
       shapes,
       lakeLib: lib.stats(),
       ...(userPolicy !== undefined ? { userPolicy } : {}),
@@ -283,6 +297,19 @@ function calibrationTables(
       batchSizes: DEFAULT_DEMO_CALIBRATION_SIZES,
       ...options.calibrate,
     });
+  });
+}
+
+/** Every backend the policy marked faulted, with the run and batch it learned it at (if in a run). */
+function backendFaults(contention: ContentionPolicy, shapes: readonly LakeShapeResult[]): LakeBackendFault[] {
+  return contention.faults().map(({ backend, reason }) => {
+    for (const shape of shapes) {
+      for (const run of shape.runs) {
+        const at = run.stats.backendFaults[backend];
+        if (at !== undefined) return { backend, reason, run: run.name, batch: at.batch };
+      }
+    }
+    return { backend, reason };
   });
 }
 

@@ -37,6 +37,23 @@ export interface ContentionPolicyOptions {
   user?: GuardedPlacement;
   /** Told once of the first fault of the user policy. */
   onFault?: (fault: PlacementFault) => void;
+  /** Where lakeD's device faults are learned (the LakeLib the batches run through). */
+  deviceFaults?: DeviceFaultSource;
+}
+
+/**
+ * Devices lakeD reported faulted (LakeLib implements it): `faultEpoch` changes when the list grows, so the
+ * policy reads one number per decision and the list only after a fault.
+ */
+export interface DeviceFaultSource {
+  readonly faultEpoch: number;
+  deviceFaults(): readonly { readonly backend: string; readonly reason: string }[];
+}
+
+/** A backend the policy no longer places on, and why. */
+export interface BackendFault {
+  readonly backend: string;
+  readonly reason: string;
 }
 
 /** Where a closing batch runs, what that costs by the calibration, and why. */
@@ -58,11 +75,17 @@ export class ContentionPolicy {
   readonly guard: PlacementGuard | undefined;
   readonly #tables = new Map<string, CalibrationTable>();
   readonly #reports: readonly BackendReport[];
+  readonly #faultSource: DeviceFaultSource | undefined;
+  #faultEpoch = 0;
+  /** Why each backend is faulted, by report index (undefined: not faulted). */
+  readonly #faults: (string | undefined)[];
   #worth: { model: string; skipped: number; value: number | null } | undefined;
 
   constructor(options: ContentionPolicyOptions) {
     for (const table of options.tables) this.#tables.set(table.model, table);
     this.#reports = options.backends;
+    this.#faults = options.backends.map(() => undefined);
+    this.#faultSource = options.deviceFaults;
     this.monitor = options.monitor;
     this.deviceMonitors = options.deviceMonitors ?? {};
     this.gpuMode = options.gpuMode ?? 'yield';
@@ -80,14 +103,59 @@ export class ContentionPolicy {
     return table;
   }
 
+  /**
+   * The backend's device faulted in lakeD (its accelerator gave up; its batches run on the CPU twin): from
+   * now on it is not usable, and its reason is the fault. The policy's fault source calls this for each
+   * fault it reports; true when the backend was not marked yet.
+   */
+  markFaulted(backend: string, reason: string): boolean {
+    const index = this.#reports.findIndex((r) => r.name === backend);
+    if (index < 0 || this.#faults[index] !== undefined) return false;
+    this.#faults[index] = reason;
+    this.#worth = undefined;
+    return true;
+  }
+
+  /** Why the backend is marked faulted; undefined when it is not. */
+  fault(backend: string): string | undefined {
+    this.#learnFaults();
+    const index = this.#reports.findIndex((r) => r.name === backend);
+    return index < 0 ? undefined : this.#faults[index];
+  }
+
+  /** Every backend marked faulted. */
+  faults(): BackendFault[] {
+    this.#learnFaults();
+    const faults: BackendFault[] = [];
+    this.#reports.forEach((r, i) => {
+      const reason = this.#faults[i];
+      if (reason !== undefined) faults.push({ backend: r.name, reason });
+    });
+    return faults;
+  }
+
+  /**
+   * Microseconds a batch of `batchSize` costs where it runs. On a faulted backend the CPU twin runs it:
+   * cpu-wasm's kernel over every row, the work inline does, so inline's calibrated time (a lower bound:
+   * the round trip to lakeD is not in it), never the GPU's calibrated time.
+   */
+  costUs(model: string, placement: string, batchSize: number): number {
+    const table = this.table(model);
+    if (placement !== INLINE && this.fault(placement) === undefined)
+      return batchCostUs(table, placement, batchSize);
+    return batchCostUs(table, INLINE, batchSize);
+  }
+
   /** Every backend as the placement function sees it for a batch of `batchSize` of `model`. */
   backendStates(model: string, batchSize: number): BackendState[] {
     const table = this.table(model);
     const lakeD = this.monitor?.foreign() ?? 0;
-    return this.#reports.map((report) => {
+    this.#learnFaults();
+    return this.#reports.map((report, i) => {
       const foreign = Math.max(lakeD, this.#deviceForeign(report.name));
       const calibration = backendCalibration(table, report.name);
-      const usable = report.available && calibration !== undefined;
+      const fault = this.#faults[i];
+      const usable = report.available && calibration !== undefined && fault === undefined;
       const base = {
         name: report.name,
         kind: report.kind,
@@ -97,6 +165,8 @@ export class ContentionPolicy {
         utilisation: usable ? foreign : 0,
       };
       if (usable) return base;
+      if (fault !== undefined)
+        return { ...base, reason: `faulted in lakeD (${fault}); its batches run on the CPU path` };
       return { ...base, reason: report.reason ?? `not calibrated for ${model}` };
     });
   }
@@ -114,8 +184,7 @@ export class ContentionPolicy {
       placement = defaultPlacement(input);
       reason = defaultReason(input, placement);
     }
-    const costUs =
-      placement === INLINE ? input.inlineUs : batchCostUs(this.table(model), placement, batchSize);
+    const costUs = placement === INLINE ? input.inlineUs : this.costUs(model, placement, batchSize);
     return { placement, costUs, reason };
   }
 
@@ -146,14 +215,18 @@ export class ContentionPolicy {
    * clients do not keep busy; null when no backend wins at any batch size the table knows.
    */
   worthBatching(model: string): number | null {
-    // Asked on every read: recomputed only when the model or the utilisation samples change. `skipped` has
-    // bit i set when backend i is overloaded (lakeD's load, or others' on its device); no allocation per read.
+    // Asked on every read: recomputed only when the model, the utilisation samples or the faults change.
+    // `skipped` has bit i set when backend i is overloaded (lakeD's load, or others' on its device) or
+    // faulted; no allocation per read.
+    this.#learnFaults();
     const lakeDOverloaded = this.monitor?.overloaded() ?? false;
     const threshold = this.monitor?.threshold ?? UTILISATION_THRESHOLD;
     const reports = this.#reports;
+    const faults = this.#faults;
     let skipped = 0;
     for (let i = 0, bit = 1; i < reports.length; i++, bit *= 2)
-      if (lakeDOverloaded || this.#deviceForeign(reports[i]!.name) > threshold) skipped += bit;
+      if (lakeDOverloaded || faults[i] !== undefined || this.#deviceForeign(reports[i]!.name) > threshold)
+        skipped += bit;
     const cached = this.#worth;
     if (cached !== undefined && cached.model === model && cached.skipped === skipped) return cached.value;
     let best: number | null = null;
@@ -167,6 +240,14 @@ export class ContentionPolicy {
     }
     this.#worth = { model, skipped, value: best };
     return best;
+  }
+
+  /** Marks what the fault source reported since the last look: one number compared per decision. */
+  #learnFaults(): void {
+    const source = this.#faultSource;
+    if (source === undefined || source.faultEpoch === this.#faultEpoch) return;
+    this.#faultEpoch = source.faultEpoch;
+    for (const fault of source.deviceFaults()) this.markFaulted(fault.backend, fault.reason);
   }
 
   /** Other processes' load on a backend's device; none counted in 'priority' mode, where lake outranks them. */
