@@ -15,13 +15,16 @@ import {
   PTX_ENTRIES,
   STATUS_CLEAN,
 } from '../../../src/lake/backends/cuda/ptx.js';
+import { type LaunchReport, PtxFault, ptxProgram } from './ptx-sim.js';
 
 /**
  * A CUDA driver without a GPU, for the backend's host side: device memory is host memory behind fake
- * pointers, and a launch runs an emulation of the PTX kernel, step by step in the kernel's arithmetic
- * (int32 wrap-around, the int16 wrap of layer 0, the shift and saturation of hidden layers, the warp-tree
- * sum of the output layer, f64 sums rounded to f32), reading the same device image. A call can be made to
- * fail (`failAt`); by default the failure is sticky, as a lost device's is: every later call fails too.
+ * pointers. A launch either runs an emulation of the PTX kernel (`execute: 'emulate'`, the default, fast),
+ * step by step in the kernel's arithmetic (int32 wrap-around, the int16 wrap of layer 0, the shift and
+ * saturation of hidden layers, the warp-tree sum of the output layer, f64 sums rounded to f32), reading
+ * the same device image; or (`execute: 'ptx'`) runs the PTX text the module was loaded with through the
+ * PTX interpreter (ptx-sim.ts), which also checks bounds, races, barriers and shuffles. A call can be made
+ * to fail (`failAt`); by default the failure is sticky, as a lost device's is: every later call fails too.
  */
 export interface FakeDriverOptions {
   /** Fail the nth call (1-based) of this method. */
@@ -29,6 +32,12 @@ export interface FakeDriverOptions {
   deviceCount?: number;
   computeCapability?: readonly [number, number];
   initResult?: number;
+  /** How launches compute: the JS emulation (default) or the loaded PTX through the interpreter. */
+  execute?: 'emulate' | 'ptx';
+  /** 'ptx' only: run launches with this many threads per block instead of the backend's choice. */
+  blockX?: number;
+  /** 'ptx' only: cap every launch's grid (fewer blocks than vectors: the kernels' grid-stride loop). */
+  maxGridX?: number;
 }
 
 interface Allocation {
@@ -41,6 +50,10 @@ export class FakeCudaDriver implements CudaDriver {
   readonly calls: string[] = [];
   readonly live = { contexts: 0, streams: 0, modules: 0, allocations: 0, registrations: 0 };
   launches = 0;
+  /** 'ptx': every fault the interpreter raised (a launch that faults also fails, as on a GPU). */
+  readonly ptxFaults: PtxFault[] = [];
+  /** 'ptx': what each launch executed, with the shape it ran. */
+  readonly ptxLaunches: (LaunchReport & { entry: string; gridX: number; blockX: number })[] = [];
   streamPriority: number | undefined;
   readonly #options: FakeDriverOptions;
   readonly #memory = new Map<bigint, Allocation>();
@@ -148,7 +161,7 @@ export class FakeCudaDriver implements CudaDriver {
     const ptx = (module as { ptx: string }).ptx;
     if (!ptx.includes(`.visible .entry ${name}(`))
       throw new CudaDriverError('cuModuleGetFunction', 500, 'CUDA_ERROR_NOT_FOUND');
-    return { kind: 'function', name };
+    return { kind: 'function', name, ptx };
   }
   moduleUnload(): void {
     this.#call('moduleUnload');
@@ -196,11 +209,15 @@ export class FakeCudaDriver implements CudaDriver {
   launch(fn: CudaHandle, shape: LaunchShape, _stream: CudaHandle, args: readonly KernelArg[]): void {
     this.#call('launch');
     this.launches++;
-    const name = (fn as { name: string }).name;
+    const { name, ptx } = fn as { name: string; ptx: string };
     const u64 = (i: number): bigint => (args[i] as { value: bigint }).value;
     const u32 = (i: number): number => (args[i] as { value: number }).value;
     if (shape.blockX % 32 !== 0 || shape.blockX < 64 || shape.gridX < 1)
       throw new CudaDriverError('cuLaunchKernel', 1, 'CUDA_ERROR_INVALID_VALUE', ' (fake: shape)');
+    if (this.#options.execute === 'ptx') {
+      this.#interpret(name, ptx, shape, args);
+      return;
+    }
     const image = this.#imageAt(u64(0));
     if (name === PTX_ENTRIES['dense-f32'][0]) {
       if (shape.sharedBytes < denseSharedBytes(image.getUint32(DENSE_DESCRIPTOR.widest, true)))
@@ -220,6 +237,25 @@ export class FakeCudaDriver implements CudaDriver {
     });
   }
   unload(): void {}
+
+  #interpret(name: string, ptx: string, shape: LaunchShape, args: readonly KernelArg[]): void {
+    const gridX = Math.min(shape.gridX, this.#options.maxGridX ?? shape.gridX);
+    const blockX = this.#options.blockX ?? shape.blockX;
+    const memory = [...this.#memory.values()].map((a) => ({ base: Number(a.base), bytes: a.bytes }));
+    try {
+      const report = ptxProgram(ptx).launch(name, {
+        gridX,
+        blockX,
+        sharedBytes: shape.sharedBytes,
+        args,
+        memory,
+      });
+      this.ptxLaunches.push({ ...report, entry: name, gridX, blockX });
+    } catch (error) {
+      if (error instanceof PtxFault) this.ptxFaults.push(error);
+      throw error;
+    }
+  }
 
   #imageAt(pointer: DevicePointer): DataView {
     const allocation = this.#memory.get(pointer);
