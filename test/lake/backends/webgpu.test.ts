@@ -164,3 +164,41 @@ test('lakeD serves LinnOS on webgpu, lakeLib finishes inline after a crash, and 
   assert.equal(result.before.inlineCommands, 0, 'lakeD served everything before the crash');
   assert.ok(result.after.restarts >= 1 && result.after.inlineCommands > 0, 'lakeLib finished inline');
 });
+
+test("lakeD's webgpu device lost mid-run: the batch's synchronise tells lakeLib, the policy stops placing there", (t) => {
+  if (noAdapter !== false) return t.skip(noAdapter);
+  const script = fileURLToPath(new URL('../fixtures/webgpu-fault-lakeD.ts', import.meta.url));
+  const child = spawnSync(process.execPath, ['--import', 'tsx', script], {
+    encoding: 'utf8',
+    timeout: 90_000,
+    env: { ...process.env, LAKE_WEBGPU_SOFTWARE: '1' },
+  });
+  assert.equal(child.status, 0, child.stderr);
+  const result = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
+    batches: { inline: number[]; webgpu: number[]; faults: number }[];
+    deviceFaults: { device: number; backend: string; reason: string }[];
+    report: { available: boolean; reason?: string };
+    placedBefore: string;
+    placedAfter: { placement: string };
+    state: { usable: boolean; reason?: string };
+  };
+  assert.ok(
+    result.batches.some((b) => b.inline.includes(1)),
+    'both decisions occur',
+  );
+  for (const [i, b] of result.batches.entries()) assert.deepEqual(b.webgpu, b.inline, `batch ${i}`);
+  // Dawn lost the device before lakeD's third run: lakeLib knew with that batch's synchronise.
+  assert.deepEqual(
+    result.batches.map((b) => b.faults),
+    [0, 0, 1, 1],
+  );
+  assert.equal(result.deviceFaults.length, 1);
+  assert.equal(result.deviceFaults[0]!.backend, 'webgpu');
+  assert.match(result.deviceFaults[0]!.reason, /^GPU fault: device lost/);
+  assert.equal(result.report.available, false);
+  assert.match(result.report.reason ?? '', /^faulted in lakeD \(device 1: GPU fault: device lost/);
+  assert.equal(result.placedBefore, 'webgpu');
+  assert.equal(result.placedAfter.placement, 'inline');
+  assert.equal(result.state.usable, false);
+  assert.match(result.state.reason ?? '', /GPU fault: device lost/);
+});
