@@ -3,7 +3,11 @@ import { UTILISATION_PERIOD_MS, UTILISATION_THRESHOLD } from './constants.js';
 
 /** What the monitor samples: LakeLib satisfies it (lakeD's load), and so does a GPU's NVML source. */
 export interface UtilisationSource {
-  utilisation(): Pick<UtilisationSample, 'busy' | 'windowMs'>;
+  /**
+   * `foreign`, where the source measures other clients' load itself (NVML's per-process samples), is used
+   * as it is instead of busy less the monitor's estimate of our own batches.
+   */
+  utilisation(): Pick<UtilisationSample, 'busy' | 'windowMs'> & { readonly foreign?: number };
 }
 
 export interface UtilisationMonitorOptions {
@@ -25,7 +29,7 @@ export interface UtilisationReading {
   busy: number;
   /** The part of it our own batches explain (estimated from their calibrated compute time). */
   own: number;
-  /** busy - own: the load of other clients, what the threshold applies to. */
+  /** busy - own, or the source's own measure of it: the load of other clients, what the threshold applies to. */
   foreign: number;
 }
 
@@ -81,7 +85,7 @@ export class UtilisationMonitor {
     const own = Math.min(1, this.#ownUs / 1000 / windowMs);
     this.#ownUs = 0;
     this.#lastAt = now;
-    this.#foreign = Math.max(0, sample.busy - own);
+    this.#foreign = sample.foreign ?? Math.max(0, sample.busy - own);
     this.samples++;
     const reading = { atMs: now, windowMs, busy: sample.busy, own, foreign: this.#foreign };
     this.last = reading;

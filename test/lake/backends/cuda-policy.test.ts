@@ -28,6 +28,13 @@ class FakeNvml implements Nvml {
   computeProcesses(): GpuProcess[] {
     return this.processes;
   }
+  // A driver that keeps no samples: the source reads nvmlDeviceGetUtilizationRates.
+  deviceSamples(): undefined {
+    return undefined;
+  }
+  processSamples(): undefined {
+    return undefined;
+  }
   close(): void {
     this.closed = true;
   }

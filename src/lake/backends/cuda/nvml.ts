@@ -5,28 +5,74 @@ import {
 } from '../../policy/utilisation.js';
 import type { BackendReport } from '../types.js';
 import { type KoffiLibrary, loadKoffi, openLibrary } from './koffi-driver.js';
+import { SampleIntervalEstimate, SampleRing } from './nvml-window.js';
 
 /**
  * What LAKE's contention policy asks of the GPU, from NVML (libnvidia-ml.so.1, installed with the NVIDIA
- * driver): the device's utilisation (the share of the last sample period, 1/6 s to 1 s by device, in
- * which a kernel ran) and the processes running compute work on it. Tests implement Nvml with a fake.
+ * driver): the processes running compute work on it (the instant signal: a context appears when a job
+ * starts, and goes when it exits), the driver's timestamped utilisation samples, of the device and per
+ * process, and, where the driver keeps no samples, the utilisation of the last sample period (1/6 s to 1 s
+ * by device). Tests implement Nvml with a fake, and the koffi binding against a stub library.
  */
 export interface GpuProcess {
   readonly pid: number;
   readonly usedMemoryBytes: number;
 }
 
+/** nvmlDeviceGetSamples(NVML_GPU_UTILIZATION_SAMPLES) as read: the arrays are reused by the next read. */
+export interface NvmlDeviceSamples {
+  readonly count: number;
+  /** CPU time the driver took each sample, us since the epoch. */
+  readonly timestampUs: Float64Array;
+  /** Percent of the time since the driver's previous sample with a kernel running, 0..100. */
+  readonly percent: Float64Array;
+}
+
+/** nvmlDeviceGetProcessUtilization as read: one sample per process busy in a sample period; reused. */
+export interface NvmlProcessSamples {
+  readonly count: number;
+  readonly pid: Uint32Array;
+  readonly timestampUs: Float64Array;
+  /** smUtil: percent of the sample period the process's kernels ran on the SMs. */
+  readonly smPercent: Float64Array;
+}
+
 export interface Nvml {
   /** Percent of the last sample period with a kernel running, 0..100. */
   utilisationPercent(): number;
-  computeProcesses(): GpuProcess[];
+  /** The processes with a compute context; the list is reused by the next call. */
+  computeProcesses(): readonly GpuProcess[];
+  /** Device samples stamped after `afterUs`; undefined where the driver keeps none (NOT_SUPPORTED, vGPU). */
+  deviceSamples(afterUs: number): NvmlDeviceSamples | undefined;
+  /** Per-process samples stamped after `afterUs`; undefined where the driver offers none. */
+  processSamples(afterUs: number): NvmlProcessSamples | undefined;
   /** nvmlShutdown and unload. */
   close(): void;
 }
 
+// nvmlReturn_t values (nvml.h).
 const NVML_SUCCESS = 0;
+const NVML_ERROR_NOT_SUPPORTED = 3;
+const NVML_ERROR_NO_PERMISSION = 4;
+const NVML_ERROR_NOT_FOUND = 6;
 const NVML_ERROR_INSUFFICIENT_SIZE = 7;
+const NVML_ERROR_FUNCTION_NOT_FOUND = 13;
+/** nvmlSamplingType_t: NVML_TOTAL_POWER_SAMPLES = 0, NVML_GPU_UTILIZATION_SAMPLES = 1, ... */
+const NVML_GPU_UTILIZATION_SAMPLES = 1;
+/**
+ * nvmlSample_t { unsigned long long timeStamp; nvmlValue_t sampleValue; }, nvmlValue_t an 8-byte union
+ * (double dVal, unsigned int uiVal, unsigned long ulVal, unsigned long long ullVal, signed long long sllVal;
+ * newer headers add int siVal, unsigned short usVal): 16 bytes, the value at offset 8.
+ */
+const SAMPLE_BYTES = 16;
+/**
+ * nvmlProcessUtilizationSample_t { unsigned int pid; unsigned long long timeStamp; unsigned int smUtil,
+ * memUtil, encUtil, decUtil; }: pid at 0, 4 bytes of padding, timeStamp at 8, smUtil at 16: 32 bytes.
+ */
+const PROCESS_SAMPLE_BYTES = 32;
 const MAX_PROCESSES = 256;
+/** Fewest samples a buffer holds, whatever the driver's first count said (it grows on INSUFFICIENT_SIZE). */
+const MIN_SAMPLES = 64;
 
 /**
  * Opens NVML on the GPU at PCI address `device` (as cuDeviceGetPCIBusId gives it: CUDA and NVML may
@@ -47,6 +93,39 @@ export function openNvml(device: string | number = 0, path = 'libnvidia-ml.so.1'
 
 type NativeCall = (...args: unknown[]) => unknown;
 
+/** A result that means "this driver or device does not offer it": the caller falls back. */
+function unsupported(result: number): boolean {
+  return (
+    result === NVML_ERROR_NOT_SUPPORTED ||
+    result === NVML_ERROR_NO_PERMISSION ||
+    result === NVML_ERROR_FUNCTION_NOT_FOUND
+  );
+}
+
+/** A 64-bit little-endian unsigned field, without a BigInt (exact below 2^53: us stamps are ~2^51). */
+function readUint64(view: DataView, at: number): number {
+  return view.getUint32(at, true) + view.getUint32(at + 4, true) * 2 ** 32;
+}
+
+/** nvmlValue_t as nvmlValueType_t says it is stored. */
+function readValue(view: DataView, at: number, valueType: number): number {
+  switch (valueType) {
+    case 0: // NVML_VALUE_TYPE_DOUBLE
+      return view.getFloat64(at, true);
+    case 2: // NVML_VALUE_TYPE_UNSIGNED_LONG (64-bit on LP64 Linux)
+    case 3: // NVML_VALUE_TYPE_UNSIGNED_LONG_LONG
+      return readUint64(view, at);
+    case 4: // NVML_VALUE_TYPE_SIGNED_LONG_LONG
+      return view.getUint32(at, true) + view.getInt32(at + 4, true) * 2 ** 32;
+    case 5: // NVML_VALUE_TYPE_SIGNED_INT
+      return view.getInt32(at, true);
+    case 6: // NVML_VALUE_TYPE_UNSIGNED_SHORT
+      return view.getUint16(at, true);
+    default: // NVML_VALUE_TYPE_UNSIGNED_INT: how utilisation samples come (nvmlDeviceGetSamples' doc)
+      return view.getUint32(at, true);
+  }
+}
+
 class KoffiNvml implements Nvml {
   readonly #library: KoffiLibrary;
   readonly #device: unknown;
@@ -57,6 +136,15 @@ class KoffiNvml implements Nvml {
   readonly #processBytes: number;
   readonly #shutdown: NativeCall;
   readonly #processBuffer: Uint8Array;
+  readonly #processList: { pid: number; usedMemoryBytes: number }[] = [];
+  readonly #rates = new Uint32Array(2);
+  readonly #count = new Uint32Array(1);
+  readonly #valueType = new Int32Array(1);
+  /** Undefined once the driver said it does not offer them (or does not export the entry point). */
+  #samplesCall: NativeCall | undefined;
+  #processSamplesCall: NativeCall | undefined;
+  #deviceSamples: { buffer: Uint8Array; series: MutableDeviceSamples } | undefined;
+  #processSamples: { buffer: Uint8Array; series: MutableProcessSamples } | undefined;
 
   constructor(library: KoffiLibrary, device: string | number) {
     this.#library = library;
@@ -88,6 +176,14 @@ class KoffiNvml implements Nvml {
     this.#processes = found.call;
     this.#processBytes = found.bytes;
     this.#processBuffer = new Uint8Array(MAX_PROCESSES * found.bytes);
+    this.#samplesCall = optionalFunc(
+      library,
+      'int nvmlDeviceGetSamples(void *device, int type, uint64_t lastSeenTimeStamp, _Out_ int *valueType, _Inout_ uint32_t *count, _Out_ uint8_t *samples)',
+    );
+    this.#processSamplesCall = optionalFunc(
+      library,
+      'int nvmlDeviceGetProcessUtilization(void *device, _Out_ uint8_t *utilization, _Inout_ uint32_t *count, uint64_t lastSeenTimeStamp)',
+    );
   }
 
   #check(call: string, result: number): void {
@@ -99,31 +195,156 @@ class KoffiNvml implements Nvml {
   }
 
   utilisationPercent(): number {
-    const rates = new Uint32Array(2);
-    this.#check('nvmlDeviceGetUtilizationRates', this.#utilisation(this.#device, rates) as number);
-    return rates[0]!;
+    this.#check('nvmlDeviceGetUtilizationRates', this.#utilisation(this.#device, this.#rates) as number);
+    return this.#rates[0]!;
   }
 
-  computeProcesses(): GpuProcess[] {
-    const count = new Uint32Array([MAX_PROCESSES]);
+  computeProcesses(): readonly GpuProcess[] {
+    const count = this.#count;
+    count[0] = MAX_PROCESSES;
     const result = this.#processes(this.#device, count, this.#processBuffer) as number;
     // More processes than the buffer holds: the first MAX_PROCESSES are enough to see "another process".
     if (result !== NVML_ERROR_INSUFFICIENT_SIZE) this.#check('nvmlDeviceGetComputeRunningProcesses', result);
     const view = new DataView(this.#processBuffer.buffer);
-    const processes: GpuProcess[] = [];
-    for (let i = 0; i < Math.min(count[0]!, MAX_PROCESSES); i++) {
+    const list = this.#processList;
+    list.length = Math.min(count[0]!, MAX_PROCESSES);
+    for (let i = 0; i < list.length; i++) {
       const at = i * this.#processBytes;
-      processes.push({
-        pid: view.getUint32(at, true),
-        usedMemoryBytes: Number(view.getBigUint64(at + 8, true)),
-      });
+      const entry = (list[i] ??= { pid: 0, usedMemoryBytes: 0 });
+      entry.pid = view.getUint32(at, true);
+      entry.usedMemoryBytes = readUint64(view, at + 8);
     }
-    return processes;
+    return list;
+  }
+
+  deviceSamples(afterUs: number): NvmlDeviceSamples | undefined {
+    const call = this.#samplesCall;
+    if (call === undefined) return undefined;
+    const read = (buffer: Uint8Array | null): number =>
+      call(
+        this.#device,
+        NVML_GPU_UTILIZATION_SAMPLES,
+        afterUs,
+        this.#valueType,
+        this.#count,
+        buffer,
+      ) as number;
+    // First use: a NULL buffer asks how many samples the driver keeps (nvmlDeviceGetSamples' doc).
+    if (this.#deviceSamples === undefined) {
+      this.#count[0] = 0;
+      const sized = read(null);
+      if (unsupported(sized)) return this.#noDeviceSamples();
+      if (sized !== NVML_ERROR_NOT_FOUND) this.#check('nvmlDeviceGetSamples', sized);
+      this.#deviceSamples = deviceSampleBuffer(Math.max(MIN_SAMPLES, this.#count[0]!));
+    }
+    let { buffer, series } = this.#deviceSamples;
+    this.#count[0] = series.timestampUs.length;
+    let result = read(buffer);
+    if (result === NVML_ERROR_INSUFFICIENT_SIZE) {
+      this.#deviceSamples = deviceSampleBuffer(Math.max(2 * series.timestampUs.length, this.#count[0]!));
+      ({ buffer, series } = this.#deviceSamples);
+      this.#count[0] = series.timestampUs.length;
+      result = read(buffer);
+    }
+    if (unsupported(result)) return this.#noDeviceSamples();
+    series.count = 0;
+    if (result === NVML_ERROR_NOT_FOUND) return series; // nothing newer than afterUs
+    this.#check('nvmlDeviceGetSamples', result);
+    const view = new DataView(buffer.buffer);
+    series.count = Math.min(this.#count[0]!, series.timestampUs.length);
+    for (let i = 0; i < series.count; i++) {
+      series.timestampUs[i] = readUint64(view, i * SAMPLE_BYTES);
+      series.percent[i] = readValue(view, i * SAMPLE_BYTES + 8, this.#valueType[0]!);
+    }
+    return series;
+  }
+
+  #noDeviceSamples(): undefined {
+    this.#samplesCall = undefined;
+    return undefined;
+  }
+
+  processSamples(afterUs: number): NvmlProcessSamples | undefined {
+    const call = this.#processSamplesCall;
+    if (call === undefined) return undefined;
+    const read = (buffer: Uint8Array | null): number =>
+      call(this.#device, buffer, this.#count, afterUs) as number;
+    // First use: a NULL buffer asks for the count (INSUFFICIENT_SIZE with the count, per the header's doc).
+    if (this.#processSamples === undefined) {
+      this.#count[0] = 0;
+      const sized = read(null);
+      if (unsupported(sized)) return this.#noProcessSamples();
+      if (sized !== NVML_ERROR_NOT_FOUND && sized !== NVML_ERROR_INSUFFICIENT_SIZE)
+        this.#check('nvmlDeviceGetProcessUtilization', sized);
+      this.#processSamples = processSampleBuffer(Math.max(MIN_SAMPLES, this.#count[0]!));
+    }
+    let { buffer, series } = this.#processSamples;
+    this.#count[0] = series.pid.length;
+    let result = read(buffer);
+    if (result === NVML_ERROR_INSUFFICIENT_SIZE) {
+      this.#processSamples = processSampleBuffer(Math.max(2 * series.pid.length, this.#count[0]!));
+      ({ buffer, series } = this.#processSamples);
+      this.#count[0] = series.pid.length;
+      result = read(buffer);
+    }
+    if (unsupported(result)) return this.#noProcessSamples();
+    series.count = 0;
+    if (result === NVML_ERROR_NOT_FOUND) return series;
+    this.#check('nvmlDeviceGetProcessUtilization', result);
+    const view = new DataView(buffer.buffer);
+    series.count = Math.min(this.#count[0]!, series.pid.length);
+    for (let i = 0; i < series.count; i++) {
+      const at = i * PROCESS_SAMPLE_BYTES;
+      series.pid[i] = view.getUint32(at, true);
+      series.timestampUs[i] = readUint64(view, at + 8);
+      series.smPercent[i] = view.getUint32(at + 16, true);
+    }
+    return series;
+  }
+
+  #noProcessSamples(): undefined {
+    this.#processSamplesCall = undefined;
+    return undefined;
   }
 
   close(): void {
     this.#shutdown();
     this.#library.unload();
+  }
+}
+
+interface MutableDeviceSamples extends NvmlDeviceSamples {
+  count: number;
+}
+interface MutableProcessSamples extends NvmlProcessSamples {
+  count: number;
+}
+
+function deviceSampleBuffer(capacity: number): { buffer: Uint8Array; series: MutableDeviceSamples } {
+  return {
+    buffer: new Uint8Array(capacity * SAMPLE_BYTES),
+    series: { count: 0, timestampUs: new Float64Array(capacity), percent: new Float64Array(capacity) },
+  };
+}
+
+function processSampleBuffer(capacity: number): { buffer: Uint8Array; series: MutableProcessSamples } {
+  return {
+    buffer: new Uint8Array(capacity * PROCESS_SAMPLE_BYTES),
+    series: {
+      count: 0,
+      pid: new Uint32Array(capacity),
+      timestampUs: new Float64Array(capacity),
+      smPercent: new Float64Array(capacity),
+    },
+  };
+}
+
+/** An entry point older drivers may not export: undefined then (the caller falls back). */
+function optionalFunc(library: KoffiLibrary, signature: string): NativeCall | undefined {
+  try {
+    return library.func(signature);
+  } catch {
+    return undefined;
   }
 }
 
@@ -136,58 +357,188 @@ function findProcessEntry(library: KoffiLibrary): { call: NativeCall; bytes: num
     ['_v2', 24],
     ['', 16],
   ] as const) {
-    try {
-      return { call: library.func(signature(suffix)), bytes };
-    } catch {
-      // An older driver: try the previous version.
-    }
+    const call = optionalFunc(library, signature(suffix));
+    if (call !== undefined) return { call, bytes };
   }
   throw new Error('libnvidia-ml.so.1 exports no nvmlDeviceGetComputeRunningProcesses');
 }
 
+/** Which of NVML's signals gave a reading, finest first. */
+export type NvmlSignal = 'process-samples' | 'device-samples' | 'utilisation-rates';
+
+export interface NvmlUtilisationSourceOptions {
+  /** lake's process id (lakeD is a worker thread of it); default this process's. */
+  ownPid?: number;
+  /** Clock of the monitor's windows, ms (tests inject one). */
+  clock?: () => number;
+  /** The CPU clock NVML stamps its samples with, us since the epoch (tests inject one). */
+  epochUs?: () => number;
+  /** Span the sampled utilisation is averaged over, ms (default 50; docs/lake-cuda.md says why). */
+  windowMs?: number;
+}
+
+/** A sample covers at most this many sample periods (slack for the jitter of the driver's stamps). */
+const SPAN_SLACK = 1.25;
+const DEFAULT_WINDOW_MS = 50;
+
 /**
- * The GPU's utilisation as LAKE's policy counts it: busy while another process runs compute work on the
- * device, at NVML's utilisation (which includes lake's own kernels: the monitor subtracts those, as it
- * does for lakeD); 0 while only this process uses it ("if more than one process uses it"). An NVML error
- * mid-run reads as idle and is kept in `lastError`: the policy then behaves as without NVML.
+ * The GPU's utilisation as LAKE's policy counts it: the load of *other* processes on the device, and 0 while
+ * no other process has a compute context ("if more than one process uses it"). The finest signal the driver
+ * offers serves each reading:
+ * - `process-samples` (nvmlDeviceGetProcessUtilization): the other processes' SM utilisation over the last
+ *   `windowMs`, lake's own pid left out, so the reading is the foreign load itself;
+ * - `device-samples` (nvmlDeviceGetSamples): the device's utilisation over the last `windowMs`, lake's own
+ *   kernels included (the monitor subtracts its estimate of them, as it does for lakeD); also used where
+ *   NVML lists host pids (in a container) and lake's own samples cannot be told apart;
+ * - `utilisation-rates` (nvmlDeviceGetUtilizationRates): the last sample period, 1/6 s to 1 s.
+ * A process that exits drops out of computeProcesses at once, and its load with it. An NVML error mid-run
+ * reads as idle and is kept in `lastError`: the policy then behaves as without NVML. A poll allocates
+ * nothing once the processes' sample rings exist.
  */
 export class NvmlUtilisationSource implements UtilisationSource {
   readonly #nvml: Nvml;
   readonly #ownPid: number;
   readonly #clock: () => number;
+  readonly #epochUs: () => number;
+  readonly windowMs: number;
   #lastAt: number;
   lastError: string | undefined;
   /** Other processes on the device at the last sample. */
   foreignProcesses = 0;
+  /** The signal of the last reading with another process on the device. */
+  signal: NvmlSignal = 'utilisation-rates';
+  readonly #interval = new SampleIntervalEstimate();
+  readonly #device = new SampleRing();
+  readonly #byPid = new Map<number, SampleRing>();
+  #deviceSeenUs = 0;
+  #processSeenUs = 0;
+  /** lake's own SM percent over the last process-sample window. */
+  #ownPercent = 0;
+  readonly #plain = { busy: 0, windowMs: 0 };
+  readonly #measured = { busy: 0, windowMs: 0, foreign: 0 };
 
-  constructor(nvml: Nvml, options: { ownPid?: number; clock?: () => number } = {}) {
+  constructor(nvml: Nvml, options: NvmlUtilisationSourceOptions = {}) {
     this.#nvml = nvml;
     this.#ownPid = options.ownPid ?? process.pid;
     this.#clock = options.clock ?? (() => performance.now());
+    this.#epochUs = options.epochUs ?? (() => (performance.timeOrigin + performance.now()) * 1000);
+    this.windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
     this.#lastAt = this.#clock();
   }
 
-  utilisation(): { busy: number; windowMs: number } {
+  /** The driver's sample period as its samples show it, ms (undefined until two samples of one series). */
+  get sampleIntervalMs(): number | undefined {
+    return this.#interval.observed ? this.#interval.us / 1000 : undefined;
+  }
+
+  utilisation(): { busy: number; windowMs: number; foreign?: number } {
     const now = this.#clock();
     const windowMs = now - this.#lastAt;
     this.#lastAt = now;
     try {
       const processes = this.#nvml.computeProcesses();
-      const own = processes.filter((p) => p.pid === this.#ownPid).length;
+      let own = 0;
+      for (const p of processes) if (p.pid === this.#ownPid) own++;
       // In a container NVML reports host pids, so this process may not appear under its own: then one entry
       // is taken to be lake's (lakeD holds a context while the policy samples).
       this.foreignProcesses = own > 0 ? processes.length - own : Math.max(0, processes.length - 1);
-      const busy = this.foreignProcesses > 0 ? this.#nvml.utilisationPercent() / 100 : 0;
-      return { busy: Math.min(1, Math.max(0, busy)), windowMs };
+      if (this.foreignProcesses === 0) return this.#reading(0, windowMs);
+      const nowUs = this.#epochUs();
+      if (own > 0 && this.#readProcessSamples()) {
+        this.signal = 'process-samples';
+        const foreign = this.#processWindowPercent(processes, nowUs);
+        const measured = this.#measured;
+        measured.busy = clampFraction((foreign + this.#ownPercent) / 100);
+        measured.windowMs = windowMs;
+        measured.foreign = clampFraction(foreign / 100);
+        return measured;
+      }
+      const device = this.#deviceWindowPercent(nowUs);
+      this.signal = device === undefined ? 'utilisation-rates' : 'device-samples';
+      return this.#reading((device ?? this.#nvml.utilisationPercent()) / 100, windowMs);
     } catch (error) {
       this.lastError = error instanceof Error ? error.message : String(error);
-      return { busy: 0, windowMs };
+      return this.#reading(0, windowMs);
     }
+  }
+
+  #reading(busy: number, windowMs: number): { busy: number; windowMs: number } {
+    this.#plain.busy = clampFraction(busy);
+    this.#plain.windowMs = windowMs;
+    return this.#plain;
+  }
+
+  /** Takes in the per-process samples since the newest seen; false where the driver offers none. */
+  #readProcessSamples(): boolean {
+    const samples = this.#nvml.processSamples(this.#processSeenUs);
+    if (samples === undefined) return false;
+    for (let i = 0; i < samples.count; i++) {
+      const pid = samples.pid[i]!;
+      const at = samples.timestampUs[i]!;
+      let ring = this.#byPid.get(pid);
+      if (ring === undefined) {
+        ring = new SampleRing(16);
+        this.#byPid.set(pid, ring);
+      }
+      ring.add(at, samples.smPercent[i]!);
+      this.#interval.observe(ring.previousUs, ring.newestUs);
+      // The next read asks for samples after the newest seen (NVML's lastSeenTimeStamp).
+      if (at > this.#processSeenUs) this.#processSeenUs = at;
+    }
+    return true;
+  }
+
+  /**
+   * Other processes' SM percent over the window, which ends at the driver's newest sample, or one sample
+   * period before now when the driver has published nothing since (no process was busy). A process without
+   * samples in part of the window was idle there (NVML reports only processes busy in a period); one no
+   * longer in computeProcesses has exited and counts nothing. Sets #ownPercent to lake's own share.
+   */
+  #processWindowPercent(processes: readonly GpuProcess[], nowUs: number): number {
+    const interval = this.#interval.us;
+    const end = Math.max(this.#processSeenUs, nowUs - interval);
+    const windowUs = this.windowMs * 1000;
+    const from = end - windowUs;
+    let foreign = 0;
+    this.#ownPercent = 0;
+    for (const [pid, ring] of this.#byPid) {
+      let listed = false;
+      for (const p of processes) if (p.pid === pid) listed = true;
+      if (!listed) {
+        if (ring.newestUs <= from) this.#byPid.delete(pid); // gone, and out of every later window
+        continue;
+      }
+      const percent = ring.busyPercentUs(from, end, interval * SPAN_SLACK) / windowUs;
+      if (pid === this.#ownPid) this.#ownPercent += percent;
+      else foreign += percent;
+    }
+    return foreign;
+  }
+
+  /** The device's percent over the window (ending as above); undefined without fresh device samples. */
+  #deviceWindowPercent(nowUs: number): number | undefined {
+    const samples = this.#nvml.deviceSamples(this.#deviceSeenUs);
+    if (samples === undefined) return undefined;
+    const ring = this.#device;
+    for (let i = 0; i < samples.count; i++) {
+      const at = samples.timestampUs[i]!;
+      ring.add(at, samples.percent[i]!);
+      if (at > this.#deviceSeenUs) this.#deviceSeenUs = at;
+    }
+    this.#interval.observe(ring.previousUs, ring.newestUs);
+    const interval = this.#interval.us;
+    const end = Math.max(ring.newestUs, nowUs - interval);
+    const busy = ring.busyPercentUs(end - this.windowMs * 1000, end, interval * SPAN_SLACK);
+    return ring.coveredUs > 0 ? busy / ring.coveredUs : undefined;
   }
 
   close(): void {
     this.#nvml.close();
   }
+}
+
+function clampFraction(x: number): number {
+  return Math.min(1, Math.max(0, x));
 }
 
 /**
