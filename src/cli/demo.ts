@@ -463,6 +463,12 @@ function lakeLines(lake: LakeLinnosResult): string[] {
       ? `- LAKE runtime: crossovers given (--crossovers ${lake.crossoversFlag}): nominal inference costs, no utilisation check: a rerun with this seed and these crossovers gives the same results.`
       : `- LAKE runtime: crossovers measured on this machine: ${lake.crossoversFlag} (pass --crossovers ${lake.crossoversFlag} to fix them; see docs/lake-policy.md).`,
   ];
+  for (const f of lake.backendFaults) {
+    const when = f.run !== undefined ? `during ${f.run} (batch ${f.batch})` : 'before the runs';
+    lines.push(
+      `- ${f.backend} faulted in lakeD ${when}: ${f.reason}; its batches finished on the CPU path and the policy placed none there after.`,
+    );
+  }
   const user = lake.userPolicy;
   if (user !== undefined) {
     lines.push(
