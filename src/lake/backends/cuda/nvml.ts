@@ -136,15 +136,17 @@ class KoffiNvml implements Nvml {
   readonly #processBytes: number;
   readonly #shutdown: NativeCall;
   readonly #processBuffer: Uint8Array;
-  readonly #processList: { pid: number; usedMemoryBytes: number }[] = [];
+  readonly #processBufferView: DataView;
+  readonly #processPool: { pid: number; usedMemoryBytes: number }[] = [];
+  readonly #processList: GpuProcess[] = [];
   readonly #rates = new Uint32Array(2);
   readonly #count = new Uint32Array(1);
   readonly #valueType = new Int32Array(1);
   /** Undefined once the driver said it does not offer them (or does not export the entry point). */
   #samplesCall: NativeCall | undefined;
   #processSamplesCall: NativeCall | undefined;
-  #deviceSamples: { buffer: Uint8Array; series: MutableDeviceSamples } | undefined;
-  #processSamples: { buffer: Uint8Array; series: MutableProcessSamples } | undefined;
+  #deviceSamples: SampleBuffer<MutableDeviceSamples> | undefined;
+  #processSamples: SampleBuffer<MutableProcessSamples> | undefined;
 
   constructor(library: KoffiLibrary, device: string | number) {
     this.#library = library;
@@ -176,6 +178,7 @@ class KoffiNvml implements Nvml {
     this.#processes = found.call;
     this.#processBytes = found.bytes;
     this.#processBuffer = new Uint8Array(MAX_PROCESSES * found.bytes);
+    this.#processBufferView = new DataView(this.#processBuffer.buffer);
     this.#samplesCall = optionalFunc(
       library,
       'int nvmlDeviceGetSamples(void *device, int type, uint64_t lastSeenTimeStamp, _Out_ int *valueType, _Inout_ uint32_t *count, _Out_ uint8_t *samples)',
@@ -205,14 +208,19 @@ class KoffiNvml implements Nvml {
     const result = this.#processes(this.#device, count, this.#processBuffer) as number;
     // More processes than the buffer holds: the first MAX_PROCESSES are enough to see "another process".
     if (result !== NVML_ERROR_INSUFFICIENT_SIZE) this.#check('nvmlDeviceGetComputeRunningProcesses', result);
-    const view = new DataView(this.#processBuffer.buffer);
+    const view = this.#processBufferView;
+    const pool = this.#processPool;
     const list = this.#processList;
-    list.length = Math.min(count[0]!, MAX_PROCESSES);
-    for (let i = 0; i < list.length; i++) {
+    const n = Math.min(count[0]!, MAX_PROCESSES);
+    // Entries are kept and rewritten: a poll allocates nothing while the number of processes holds.
+    while (pool.length < n) pool.push({ pid: 0, usedMemoryBytes: 0 });
+    list.length = n;
+    for (let i = 0; i < n; i++) {
       const at = i * this.#processBytes;
-      const entry = (list[i] ??= { pid: 0, usedMemoryBytes: 0 });
+      const entry = pool[i]!;
       entry.pid = view.getUint32(at, true);
       entry.usedMemoryBytes = readUint64(view, at + 8);
+      list[i] = entry;
     }
     return list;
   }
@@ -237,12 +245,12 @@ class KoffiNvml implements Nvml {
       if (sized !== NVML_ERROR_NOT_FOUND) this.#check('nvmlDeviceGetSamples', sized);
       this.#deviceSamples = deviceSampleBuffer(Math.max(MIN_SAMPLES, this.#count[0]!));
     }
-    let { buffer, series } = this.#deviceSamples;
+    let { buffer, view, series } = this.#deviceSamples;
     this.#count[0] = series.timestampUs.length;
     let result = read(buffer);
     if (result === NVML_ERROR_INSUFFICIENT_SIZE) {
       this.#deviceSamples = deviceSampleBuffer(Math.max(2 * series.timestampUs.length, this.#count[0]!));
-      ({ buffer, series } = this.#deviceSamples);
+      ({ buffer, view, series } = this.#deviceSamples);
       this.#count[0] = series.timestampUs.length;
       result = read(buffer);
     }
@@ -250,7 +258,6 @@ class KoffiNvml implements Nvml {
     series.count = 0;
     if (result === NVML_ERROR_NOT_FOUND) return series; // nothing newer than afterUs
     this.#check('nvmlDeviceGetSamples', result);
-    const view = new DataView(buffer.buffer);
     series.count = Math.min(this.#count[0]!, series.timestampUs.length);
     for (let i = 0; i < series.count; i++) {
       series.timestampUs[i] = readUint64(view, i * SAMPLE_BYTES);
@@ -278,12 +285,12 @@ class KoffiNvml implements Nvml {
         this.#check('nvmlDeviceGetProcessUtilization', sized);
       this.#processSamples = processSampleBuffer(Math.max(MIN_SAMPLES, this.#count[0]!));
     }
-    let { buffer, series } = this.#processSamples;
+    let { buffer, view, series } = this.#processSamples;
     this.#count[0] = series.pid.length;
     let result = read(buffer);
     if (result === NVML_ERROR_INSUFFICIENT_SIZE) {
       this.#processSamples = processSampleBuffer(Math.max(2 * series.pid.length, this.#count[0]!));
-      ({ buffer, series } = this.#processSamples);
+      ({ buffer, view, series } = this.#processSamples);
       this.#count[0] = series.pid.length;
       result = read(buffer);
     }
@@ -291,7 +298,6 @@ class KoffiNvml implements Nvml {
     series.count = 0;
     if (result === NVML_ERROR_NOT_FOUND) return series;
     this.#check('nvmlDeviceGetProcessUtilization', result);
-    const view = new DataView(buffer.buffer);
     series.count = Math.min(this.#count[0]!, series.pid.length);
     for (let i = 0; i < series.count; i++) {
       const at = i * PROCESS_SAMPLE_BYTES;
@@ -320,16 +326,26 @@ interface MutableProcessSamples extends NvmlProcessSamples {
   count: number;
 }
 
-function deviceSampleBuffer(capacity: number): { buffer: Uint8Array; series: MutableDeviceSamples } {
+interface SampleBuffer<Series> {
+  readonly buffer: Uint8Array;
+  readonly view: DataView;
+  readonly series: Series;
+}
+
+function deviceSampleBuffer(capacity: number): SampleBuffer<MutableDeviceSamples> {
+  const buffer = new Uint8Array(capacity * SAMPLE_BYTES);
   return {
-    buffer: new Uint8Array(capacity * SAMPLE_BYTES),
+    buffer,
+    view: new DataView(buffer.buffer),
     series: { count: 0, timestampUs: new Float64Array(capacity), percent: new Float64Array(capacity) },
   };
 }
 
-function processSampleBuffer(capacity: number): { buffer: Uint8Array; series: MutableProcessSamples } {
+function processSampleBuffer(capacity: number): SampleBuffer<MutableProcessSamples> {
+  const buffer = new Uint8Array(capacity * PROCESS_SAMPLE_BYTES);
   return {
-    buffer: new Uint8Array(capacity * PROCESS_SAMPLE_BYTES),
+    buffer,
+    view: new DataView(buffer.buffer),
     series: {
       count: 0,
       pid: new Uint32Array(capacity),
