@@ -1,9 +1,13 @@
 // LAKE's contention policy on a real GPU with a competing job (issue 12, item 4 and "Measured by"): LinnOS
 // NN+2 batches are placed by the contention policy (cuda or inline) every `--every-ms`, first alone, then
-// while a PyTorch matmul loop (matmul-load.py) runs on the same GPU, then alone again. Prints one JSON
-// object: where the batches ran and what they cost in each phase, how long the policy took to move them off
-// the GPU after the job started and back after it stopped, and the job's throughput with lake running and
-// alone. `--mode yield` is LAKE's rule; `--mode priority` keeps lake on a high-priority stream instead.
+// while a PyTorch matmul loop (matmul-load.py) sets up on the same GPU (a context, no load), runs, and
+// stops. Prints one JSON object: where the batches ran and what they cost in each phase, how long the
+// policy took to move them off the GPU after the job's load started (`reactionMs`, from the instant the job
+// enqueued its first matmul to the first inline placement) and back after it ended (`recoveryMs`, from the
+// end of its last matmul to the first cuda placement), the NVML signal that served the readings, and the
+// job's throughput with lake running and alone. The policy keeps deciding through both instants, so the
+// figures include its sampling. `--mode yield` is LAKE's rule; `--mode priority` keeps lake on a
+// high-priority stream instead.
 // Run by measure.mjs; on a machine without CUDA it prints why the figures are unmeasured and exits 0.
 //
 // Usage: node scripts/gpu/contention.mjs --mode yield|priority [--root DIR] [--from-source]
@@ -27,6 +31,8 @@ const { values: flags } = parseArgs({
     'loaded-ms': { type: 'string', default: '3000' },
     'solo-ms': { type: 'string', default: '2000' },
     'recovery-ms': { type: 'string', default: '3000' },
+    'context-ms': { type: 'string', default: '500' },
+    'lead-ms': { type: 'string', default: '500' },
   },
 });
 if (flags.mode !== 'yield' && flags.mode !== 'priority') {
@@ -55,11 +61,24 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const sleep = (ms) => {
   if (ms > 0) Atomics.wait(sleeper, 0, 0, ms);
 };
+// matmul-load.py reports CLOCK_MONOTONIC microseconds; process.hrtime reads the same clock (libuv), and
+// performance.now() runs on it from a different origin: this is that origin, in ms.
+const hrOriginMs = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+const jobTimeMs = (us) => (typeof us === 'number' ? us / 1000 - hrOriginMs : undefined);
 
 /** The job: its JSON lines with the time each arrived, and whether it exited. */
 function startJob() {
-  const child = spawn(flags.python, [join(here, 'matmul-load.py')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const job = { child, lines: [], ready: undefined, error: undefined, exited: undefined, stderr: '' };
+  const child = spawn(flags.python, [join(here, 'matmul-load.py')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const job = {
+    child,
+    lines: [],
+    ready: undefined,
+    load: undefined,
+    loadEndMs: undefined,
+    error: undefined,
+    exited: undefined,
+    stderr: '',
+  };
   child.stderr.on('data', (chunk) => {
     job.stderr = (job.stderr + chunk).slice(-2000);
   });
@@ -73,7 +92,12 @@ function startJob() {
     const at = performance.now();
     if (line.ready === true) job.ready = { at, ...line };
     else if (typeof line.error === 'string') job.error = line.error;
-    else if (typeof line.done === 'number') job.lines.push({ at, done: line.done });
+    else if (typeof line.loadStartUs === 'number')
+      job.load = { startMs: jobTimeMs(line.loadStartUs), firstRoundMs: jobTimeMs(line.firstRoundUs) };
+    else if (typeof line.done === 'number') {
+      job.lines.push({ at, done: line.done });
+      if (line.exit === true) job.loadEndMs = jobTimeMs(line.loadEndUs);
+    }
   });
   child.on('exit', (code, signal) => {
     job.exited = { at: performance.now(), code, signal };
@@ -164,10 +188,17 @@ async function main() {
     const random = new Random(5);
     for (let i = 0; i < runner.input.length; i++) runner.input[i] = random.int(10);
 
-    const decide = async (ms) => {
+    // Places a batch every `everyMs` for `ms` (or until `until()`), running `at.run` once `at.ms` passed.
+    const decide = async (ms, { until, at } = {}) => {
       const decisions = [];
-      const end = performance.now() + ms;
-      while (performance.now() < end) {
+      const from = performance.now();
+      const end = from + ms;
+      let pending = at;
+      while (performance.now() < end && !(until?.() ?? false)) {
+        if (pending !== undefined && performance.now() - from >= pending.ms) {
+          pending.run();
+          pending = undefined;
+        }
         const started = performance.now();
         const choice = policy.choose(MODEL, batch, Number.POSITIVE_INFINITY);
         const t0 = performance.now();
@@ -179,7 +210,7 @@ async function main() {
         }
         decisions.push({ at: started, placement: choice.placement, us });
         sleep(everyMs - (performance.now() - started));
-        // Let the job's progress lines in now and then.
+        // Let the job's lines in now and then.
         if (decisions.length % 10 === 0) await new Promise((r) => setImmediate(r));
       }
       return decisions;
@@ -187,23 +218,35 @@ async function main() {
 
     const quiet = await decide(Number(flags['quiet-ms']));
     job = startJob();
-    const ready = await waitFor(() => job.ready !== undefined || job.exited !== undefined, 120_000);
-    if (!ready || job.ready === undefined)
+    // The job creates its context and matrices while lake keeps deciding: a context alone is no load.
+    const setup = await decide(120_000, { until: () => job.ready !== undefined || job.exited !== undefined });
+    if (job.ready === undefined)
       return {
         mode: flags.mode,
         unmeasured: `the competing job did not start: ${job.error ?? (job.stderr.trim() || 'no ready line in 120 s')}`,
       };
-    const jobStart = job.ready.at;
-    const loaded = await decide(Number(flags['loaded-ms']));
+    const context = await decide(Number(flags['context-ms']));
+    const loaded = await decide(Number(flags['loaded-ms']), {
+      at: { ms: 0, run: () => job.child.stdin.write('go\n') },
+    });
     const soloFrom = performance.now();
     await waitFor(() => false, Number(flags['solo-ms']));
     const soloTo = performance.now();
-    job.child.kill('SIGTERM');
+    // lake resumes next to the job, then the job stops while lake decides.
+    const lead = Number(flags['lead-ms']);
+    const recovery = await decide(lead + Number(flags['recovery-ms']), {
+      at: { ms: lead, run: () => job.child.kill('SIGTERM') },
+    });
     await waitFor(() => job.exited !== undefined, 30_000);
-    const jobEnd = job.exited?.at ?? performance.now();
-    const recovery = await decide(Number(flags['recovery-ms']));
-    const reaction = loaded.find((d) => d.placement === INLINE);
-    const back = recovery.find((d) => d.placement === 'cuda');
+    if (job.load === undefined || job.loadEndMs === undefined)
+      return {
+        mode: flags.mode,
+        unmeasured: `the competing job did not report its load: ${job.stderr.trim()}`,
+      };
+    const jobStart = job.load.startMs;
+    const jobEnd = job.loadEndMs;
+    const reaction = [...context, ...loaded].find((d) => d.at >= jobStart && d.placement === INLINE);
+    const back = recovery.find((d) => d.at >= jobEnd && d.placement === 'cuda');
     const r1 = (x) => Math.round(x * 10) / 10;
     return {
       mode: flags.mode,
@@ -214,10 +257,20 @@ async function main() {
       everyMs,
       periodMs: UTILISATION_PERIOD_MS,
       threshold: UTILISATION_THRESHOLD,
-      phases: { quiet: summary(quiet), loaded: summary(loaded), recovery: summary(recovery) },
+      phases: {
+        quiet: summary(quiet),
+        jobSetup: summary(setup),
+        jobContextOnly: summary(context),
+        loaded: summary(loaded),
+        recovery: summary(recovery),
+      },
       reactionMs: reaction === undefined ? null : r1(reaction.at - jobStart),
       recoveryMs: back === undefined ? null : r1(back.at - jobEnd),
       targetMs: TARGET_MS,
+      jobFirstRoundMs: r1(job.load.firstRoundMs - jobStart),
+      nvmlSignal: gpuLoad.source.signal,
+      nvmlWindowMs: gpuLoad.source.windowMs,
+      nvmlSampleIntervalMs: gpuLoad.source.sampleIntervalMs ?? null,
       job: {
         device: job.ready.device,
         n: job.ready.n,

@@ -108,7 +108,7 @@ const contentionScript = flags['from-source']
 report.contention = {};
 for (const mode of ['yield', 'priority']) {
   const phases = dry
-    ? ['--quiet-ms', '100', '--loaded-ms', '100', '--solo-ms', '100', '--recovery-ms', '100']
+    ? ['quiet', 'context', 'loaded', 'solo', 'lead', 'recovery'].flatMap((phase) => [`--${phase}-ms`, '100'])
     : [];
   report.contention[mode] = jsonStep(
     [...contentionScript, '--root', flags.root, '--mode', mode, '--python', flags.python, ...phases],
