@@ -153,6 +153,8 @@ export class FakeCudaDriver implements CudaDriver {
     this.#call('moduleLoadPtx');
     if (!ptx.includes('.target sm_70'))
       throw new CudaDriverError('cuModuleLoadDataEx', 218, 'CUDA_ERROR_INVALID_PTX');
+    // Interpreted launches: parse and decode now, as the JIT would reject bad PTX at load.
+    if (this.#options.execute === 'ptx') ptxProgram(ptx);
     this.live.modules++;
     return { kind: 'module', ptx };
   }

@@ -61,7 +61,7 @@ export function decodeEntry(module: PtxModule, entry: PtxEntry, machine: Machine
       );
     const size = type === 'u32' ? 4 : 8;
     paramBytes = Math.ceil(paramBytes / size) * size;
-    const param = { name: p.name, type, offset: paramBytes };
+    const param: ParamLayout = { name: p.name, type, offset: paramBytes };
     paramBytes += size;
     return param;
   });

@@ -108,7 +108,7 @@ function locator(
           `shared access of ${size} bytes at ${a} is beyond the launch's ${m.shared.size} shared bytes`,
         );
       misaligned(t, a);
-      if (!write) m.shared.read(t.tid, a, size, c.ins.line, () => c.where(t));
+      if (!write) m.shared.read(t, a, size, c.ins.line, c.where);
       located.view = m.shared.view;
       located.at = a;
       return located;
@@ -258,7 +258,7 @@ function decodeStore(c: DecodeContext, parts: readonly string[]): Op {
     }
     const where = address(t);
     const { view, at } = locate(t, where);
-    if (space === 'shared') m.shared.write(t.tid, at, scratch, size, c.ins.line, () => c.where(t));
+    if (space === 'shared') m.shared.write(t, at, scratch, size, c.ins.line, c.where);
     else for (let i = 0; i < size; i++) view.setUint8(at + i, scratch[i]!);
     return next;
   };

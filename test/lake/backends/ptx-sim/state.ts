@@ -82,8 +82,9 @@ export class SharedMemory {
   readonly #writer: Int32Array;
   readonly #writeLine: Int32Array;
   readonly #readEpoch: Uint32Array;
-  /** The one thread that read the byte this interval, or -2 for two or more threads. */
+  /** The first thread that read the byte this interval, and whether another thread read it too. */
   readonly #reader: Int32Array;
+  readonly #manyReaders: Uint8Array;
   readonly #readLine: Int32Array;
 
   constructor(size: number) {
@@ -95,6 +96,7 @@ export class SharedMemory {
     this.#writeLine = new Int32Array(size);
     this.#readEpoch = new Uint32Array(size);
     this.#reader = new Int32Array(size);
+    this.#manyReaders = new Uint8Array(size);
     this.#readLine = new Int32Array(size);
   }
 
@@ -109,43 +111,46 @@ export class SharedMemory {
     this.#epoch++;
   }
 
-  read(tid: number, address: number, size: number, line: number, where: () => string): void {
+  read(t: ThreadState, address: number, size: number, line: number, where: (t: ThreadState) => string): void {
+    const tid = t.tid;
     const epoch = this.#epoch;
     for (let b = address; b < address + size; b++) {
       if (this.#writeEpoch[b] === epoch && this.#writer[b] !== tid) {
-        throw race(where(), `reads shared byte ${b}`, this.#writer[b]!, 'wrote', this.#writeLine[b]!, line);
+        throw race(where(t), `reads shared byte ${b}`, this.#writer[b]!, 'wrote', this.#writeLine[b]!, line);
       }
       if (this.#readEpoch[b] !== epoch) {
         this.#readEpoch[b] = epoch;
         this.#reader[b] = tid;
         this.#readLine[b] = line;
-      } else if (this.#reader[b] !== tid) this.#reader[b] = -2;
+        this.#manyReaders[b] = 0;
+      } else if (this.#reader[b] !== tid) this.#manyReaders[b] = 1;
     }
   }
 
   /** Checks and performs a store of `size` bytes from `source`. */
   write(
-    tid: number,
+    t: ThreadState,
     address: number,
     source: Uint8Array,
     size: number,
     line: number,
-    where: () => string,
+    where: (t: ThreadState) => string,
   ): void {
+    const tid = t.tid;
     const epoch = this.#epoch;
     for (let i = 0; i < size; i++) {
       const b = address + i;
       const reader = this.#reader[b]!;
-      if (this.#readEpoch[b] === epoch && reader !== tid) {
-        const other = reader === -2 ? 'other threads' : `thread ${reader}`;
+      if (this.#readEpoch[b] === epoch && (reader !== tid || this.#manyReaders[b] === 1)) {
+        const other = reader !== tid ? `thread ${reader}` : `thread ${tid} and another thread`;
         throw new PtxFault(
           'race',
           line,
-          `${where()}: shared-memory race: writes shared byte ${b} that ${other} read (line ${this.#readLine[b]}) in the same barrier interval`,
+          `${where(t)}: shared-memory race: writes shared byte ${b} that ${other} read (line ${this.#readLine[b]}) in the same barrier interval`,
         );
       }
       if (this.#writeEpoch[b] === epoch && this.#writer[b] !== tid && this.bytes[b] !== source[i]) {
-        throw race(where(), `writes shared byte ${b}`, this.#writer[b]!, 'wrote', this.#writeLine[b]!, line);
+        throw race(where(t), `writes shared byte ${b}`, this.#writer[b]!, 'wrote', this.#writeLine[b]!, line);
       }
       this.#writeEpoch[b] = epoch;
       this.#writer[b] = tid;
