@@ -202,7 +202,10 @@ function runBlock(entry: DecodedEntry, threads: SimThread[], counters: Counters)
           if (steps > 1_000_000) {
             counters.steps += steps;
             steps = 0;
-            if (counters.steps > counters.limit) throw runaway(entry, t, counters.limit);
+            if (counters.steps > counters.limit) {
+              t.pc = pc;
+              throw runaway(entry, t, counters.limit);
+            }
           }
           continue;
         }
@@ -221,6 +224,7 @@ function runBlock(entry: DecodedEntry, threads: SimThread[], counters: Counters)
     for (const t of threads) if (t.state !== STATE_EXITED) live++;
     if (live === 0) return;
     // Every live thread waits at a barrier (an unresolved shuffle faulted in resolveShuffles).
+    checkAlignedBarrier(entry, threads);
     counters.barriers++;
     entry.machine.shared.barrier();
     for (const t of threads) {
@@ -230,6 +234,24 @@ function runBlock(entry: DecodedEntry, threads: SimThread[], counters: Counters)
       }
     }
   }
+}
+
+/**
+ * bar.sync is barrier.sync.aligned: every thread of the block must execute the same bar instruction
+ * (threads waiting at different ones is undefined behaviour, whatever the hardware happens to do).
+ */
+function checkAlignedBarrier(entry: DecodedEntry, threads: readonly SimThread[]): void {
+  const waiting = threads.filter((t) => t.state === STATE_BARRIER);
+  const first = waiting[0]!;
+  const other = waiting.find((t) => t.pc !== first.pc);
+  if (other === undefined) return;
+  const a = entry.instructions[first.pc]!;
+  const b = entry.instructions[other.pc]!;
+  throw new PtxFault(
+    'barrier',
+    b.line,
+    `block ${entry.machine.block}: thread ${first.tid} waits at bar.sync on PTX line ${a.line}, thread ${other.tid} at the one on line ${b.line}: bar.sync is aligned, every thread of the block must reach the same one`,
+  );
 }
 
 function runaway(entry: DecodedEntry, t: ThreadState, limit: number): PtxFault {
