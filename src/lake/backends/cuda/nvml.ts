@@ -228,31 +228,22 @@ class KoffiNvml implements Nvml {
   deviceSamples(afterUs: number): NvmlDeviceSamples | undefined {
     const call = this.#samplesCall;
     if (call === undefined) return undefined;
-    const read = (buffer: Uint8Array | null): number =>
-      call(
-        this.#device,
-        NVML_GPU_UTILIZATION_SAMPLES,
-        afterUs,
-        this.#valueType,
-        this.#count,
-        buffer,
-      ) as number;
     // First use: a NULL buffer asks how many samples the driver keeps (nvmlDeviceGetSamples' doc).
     if (this.#deviceSamples === undefined) {
       this.#count[0] = 0;
-      const sized = read(null);
+      const sized = this.#readDevice(call, afterUs, null);
       if (unsupported(sized)) return this.#noDeviceSamples();
       if (sized !== NVML_ERROR_NOT_FOUND) this.#check('nvmlDeviceGetSamples', sized);
       this.#deviceSamples = deviceSampleBuffer(Math.max(MIN_SAMPLES, this.#count[0]!));
     }
     let { buffer, view, series } = this.#deviceSamples;
     this.#count[0] = series.timestampUs.length;
-    let result = read(buffer);
+    let result = this.#readDevice(call, afterUs, buffer);
     if (result === NVML_ERROR_INSUFFICIENT_SIZE) {
       this.#deviceSamples = deviceSampleBuffer(Math.max(2 * series.timestampUs.length, this.#count[0]!));
       ({ buffer, view, series } = this.#deviceSamples);
       this.#count[0] = series.timestampUs.length;
-      result = read(buffer);
+      result = this.#readDevice(call, afterUs, buffer);
     }
     if (unsupported(result)) return this.#noDeviceSamples();
     series.count = 0;
@@ -266,6 +257,11 @@ class KoffiNvml implements Nvml {
     return series;
   }
 
+  #readDevice(call: NativeCall, afterUs: number, buffer: Uint8Array | null): number {
+    const type = NVML_GPU_UTILIZATION_SAMPLES;
+    return call(this.#device, type, afterUs, this.#valueType, this.#count, buffer) as number;
+  }
+
   #noDeviceSamples(): undefined {
     this.#samplesCall = undefined;
     return undefined;
@@ -274,12 +270,10 @@ class KoffiNvml implements Nvml {
   processSamples(afterUs: number): NvmlProcessSamples | undefined {
     const call = this.#processSamplesCall;
     if (call === undefined) return undefined;
-    const read = (buffer: Uint8Array | null): number =>
-      call(this.#device, buffer, this.#count, afterUs) as number;
     // First use: a NULL buffer asks for the count (INSUFFICIENT_SIZE with the count, per the header's doc).
     if (this.#processSamples === undefined) {
       this.#count[0] = 0;
-      const sized = read(null);
+      const sized = call(this.#device, null, this.#count, afterUs) as number;
       if (unsupported(sized)) return this.#noProcessSamples();
       if (sized !== NVML_ERROR_NOT_FOUND && sized !== NVML_ERROR_INSUFFICIENT_SIZE)
         this.#check('nvmlDeviceGetProcessUtilization', sized);
@@ -287,12 +281,12 @@ class KoffiNvml implements Nvml {
     }
     let { buffer, view, series } = this.#processSamples;
     this.#count[0] = series.pid.length;
-    let result = read(buffer);
+    let result = call(this.#device, buffer, this.#count, afterUs) as number;
     if (result === NVML_ERROR_INSUFFICIENT_SIZE) {
       this.#processSamples = processSampleBuffer(Math.max(2 * series.pid.length, this.#count[0]!));
       ({ buffer, view, series } = this.#processSamples);
       this.#count[0] = series.pid.length;
-      result = read(buffer);
+      result = call(this.#device, buffer, this.#count, afterUs) as number;
     }
     if (unsupported(result)) return this.#noProcessSamples();
     series.count = 0;
