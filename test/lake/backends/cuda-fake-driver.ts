@@ -154,7 +154,14 @@ export class FakeCudaDriver implements CudaDriver {
     if (!ptx.includes('.target sm_70'))
       throw new CudaDriverError('cuModuleLoadDataEx', 218, 'CUDA_ERROR_INVALID_PTX');
     // Interpreted launches: parse and decode now, as the JIT would reject bad PTX at load.
-    if (this.#options.execute === 'ptx') ptxProgram(ptx);
+    if (this.#options.execute === 'ptx') {
+      try {
+        ptxProgram(ptx);
+      } catch (error) {
+        if (error instanceof PtxFault) this.ptxFaults.push(error);
+        throw error;
+      }
+    }
     this.live.modules++;
     return { kind: 'module', ptx };
   }

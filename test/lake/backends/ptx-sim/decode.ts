@@ -87,7 +87,6 @@ export function decodeEntry(module: PtxModule, entry: PtxEntry, machine: Machine
     ops.push(withGuard(context, decoded.op));
     shuffleDestinations.push(decoded.shuffleDestination);
   });
-  const end = entry.instructions.length;
   ops.push((t) => {
     throw new PtxFault(
       'launch',
@@ -102,7 +101,7 @@ export function decodeEntry(module: PtxModule, entry: PtxEntry, machine: Machine
     paramBytes,
     ops,
     instructions: entry.instructions,
-    shuffleDestinations: [...shuffleDestinations, undefined].slice(0, end + 1),
+    shuffleDestinations: [...shuffleDestinations, undefined],
     machine,
   };
 }

@@ -2,7 +2,6 @@ import { type DecodedEntry, decodeEntry } from './decode.js';
 import { PtxFault } from './fault.js';
 import { type PtxModule, parsePtx } from './parse.js';
 import {
-  EXITED,
   GlobalMemory,
   type GlobalRegion,
   type Machine,
@@ -209,11 +208,10 @@ function runBlock(entry: DecodedEntry, threads: SimThread[], counters: Counters)
           }
           continue;
         }
+        // A negative result parks the thread: WAIT_BARRIER, WAIT_SHUFFLE or EXITED (ret).
         t.pc = pc;
         t.state =
           next === WAIT_BARRIER ? STATE_BARRIER : next === WAIT_SHUFFLE ? STATE_SHUFFLE : STATE_EXITED;
-        if (next !== EXITED && next !== WAIT_BARRIER && next !== WAIT_SHUFFLE)
-          throw new Error(`bad op result ${next}`);
         break;
       }
       counters.steps += steps;
