@@ -419,7 +419,9 @@ export class NvmlUtilisationSource implements UtilisationSource {
   signal: NvmlSignal = 'utilisation-rates';
   readonly #interval = new SampleIntervalEstimate();
   readonly #device = new SampleRing();
-  readonly #byPid = new Map<number, SampleRing>();
+  /** The processes sampled, and a ring of samples each (parallel arrays: a poll walks them allocating nothing). */
+  readonly #pids: number[] = [];
+  readonly #rings: SampleRing[] = [];
   #deviceSeenUs = 0;
   #processSeenUs = 0;
   /** lake's own SM percent over the last process-sample window. */
@@ -448,7 +450,7 @@ export class NvmlUtilisationSource implements UtilisationSource {
     try {
       const processes = this.#nvml.computeProcesses();
       let own = 0;
-      for (const p of processes) if (p.pid === this.#ownPid) own++;
+      for (let i = 0; i < processes.length; i++) if (processes[i]!.pid === this.#ownPid) own++;
       // In a container NVML reports host pids, so this process may not appear under its own: then one entry
       // is taken to be lake's (lakeD holds a context while the policy samples).
       this.foreignProcesses = own > 0 ? processes.length - own : Math.max(0, processes.length - 1);
@@ -485,10 +487,12 @@ export class NvmlUtilisationSource implements UtilisationSource {
     for (let i = 0; i < samples.count; i++) {
       const pid = samples.pid[i]!;
       const at = samples.timestampUs[i]!;
-      let ring = this.#byPid.get(pid);
+      const index = this.#pids.indexOf(pid);
+      let ring = this.#rings[index];
       if (ring === undefined) {
         ring = new SampleRing(16);
-        this.#byPid.set(pid, ring);
+        this.#pids.push(pid);
+        this.#rings.push(ring);
       }
       ring.add(at, samples.smPercent[i]!);
       this.#interval.observe(ring.previousUs, ring.newestUs);
@@ -511,11 +515,21 @@ export class NvmlUtilisationSource implements UtilisationSource {
     const from = end - windowUs;
     let foreign = 0;
     this.#ownPercent = 0;
-    for (const [pid, ring] of this.#byPid) {
+    const pids = this.#pids;
+    const rings = this.#rings;
+    for (let i = pids.length - 1; i >= 0; i--) {
+      const pid = pids[i]!;
+      const ring = rings[i]!;
       let listed = false;
-      for (const p of processes) if (p.pid === pid) listed = true;
+      for (let j = 0; j < processes.length; j++) if (processes[j]!.pid === pid) listed = true;
       if (!listed) {
-        if (ring.newestUs <= from) this.#byPid.delete(pid); // gone, and out of every later window
+        // Gone, and out of every later window: forget it (the last entry takes its place).
+        if (ring.newestUs <= from) {
+          pids[i] = pids[pids.length - 1]!;
+          rings[i] = rings[rings.length - 1]!;
+          pids.pop();
+          rings.pop();
+        }
         continue;
       }
       const percent = ring.busyPercentUs(from, end, interval * SPAN_SLACK) / windowUs;
