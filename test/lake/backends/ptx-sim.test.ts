@@ -252,6 +252,36 @@ describe('ptx-sim: faults', () => {
     );
   });
 
+  test('a shared byte read before any thread of the block wrote it', () => {
+    const ptx = kernel(REGS, [
+      'mov.u32 %a, smem;',
+      'mov.u32 %b, 7;',
+      'st.shared.u8 [%a+1], %b;',
+      'ld.shared.u32 %c, [%a];',
+    ]);
+    assertFault(
+      () => run(ptx, 4, { sharedBytes: 4 }),
+      'uninitialised',
+      lineOf(ptx, 'ld.shared'),
+      /reads shared byte 0, which no thread of this block has written/,
+    );
+    // What block 0 wrote is garbage to block 1 (blocks do not share shared memory).
+    const twoBlocks = kernel(REGS, [
+      'mov.u32 %a, smem;',
+      'setp.ne.u32 %p, %ctaid.x, 0;',
+      '@%p bra $Lread;',
+      'st.shared.u32 [%a], %a;',
+      '$Lread:',
+      'ld.shared.u32 %c, [%a];',
+    ]);
+    assertFault(
+      () => run(twoBlocks, 4, { gridX: 2, sharedBytes: 4 }),
+      'uninitialised',
+      lineOf(twoBlocks, 'ld.shared'),
+      /block 1 thread 0: reads shared byte 0/,
+    );
+  });
+
   test('a shared-memory race: a write and a read of one byte by two threads without a barrier', () => {
     const ptx = kernel(REGS, [
       'mov.u32 %a, smem;',

@@ -2,7 +2,8 @@
  * A PTX interpreter for tests: runs the PTX text lake's CUDA backend hands the driver (the subset
  * src/lake/backends/cuda/ptx.ts generates) on the CPU, SIMT per block, checking what a GPU would fault on
  * or leave undefined: global accesses outside every allocation, shared accesses beyond the launch's
- * shared bytes, misaligned accesses, registers read before written, shared-memory races between barriers,
+ * shared bytes, misaligned accesses, registers read before written, shared bytes read before any thread
+ * of the block wrote them, shared-memory races between barriers, bar.sync reached at different sites,
  * shuffles whose lanes do not meet, runaway loops. So the fake driver can execute the kernels themselves
  * rather than a JS re-implementation of their arithmetic.
  */

@@ -220,7 +220,10 @@ function runBlock(entry: DecodedEntry, threads: SimThread[], counters: Counters)
     if (resolveShuffles(entry, threads, counters)) continue;
     let live = 0;
     for (const t of threads) if (t.state !== STATE_EXITED) live++;
-    if (live === 0) return;
+    if (live === 0) {
+      entry.machine.shared.endInterval();
+      return;
+    }
     // Every live thread waits at a barrier (an unresolved shuffle faulted in resolveShuffles).
     checkAlignedBarrier(entry, threads);
     counters.barriers++;

@@ -67,7 +67,8 @@ export class GlobalMemory {
 }
 
 /**
- * Shared-memory race detection: per byte, the last writer and the reader(s) in the current barrier
+ * The block's shared window, with two checks. A read of a byte no thread of the block has written yet
+ * (shared memory starts as garbage). Race detection: per byte, the last writer and the reader(s) in the current barrier
  * interval (an epoch that bar.sync advances). Two different threads touching a byte in one interval, at
  * least one writing, is a race: without a barrier between them their order is undefined. Two threads
  * writing the same value to a byte is not reported (the result is the same in any order, the idiom of a
@@ -78,6 +79,10 @@ export class SharedMemory {
   readonly view: DataView;
   readonly size: number;
   #epoch = 1;
+  /** The epoch the block in hand started at: a byte last written before it holds garbage. */
+  #blockEpoch = 1;
+  /** The first read of a never-written byte in this interval; a fault unless a race explains it. */
+  #unwrittenRead: { byte: number; line: number; message: string } | undefined;
   readonly #writeEpoch: Uint32Array;
   readonly #writer: Int32Array;
   readonly #writeLine: Int32Array;
@@ -104,17 +109,35 @@ export class SharedMemory {
   reset(): void {
     this.bytes.fill(0xa5);
     this.#epoch++;
+    this.#blockEpoch = this.#epoch;
+    this.#unwrittenRead = undefined;
   }
 
   /** bar.sync released the block: accesses before it are ordered before every access after it. */
   barrier(): void {
+    this.endInterval();
     this.#epoch++;
+  }
+
+  /** A barrier interval ends (bar.sync, or the block's last thread exits): unexplained garbage reads fault. */
+  endInterval(): void {
+    const read = this.#unwrittenRead;
+    this.#unwrittenRead = undefined;
+    if (read !== undefined) throw new PtxFault('uninitialised', read.line, read.message);
   }
 
   read(t: ThreadState, address: number, size: number, line: number, where: (t: ThreadState) => string): void {
     const tid = t.tid;
     const epoch = this.#epoch;
     for (let b = address; b < address + size; b++) {
+      // Garbage, unless another thread writes it in this interval (then it is a race, reported then).
+      if (this.#writeEpoch[b]! < this.#blockEpoch && this.#unwrittenRead === undefined) {
+        this.#unwrittenRead = {
+          byte: b,
+          line,
+          message: `${where(t)}: reads shared byte ${b}, which no thread of this block has written`,
+        };
+      }
       if (this.#writeEpoch[b] === epoch && this.#writer[b] !== tid) {
         throw race(where(t), `reads shared byte ${b}`, this.#writer[b]!, 'wrote', this.#writeLine[b]!, line);
       }
