@@ -245,8 +245,12 @@ async function main() {
       };
     const jobStart = job.load.startMs;
     const jobEnd = job.loadEndMs;
-    const reaction = [...context, ...loaded].find((d) => d.at >= jobStart && d.placement === INLINE);
+    const beforeLoad = [...context, ...loaded];
+    const reaction = beforeLoad.find((d) => d.at >= jobStart && d.placement === INLINE);
     const back = recovery.find((d) => d.at >= jobEnd && d.placement === 'cuda');
+    // The figures mean something only if the placement had to change: on the GPU when the load started,
+    // off it when the load ended.
+    const lastBefore = (decisions, ms) => decisions.findLast((d) => d.at < ms)?.placement ?? null;
     const r1 = (x) => Math.round(x * 10) / 10;
     return {
       mode: flags.mode,
@@ -266,6 +270,8 @@ async function main() {
       },
       reactionMs: reaction === undefined ? null : r1(reaction.at - jobStart),
       recoveryMs: back === undefined ? null : r1(back.at - jobEnd),
+      placementAtLoadStart: lastBefore(beforeLoad, jobStart),
+      placementAtLoadEnd: lastBefore(recovery, jobEnd),
       targetMs: TARGET_MS,
       jobFirstRoundMs: r1(job.load.firstRoundMs - jobStart),
       nvmlSignal: gpuLoad.source.signal,
