@@ -402,8 +402,8 @@ const DEFAULT_WINDOW_MS = 50;
  *   NVML lists host pids (in a container) and lake's own samples cannot be told apart;
  * - `utilisation-rates` (nvmlDeviceGetUtilizationRates): the last sample period, 1/6 s to 1 s.
  * A process that exits drops out of computeProcesses at once, and its load with it. An NVML error mid-run
- * reads as idle and is kept in `lastError`: the policy then behaves as without NVML. A poll allocates
- * nothing once the processes' sample rings exist.
+ * reads as idle and is kept in `lastError`: the policy then behaves as without NVML. lake's side of a poll
+ * allocates nothing once the processes' sample rings exist: the reading returned is reused by the next.
  */
 export class NvmlUtilisationSource implements UtilisationSource {
   readonly #nvml: Nvml;
