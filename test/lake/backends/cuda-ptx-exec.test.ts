@@ -261,6 +261,21 @@ describe('the interpreter catches broken PTX', () => {
     );
   });
 
+  test("the barrier before the next vector removed: after a rejected vector, the flag's reset races its reads", () => {
+    const ptx = editedLinnos((text) => text.replaceAll('$Lnext:\n\tbar.sync 0;\n', '$Lnext:\n'));
+    // Clean vectors alone do not show it: three barriers separate the flag's reads from its next reset.
+    launchDirect(ptx, 'linnos', 'linnos_predict', model, digits, 6, { gridX: 2, blockX: 64 });
+    const rejected = digits.slice();
+    rejected[2 * 31 + 5] = 10;
+    assert.throws(
+      () => launchDirect(ptx, 'linnos', 'linnos_predict', model, rejected, 6, { gridX: 2, blockX: 64 }),
+      (error: unknown) =>
+        error instanceof PtxFault &&
+        error.kind === 'race' &&
+        /reads shared byte 8 that thread 0 wrote/.test(error.message),
+    );
+  });
+
   test('the table offset read from the bias field: a different result or an out-of-bounds access', () => {
     const ptx = editedLinnos((text) => text.replaceAll('[%model+20]', '[%model+24]'));
     let outcome: string;
