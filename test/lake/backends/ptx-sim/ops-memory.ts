@@ -101,7 +101,7 @@ function locator(
   }
   if (space === 'shared') {
     return (t, a) => {
-      if (a + size > m.shared.size)
+      if (a < 0 || a + size > m.shared.size)
         fail(
           t,
           'bounds',
