@@ -34,6 +34,12 @@ export interface LakeLinnosStats {
   batchesBy: Record<string, number>;
   /** Batches by why they ran there. */
   reasons: Partial<Record<PlacementReason, number>>;
+  /**
+   * Moves off a backend by contention: each run of consecutive batches kept off one (reason 'utilisation'
+   * or 'slowdown') counted once, by the reason of its first batch, so a run shows which signal moved first
+   * each time another job started: lakeD's or NVML's load ('utilisation') or lake's slowed GPU batches.
+   */
+  contentionMoves: { utilisation: number; slowdown: number };
   /** Batches by how they closed: window ended, full, or a lone read decided at once. */
   closes: Record<BatchClose, number>;
   /** batchSizes[k] = batches of k reads. */
@@ -103,6 +109,7 @@ function emptyStats(maxBatch: number): LakeLinnosStats {
     decisionsBy: {},
     batchesBy: {},
     reasons: {},
+    contentionMoves: { utilisation: 0, slowdown: 0 },
     closes: { window: 0, full: 0, lone: 0 },
     batchSizes: new Array<number>(maxBatch + 1).fill(0),
     chargedUs: 0,
@@ -147,6 +154,8 @@ export class LakeLinnosPolicy implements AdmissionPolicy {
   readonly #tickets: Int32Array;
   readonly #arrivals: Float64Array;
   #context: (ArrayContext & TimedDecisions) | undefined;
+  /** Whether the last batch placed by the policy was kept off a backend by contention. */
+  #offByContention = false;
 
   constructor(options: LakeLinnosPolicyOptions) {
     this.name = options.name;
@@ -194,6 +203,7 @@ export class LakeLinnosPolicy implements AdmissionPolicy {
   start(context: ArrayContext): void {
     this.#context = timedDecisions(context);
     this.stats = emptyStats(this.#batcher.options.maxBatch);
+    this.#offByContention = false;
     this.#batcher.reset();
     for (const r of this.#rings) r?.ring.truncate();
   }
@@ -280,6 +290,18 @@ export class LakeLinnosPolicy implements AdmissionPolicy {
     this.#run(device, n, nowUs, why);
   }
 
+  /**
+   * Counts a move off a backend by contention when this batch starts a run of them. Only batches that
+   * reached a crossover say whether contention holds: one placed on its backend ('crossover') ends the run,
+   * smaller batches and forced ones leave it as it is.
+   */
+  #countMove(reason: PlacementReason): void {
+    if (reason === 'utilisation' || reason === 'slowdown') {
+      if (!this.#offByContention) this.stats.contentionMoves[reason]++;
+      this.#offByContention = true;
+    } else if (reason === 'crossover') this.#offByContention = false;
+  }
+
   /** A read whose vector could not go through the registry: decided alone, inline, from its own copy. */
   #decideAlone(device: number, ticket: number, nowUs: number): void {
     this.#runners[device]!.input.set(this.#digits);
@@ -309,16 +331,20 @@ export class LakeLinnosPolicy implements AdmissionPolicy {
     }
     const usableBefore = placement !== INLINE && this.#contention.fault(placement) === undefined;
     const started = performance.now();
+    let ran = true;
     try {
       runner.run(placement, n);
     } catch {
       // lakeLib finishes work inline itself when lakeD dies; this is a launch it refused outright.
       stats.faults++;
+      ran = false;
       placement = INLINE;
       costUs = batchCostUs(table, INLINE, n);
       runner.runInline(n);
     }
-    stats.wallUs += (performance.now() - started) * 1000;
+    const endedMs = performance.now();
+    const wallUs = (endedMs - started) * 1000;
+    stats.wallUs += wallUs;
     // The batch's own synchronise tells lakeLib when its device faulted: charge what ran, note when.
     const fault = usableBefore ? this.#contention.fault(placement) : undefined;
     if (fault !== undefined) {
@@ -326,7 +352,11 @@ export class LakeLinnosPolicy implements AdmissionPolicy {
       for (const count of Object.values(stats.batchesBy)) batch += count;
       stats.backendFaults[placement] = { batch, reason: fault };
       costUs = this.#contention.costUs(this.#model, placement, n);
+    } else if (ran && placement !== INLINE) {
+      // What the caller waited for against the calibration: the slowdown signal's input (no clock read).
+      this.#contention.observeBatch(placement, costUs, wallUs, endedMs);
     }
+    this.#countMove(reason);
     if (placement !== INLINE) {
       const share = runner.backendShare(placement, n);
       this.#contention.monitor?.addOwnBusyUs(batchCostUs(table, INLINE, share));

@@ -1,7 +1,9 @@
 import type { LakeLinnosResult } from './run.js';
 
 /**
- * The demo's results.json view of a LinnOS-on-LAKE run: numbers rounded, per shape and run. Everything
+ * The demo's results.json view of a LinnOS-on-LAKE run: numbers rounded, per shape and run. `reasons` and
+ * `contentionMoves` per run count batches kept off a backend by NVML's or lakeD's load ('utilisation') and
+ * by lake's own slowed GPU batches ('slowdown'), and which moved first each time. Everything
  * read from this machine's clock is under `timing` (wall-clock time per batch, the user policy's call
  * cost); the rest is the same on every run with one seed and the same crossovers (`crossoverSource`
  * 'given'). With measured crossovers the calibration tables are timings too: they are recorded with the
@@ -65,6 +67,7 @@ export function lakeResultJson(result: LakeLinnosResult): Record<string, unknown
                 decisionsBy: run.stats.decisionsBy,
                 batchesBy: run.stats.batchesBy,
                 reasons: run.stats.reasons,
+                contentionMoves: run.stats.contentionMoves,
                 closes: run.stats.closes,
                 batchSizes: run.stats.batchSizes,
                 meanBatch: r3(run.meanBatch),
@@ -85,6 +88,14 @@ export function lakeResultJson(result: LakeLinnosResult): Record<string, unknown
       ]),
     ),
     lakeLib: { restarts: result.lakeLib.restarts, failures: result.lakeLib.failures.length },
+    // Each GPU's slowdown signal: raises, what cleared them, slowed batches with lake alone on the device.
+    ...(result.slowdown.length > 0
+      ? {
+          slowdown: Object.fromEntries(
+            result.slowdown.map(({ backend, lastRaisedAtMs: _at, ...counts }) => [backend, counts]),
+          ),
+        }
+      : {}),
     ...(result.userPolicy !== undefined ? { userPolicy } : {}),
     timing: {
       wallUsPerBatch: Object.fromEntries(

@@ -7,7 +7,7 @@ import { LatencyRecorder } from '../../report/histogram.js';
 import type { Table } from '../../report/table.js';
 import type { LatencySummary } from '../../report/types.js';
 import type { TraceRecord } from '../../trace/types.js';
-import { openCudaDeviceMonitor } from '../backends/cuda/nvml.js';
+import { type Nvml, NvmlUtilisationSource, openCudaDeviceMonitor } from '../backends/cuda/nvml.js';
 import type { BackendReport } from '../backends/types.js';
 import { LakeLib } from '../lib/lake-lib.js';
 import type { LakeLibOptions, LakeLibStats } from '../lib/types.js';
@@ -23,6 +23,7 @@ import { INLINE, LAKE_BATCHING } from '../policy/constants.js';
 import { ContentionPolicy } from '../policy/contention.js';
 import { gpuSharingModeFromEnv } from '../policy/gpu-mode.js';
 import type { GuardedPlacement, PlacementFault } from '../policy/placement.js';
+import { type SlowdownReport, SlowdownSignal } from '../policy/slowdown.js';
 import { IsolatedPolicy } from '../policy/user-policy.js';
 import { UtilisationMonitor, type UtilisationMonitorOptions } from '../policy/utilisation.js';
 import { FeatureRegistry } from '../registry/feature-registry.js';
@@ -76,6 +77,11 @@ export interface RunLakeLinnosOptions {
   batching?: Partial<Record<LinnosShape, Partial<BatchingOptions>>>;
   /** lakeD utilisation sampling (default LAKE's 20 ms / 70%, none when `crossovers` are given); false: none. */
   utilisation?: UtilisationMonitorOptions | false;
+  /**
+   * NVML for the cuda backend's device (default: libnvidia-ml.so.1, opened where cuda is usable); read only
+   * when utilisation is sampled. The run closes it.
+   */
+  nvml?: Nvml;
   onRunStart?: (shape: LinnosShape, variant: LakeVariant) => void;
   onBatch?: (shape: LinnosShape, variant: LakeVariant, event: LakeBatchEvent) => void;
 }
@@ -146,6 +152,8 @@ export interface LakeLinnosResult {
   backends: BackendReport[];
   /** Backends whose device faulted in lakeD, in calibration or a run, and when the policy learned it. */
   backendFaults: LakeBackendFault[];
+  /** What each GPU's slowdown signal did over all the runs (none without NVML or utilisation sampling). */
+  slowdown: SlowdownReport[];
   shapes: LakeShapeResult[];
   lakeLib: LakeLibStats;
   userPolicy?: UserPolicyReport;
@@ -173,7 +181,7 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
   const revokeCostUs = options.revokeCostUs ?? DEFAULT_REVOKE_COST_US;
   const lib = options.lib ?? (await LakeLib.open(options.lakeLibOptions));
   const runners: LinnosBatchRunner[] = [];
-  let gpuLoad: ReturnType<typeof openCudaDeviceMonitor>;
+  let gpuLoad: GpuLoad | undefined;
   try {
     const backends = lib.listBackends();
     const baseline = replayOnce(options, { name: 'baseline' }, revokeCostUs).read;
@@ -183,13 +191,16 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
     const monitor = sampleUtilisation
       ? new UtilisationMonitor(lib, options.utilisation === undefined ? {} : options.utilisation || {})
       : undefined;
-    // The GPU's own load from NVML (another process computing on it), where cuda runs: LAKE's check.
-    gpuLoad = monitor !== undefined ? openCudaDeviceMonitor(backends, options.utilisation || {}) : undefined;
+    // The GPU's own load from NVML (another process computing on it), where cuda runs: LAKE's check; and
+    // lake's own cuda batches against their calibration, the signal that moves first.
+    gpuLoad = monitor !== undefined ? openGpuLoad(backends, options) : undefined;
     const contention = new ContentionPolicy({
       tables,
       backends,
       gpuMode: gpuSharingModeFromEnv(),
-      ...(gpuLoad !== undefined ? { deviceMonitors: { cuda: gpuLoad.monitor } } : {}),
+      ...(gpuLoad !== undefined
+        ? { deviceMonitors: { cuda: gpuLoad.monitor }, slowdown: { cuda: gpuLoad.slowdown } }
+        : {}),
       ...(monitor !== undefined ? { monitor } : {}),
       ...(options.userPolicy !== undefined ? { user: options.userPolicy } : {}),
       ...(options.onUserPolicyFault !== undefined ? { onFault: options.onUserPolicyFault } : {}),
@@ -248,6 +259,7 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
       baseline,
       backends,
       backendFaults: backendFaults(contention, shapes),
+      slowdown: gpuLoad !== undefined ? [{ ...gpuLoad.slowdown.report }] : [],
       shapes,
       lakeLib: lib.stats(),
       ...(userPolicy !== undefined ? { userPolicy } : {}),
@@ -256,10 +268,31 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
       table: lakeTable(baseline, shapes),
     };
   } finally {
-    gpuLoad?.source.close();
+    if (gpuLoad !== undefined) gpuLoad.source.close();
+    else if (options.nvml !== undefined) options.nvml.close();
     if (options.lib === undefined) await lib.close();
     else for (const runner of runners) runner.close();
   }
+}
+
+interface GpuLoad {
+  monitor: UtilisationMonitor;
+  source: NvmlUtilisationSource;
+  slowdown: SlowdownSignal;
+}
+
+/** NVML's view of the cuda device and the slowdown signal over it; undefined where cuda or NVML is missing. */
+function openGpuLoad(backends: readonly BackendReport[], options: RunLakeLinnosOptions): GpuLoad | undefined {
+  const monitorOptions = options.utilisation || {};
+  let opened: { monitor: UtilisationMonitor; source: NvmlUtilisationSource } | undefined;
+  if (options.nvml === undefined) opened = openCudaDeviceMonitor(backends, monitorOptions);
+  else if (backends.some((b) => b.name === 'cuda' && b.available)) {
+    const source = new NvmlUtilisationSource(options.nvml);
+    opened = { monitor: new UtilisationMonitor(source, monitorOptions), source };
+  }
+  if (opened === undefined) return undefined;
+  const slowdown = new SlowdownSignal({ backend: 'cuda', monitor: opened.monitor, processes: opened.source });
+  return { ...opened, slowdown };
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   type PlacementInput,
   type PlacementReason,
 } from './placement.js';
+import type { SlowdownSignal } from './slowdown.js';
 import type { UtilisationMonitor } from './utilisation.js';
 
 export interface ContentionPolicyOptions {
@@ -33,6 +34,13 @@ export interface ContentionPolicyOptions {
    * lakeD's own load still does (src/lake/policy/gpu-mode.ts).
    */
   gpuMode?: GpuSharingMode;
+  /**
+   * Per GPU backend, the slowdown signal (src/lake/policy/slowdown.ts): lake's own batches there running
+   * slower than calibrated while another process is on the device count as foreign load 1 at once. It counts
+   * in both modes: in 'priority' it is the sign that the high-priority stream did not keep lake's latency.
+   * The caller reports each batch's time with observeBatch.
+   */
+  slowdown?: Readonly<Partial<Record<string, SlowdownSignal>>>;
   /** A user placement policy (validated on every call); default: defaultPlacement. */
   user?: GuardedPlacement;
   /** Told once of the first fault of the user policy. */
@@ -72,6 +80,7 @@ export class ContentionPolicy {
   readonly monitor: UtilisationMonitor | undefined;
   readonly deviceMonitors: Readonly<Partial<Record<string, UtilisationMonitor>>>;
   readonly gpuMode: GpuSharingMode;
+  readonly slowdown: Readonly<Partial<Record<string, SlowdownSignal>>>;
   readonly guard: PlacementGuard | undefined;
   readonly #tables = new Map<string, CalibrationTable>();
   readonly #reports: readonly BackendReport[];
@@ -89,6 +98,7 @@ export class ContentionPolicy {
     this.monitor = options.monitor;
     this.deviceMonitors = options.deviceMonitors ?? {};
     this.gpuMode = options.gpuMode ?? 'yield';
+    this.slowdown = options.slowdown ?? {};
     this.guard = options.user === undefined ? undefined : new PlacementGuard(options.user, options.onFault);
   }
 
@@ -183,9 +193,20 @@ export class ContentionPolicy {
     } else {
       placement = defaultPlacement(input);
       reason = defaultReason(input, placement);
+      if (this.#slowdownRaised() && defaultPlacement(this.#withoutSlowdown(input)) !== placement)
+        reason = 'slowdown';
     }
     const costUs = placement === INLINE ? input.inlineUs : this.costUs(model, placement, batchSize);
     return { placement, costUs, reason };
+  }
+
+  /**
+   * A batch ran on `placement`: its calibrated cost (the choice's costUs) and the wall time the caller
+   * waited for it, us, and the clock when it ended (performance.now() ms, the monitors' clock). Feeds the
+   * backend's slowdown signal, if it has one; a batch that faulted is not a timing and is not reported.
+   */
+  observeBatch(placement: string, calibratedUs: number, measuredUs: number, endMs: number): void {
+    this.slowdown[placement]?.observe(calibratedUs, measuredUs, endMs);
   }
 
   input(model: string, batchSize: number, interArrivalUs: number): PlacementInput {
@@ -250,9 +271,35 @@ export class ContentionPolicy {
     for (const fault of source.deviceFaults()) this.markFaulted(fault.backend, fault.reason);
   }
 
-  /** Other processes' load on a backend's device; none counted in 'priority' mode, where lake outranks them. */
+  /**
+   * Other processes' load on a backend's device: 1 while its slowdown signal holds (lake's own batches there
+   * are slowed by another process), else NVML's reading; in 'priority' mode, where lake's stream outranks
+   * the others, their load alone is not counted, but a slowdown is: lake's batches are slow all the same.
+   */
   #deviceForeign(backend: string): number {
+    if (this.slowdown[backend]?.contended() === true) return 1;
     if (this.gpuMode === 'priority' && PRIORITY_STREAM_BACKENDS.includes(backend)) return 0;
     return this.deviceMonitors[backend]?.foreign() ?? 0;
+  }
+
+  /** Whether any backend's slowdown signal is raised (one property read each; no allocation). */
+  #slowdownRaised(): boolean {
+    for (const report of this.#reports) if (this.slowdown[report.name]?.raised === true) return true;
+    return false;
+  }
+
+  /**
+   * The input as NVML and lakeD alone would give it: each raised backend's utilisation from its monitors.
+   * Built only while a signal is raised, to tell whether the signal moved the batch.
+   */
+  #withoutSlowdown(input: PlacementInput): PlacementInput {
+    const lakeD = this.monitor?.foreign() ?? 0;
+    const backends = input.backends.map((b) => {
+      if (this.slowdown[b.name]?.raised !== true || !b.usable) return b;
+      const priority = this.gpuMode === 'priority' && PRIORITY_STREAM_BACKENDS.includes(b.name);
+      const device = priority ? 0 : (this.deviceMonitors[b.name]?.foreign() ?? 0);
+      return { ...b, utilisation: Math.max(lakeD, device) };
+    });
+    return { ...input, backends };
   }
 }

@@ -61,6 +61,7 @@ export type PlacementReason =
   | 'crossover' // the batch reached a backend's crossover
   | 'below-crossover' // no backend wins at this size
   | 'utilisation' // a backend would win but others keep it busy
+  | 'slowdown' // a backend would win by the utilisation readings, but its own recent batches ran slowed
   | 'no-backend' // no backend is usable for the model
   | 'user' // a user policy chose
   | 'user-fallback' // a user policy failed; the default chose

@@ -5,9 +5,14 @@ import { UTILISATION_PERIOD_MS, UTILISATION_THRESHOLD } from './constants.js';
 export interface UtilisationSource {
   /**
    * `foreign`, where the source measures other clients' load itself (NVML's per-process samples), is used
-   * as it is instead of busy less the monitor's estimate of our own batches.
+   * as it is instead of busy less the monitor's estimate of our own batches. `sinceMs`, where the reading
+   * averages samples taken before the poll (NVML's), is how long before the poll the oldest time it speaks
+   * of lies; by default the window just ended (`windowMs`).
    */
-  utilisation(): Pick<UtilisationSample, 'busy' | 'windowMs'> & { readonly foreign?: number };
+  utilisation(): Pick<UtilisationSample, 'busy' | 'windowMs'> & {
+    readonly foreign?: number;
+    readonly sinceMs?: number;
+  };
 }
 
 export interface UtilisationMonitorOptions {
@@ -31,6 +36,11 @@ export interface UtilisationReading {
   own: number;
   /** busy - own, or the source's own measure of it: the load of other clients, what the threshold applies to. */
   foreign: number;
+  /**
+   * Clock time, ms, of the oldest moment the reading speaks of (atMs - windowMs, or earlier where the source
+   * averages samples taken before the poll): a reading from after an event has fromMs after it.
+   */
+  fromMs: number;
 }
 
 /**
@@ -87,7 +97,8 @@ export class UtilisationMonitor {
     this.#lastAt = now;
     this.#foreign = sample.foreign ?? Math.max(0, sample.busy - own);
     this.samples++;
-    const reading = { atMs: now, windowMs, busy: sample.busy, own, foreign: this.#foreign };
+    const fromMs = now - (sample.sinceMs ?? windowMs);
+    const reading = { atMs: now, windowMs, busy: sample.busy, own, foreign: this.#foreign, fromMs };
     this.last = reading;
     this.#onSample?.(reading);
   }

@@ -51,10 +51,11 @@ describe('NVML as the GPU utilisation source', () => {
     nvml.percent = 95;
     nvml.processes = [proc(OWN)];
     now = 20;
-    assert.deepEqual(source.utilisation(), { busy: 0, windowMs: 20 }, 'lake alone: never busy');
+    assert.deepEqual(source.utilisation(), { busy: 0, windowMs: 20, sinceMs: 20 }, 'lake alone: never busy');
     nvml.processes = [proc(OWN), proc(7)];
     now = 40;
-    assert.deepEqual(source.utilisation(), { busy: 0.95, windowMs: 20 });
+    // The last sample period: it may have ended a period ago, and NVML's longest is 1 s.
+    assert.deepEqual(source.utilisation(), { busy: 0.95, windowMs: 20, sinceMs: 2000 });
     assert.equal(source.foreignProcesses, 1);
     // In a container NVML lists host pids: one unknown process is lake's own, two mean another job.
     nvml.processes = [proc(900)];

@@ -390,6 +390,8 @@ export interface NvmlUtilisationSourceOptions {
 /** A sample covers at most this many sample periods (slack for the jitter of the driver's stamps). */
 const SPAN_SLACK = 1.25;
 const DEFAULT_WINDOW_MS = 50;
+/** NVML's longest documented sample period (nvmlUtilization_t: 1/6 s to 1 s by product), ms. */
+const LONGEST_SAMPLE_PERIOD_MS = 1000;
 
 /**
  * The GPU's utilisation as LAKE's policy counts it: the load of *other* processes on the device, and 0 while
@@ -426,8 +428,10 @@ export class NvmlUtilisationSource implements UtilisationSource {
   #processSeenUs = 0;
   /** lake's own SM percent over the last process-sample window. */
   #ownPercent = 0;
-  readonly #plain = { busy: 0, windowMs: 0 };
-  readonly #measured = { busy: 0, windowMs: 0, foreign: 0 };
+  /** Where the last windowed reading's window ended, us since the epoch. */
+  #windowEndUs = 0;
+  readonly #plain = { busy: 0, windowMs: 0, sinceMs: 0 };
+  readonly #measured = { busy: 0, windowMs: 0, foreign: 0, sinceMs: 0 };
 
   constructor(nvml: Nvml, options: NvmlUtilisationSourceOptions = {}) {
     this.#nvml = nvml;
@@ -443,18 +447,39 @@ export class NvmlUtilisationSource implements UtilisationSource {
     return this.#interval.observed ? this.#interval.us / 1000 : undefined;
   }
 
-  utilisation(): { busy: number; windowMs: number; foreign?: number } {
+  /**
+   * Other processes with a compute context on the device, read now (one nvmlDeviceGetComputeRunningProcesses,
+   * no samples): the instant signal, for a caller that must know at once (the slowdown signal asks it only
+   * when lake's own GPU batches run slow). Updates `foreignProcesses`; an NVML error reads as none.
+   */
+  pollForeignProcesses(): number {
+    try {
+      this.#countForeign(this.#nvml.computeProcesses());
+    } catch (error) {
+      this.lastError = error instanceof Error ? error.message : String(error);
+      this.foreignProcesses = 0;
+    }
+    return this.foreignProcesses;
+  }
+
+  /** Sets foreignProcesses from the list; returns how many entries are lake's own pid. */
+  #countForeign(processes: readonly GpuProcess[]): number {
+    let own = 0;
+    for (let i = 0; i < processes.length; i++) if (processes[i]!.pid === this.#ownPid) own++;
+    // In a container NVML reports host pids, so this process may not appear under its own: then one entry
+    // is taken to be lake's (lakeD holds a context while the policy samples).
+    this.foreignProcesses = own > 0 ? processes.length - own : Math.max(0, processes.length - 1);
+    return own;
+  }
+
+  utilisation(): { busy: number; windowMs: number; foreign?: number; sinceMs: number } {
     const now = this.#clock();
     const windowMs = now - this.#lastAt;
     this.#lastAt = now;
     try {
       const processes = this.#nvml.computeProcesses();
-      let own = 0;
-      for (let i = 0; i < processes.length; i++) if (processes[i]!.pid === this.#ownPid) own++;
-      // In a container NVML reports host pids, so this process may not appear under its own: then one entry
-      // is taken to be lake's (lakeD holds a context while the policy samples).
-      this.foreignProcesses = own > 0 ? processes.length - own : Math.max(0, processes.length - 1);
-      if (this.foreignProcesses === 0) return this.#reading(0, windowMs);
+      const own = this.#countForeign(processes);
+      if (this.foreignProcesses === 0) return this.#reading(0, windowMs, windowMs);
       const nowUs = this.#epochUs();
       if (own > 0 && this.#readProcessSamples()) {
         this.signal = 'process-samples';
@@ -463,21 +488,41 @@ export class NvmlUtilisationSource implements UtilisationSource {
         measured.busy = clampFraction((foreign + this.#ownPercent) / 100);
         measured.windowMs = windowMs;
         measured.foreign = clampFraction(foreign / 100);
+        measured.sinceMs = this.#sinceMs(nowUs, this.#windowEndUs);
         return measured;
       }
       const device = this.#deviceWindowPercent(nowUs);
-      this.signal = device === undefined ? 'utilisation-rates' : 'device-samples';
-      return this.#reading((device ?? this.#nvml.utilisationPercent()) / 100, windowMs);
+      if (device === undefined) {
+        this.signal = 'utilisation-rates';
+        // The last sample period ended up to one period ago and lasted one: up to twice NVML's longest.
+        return this.#reading(this.#nvml.utilisationPercent() / 100, windowMs, 2 * LONGEST_SAMPLE_PERIOD_MS);
+      }
+      this.signal = 'device-samples';
+      return this.#reading(device / 100, windowMs, this.#sinceMs(nowUs, this.#windowEndUs));
     } catch (error) {
       this.lastError = error instanceof Error ? error.message : String(error);
-      return this.#reading(0, windowMs);
+      return this.#reading(0, windowMs, windowMs);
     }
   }
 
-  #reading(busy: number, windowMs: number): { busy: number; windowMs: number } {
+  #reading(
+    busy: number,
+    windowMs: number,
+    sinceMs: number,
+  ): { busy: number; windowMs: number; sinceMs: number } {
     this.#plain.busy = clampFraction(busy);
     this.#plain.windowMs = windowMs;
+    this.#plain.sinceMs = sinceMs;
     return this.#plain;
+  }
+
+  /**
+   * How long before now (ms) the oldest time a windowed reading speaks of lies: the window reaches `windowMs`
+   * back from its end, and a sample that overlaps it averages up to one sample period (with slack) before its
+   * stamp. So a reading whose `sinceMs` is shorter than the time since an event rests on no time before it.
+   */
+  #sinceMs(nowUs: number, endUs: number): number {
+    return (nowUs - endUs + this.windowMs * 1000 + this.#interval.us * SPAN_SLACK) / 1000;
   }
 
   /** Takes in the per-process samples since the newest seen; false where the driver offers none. */
@@ -511,6 +556,7 @@ export class NvmlUtilisationSource implements UtilisationSource {
   #processWindowPercent(processes: readonly GpuProcess[], nowUs: number): number {
     const interval = this.#interval.us;
     const end = Math.max(this.#processSeenUs, nowUs - interval);
+    this.#windowEndUs = end;
     const windowUs = this.windowMs * 1000;
     const from = end - windowUs;
     let foreign = 0;
@@ -552,6 +598,7 @@ export class NvmlUtilisationSource implements UtilisationSource {
     this.#interval.observe(ring.previousUs, ring.newestUs);
     const interval = this.#interval.us;
     const end = Math.max(ring.newestUs, nowUs - interval);
+    this.#windowEndUs = end;
     const busy = ring.busyPercentUs(end - this.windowMs * 1000, end, interval * SPAN_SLACK);
     return ring.coveredUs > 0 ? busy / ring.coveredUs : undefined;
   }
