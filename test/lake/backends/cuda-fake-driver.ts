@@ -38,7 +38,15 @@ export interface FakeDriverOptions {
   blockX?: number;
   /** 'ptx' only: cap every launch's grid (fewer blocks than vectors: the kernels' grid-stride loop). */
   maxGridX?: number;
+  /**
+   * From the `from`th launch (1-based) on, every launch takes `ms` longer (the thread sleeps), as a launch
+   * queued behind another process's kernels does.
+   */
+  slowLaunch?: { from: number; ms: number };
 }
+
+/** What a slowed launch sleeps on (never notified: the wait times out). */
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
 interface Allocation {
   readonly base: bigint;
@@ -218,6 +226,8 @@ export class FakeCudaDriver implements CudaDriver {
   launch(fn: CudaHandle, shape: LaunchShape, _stream: CudaHandle, args: readonly KernelArg[]): void {
     this.#call('launch');
     this.launches++;
+    const slow = this.#options.slowLaunch;
+    if (slow !== undefined && this.launches >= slow.from) Atomics.wait(SLEEPER, 0, 0, slow.ms);
     const { name, ptx } = fn as { name: string; ptx: string };
     const u64 = (i: number): bigint => (args[i] as { value: bigint }).value;
     const u32 = (i: number): number => (args[i] as { value: number }).value;
