@@ -7,7 +7,11 @@
 // end of its last matmul to the first cuda placement), the NVML signal that served the readings, and the
 // job's throughput with lake running and alone. The policy keeps deciding through both instants, so the
 // figures include its sampling. `--mode yield` is LAKE's rule; `--mode priority` keeps lake on a
-// high-priority stream instead.
+// high-priority stream instead. Two signals can move the batches off the GPU: NVML's load, and lake's own
+// cuda batches running slower than their measured calibration while the job is listed (the slowdown
+// signal, src/lake/policy/slowdown.ts); `reactionSignal` says which one placed the first batch inline
+// ('utilisation' or 'slowdown'), `slowdown` what the signal did and when it was raised (ms from the job's
+// first matmul), and each phase counts the batches each signal kept off the GPU.
 // Run by measure.mjs; on a machine without CUDA it prints why the figures are unmeasured and exits 0.
 //
 // Usage: node scripts/gpu/contention.mjs --mode yield|priority [--root DIR] [--from-source]
@@ -46,10 +50,13 @@ const load = (path) => import(pathToFileURL(join(base, path)).href);
 const { LakeLib } = await load('lake/lib/lake-lib.js');
 const { LinnosBatchRunner } = await load('lake/linnos/batch-runner.js');
 const { calibrateLinnos, syntheticLinnosModel } = await load('lake/linnos/calibrate.js');
-const { backendCalibration, calibrationTable, median } = await load('lake/policy/calibration.js');
+const { backendCalibration, batchCostUs, calibrationTable, median } = await load(
+  'lake/policy/calibration.js',
+);
 const { INLINE, UTILISATION_PERIOD_MS, UTILISATION_THRESHOLD } = await load('lake/policy/constants.js');
 const { ContentionPolicy } = await load('lake/policy/contention.js');
 const { UtilisationMonitor } = await load('lake/policy/utilisation.js');
+const { SlowdownSignal } = await load('lake/policy/slowdown.js');
 const { openCudaDeviceMonitor } = await load('lake/backends/cuda/nvml.js');
 const { Random } = await load('random.js');
 
@@ -135,6 +142,8 @@ function summary(decisions) {
     decisions: decisions.length,
     onGpu: decisions.filter((d) => d.placement === 'cuda').length,
     inline: decisions.filter((d) => d.placement === INLINE).length,
+    offBySlowdown: decisions.filter((d) => d.reason === 'slowdown').length,
+    offByUtilisation: decisions.filter((d) => d.reason === 'utilisation').length,
     medianUs: us.length === 0 ? null : r1(median([...us])),
     p99Us: r1(p(0.99)),
   };
@@ -177,13 +186,17 @@ async function main() {
     const samples = [];
     const gpuMonitor = new UtilisationMonitor(gpuLoad.source, { onSample: (s) => samples.push({ ...s }) });
     const lakeD = new UtilisationMonitor(lib);
+    const slowdown = new SlowdownSignal({ backend: 'cuda', monitor: gpuMonitor, processes: gpuLoad.source });
     const policy = new ContentionPolicy({
       tables: [table],
       backends: [cuda],
       monitor: lakeD,
       deviceMonitors: { cuda: gpuMonitor },
+      slowdown: { cuda: slowdown },
       gpuMode: flags.mode,
     });
+    // The slowdown signal compares a batch with what it measured at start-up, even where the table is pinned.
+    const cudaCalibratedUs = batchCostUs(measured, 'cuda', batch);
     runner = LinnosBatchRunner.open(lib, syntheticLinnosModel(MODEL, 2), { name: MODEL, capacity: batch });
     const random = new Random(5);
     for (let i = 0; i < runner.input.length; i++) runner.input[i] = random.int(10);
@@ -203,12 +216,14 @@ async function main() {
         const choice = policy.choose(MODEL, batch, Number.POSITIVE_INFINITY);
         const t0 = performance.now();
         runner.run(choice.placement, batch);
-        const us = (performance.now() - t0) * 1000;
+        const ended = performance.now();
+        const us = (ended - t0) * 1000;
         if (choice.placement !== INLINE) {
           lakeD.addOwnBusyUs(us);
           gpuMonitor.addOwnBusyUs(us);
+          policy.observeBatch(choice.placement, cudaCalibratedUs, us, ended);
         }
-        decisions.push({ at: started, placement: choice.placement, us });
+        decisions.push({ at: started, placement: choice.placement, reason: choice.reason, us });
         sleep(everyMs - (performance.now() - started));
         // Let the job's lines in now and then.
         if (decisions.length % 10 === 0) await new Promise((r) => setImmediate(r));
@@ -269,6 +284,7 @@ async function main() {
         recovery: summary(recovery),
       },
       reactionMs: reaction === undefined ? null : r1(reaction.at - jobStart),
+      reactionSignal: reaction?.reason ?? null,
       recoveryMs: back === undefined ? null : r1(back.at - jobEnd),
       placementAtLoadStart: lastBefore(beforeLoad, jobStart),
       placementAtLoadEnd: lastBefore(recovery, jobEnd),
@@ -287,6 +303,18 @@ async function main() {
         .filter((s) => s.atMs >= jobStart - 200 && s.atMs <= jobEnd + 500)
         .map((s) => ({ atMs: r1(s.atMs - jobStart), busy: s.busy, foreign: r1(s.foreign * 1000) / 1000 })),
       nvmlError: gpuLoad.source.lastError ?? null,
+      slowdown: {
+        calibratedUs: r1(cudaCalibratedUs),
+        ratio: slowdown.ratio,
+        minExcessUs: slowdown.minExcessUs,
+        run: slowdown.run,
+        raises: slowdown.report.raises,
+        clearedByExit: slowdown.report.clearedByExit,
+        clearedByNvml: slowdown.report.clearedByNvml,
+        slowAlone: slowdown.report.slowAlone,
+        lastRaisedMs:
+          slowdown.report.lastRaisedAtMs === null ? null : r1(slowdown.report.lastRaisedAtMs - jobStart),
+      },
     };
   } finally {
     if (job !== undefined && job.exited === undefined) job.child.kill('SIGKILL');
