@@ -193,13 +193,16 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
       : undefined;
     // The GPU's own load from NVML (another process computing on it), where cuda runs: LAKE's check; and
     // lake's own cuda batches against their calibration, the signal that moves first.
-    gpuLoad = monitor !== undefined ? openGpuLoad(backends, options) : undefined;
+    gpuLoad = monitor !== undefined ? openGpuLoad(backends, options, tables) : undefined;
     const contention = new ContentionPolicy({
       tables,
       backends,
       gpuMode: gpuSharingModeFromEnv(),
       ...(gpuLoad !== undefined
-        ? { deviceMonitors: { cuda: gpuLoad.monitor }, slowdown: { cuda: gpuLoad.slowdown } }
+        ? {
+            deviceMonitors: { cuda: gpuLoad.monitor },
+            ...(gpuLoad.slowdown !== undefined ? { slowdown: { cuda: gpuLoad.slowdown } } : {}),
+          }
         : {}),
       ...(monitor !== undefined ? { monitor } : {}),
       ...(options.userPolicy !== undefined ? { user: options.userPolicy } : {}),
@@ -259,7 +262,7 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
       baseline,
       backends,
       backendFaults: backendFaults(contention, shapes),
-      slowdown: gpuLoad !== undefined ? [{ ...gpuLoad.slowdown.report }] : [],
+      slowdown: gpuLoad?.slowdown !== undefined ? [{ ...gpuLoad.slowdown.report }] : [],
       shapes,
       lakeLib: lib.stats(),
       ...(userPolicy !== undefined ? { userPolicy } : {}),
@@ -278,11 +281,16 @@ export async function runLakeLinnos(options: RunLakeLinnosOptions): Promise<Lake
 interface GpuLoad {
   monitor: UtilisationMonitor;
   source: NvmlUtilisationSource;
-  slowdown: SlowdownSignal;
+  /** Absent when a table is nominal: its figures are not this machine's, so no batch can be held to them. */
+  slowdown: SlowdownSignal | undefined;
 }
 
 /** NVML's view of the cuda device and the slowdown signal over it; undefined where cuda or NVML is missing. */
-function openGpuLoad(backends: readonly BackendReport[], options: RunLakeLinnosOptions): GpuLoad | undefined {
+function openGpuLoad(
+  backends: readonly BackendReport[],
+  options: RunLakeLinnosOptions,
+  tables: readonly CalibrationTable[],
+): GpuLoad | undefined {
   const monitorOptions = options.utilisation || {};
   let opened: { monitor: UtilisationMonitor; source: NvmlUtilisationSource } | undefined;
   if (options.nvml === undefined) opened = openCudaDeviceMonitor(backends, monitorOptions);
@@ -291,7 +299,10 @@ function openGpuLoad(backends: readonly BackendReport[], options: RunLakeLinnosO
     opened = { monitor: new UtilisationMonitor(source, monitorOptions), source };
   }
   if (opened === undefined) return undefined;
-  const slowdown = new SlowdownSignal({ backend: 'cuda', monitor: opened.monitor, processes: opened.source });
+  const timed = tables.every((t) => t.source !== 'nominal');
+  const slowdown = timed
+    ? new SlowdownSignal({ backend: 'cuda', monitor: opened.monitor, processes: opened.source })
+    : undefined;
   return { ...opened, slowdown };
 }
 
