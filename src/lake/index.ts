@@ -111,6 +111,18 @@ export {
   PlacementGuard,
   PolicyStoppedError,
 } from './policy/placement.js';
+export type {
+  ForeignProcessSource,
+  SlowdownClear,
+  SlowdownReport,
+  SlowdownSignalOptions,
+} from './policy/slowdown.js';
+export {
+  SLOWDOWN_MIN_EXCESS_US,
+  SLOWDOWN_RATIO,
+  SLOWDOWN_RUN,
+  SlowdownSignal,
+} from './policy/slowdown.js';
 export type { UserPolicyOptions, UserPolicyStats } from './policy/user-policy.js';
 export {
   DEFAULT_POLICY_BUDGET_US,
