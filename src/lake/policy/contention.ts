@@ -176,7 +176,11 @@ export class ContentionPolicy {
       };
       if (usable) return base;
       if (fault !== undefined)
-        return { ...base, reason: `faulted in lakeD (${fault}); its batches run on the CPU path` };
+        return {
+          ...base,
+          reason: `faulted in lakeD (${fault}); its batches run on the CPU path`,
+          faulted: true as const,
+        };
       return { ...base, reason: report.reason ?? `not calibrated for ${model}` };
     });
   }

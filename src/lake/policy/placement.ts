@@ -15,6 +15,8 @@ export interface BackendState {
   readonly batchUs: number | undefined;
   /** Busy fraction of its lakeD caused by other clients, over the last sampling period. */
   readonly utilisation: number;
+  /** Set when its device faulted in lakeD (then not usable; `reason` says why). */
+  readonly faulted?: true;
 }
 
 /** What a placement function decides from (and all a user policy module receives). */
@@ -63,6 +65,7 @@ export type PlacementReason =
   | 'utilisation' // a backend would win but others keep it busy
   | 'slowdown' // a backend would win by the utilisation readings, but its own recent batches ran slowed
   | 'no-backend' // no backend is usable for the model
+  | 'backend-fault' // a backend would win at this size, but its device faulted in lakeD
   | 'user' // a user policy chose
   | 'user-fallback' // a user policy failed; the default chose
   | 'forced'; // the caller fixed the placement
@@ -70,10 +73,12 @@ export type PlacementReason =
 /** Why the default placement chose what it chose. */
 export function defaultReason(input: PlacementInput, chosen: string): PlacementReason {
   if (chosen !== INLINE) return 'crossover';
+  const reaches = (b: BackendState): boolean => b.crossover !== null && input.batchSize >= b.crossover;
   const usable = input.backends.filter((b) => b.usable);
-  if (usable.length === 0) return 'no-backend';
-  const reached = usable.some((b) => b.crossover !== null && input.batchSize >= b.crossover);
-  return reached ? 'utilisation' : 'below-crossover';
+  if (usable.some(reaches)) return 'utilisation';
+  // A faulted GPU whose crossover the batch reaches is why it stays inline, not the batch's size.
+  if (input.backends.some((b) => b.faulted === true && reaches(b))) return 'backend-fault';
+  return usable.length === 0 ? 'no-backend' : 'below-crossover';
 }
 
 /**

@@ -63,7 +63,9 @@ describe('ContentionPolicy: a backend whose device faulted', () => {
     assert.equal(cuda.batchUs, undefined);
     assert.match(cuda.reason ?? '', /^faulted in lakeD \(launch linnos_predict: CUDA_ERROR_LAUNCH_FAILED/);
     const small = policy.choose('nn', 4, 1);
-    assert.deepEqual(small, { placement: INLINE, costUs: 8, reason: 'below-crossover' });
+    assert.deepEqual(small, { placement: INLINE, costUs: 8, reason: 'backend-fault' });
+    assert.equal(cuda.faulted, true);
+    assert.equal(policy.choose('nn', 1, 1).reason, 'below-crossover', "below cuda's crossover too");
     assert.equal(policy.choose('nn', 8, 1).placement, 'cpu-wasm', 'the next best backend takes batches');
     assert.equal(policy.worthBatching('nn'), 8, "cuda's crossover no longer counts");
     assert.equal(
@@ -78,7 +80,7 @@ describe('ContentionPolicy: a backend whose device faulted', () => {
     assert.equal(policy.markFaulted('cuda', 'later'), false);
     assert.equal(policy.markFaulted('cpu-wasm', 'test: marked directly'), true);
     assert.equal(policy.choose('nn', 8, 1).placement, INLINE);
-    assert.equal(policy.choose('nn', 8, 1).reason, 'no-backend');
+    assert.equal(policy.choose('nn', 8, 1).reason, 'backend-fault', 'both would win but faulted');
     assert.equal(policy.worthBatching('nn'), null);
   });
 
