@@ -7,8 +7,6 @@ import {
   type NvmlDeviceSamples,
   NvmlUtilisationSource,
 } from '../../src/lake/backends/cuda/nvml.js';
-import type { BackendReport } from '../../src/lake/backends/types.js';
-import { calibrationTable } from '../../src/lake/policy/calibration.js';
 import { INLINE, UTILISATION_PERIOD_MS } from '../../src/lake/policy/constants.js';
 import { ContentionPolicy } from '../../src/lake/policy/contention.js';
 import type { GpuSharingMode } from '../../src/lake/policy/gpu-mode.js';
@@ -20,21 +18,8 @@ import {
   SlowdownSignal,
 } from '../../src/lake/policy/slowdown.js';
 import { UtilisationMonitor, type UtilisationSource } from '../../src/lake/policy/utilisation.js';
+import { CPU_AND_CUDA, CUDA_WINS_FROM_8 } from './backends/gpu-policy-fixtures.js';
 
-const REPORTS: BackendReport[] = [
-  { name: 'cpu-wasm', kind: 'cpu', available: true, capabilities: [], description: 'test' },
-  { name: 'cuda', kind: 'gpu', available: true, capabilities: [], description: 'test' },
-];
-// cuda wins from batch 8 (20 us for 64 reads); cpu-wasm never does.
-const TABLE = calibrationTable({
-  model: 'nn',
-  batchSizes: [1, 8, 64],
-  inlineUs: [1, 8, 64],
-  backends: [
-    { backend: 'cpu-wasm', usPerBatch: [5, 40, 320] },
-    { backend: 'cuda', mode: 'offload', usPerBatch: [30, 7, 20] },
-  ],
-});
 const CALIBRATED = 20; // cuda, a batch of 64
 const SLOWED = 2000; // 100x calibrated, 1,980 us over it
 const NORMAL = 35; // within calibration noise
@@ -68,8 +53,8 @@ function setup(mode: GpuSharingMode = 'yield') {
   const monitor = new UtilisationMonitor(gpu, { clock: () => clock.now });
   const signal = new SlowdownSignal({ backend: 'cuda', monitor, processes: gpu });
   const policy = new ContentionPolicy({
-    tables: [TABLE],
-    backends: REPORTS,
+    tables: [CUDA_WINS_FROM_8],
+    backends: CPU_AND_CUDA,
     deviceMonitors: { cuda: monitor },
     slowdown: { cuda: signal },
     gpuMode: mode,
@@ -272,8 +257,8 @@ describe('slowdown signal over NVML device samples', () => {
     const monitor = new UtilisationMonitor(source, { clock });
     const signal = new SlowdownSignal({ backend: 'cuda', monitor, processes: source });
     const policy = new ContentionPolicy({
-      tables: [TABLE],
-      backends: REPORTS,
+      tables: [CUDA_WINS_FROM_8],
+      backends: CPU_AND_CUDA,
       deviceMonitors: { cuda: monitor },
       slowdown: { cuda: signal },
     });

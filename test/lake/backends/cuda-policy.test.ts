@@ -8,12 +8,11 @@ import {
   openCudaDeviceMonitor,
   openNvml,
 } from '../../../src/lake/backends/cuda/nvml.js';
-import type { BackendReport } from '../../../src/lake/backends/types.js';
-import { calibrationTable } from '../../../src/lake/policy/calibration.js';
 import { INLINE } from '../../../src/lake/policy/constants.js';
 import { ContentionPolicy } from '../../../src/lake/policy/contention.js';
 import { gpuSharingModeFromEnv, parseGpuSharingMode } from '../../../src/lake/policy/gpu-mode.js';
 import { UtilisationMonitor } from '../../../src/lake/policy/utilisation.js';
+import { CPU_AND_CUDA, CUDA_WINS_FROM_8 } from './gpu-policy-fixtures.js';
 
 /** NVML as the test sets it: the GPU's utilisation and the processes running compute work on it. */
 class FakeNvml implements Nvml {
@@ -70,29 +69,14 @@ describe('NVML as the GPU utilisation source', () => {
   });
 });
 
-const REPORTS: BackendReport[] = [
-  { name: 'cpu-wasm', kind: 'cpu', available: true, capabilities: [], description: 'test' },
-  { name: 'cuda', kind: 'gpu', available: true, capabilities: [], description: 'test' },
-];
-// cuda wins from batch 8, cpu-wasm never does.
-const TABLE = calibrationTable({
-  model: 'nn',
-  batchSizes: [1, 8, 64],
-  inlineUs: [1, 8, 64],
-  backends: [
-    { backend: 'cpu-wasm', usPerBatch: [5, 40, 320] },
-    { backend: 'cuda', mode: 'offload', usPerBatch: [30, 7, 20] },
-  ],
-});
-
 function gpuPolicy(mode: 'yield' | 'priority') {
   const nvml = new FakeNvml();
   const clock = { now: 0 };
   const source = new NvmlUtilisationSource(nvml, { ownPid: OWN, clock: () => clock.now });
   const gpu = new UtilisationMonitor(source, { clock: () => clock.now });
   const policy = new ContentionPolicy({
-    tables: [TABLE],
-    backends: REPORTS,
+    tables: [CUDA_WINS_FROM_8],
+    backends: CPU_AND_CUDA,
     deviceMonitors: { cuda: gpu },
     gpuMode: mode,
   });
@@ -151,13 +135,13 @@ describe('GPU sharing mode', () => {
 
 describe('NVML detection', () => {
   test('no monitor unless cuda is usable and NVML opens; why NVML does not open here', () => {
-    assert.equal(openCudaDeviceMonitor([{ ...REPORTS[1]!, available: false }]), undefined);
+    assert.equal(openCudaDeviceMonitor([{ ...CPU_AND_CUDA[1]!, available: false }]), undefined);
     const nvml = openNvml('0000:3B:00.0');
     if (typeof nvml !== 'string') {
       nvml.close();
       return; // a machine with the NVIDIA driver
     }
     assert.match(nvml, /^(koffi not installed|libnvidia-ml\.so\.1 not found)/);
-    assert.equal(openCudaDeviceMonitor(REPORTS), undefined);
+    assert.equal(openCudaDeviceMonitor(CPU_AND_CUDA), undefined);
   });
 });

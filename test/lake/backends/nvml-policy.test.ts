@@ -6,11 +6,10 @@ import {
   type NvmlProcessSamples,
   NvmlUtilisationSource,
 } from '../../../src/lake/backends/cuda/nvml.js';
-import type { BackendReport } from '../../../src/lake/backends/types.js';
-import { calibrationTable } from '../../../src/lake/policy/calibration.js';
 import { INLINE, UTILISATION_PERIOD_MS } from '../../../src/lake/policy/constants.js';
 import { ContentionPolicy } from '../../../src/lake/policy/contention.js';
 import { UtilisationMonitor } from '../../../src/lake/policy/utilisation.js';
+import { CPU_AND_CUDA, CUDA_WINS_FROM_8 } from './gpu-policy-fixtures.js';
 
 const OWN = 4242;
 const JOB = 777;
@@ -77,20 +76,6 @@ class ScriptedDriver implements Nvml {
   close(): void {}
 }
 
-const REPORTS: BackendReport[] = [
-  { name: 'cpu-wasm', kind: 'cpu', available: true, capabilities: [], description: 'test' },
-  { name: 'cuda', kind: 'gpu', available: true, capabilities: [], description: 'test' },
-];
-const TABLE = calibrationTable({
-  model: 'nn',
-  batchSizes: [1, 8, 64],
-  inlineUs: [1, 8, 64],
-  backends: [
-    { backend: 'cpu-wasm', usPerBatch: [5, 40, 320] },
-    { backend: 'cuda', mode: 'offload', usPerBatch: [30, 7, 20] },
-  ],
-});
-
 /** Places a batch of 64 every ms of virtual time until `untilMs`; the times the placement changed. */
 function run(driver: ScriptedDriver, untilMs: number): { atMs: number; placement: string }[] {
   const clock = () => driver.nowMs;
@@ -100,8 +85,8 @@ function run(driver: ScriptedDriver, untilMs: number): { atMs: number; placement
     epochUs: () => T0 + driver.nowMs * 1000,
   });
   const policy = new ContentionPolicy({
-    tables: [TABLE],
-    backends: REPORTS,
+    tables: [CUDA_WINS_FROM_8],
+    backends: CPU_AND_CUDA,
     deviceMonitors: { cuda: new UtilisationMonitor(source, { clock }) },
     gpuMode: 'yield',
   });
