@@ -10,19 +10,24 @@ import type { DeviceFault } from './types.js';
 const BACKEND_NAMES: readonly BackendName[] = ['cpu-wasm', 'webgpu', 'cuda'];
 const BACKEND_KINDS: readonly BackendKind[] = ['cpu', 'gpu'];
 
+/** A reply's JSON object, or `fail` saying why the text is not one. */
+function parseObject(text: string, fail: (why: string) => never): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return fail(`is not JSON: "${escapeInput(text)}"`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('is not an object');
+  return value as Record<string, unknown>;
+}
+
 /** The DeviceInfo JSON lakeD writes for deviceGet(index). */
 export function parseDeviceInfo(text: string, index: number): DeviceInfo {
   const fail = (why: string): never => {
     throw new LakeError('LAKE_E_INTERNAL', `lakeLib: lakeD's description of device ${index} ${why}`);
   };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    fail(`is not JSON: "${escapeInput(text)}"`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('is not an object');
-  const info = value as Record<string, unknown>;
+  const info = parseObject(text, fail);
   if (!Number.isSafeInteger(info['index']) || (info['index'] as number) < 0) fail('has no device index');
   if (typeof info['name'] !== 'string') fail('has no name');
   if (!BACKEND_NAMES.includes(info['backend'] as BackendName)) fail('names no known backend');
@@ -46,14 +51,7 @@ export function parseDeviceFault(text: string, expected: number): DeviceFault {
   const fail = (why: string): never => {
     throw new LakeError('LAKE_E_INTERNAL', `lakeLib: lakeD's report of a device fault ${why}`);
   };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    fail(`is not JSON: "${escapeInput(text)}"`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('is not an object');
-  const reply = value as Record<string, unknown>;
+  const reply = parseObject(text, fail);
   const device = reply['device'];
   if (device !== expected) fail(`names device ${String(device)}, not the synchronised one (${expected})`);
   if (!BACKEND_NAMES.includes(reply['backend'] as BackendName)) fail('names no known backend');

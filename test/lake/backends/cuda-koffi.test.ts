@@ -7,27 +7,21 @@ import { after, before, describe, test } from 'node:test';
 import { CpuWasmBackend } from '../../../src/lake/backends/cpu-wasm/device.js';
 import { CudaBackend } from '../../../src/lake/backends/cuda/backend.js';
 import { type CudaDriver, CudaDriverError } from '../../../src/lake/backends/cuda/driver.js';
-import { loadKoffi, openKoffiDriver } from '../../../src/lake/backends/cuda/koffi-driver.js';
+import { openKoffiDriver } from '../../../src/lake/backends/cuda/koffi-driver.js';
 import { ptxModule } from '../../../src/lake/backends/cuda/ptx.js';
 import { ShmArena } from '../../../src/lake/shm/arena.js';
 import { linnosLayerSizes } from '../../../src/models/dense.js';
 import { fixturePath } from '../../helpers/fixtures.js';
 import { randomModel, uniformDigits } from '../../kernels/helpers.js';
 import { runBatch } from './cuda-harness.js';
+import { koffi, stubLibrarySkip } from './stub-library.js';
 
 /**
  * The real koffi binding of the driver, against a stand-in libcuda.so.1 compiled from
  * test/fixtures/cuda-stub/libcuda-stub.c: every signature, out-parameter and kernel parameter crosses the
  * FFI as it would to NVIDIA's driver. Skipped where koffi or a C compiler is missing.
  */
-const koffi = loadKoffi();
-const cc = spawnSync('cc', ['--version'], { encoding: 'utf8' });
-const skip =
-  typeof koffi === 'string'
-    ? koffi
-    : cc.error !== undefined || cc.status !== 0
-      ? 'no C compiler (cc)'
-      : false;
+const skip = stubLibrarySkip();
 
 describe('cuda driver through koffi (stub libcuda)', { skip }, () => {
   let dir = '';

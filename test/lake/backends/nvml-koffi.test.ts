@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadKoffi } from '../../../src/lake/backends/cuda/koffi-driver.js';
 import { type Nvml, NvmlUtilisationSource, openNvml } from '../../../src/lake/backends/cuda/nvml.js';
 import { fixturePath } from '../../helpers/fixtures.js';
+import { koffi, stubLibrarySkip } from './stub-library.js';
 
 /**
  * The real koffi binding of NVML, against a stand-in libnvidia-ml.so.1 compiled from
@@ -14,14 +14,7 @@ import { fixturePath } from '../../helpers/fixtures.js';
  * layouts, the NULL count queries, lastSeenTimeStamp and the error codes cross the FFI as they would to
  * NVIDIA's library. Skipped where koffi or a C compiler is missing.
  */
-const koffi = loadKoffi();
-const cc = spawnSync('cc', ['--version'], { encoding: 'utf8' });
-const skip =
-  typeof koffi === 'string'
-    ? koffi
-    : cc.error !== undefined || cc.status !== 0
-      ? 'no C compiler (cc)'
-      : false;
+const skip = stubLibrarySkip();
 
 const OWN = 4242;
 /** An epoch time in us, as NVML stamps samples. */

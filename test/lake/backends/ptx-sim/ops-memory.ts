@@ -1,6 +1,7 @@
 import type { DecodeContext, Op } from './decode.js';
 import type { PtxFaultKind } from './fault.js';
-import type { Slot } from './registers.js';
+import type { PtxOperand } from './parse.js';
+import type { RegisterKind, Slot } from './registers.js';
 import type { ThreadState } from './state.js';
 
 /**
@@ -161,17 +162,9 @@ function decodeLoad(c: DecodeContext, parts: readonly string[]): Op {
   if (size === undefined) throw c.reject(`.${type} loads are not supported`);
   if (c.ins.operands.length !== 2 || c.ins.operands[1]?.kind !== 'address')
     throw c.reject('ld takes d, [address]');
-  const float = type.startsWith('f');
   const signed = type.startsWith('s');
   const target = c.ins.operands[0];
-  const declared = target?.kind === 'reg' ? c.layout.named(target.name) : undefined;
-  const kind = float
-    ? type === 'f32'
-      ? 'f32'
-      : 'f64'
-    : size === 8 || declared?.kind === 'b64'
-      ? 'b64'
-      : 'b32';
+  const kind = registerKind(c, type, size, target);
   const d = c.layout.destination(target, kind, c.ins);
   const address = addressOf(c, space);
   const locate = locator(c, space, size, false);
@@ -206,6 +199,21 @@ function decodeLoad(c: DecodeContext, parts: readonly string[]): Op {
   };
 }
 
+/**
+ * The register kind a load fills or a store reads: the float's own, b64 for 8-byte integers, and for
+ * narrower integers the register's declared width (a u32 load may fill a b64 register, zero-extended).
+ */
+function registerKind(
+  c: DecodeContext,
+  type: string,
+  size: number,
+  operand: PtxOperand | undefined,
+): RegisterKind {
+  if (type.startsWith('f')) return type === 'f32' ? 'f32' : 'f64';
+  const declared = operand?.kind === 'reg' ? c.layout.named(operand.name) : undefined;
+  return size === 8 || declared?.kind === 'b64' ? 'b64' : 'b32';
+}
+
 /** A ≤32-bit integer load as the int32 a b32 register holds (sign- or zero-extended). */
 function intReader(type: string): (view: DataView, at: number) => number {
   switch (type) {
@@ -231,16 +239,8 @@ function decodeStore(c: DecodeContext, parts: readonly string[]): Op {
   if (size === undefined) throw c.reject(`.${type} stores are not supported`);
   if (c.ins.operands.length !== 2 || c.ins.operands[0]?.kind !== 'address')
     throw c.reject('st takes [address], a');
-  const float = type.startsWith('f');
   const source = c.ins.operands[1]!;
-  const declared = source.kind === 'reg' ? c.layout.named(source.name) : undefined;
-  const kind = float
-    ? type === 'f32'
-      ? 'f32'
-      : 'f64'
-    : size === 8 || declared?.kind === 'b64'
-      ? 'b64'
-      : 'b32';
+  const kind = registerKind(c, type, size, source);
   const a = c.layout.operand(source, kind, c.ins);
   const address = addressOf(c, space);
   const locate = locator(c, space, size, true);
