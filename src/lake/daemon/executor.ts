@@ -11,6 +11,7 @@ import {
   LAUNCH_FIXED_ARGS,
   MAX_FAULT_TEXT,
   MAX_KERNEL_ARGS,
+  TEXT_BYTES,
 } from './protocol.js';
 
 /** How the executor reaches its host: lakeD beats and can hang or die; lakeLib's inline path cannot. */
@@ -181,12 +182,7 @@ export class CommandExecutor {
       return;
     }
     io.result[0] = 1;
-    const reply: DeviceFaultReply = {
-      device: index!,
-      backend: device.backend,
-      fault: fault.length > MAX_FAULT_TEXT ? `${fault.slice(0, MAX_FAULT_TEXT - 3)}...` : fault,
-    };
-    io.writeText(JSON.stringify(reply));
+    io.writeText(faultReplyText(index!, device.backend, fault));
   }
 
   /** Unloads every module (a backend may hold native resources). */
@@ -356,4 +352,24 @@ export class CommandExecutor {
 
 function usage(message: string): LakeError {
   return new LakeError('LAKE_E_USAGE', message);
+}
+
+/**
+ * A synchronise's DeviceFaultReply JSON, the fault cut (marked '...') to MAX_FAULT_TEXT characters and
+ * further until the JSON fits a slot's text in UTF-8: a character may take up to 3 bytes and escape to 6
+ * in JSON, and the channel cuts a longer text mid-JSON, which lakeLib could not read.
+ */
+function faultReplyText(device: number, backend: string, fault: string): string {
+  let kept = fault.length > MAX_FAULT_TEXT ? MAX_FAULT_TEXT - 3 : fault.length;
+  for (;;) {
+    const reply: DeviceFaultReply = {
+      device,
+      backend,
+      fault: kept === fault.length ? fault : `${fault.slice(0, kept)}...`,
+    };
+    const text = JSON.stringify(reply);
+    const bytes = Buffer.byteLength(text);
+    if (bytes <= TEXT_BYTES || kept === 0) return text;
+    kept = Math.max(0, Math.min(kept - 1, Math.floor((kept * TEXT_BYTES) / bytes)));
+  }
 }
