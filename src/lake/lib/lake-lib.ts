@@ -960,12 +960,14 @@ export class LakeLib {
 
   // --- bookkeeping ---
 
-  /** A synchronise of the context's device said it faulted (its reply's text says how): keep the first. */
+  /**
+   * A synchronise of the context's device said it faulted (its reply's text says how): keep the first. A
+   * device already known faulted says so at every synchronise; its reply is not parsed again.
+   */
   #noteFault(context: ContextHandle): void {
     const device = this.#contextRecord(context).device;
-    const fault = parseDeviceFault(this.#outText, device);
     if (this.#deviceFaults.has(device)) return;
-    this.#deviceFaults.set(device, fault);
+    this.#deviceFaults.set(device, parseDeviceFault(this.#outText, device));
     this.#faultEpoch++;
   }
 
