@@ -355,6 +355,9 @@ export class LakeLinnosPolicy implements AdmissionPolicy {
     } else if (ran && placement !== INLINE) {
       // What the caller waited for against the calibration: the slowdown signal's input (no clock read).
       this.#contention.observeBatch(placement, costUs, wallUs, endedMs);
+      // The device's own monitor subtracts lake's kernels from a whole-device NVML reading (device samples,
+      // utilisation rates), as lakeD's does its batches: the batch's calibrated time there.
+      this.#contention.deviceMonitors[placement]?.addOwnBusyUs(costUs);
     }
     this.#countMove(reason);
     if (placement !== INLINE) {
