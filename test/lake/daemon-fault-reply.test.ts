@@ -5,7 +5,7 @@ import type { BackendDevice } from '../../src/lake/backends/types.js';
 import { Channel } from '../../src/lake/daemon/channel.js';
 import { CommandExecutor } from '../../src/lake/daemon/executor.js';
 import { Api, MAX_FAULT_TEXT, S_API, S_TEXT_LENGTH, TEXT_BYTES } from '../../src/lake/daemon/protocol.js';
-import { parseDeviceFault } from '../../src/lake/lib/replies.js';
+import { parseDeviceFault, parseDeviceInfo } from '../../src/lake/lib/replies.js';
 import { ShmArena } from '../../src/lake/shm/arena.js';
 
 /** A GPU device that left its accelerator with `fault`; the rest is a cpu-wasm device's (its CPU twin). */
@@ -70,4 +70,26 @@ test('a synchronise reports its device fault as JSON that fits the slot, whateve
   }
   // A short fault goes as it is.
   assert.equal(parseDeviceFault(synchroniseReply('launch: lost').text, 1).reason, 'launch: lost');
+});
+
+test("getDevice's description of a faulted device fits the slot too, its fault cut the same way", () => {
+  const arena = ShmArena.create({ bytes: 1 << 20 });
+  const host = { beat: () => {}, hang: () => {}, crash: () => {}, reportsFaults: true };
+  // A lost device's message as Dawn gives it: several lines, labels in quotes, longer than a slot.
+  const fault = `GPU fault: ${'Device lost ("lake-linnos" buffer)\n - While calling [Queue].Submit\n'.repeat(12)}`;
+  assert.ok(Buffer.byteLength(fault) > TEXT_BYTES);
+  const executor = new CommandExecutor(arena, [faultedDevice(arena, fault)], host);
+  const channel = new Channel();
+  const slot = 5;
+  channel.words[channel.slotWord(slot) + S_API] = Api.deviceGet;
+  channel.words[channel.slotWord(slot) + S_TEXT_LENGTH] = 0;
+  channel.args(slot)[0] = 0;
+  executor.execute(channel.io(slot));
+  const info = parseDeviceInfo(channel.readText(slot), 0);
+  assert.equal(info.backend, 'webgpu');
+  const cut = info.fault ?? '';
+  assert.ok(cut.endsWith('...'), 'the fault, cut');
+  assert.ok(cut.length <= MAX_FAULT_TEXT);
+  assert.ok(fault.startsWith(cut.slice(0, -3)));
+  executor.close();
 });

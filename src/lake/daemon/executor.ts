@@ -99,7 +99,7 @@ export class CommandExecutor {
         io.result[0] = this.#devices.length;
         return;
       case Api.deviceGet:
-        io.writeText(JSON.stringify(this.deviceInfo(a[0]!)));
+        io.writeText(replyText(this.deviceInfo(a[0]!)));
         return;
       case Api.contextCreate:
         this.#contextCreate(a[0]!, a[1]!);
@@ -182,7 +182,8 @@ export class CommandExecutor {
       return;
     }
     io.result[0] = 1;
-    io.writeText(faultReplyText(index!, device.backend, fault));
+    const reply: DeviceFaultReply = { device: index!, backend: device.backend, fault };
+    io.writeText(replyText(reply));
   }
 
   /** Unloads every module (a backend may hold native resources). */
@@ -355,19 +356,20 @@ function usage(message: string): LakeError {
 }
 
 /**
- * A synchronise's DeviceFaultReply JSON, the fault cut (marked '...') to MAX_FAULT_TEXT characters and
- * further until the JSON fits a slot's text in UTF-8: a character may take up to 3 bytes and escape to 6
- * in JSON, and the channel cuts a longer text mid-JSON, which lakeLib could not read.
+ * A reply's JSON whose `fault` (a device's own account, of any length) is cut, marked '...', to
+ * MAX_FAULT_TEXT characters and further until the JSON fits a slot's text in UTF-8: a character may take
+ * up to 3 bytes and escape to 6 in JSON, and the channel cuts a longer text mid-JSON, which lakeLib could
+ * not read. Only a faulted device's replies pay for the measuring.
  */
-function faultReplyText(device: number, backend: string, fault: string): string {
+function replyText<Reply extends { readonly fault?: string }>(reply: Reply): string {
+  const fault = reply.fault;
+  if (fault === undefined) return JSON.stringify(reply);
   let kept = fault.length > MAX_FAULT_TEXT ? MAX_FAULT_TEXT - 3 : fault.length;
   for (;;) {
-    const reply: DeviceFaultReply = {
-      device,
-      backend,
+    const text = JSON.stringify({
+      ...reply,
       fault: kept === fault.length ? fault : `${fault.slice(0, kept)}...`,
-    };
-    const text = JSON.stringify(reply);
+    });
     const bytes = Buffer.byteLength(text);
     if (bytes <= TEXT_BYTES || kept === 0) return text;
     kept = Math.max(0, Math.min(kept - 1, Math.floor((kept * TEXT_BYTES) / bytes)));
