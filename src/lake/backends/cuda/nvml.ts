@@ -437,7 +437,9 @@ export class NvmlUtilisationSource implements UtilisationSource {
     this.#nvml = nvml;
     this.#ownPid = options.ownPid ?? process.pid;
     this.#clock = options.clock ?? (() => performance.now());
-    this.#epochUs = options.epochUs ?? (() => (performance.timeOrigin + performance.now()) * 1000);
+    // The wall clock itself, as the driver reads it when it stamps a sample: performance.timeOrigin + now()
+    // is anchored at the process's start and parts from it at every step of the system clock.
+    this.#epochUs = options.epochUs ?? (() => Date.now() * 1000);
     this.windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
     this.#lastAt = this.#clock();
   }
