@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Nvml, NvmlUtilisationSource, openNvml } from '../../../src/lake/backends/cuda/nvml.js';
 import { fixturePath } from '../../helpers/fixtures.js';
@@ -173,5 +173,22 @@ describe('NVML through koffi (stub libnvidia-ml)', { skip }, () => {
     assert.equal(source.utilisation().busy, 0);
     assert.match(source.lastError ?? '', /nvmlDeviceGetProcessUtilization failed: GPU is lost \(15\)/);
     source.close();
+  });
+
+  test('a driver without the process list is refused, and NVML is shut down before it is unloaded', () => {
+    if (typeof koffi === 'string') return;
+    const bare = join(dir, 'no-process-list', 'libnvidia-ml.so.1');
+    mkdirSync(dirname(bare), { recursive: true });
+    const source = fixturePath('nvml-stub/libnvidia-ml-stub.c');
+    const built = spawnSync('cc', ['-shared', '-fPIC', '-DSTUB_NO_PROCESS_LIST', '-o', bare, source], {
+      encoding: 'utf8',
+    });
+    assert.equal(built.status, 0, built.stderr);
+    // koffi keeps the library mapped while this handle lives, so the counter outlives openNvml's unload.
+    const openCount = koffi.load(bare).func('int stub_nvml_open_count()') as () => number;
+    const refused = openNvml(0, bare);
+    assert.equal(typeof refused, 'string');
+    assert.match(String(refused), /exports no nvmlDeviceGetComputeRunningProcesses/);
+    assert.equal(openCount(), 0, 'every nvmlInit_v2 matched by an nvmlShutdown');
   });
 });

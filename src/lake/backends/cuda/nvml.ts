@@ -171,10 +171,17 @@ class KoffiNvml implements Nvml {
       this.#check(call, got);
     }
     this.#device = out[0];
-    this.#utilisation = library.func(
-      'int nvmlDeviceGetUtilizationRates(void *device, _Out_ uint32_t *rates)',
-    );
-    const found = findProcessEntry(library);
+    let found: ReturnType<typeof findProcessEntry>;
+    try {
+      this.#utilisation = library.func(
+        'int nvmlDeviceGetUtilizationRates(void *device, _Out_ uint32_t *rates)',
+      );
+      found = findProcessEntry(library);
+    } catch (error) {
+      // NVML was initialised above: a driver missing an entry point is shut down before openNvml unloads it.
+      this.#shutdown();
+      throw error;
+    }
     this.#processes = found.call;
     this.#processBytes = found.bytes;
     this.#processBuffer = new Uint8Array(MAX_PROCESSES * found.bytes);
