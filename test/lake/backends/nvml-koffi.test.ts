@@ -191,4 +191,22 @@ describe('NVML through koffi (stub libnvidia-ml)', { skip }, () => {
     assert.match(String(refused), /exports no nvmlDeviceGetComputeRunningProcesses/);
     assert.equal(openCount(), 0, 'every nvmlInit_v2 matched by an nvmlShutdown');
   });
+
+  test('more processes than the first buffer holds: it grows and the whole list is read', () => {
+    const many = Array.from({ length: 300 }, (_, i) => `process ${1000 + i} 1048576`);
+    write(many);
+    const nvml = open();
+    const first = nvml.computeProcesses().map((p) => p.pid);
+    assert.equal(first.length, 300);
+    assert.deepEqual(
+      first,
+      Array.from({ length: 300 }, (_, i) => 1000 + i),
+    );
+    write(many.slice(0, 2));
+    assert.deepEqual(
+      nvml.computeProcesses().map((p) => p.pid),
+      [1000, 1001],
+    );
+    nvml.close();
+  });
 });

@@ -135,8 +135,8 @@ class KoffiNvml implements Nvml {
   /** Bytes per nvmlProcessInfo_t of the entry point found (24 for _v3/_v2, 16 for the first version). */
   readonly #processBytes: number;
   readonly #shutdown: NativeCall;
-  readonly #processBuffer: Uint8Array;
-  readonly #processBufferView: DataView;
+  #processBuffer: Uint8Array;
+  #processBufferView: DataView;
   readonly #processPool: { pid: number; usedMemoryBytes: number }[] = [];
   readonly #processList: GpuProcess[] = [];
   readonly #rates = new Uint32Array(2);
@@ -211,14 +211,21 @@ class KoffiNvml implements Nvml {
 
   computeProcesses(): readonly GpuProcess[] {
     const count = this.#count;
-    count[0] = MAX_PROCESSES;
-    const result = this.#processes(this.#device, count, this.#processBuffer) as number;
-    // More processes than the buffer holds: the first MAX_PROCESSES are enough to see "another process".
-    if (result !== NVML_ERROR_INSUFFICIENT_SIZE) this.#check('nvmlDeviceGetComputeRunningProcesses', result);
+    count[0] = this.#processBuffer.length / this.#processBytes;
+    let result = this.#processes(this.#device, count, this.#processBuffer) as number;
+    if (result === NVML_ERROR_INSUFFICIENT_SIZE) {
+      // The driver fills nothing then and says how many there are: grow (with room for a few more, as
+      // processes come and go between the calls) and ask again, once.
+      this.#processBuffer = new Uint8Array((count[0]! + 16) * this.#processBytes);
+      this.#processBufferView = new DataView(this.#processBuffer.buffer);
+      count[0] = this.#processBuffer.length / this.#processBytes;
+      result = this.#processes(this.#device, count, this.#processBuffer) as number;
+    }
+    this.#check('nvmlDeviceGetComputeRunningProcesses', result);
     const view = this.#processBufferView;
     const pool = this.#processPool;
     const list = this.#processList;
-    const n = Math.min(count[0]!, MAX_PROCESSES);
+    const n = Math.min(count[0]!, this.#processBuffer.length / this.#processBytes);
     // Entries are kept and rewritten: a poll allocates nothing while the number of processes holds.
     while (pool.length < n) pool.push({ pid: 0, usedMemoryBytes: 0 });
     list.length = n;
