@@ -53,7 +53,10 @@ export interface SlowdownReport {
   raises: number;
   clearedByExit: number;
   clearedByNvml: number;
-  /** Slowed batches seen with no other process on the device (lake's own slowness: not counted). */
+  /**
+   * Slowed batches that ended a run of `run` or more in a row while no other process was on the device
+   * (lake's own slowness: raises nothing). The first `run - 1` of each run are not counted.
+   */
   slowAlone: number;
   lastRaisedAtMs: number | null;
 }
