@@ -466,7 +466,7 @@ function lakeLines(lake: LakeLinnosResult): string[] {
   for (const f of lake.backendFaults) {
     const when = f.run !== undefined ? `during ${f.run} (batch ${f.batch})` : 'before the runs';
     lines.push(
-      `- ${f.backend} faulted in lakeD ${when}: ${f.reason}; its batches finished on the CPU path and the policy placed none there after.`,
+      `- ${f.backend} faulted in lakeD ${when}: ${f.reason}; its batches finished on the CPU path, and the contention policy placed none there after (a variant that forces every batch there kept running them on the CPU path).`,
     );
   }
   const user = lake.userPolicy;
