@@ -73,6 +73,7 @@ describe('lakeD dies or hangs: every decision is still made', () => {
       assert.equal(stats.failures.length, 1);
       assert.equal(stats.failures[0]!.kind, 'crash');
       assert.ok(stats.inlineCommands > 0);
+      assert.equal(lib.inlineCommandCount, stats.inlineCommands, 'the getter reads the same count');
       assert.equal(stats.restarts, 1);
       // The new lakeD comes up with the state replayed (context, memory, module, function) and serves.
       await eventually(
@@ -89,6 +90,7 @@ describe('lakeD dies or hangs: every decision is still made', () => {
       lib.contextSynchronize(batch.context);
       assertEveryDecision(lib, batch);
       assert.equal(lib.stats().inlineCommands, inlineBefore, 'served by the new lakeD, not inline');
+      assert.equal(lib.inlineCommandCount, inlineBefore);
     } finally {
       await lib.close();
     }

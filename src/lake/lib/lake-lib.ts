@@ -515,6 +515,14 @@ export class LakeLib {
     };
   }
 
+  /**
+   * Commands lakeLib has run itself (lakeD down or restarting) so far: a caller that reads it before and
+   * after some work knows whether lakeD did that work (as stats().inlineCommands, without the object).
+   */
+  get inlineCommandCount(): number {
+    return this.#inlineCommands;
+  }
+
   stats(): LakeLibStats {
     const link = this.#daemon;
     const ready = link !== undefined && link.state === 'ready';

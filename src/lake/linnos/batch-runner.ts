@@ -178,6 +178,11 @@ export class LinnosBatchRunner implements BatchRunner {
     lib.streamSynchronize(slot.stream);
   }
 
+  /** lakeLib's count of commands it ran itself: unchanged across a batch means lakeD ran all of it. */
+  get inlineCommandCount(): number {
+    return this.#lib.inlineCommandCount;
+  }
+
   warm(backend: BackendName): void {
     if (this.#slots.some((s) => s.name === backend)) this.#lib.noop();
   }

@@ -330,6 +330,7 @@ export class LakeLinnosPolicy implements AdmissionPolicy {
       costUs = this.#contention.costUs(this.#model, placement, n);
     }
     const usableBefore = placement !== INLINE && this.#contention.fault(placement) === undefined;
+    const inlineBefore = runner.inlineCommandCount;
     const started = performance.now();
     let ran = true;
     try {
@@ -354,7 +355,9 @@ export class LakeLinnosPolicy implements AdmissionPolicy {
       costUs = this.#contention.costUs(this.#model, placement, n);
     } else if (ran && placement !== INLINE) {
       // What the caller waited for against the calibration: the slowdown signal's input (no clock read).
-      this.#contention.observeBatch(placement, costUs, wallUs, endedMs);
+      // A batch lakeLib finished itself (lakeD died or was restarting) says nothing about the GPU.
+      if (runner.inlineCommandCount === inlineBefore)
+        this.#contention.observeBatch(placement, costUs, wallUs, endedMs);
       // The device's own monitor subtracts lake's kernels from a whole-device NVML reading (device samples,
       // utilisation rates), as lakeD's does its batches: the batch's calibrated time there.
       this.#contention.deviceMonitors[placement]?.addOwnBusyUs(costUs);
