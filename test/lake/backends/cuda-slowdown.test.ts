@@ -7,27 +7,13 @@ import type { GpuProcess, Nvml } from '../../../src/lake/backends/cuda/nvml.js';
 import type { LakeBatchEvent } from '../../../src/lake/linnos/policy.js';
 import { lakeResultJson } from '../../../src/lake/linnos/result-json.js';
 import { runLakeLinnos } from '../../../src/lake/linnos/run.js';
-import { calibrationTable } from '../../../src/lake/policy/calibration.js';
 import { INLINE } from '../../../src/lake/policy/constants.js';
 import { SLOWDOWN_RUN } from '../../../src/lake/policy/slowdown.js';
 import { synthesize } from '../../../src/trace/synth.js';
 import { slowCudaCatalog } from '../fixtures/slow-cuda-catalog.js';
 import { randomDenseModel } from '../helpers.js';
+import { CUDA_WINS_FROM_2_MS } from './gpu-policy-fixtures.js';
 
-const SIZES = [1, 2, 4, 8];
-/**
- * cuda wins from batch 2. Its figures are milliseconds, far above what a batch on the fake GPU takes on a
- * busy test machine, so only the slowed launches (SLOW_MS each) run 4x over them.
- */
-const TABLE = calibrationTable({
-  model: 'nn',
-  batchSizes: SIZES,
-  inlineUs: SIZES.map((n) => 5000 * n),
-  backends: [
-    { backend: 'cpu-wasm', usPerBatch: [90_000, 90_000, 90_000, 90_000] },
-    { backend: 'cuda', mode: 'offload', usPerBatch: [8000, 6000, 6500, 7000] },
-  ],
-});
 const SLOW_MS = 40;
 /** cuda batches before the competing job appears; lakeD's launches after them are slowed. */
 const BEFORE_JOB = 10;
@@ -68,7 +54,7 @@ describe('LinnOS on LAKE: a job slows the GPU before NVML shows its load', () =>
       makeDevices: () =>
         profiles.map((_, i) => createFlashDevice({ profile: 'femu', name: `ssd${i}`, seed: 40 + i })),
       variants: ['lake'],
-      calibration: [TABLE],
+      calibration: [CUDA_WINS_FROM_2_MS],
       // NVML's and lakeD's monitors sample once a minute: within the run only the slowdown signal moves.
       utilisation: { periodMs: 60_000 },
       nvml,

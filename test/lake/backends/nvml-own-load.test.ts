@@ -5,23 +5,12 @@ import { createFlashDevice } from '../../../src/flash/index.js';
 import type { GpuProcess, Nvml } from '../../../src/lake/backends/cuda/nvml.js';
 import type { LakeBatchEvent } from '../../../src/lake/linnos/policy.js';
 import { runLakeLinnos } from '../../../src/lake/linnos/run.js';
-import { calibrationTable } from '../../../src/lake/policy/calibration.js';
 import type { UtilisationReading } from '../../../src/lake/policy/utilisation.js';
 import { synthesize } from '../../../src/trace/synth.js';
 import { fakeCudaCatalog } from '../fixtures/fake-cuda-catalog.js';
 import { randomDenseModel } from '../helpers.js';
+import { CUDA_WINS_FROM_2_MS } from './gpu-policy-fixtures.js';
 
-const SIZES = [1, 2, 4, 8];
-/** cuda wins from batch 2 (its figures are what the monitors charge as lake's own GPU time). */
-const TABLE = calibrationTable({
-  model: 'nn',
-  batchSizes: SIZES,
-  inlineUs: SIZES.map((n) => 5000 * n),
-  backends: [
-    { backend: 'cpu-wasm', usPerBatch: [90_000, 90_000, 90_000, 90_000] },
-    { backend: 'cuda', mode: 'offload', usPerBatch: [8000, 6000, 6500, 7000] },
-  ],
-});
 const DEVICE_PERCENT = 37;
 /** NVML's longest sample period counted twice: how far back a utilisation-rates reading speaks. */
 const RATES_SPAN_MS = 2000;
@@ -61,7 +50,7 @@ test("LinnOS on LAKE: the GPU's monitor subtracts lake's own cuda batches from N
     makeDevices: () =>
       profiles.map((_, i) => createFlashDevice({ profile: 'femu', name: `ssd${i}`, seed: 130 + i })),
     variants: ['lake'],
-    calibration: [TABLE],
+    calibration: [CUDA_WINS_FROM_2_MS],
     utilisation: { periodMs: 1, onSample: (r) => readings.push({ ...r }) },
     nvml: new WholeDeviceNvml(),
     batching: { nn: { hold: 'always', windowUs: 50, maxBatch: 8 } },
