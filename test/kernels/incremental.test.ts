@@ -114,6 +114,23 @@ describe('incremental inference equals the full forward on seeded random models'
     });
   }
 
+  test('contexts with no, one, an odd and an even number of nonzero digits (wasm sums only those)', () => {
+    const xs = uniformDigits(24, 64);
+    const model = randomModel(6, [31, 256, 2], xs);
+    const sparse = new Uint8Array(8 * 31);
+    // Vector 0: all zeros; then 1, 2, 3 and 30 nonzero digits; then every digit nonzero; the last two
+    // with nonzero digits only in the submit positions, or only at the first and last position.
+    const nonzero = [[], [7], [0, 30], [1, 15, 29], Array.from({ length: 30 }, (_, i) => i)];
+    nonzero.forEach((positions, v) => {
+      for (const i of positions) sparse[v * 31 + i] = 1 + ((v + i) % 9);
+    });
+    sparse.fill(9, 5 * 31, 6 * 31);
+    for (const i of PEND_NOW) sparse[6 * 31 + i] = 4;
+    sparse[7 * 31] = 3;
+    sparse[7 * 31 + 30] = 8;
+    checkAll(model, sparse);
+  });
+
   test('any submit positions, one to three of them (wasm takes at most three)', () => {
     const xs = uniformDigits(23, 400);
     const model = randomModel(5, [31, 64, 2], xs);

@@ -19,33 +19,53 @@
 (module
   (memory (export "memory") 1)
 
-  ;; A context: for each unit, bias0 + sum of the chosen rows of all nInPad positions (no ReLU), stored 10
+  ;; A context: for each unit, bias0 + sum of the chosen rows of all nIn positions (no ReLU), stored 10
   ;; times, the d-th time plus row $first + d * rowBytes (the first submit position's digit-d row).
   ;; Returns 1 when a digit is above 9 (nothing written), else 0.
+  ;;
+  ;; Only nonzero digits are summed: digit 0's row is all zeros (a LinnOS vector's leading zeros and the
+  ;; zeroed submit positions are about half of it). Their row addresses are packed at the front of the
+  ;; offsets area, padded to an even count of at least 2 with the table's first row (position 0, digit 0:
+  ;; zeros), as the inputs loop takes two rows a turn. The area holds nInPad >= 2 entries and the count
+  ;; padded is at most nInPad, so the packing stays inside it.
   (func (export "setContext") (param $x i32) (param $ctx i32) (param $first i32) (result i32)
     (local $nIn i32) (local $rowBytes i32) (local $offsets i32) (local $offsetsEnd i32)
     (local $i i32) (local $digit i32) (local $bad i32) (local $row i32) (local $rowStride i32)
     (local $bias i32) (local $block i32) (local $p i32) (local $r i32) (local $d i32) (local $out i32)
+    (local $zeroRow i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local.set $nIn (i32.load (i32.const 0)))
     (local.set $rowBytes (i32.load (i32.const 8)))
     (local.set $offsets (i32.load (i32.const 20)))
     (local.set $row (i32.load (i32.const 12)))
+    (local.set $zeroRow (local.get $row))
     (local.set $rowStride (i32.mul (local.get $rowBytes) (i32.const 10)))
+    (local.set $p (local.get $offsets))
     (block $rowsDone
       (loop $rows
         (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $nIn)))
         (local.set $digit (i32.load8_u (i32.add (local.get $x) (local.get $i))))
         (local.set $bad (i32.or (local.get $bad) (i32.gt_u (local.get $digit) (i32.const 9))))
-        (i32.store
-          (i32.add (local.get $offsets) (i32.shl (local.get $i) (i32.const 2)))
-          (i32.add (local.get $row) (i32.mul (local.get $digit) (local.get $rowBytes))))
+        (if (local.get $digit)
+          (then
+            (i32.store (local.get $p)
+              (i32.add (local.get $row) (i32.mul (local.get $digit) (local.get $rowBytes))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))))
         (local.set $row (i32.add (local.get $row) (local.get $rowStride)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows)))
     (if (local.get $bad) (then (return (i32.const 1))))
-    (local.set $offsetsEnd
-      (i32.add (local.get $offsets) (i32.shl (i32.load (i32.const 4)) (i32.const 2))))
+    ;; An odd count, or none: pad with the zero row (once for odd, twice for none).
+    (if (i32.and (i32.sub (local.get $p) (local.get $offsets)) (i32.const 4))
+      (then
+        (i32.store (local.get $p) (local.get $zeroRow))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))))
+    (if (i32.eq (local.get $p) (local.get $offsets))
+      (then
+        (i32.store (local.get $p) (local.get $zeroRow))
+        (i32.store offset=4 (local.get $p) (local.get $zeroRow))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))))
+    (local.set $offsetsEnd (local.get $p))
     (local.set $bias (i32.load (i32.const 16)))
     (loop $blocks
       (local.set $r (i32.add (local.get $bias) (local.get $block)))
