@@ -119,7 +119,7 @@ export class ContentionPolicy {
    * fault it reports; true when the backend was not marked yet.
    */
   markFaulted(backend: string, reason: string): boolean {
-    const index = this.#reports.findIndex((r) => r.name === backend);
+    const index = this.#indexOf(backend);
     if (index < 0 || this.#faults[index] !== undefined) return false;
     this.#faults[index] = reason;
     this.#worth = undefined;
@@ -129,7 +129,7 @@ export class ContentionPolicy {
   /** Why the backend is marked faulted; undefined when it is not. */
   fault(backend: string): string | undefined {
     this.#learnFaults();
-    const index = this.#reports.findIndex((r) => r.name === backend);
+    const index = this.#indexOf(backend);
     return index < 0 ? undefined : this.#faults[index];
   }
 
@@ -282,8 +282,20 @@ export class ContentionPolicy {
    */
   #deviceForeign(backend: string): number {
     if (this.slowdown[backend]?.contended() === true) return 1;
+    return this.#monitoredForeign(backend);
+  }
+
+  /** Other processes' load on a backend's device as its monitor reads it (none in 'priority' mode). */
+  #monitoredForeign(backend: string): number {
     if (this.gpuMode === 'priority' && PRIORITY_STREAM_BACKENDS.includes(backend)) return 0;
     return this.deviceMonitors[backend]?.foreign() ?? 0;
+  }
+
+  /** The report index of a backend, -1 when the policy does not know it (a loop: asked per GPU batch). */
+  #indexOf(backend: string): number {
+    const reports = this.#reports;
+    for (let i = 0; i < reports.length; i++) if (reports[i]!.name === backend) return i;
+    return -1;
   }
 
   /** Whether any backend's slowdown signal is raised (one property read each; no allocation). */
@@ -300,9 +312,7 @@ export class ContentionPolicy {
     const lakeD = this.monitor?.foreign() ?? 0;
     const backends = input.backends.map((b) => {
       if (this.slowdown[b.name]?.raised !== true || !b.usable) return b;
-      const priority = this.gpuMode === 'priority' && PRIORITY_STREAM_BACKENDS.includes(b.name);
-      const device = priority ? 0 : (this.deviceMonitors[b.name]?.foreign() ?? 0);
-      return { ...b, utilisation: Math.max(lakeD, device) };
+      return { ...b, utilisation: Math.max(lakeD, this.#monitoredForeign(b.name)) };
     });
     return { ...input, backends };
   }
